@@ -1,0 +1,32 @@
+# The two commands a new user needs: `make run` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+ORG ?= ttd
+
+.PHONY: run test lint token install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## start Temporal, the simulator, the worker and the API
+	$(PY) -m devstack
+
+test: $(STAMP)  ## run the test suite against real Temporal, simulator and database
+	$(PY) -m pytest
+
+lint: $(STAMP)  ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+token: $(STAMP)  ## print a development token: make token ORG=ttd
+	@$(PY) -m devstack.token --org $(ORG)
+
+clean:
+	rm -rf .data

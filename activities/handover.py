@@ -1,0 +1,78 @@
+"""The handover: give one message to the configured gateway and say what it answered."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.handover import HandoverResult
+from domain.orders import Channel, EmailMessage, SmsMessage
+from domain.statuses import handed_over, refused, refused_recipient
+from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt, SmsSend
+from gateways.registry import Gateways
+
+GATEWAY_UNAVAILABLE = "GatewayUnavailable"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HandoverInput:
+    reference: str
+    ttl_seconds: int
+    sms: SmsMessage | None = None
+    email: EmailMessage | None = None
+
+
+class HandoverActivities:
+    def __init__(self, gateways: Gateways) -> None:
+        self._gateways = gateways
+
+    @activity.defn
+    async def hand_over(self, data: HandoverInput) -> HandoverResult:
+        channel = Channel.SMS if data.sms is not None else Channel.EMAIL
+        try:
+            receipt = await self._send(data)
+        except GatewayUnavailable as exc:
+            log.warning("handover of %s not taken: %s", data.reference, exc)
+            raise ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE) from exc
+        log.info("handover of %s: %s", data.reference, receipt.outcome)
+        return HandoverResult(
+            status=_status(channel, receipt),
+            at=datetime.now(UTC),
+            gateway_reference=receipt.gateway_reference,
+            detail=receipt.detail,
+        )
+
+    async def _send(self, data: HandoverInput) -> Receipt:
+        if data.sms is not None:
+            return await self._gateways.sms.send_sms(
+                SmsSend(
+                    data.reference,
+                    data.sms.phone_number,
+                    data.sms.sender,
+                    data.sms.body,
+                    data.ttl_seconds,
+                )
+            )
+        assert data.email is not None
+        return await self._gateways.email.send_email(
+            EmailSend(
+                data.reference,
+                data.email.address,
+                data.email.sender_address,
+                data.email.subject,
+                data.email.body,
+                data.email.content_type,
+            )
+        )
+
+
+def _status(channel: Channel, receipt: Receipt) -> str:
+    if receipt.outcome is Outcome.ACCEPTED:
+        return handed_over(channel)
+    if receipt.outcome is Outcome.INVALID_RECIPIENT:
+        return refused_recipient(channel)
+    return refused(channel)

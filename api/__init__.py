@@ -1,0 +1,1 @@
+"""The HTTP API: Altinn-compatible instant orders, shipment status, the feed and report intake."""

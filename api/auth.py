@@ -1,0 +1,62 @@
+"""Bearer-token authentication: who the caller is (the `org` claim) and whether it may order."""
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import jwt
+
+from api.problems import Problem
+
+_ORG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="notifications"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    org: str
+    scopes: frozenset[str]
+
+
+class InvalidToken(Exception):  # noqa: N818
+    pass
+
+
+class TokenVerifier(Protocol):
+    """Checks a token's signature and lifetime and returns its claims; one replaceable piece."""
+
+    def verify(self, token: str) -> dict[str, object]: ...
+
+
+class HmacTokenVerifier:
+    """HS256 tokens signed with a shared secret: development and simple deployments."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def verify(self, token: str) -> dict[str, object]:
+        try:
+            return jwt.decode(
+                token, self._secret, algorithms=["HS256"], options={"require": ["exp"]}
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+
+
+def authenticate(authorization: str | None, verifier: TokenVerifier, scope: str) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Unauthorized", "A bearer token is required.", headers=_CHALLENGE)
+    try:
+        claims = verifier.verify(token.strip())
+    except InvalidToken as exc:
+        raise Problem(
+            401, "Unauthorized", f"The token is not valid: {exc}.", headers=_CHALLENGE
+        ) from exc
+    scopes = frozenset(str(claims.get("scope", "")).split())
+    if scope not in scopes:
+        raise Problem(403, "Forbidden", f"The token lacks the scope {scope}.")
+    org = claims.get("org")
+    if not isinstance(org, str) or not _ORG.match(org):
+        raise Problem(403, "Forbidden", "The token carries no valid org claim.")
+    return Principal(org=org, scopes=scopes)

@@ -1,0 +1,123 @@
+"""RFC 9457 problem documents for every error the API answers."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+_MISSING = "This field is required."
+_MESSAGES = {
+    "missing": _MISSING,
+    "string_type": "Must be a string.",
+    "int_type": "Must be an integer.",
+    "model_type": "Must be a JSON object.",
+    "model_attributes_type": "Must be a JSON object.",
+    "dict_type": "Must be a JSON object.",
+    "json_invalid": "The request body is not valid JSON.",
+}
+
+
+class Problem(Exception):  # noqa: N818  (named after the RFC's term)
+    """An error answered as a problem document; `code` is Altinn's NOT-xxxxx where one exists."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(title)
+        self.status, self.title, self.detail = status, title, detail
+        self.code, self.errors, self.headers = code, errors, headers
+
+    def document(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:altinn:error:{self.code}" if self.code else "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "instance": request.url.path,
+            "traceId": getattr(request.state, "trace_id", None),
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if self.code:
+            body["code"] = self.code
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.document(request),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
+    """Errors keyed by the JSON path of the offending field, e.g. `recipientSms.phoneNumber`."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        if error["type"] == "json_invalid":
+            loc = []
+        key = ".".join(loc) or "$"
+        message = _MESSAGES.get(error["type"], error["msg"])
+        errors.setdefault(key, []).append(message)
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problem = Problem(
+            400, "One or more validation errors occurred.", errors=validation_errors(exc)
+        )
+        return problem_response(request, problem)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        problem = Problem(
+            exc.status_code,
+            _title(exc.status_code),
+            str(exc.detail),
+            headers=dict(exc.headers or {}),
+        )
+        return problem_response(request, problem)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, Problem(500, "An unexpected error occurred."))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,115 @@
+"""Delivery reports in: verify, match to a shipment, signal its workflow, keep what cannot be."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.ordering import unavailable
+from api.problems import Problem
+from domain.reports import DeliveryReport
+from gateways.base import InboundReport, ReportReader, ReportRejected, ReportUnreadable
+from store import reports as report_store
+from store import shipments
+from store.models import DeadReport, Shipment, ShipmentEvent
+from workflows.instant_notification import InstantNotificationWorkflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboxResult:
+    received: int
+    duplicate: bool = False
+
+
+class ReportInbox:
+    def __init__(self, client: Client, engine: Engine, readers: dict[str, ReportReader]) -> None:
+        self._client = client
+        self._engine = engine
+        self._readers = readers
+
+    async def receive(self, provider: str, inbound: InboundReport) -> InboxResult:
+        reader = self._readers.get(provider)
+        if reader is None:
+            raise Problem(404, "Not Found", f"No delivery-report provider named {provider!r}.")
+        try:
+            read = reader.read(inbound)
+        except ReportRejected as exc:
+            raise Problem(401, "Unauthorized", f"The report is not authentic: {exc}.") from exc
+        except ReportUnreadable as exc:
+            await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
+            raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
+        delivery_id = read.delivery_id
+        if delivery_id is not None and await run_in_threadpool(self._seen, delivery_id):
+            return InboxResult(received=0, duplicate=True)
+        for report in read.reports:
+            await self._deliver(report, inbound.body)
+        if delivery_id is not None:
+            await run_in_threadpool(self._remember, delivery_id)
+        return InboxResult(received=len(read.reports))
+
+    async def _deliver(self, report: DeliveryReport, raw: bytes) -> None:
+        row = await run_in_threadpool(self._find, report.reference)
+        if row is None:
+            await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
+            return
+        handle = self._client.get_workflow_handle(row.workflow_id)
+        try:
+            await handle.signal(InstantNotificationWorkflow.report, report)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                log.warning("report for %s not signalled: %s", report.reference, exc.status)
+                raise unavailable("The report could not reach the workflow engine.") from exc
+            await run_in_threadpool(self._keep_late, row, report)
+
+    def _find(self, reference: str) -> Shipment | None:
+        with Session(self._engine) as session:
+            return shipments.find_by_reference(session, reference)
+
+    def _seen(self, delivery_id: str) -> bool:
+        with Session(self._engine) as session:
+            return report_store.seen_webhook(session, delivery_id)
+
+    def _remember(self, delivery_id: str) -> None:
+        with Session(self._engine) as session:
+            report_store.remember_webhook(session, delivery_id, datetime.now(UTC))
+            session.commit()
+
+    def _keep_late(self, row: Shipment, report: DeliveryReport) -> None:
+        event = ShipmentEvent(
+            shipment_id=row.id,
+            kind="late_report",
+            status=report.status,
+            applied=False,
+            provider=report.provider,
+            provider_status=report.provider_status,
+            report_id=report.report_id,
+            at=report.received_at,
+        )
+        with Session(self._engine) as session:
+            report_store.add_late_report(session, event)
+            session.commit()
+
+    async def _keep_dead(
+        self, provider: str, reference: str | None, reason: str, raw: bytes
+    ) -> None:
+        log.warning("dead %s report from %s (reference %s)", reason, provider, reference)
+        dead = DeadReport(
+            provider=provider,
+            reference=reference,
+            reason=reason,
+            payload=raw.decode("utf-8", "replace"),
+            received_at=datetime.now(UTC),
+        )
+        await run_in_threadpool(self._add_dead, dead)
+
+    def _add_dead(self, dead: DeadReport) -> None:
+        with Session(self._engine) as session:
+            report_store.add_dead_report(session, dead)
+            session.commit()

@@ -1,0 +1,48 @@
+"""Health: 200 only when the API reaches both Temporal and the database."""
+
+import asyncio
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+
+router = APIRouter(tags=["Operations"])
+
+_CHECK_TIMEOUT = timedelta(seconds=2)
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """Checks both dependencies on every call, so a load balancer sees an outage at once."""
+    temporal, database = await asyncio.gather(
+        _temporal_ok(request.app.state.temporal), run_in_threadpool(_database_ok, request)
+    )
+    checks = {
+        "temporal": "ok" if temporal else "unreachable",
+        "database": "ok" if database else "unreachable",
+    }
+    healthy = temporal and database
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status_code=200 if healthy else 503,
+    )
+
+
+async def _temporal_ok(client: Client) -> bool:
+    try:
+        return await client.service_client.check_health(timeout=_CHECK_TIMEOUT)
+    except Exception:
+        return False
+
+
+def _database_ok(request: Request) -> bool:
+    try:
+        with Session(request.app.state.engine) as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,1 @@
+"""Request and response bodies of the public API (camelCase JSON)."""

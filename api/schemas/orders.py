@@ -1,0 +1,215 @@
+"""Bodies of the instant order routes, with every validation rule of the contract."""
+
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictInt,
+    StrictStr,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from api.schemas import rules
+from domain.orders import ContentType, EmailMessage, SmsMessage
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def _rule(check: Any, kind: str, message: str) -> AfterValidator:
+    def validate(value: Any) -> Any:
+        if not check(value):
+            raise PydanticCustomError(kind, message)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _not_blank(value: str) -> bool:
+    return bool(value.strip())
+
+
+def _single_line(value: str) -> bool:
+    return not rules.has_control_characters(value, allow_newlines=False)
+
+
+def _text_body(value: str) -> bool:
+    return not rules.has_control_characters(value, allow_newlines=True)
+
+
+def _content_type(value: Any) -> Any:
+    """Plain or Html in any case, or the enum numbers 0 and 1, as Altinn's binder accepts."""
+    names = {
+        "plain": ContentType.PLAIN,
+        "html": ContentType.HTML,
+        0: ContentType.PLAIN,
+        1: ContentType.HTML,
+    }
+    key = value.lower() if isinstance(value, str) else value
+    if isinstance(key, bool) or key not in names:
+        raise PydanticCustomError(
+            "content_type", "Email content type must be either Plain or HTML."
+        )
+    return names[key]
+
+
+NotBlank = _rule(_not_blank, "blank", "Must not be empty.")
+SingleLine = _rule(_single_line, "control_characters", "Must not contain control characters.")
+TextBody = _rule(_text_body, "control_characters", "Must not contain control characters.")
+
+IdempotencyId = Annotated[
+    StrictStr,
+    NotBlank,
+    SingleLine,
+    _rule(
+        lambda v: len(v) <= rules.MAX_IDEMPOTENCY_ID,
+        "too_long",
+        f"Must be at most {rules.MAX_IDEMPOTENCY_ID} characters.",
+    ),
+]
+SendersReference = Annotated[
+    StrictStr | None,
+    _rule(
+        lambda v: v is None or len(v) <= rules.MAX_SENDERS_REFERENCE,
+        "too_long",
+        f"Must be at most {rules.MAX_SENDERS_REFERENCE} characters.",
+    ),
+]
+PhoneNumber = Annotated[
+    StrictStr,
+    _rule(
+        rules.is_valid_phone, "phone_number", "Recipient phone number is not a valid mobile number."
+    ),
+]
+TimeToLive = Annotated[
+    StrictInt,
+    _rule(
+        lambda v: 60 <= v <= 172800,
+        "time_to_live",
+        "Time-to-live must be between 60 and 172800 seconds (48 hours).",
+    ),
+]
+SmsBody = Annotated[
+    StrictStr,
+    NotBlank,
+    TextBody,
+    _rule(rules.fits_sms, "too_long", "The SMS body must fit in 16 segments."),
+]
+SmsSender = Annotated[
+    StrictStr | None,
+    _rule(
+        lambda v: v is None or not v.strip() or rules.is_valid_sender(v),
+        "sender",
+        "The sender must be at most 11 letters, digits, spaces or .&_- "
+        "(with at least one letter), or a number of at most 15 digits.",
+    ),
+]
+EmailAddress = Annotated[
+    StrictStr,
+    AfterValidator(str.strip),
+    _rule(rules.is_valid_email, "email", "Invalid email address format."),
+]
+Subject = Annotated[
+    StrictStr,
+    NotBlank,
+    SingleLine,
+    _rule(
+        lambda v: len(v) <= rules.MAX_SUBJECT,
+        "too_long",
+        f"Must be at most {rules.MAX_SUBJECT} characters.",
+    ),
+]
+EmailBody = Annotated[
+    StrictStr,
+    NotBlank,
+    TextBody,
+    _rule(
+        lambda v: len(v) <= rules.MAX_EMAIL_BODY,
+        "too_long",
+        f"Must be at most {rules.MAX_EMAIL_BODY} characters.",
+    ),
+]
+
+
+class SmsSettingsIn(ApiModel):
+    body: SmsBody
+    sender: SmsSender = None
+
+
+class RecipientSmsIn(ApiModel):
+    phone_number: PhoneNumber
+    time_to_live_in_seconds: TimeToLive
+    sms_settings: SmsSettingsIn
+
+    def message(self, default_sender: str) -> SmsMessage:
+        sender = self.sms_settings.sender
+        return SmsMessage(
+            phone_number=self.phone_number,
+            sender=sender if sender and sender.strip() else default_sender,
+            body=self.sms_settings.body,
+        )
+
+
+class EmailSettingsIn(ApiModel):
+    subject: Subject
+    body: EmailBody
+    sender_email_address: EmailAddress | None = None
+    content_type: Annotated[ContentType, BeforeValidator(_content_type)] = ContentType.PLAIN
+
+
+class RecipientEmailIn(ApiModel):
+    email_address: EmailAddress
+    email_settings: EmailSettingsIn
+
+    def message(self, default_sender: str) -> EmailMessage:
+        settings = self.email_settings
+        return EmailMessage(
+            address=self.email_address,
+            sender_address=settings.sender_email_address or default_sender,
+            subject=settings.subject,
+            body=settings.body,
+            content_type=settings.content_type,
+        )
+
+
+class OrderIn(ApiModel):
+    idempotency_id: IdempotencyId
+    senders_reference: SendersReference = None
+
+    def reference(self) -> str | None:
+        """Altinn stores a blank sendersReference as absent."""
+        value = self.senders_reference
+        return value if value and value.strip() else None
+
+
+class InstantSmsOrderIn(OrderIn):
+    recipient_sms: RecipientSmsIn
+
+
+class InstantEmailOrderIn(OrderIn):
+    recipient_email: RecipientEmailIn
+
+
+class DeprecatedRecipientIn(ApiModel):
+    recipient_sms: RecipientSmsIn
+
+
+class DeprecatedInstantOrderIn(OrderIn):
+    """The first instant shape: the SMS recipient nested under `recipient`."""
+
+    recipient: DeprecatedRecipientIn
+
+
+class NotificationOut(ApiModel):
+    shipment_id: str
+    senders_reference: str | None = None
+
+
+class OrderOut(ApiModel):
+    notification_order_id: str
+    notification: NotificationOut

@@ -1,0 +1,58 @@
+"""Field rules shared by the order bodies: phone numbers, email addresses, senders, text limits."""
+
+import re
+import unicodedata
+
+import phonenumbers
+
+from domain.sms import MAX_SEGMENTS, segments
+
+MAX_IDEMPOTENCY_ID = 255
+MAX_SENDERS_REFERENCE = 1024
+MAX_SUBJECT = 255
+MAX_EMAIL_BODY = 60_000
+MAX_EMAIL_ADDRESS = 254
+MAX_ALPHANUMERIC_SENDER = 11
+
+_LOCAL_ATOM = r"[A-Za-z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"
+_LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
+_EMAIL = re.compile(
+    rf"^{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*@"
+    rf"(?:(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})$"
+)
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-zæøåÆØÅ])[A-Za-z0-9æøåÆØÅ .&_-]{1,11}$")
+_NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
+
+
+def is_valid_phone(number: str) -> bool:
+    """`+` or `00` then a number libphonenumber knows as valid for its country."""
+    if number.startswith("00"):
+        candidate = "+" + number[2:]
+    elif number.startswith("+") and not number.startswith("++"):
+        candidate = number
+    else:
+        return False
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(candidate, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def is_valid_email(address: str) -> bool:
+    """One address with a real domain: no `user@localhost`, no `;`-lists, no quoted local parts."""
+    local, _, _ = address.partition("@")
+    return len(address) <= MAX_EMAIL_ADDRESS and len(local) <= 64 and bool(_EMAIL.match(address))
+
+
+def is_valid_sender(sender: str) -> bool:
+    """An alphanumeric sender ID (at most 11 characters, as GSM allows) or a number."""
+    return bool(_ALPHANUMERIC_SENDER.match(sender) or _NUMERIC_SENDER.match(sender))
+
+
+def fits_sms(body: str) -> bool:
+    return segments(body) <= MAX_SEGMENTS
+
+
+def has_control_characters(text: str, *, allow_newlines: bool) -> bool:
+    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)

@@ -1,0 +1,80 @@
+"""`make run`: the Temporal dev server, the simulator, the worker and the API, one log stream."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from core.config import get_settings
+from core.logs import configure_logging
+from devstack import services
+from devstack.processes import ProcessGroup
+from devstack.token import mint_token
+
+log = logging.getLogger("devstack")
+
+
+def banner(api: str, ui: str, simulator: str, token: str) -> str:
+    sms = (
+        '{"idempotencyId":"demo-1","recipientSms":{"phoneNumber":"+4799999999",'
+        '"timeToLiveInSeconds":300,"smsSettings":{"body":"Your code is 123456"}}}'
+    )
+    return f"""
+  Instant notifications is running.
+
+    API          {api}/docs
+    Temporal UI  {ui}
+    Inbox        {simulator}/
+
+  Development token (org ttd, 12 h):
+    export TOKEN={token}
+
+  Send an SMS:
+    curl -i -X POST {api}/notifications/api/v1/future/orders/instant/sms \\
+      -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+      -d '{sms}'
+
+  Ctrl-C stops everything.
+"""
+
+
+async def main() -> int:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    group = ProcessGroup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    Path(settings.temporal_db_file).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        await group.start(services.temporal(settings, db_file=settings.temporal_db_file))
+        await group.start(services.simulator(settings))
+        await group.start(services.worker(settings))
+        await group.start(services.api(settings))
+    except RuntimeError as exc:
+        log.error("the stack did not start: %s", exc)
+        await group.stop_all()
+        return 1
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
+    token = mint_token(settings.auth_jwt_secret, "ttd", settings.auth_scope)
+    sys.stdout.write(banner(api, ui, settings.simulator_url, token))
+    exited = asyncio.create_task(group.first_exit())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if exited.done():
+        log.error("%s exited; stopping the stack", exited.result())
+        code = 1
+    for task in (exited, stopped):
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await group.stop_all()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,87 @@
+"""The four services of the local stack, built from one Settings object."""
+
+import sys
+from urllib.parse import urlsplit
+
+import httpx
+from temporalio.client import Client
+
+from core.config import Settings
+from devstack.processes import Service
+from devstack.temporal_server import dev_server_command
+
+REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables, so every child reads the same configuration."""
+    values = settings.model_dump(mode="json")
+    env = {key.upper(): str(value) for key, value in values.items()}
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    sim = urlsplit(settings.simulator_url)
+    env.update(
+        {
+            "SIMULATOR_HOST": sim.hostname or "127.0.0.1",
+            "SIMULATOR_HTTP_PORT": str(sim.port or 8025),
+            "SIMULATOR_SMTP_PORT": str(settings.simulator_smtp_port),
+            "SIMULATOR_WEBHOOK_URL": settings.simulator_webhook_url or api + REPORT_ROUTE,
+        }
+    )
+    return env
+
+
+def temporal(settings: Settings, *, ui: bool = True, db_file: str | None = None) -> Service:
+    port = int(settings.temporal_address.rsplit(":", 1)[1])
+    return Service(
+        "temporal",
+        dev_server_command(port, settings.temporal_ui_port if ui else None, db_file),
+        ready=lambda: _temporal_ready(settings.temporal_address),
+    )
+
+
+def simulator(settings: Settings) -> Service:
+    return Service(
+        "simulator",
+        [sys.executable, "-m", "simulator"],
+        environment(settings),
+        ready=lambda: _http_ok(settings.simulator_url + "/messages?to=ready"),
+    )
+
+
+def worker(settings: Settings) -> Service:
+    return Service("worker", [sys.executable, "-m", "worker"], environment(settings))
+
+
+def api(settings: Settings) -> Service:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:create_app",
+        "--factory",
+        "--host",
+        settings.api_host,
+        "--port",
+        str(settings.api_port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    return Service("api", command, environment(settings), ready=lambda: _http_ok(base + "/health"))
+
+
+async def _temporal_ready(address: str) -> bool:
+    try:
+        client = await Client.connect(address)
+        return await client.service_client.check_health()
+    except Exception:
+        return False
+
+
+async def _http_ok(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(url, timeout=2)).status_code == 200
+    except httpx.HTTPError:
+        return False

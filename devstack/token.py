@@ -1,0 +1,31 @@
+"""Development tokens: `python -m devstack.token --org ttd` prints one for AUTH_JWT_SECRET."""
+
+import argparse
+import sys
+import time
+
+import jwt
+
+from core.config import get_settings
+
+
+def mint_token(secret: str, org: str, scope: str, lifetime_seconds: int = 12 * 3600) -> str:
+    now = int(time.time())
+    claims = {"org": org, "scope": scope, "iat": now, "exp": now + lifetime_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--org", default="ttd")
+    parser.add_argument("--hours", type=float, default=12)
+    args = parser.parse_args()
+    settings = get_settings()
+    token = mint_token(
+        settings.auth_jwt_secret, args.org, settings.auth_scope, int(args.hours * 3600)
+    )
+    sys.stdout.write(token + "\n")
+
+
+if __name__ == "__main__":
+    main()

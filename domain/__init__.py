@@ -1,0 +1,1 @@
+"""Shared vocabulary: orders, statuses, reports, identifiers. Standard library only."""

@@ -1,0 +1,18 @@
+"""The one rule for workflow IDs and the client reference a gateway de-duplicates on."""
+
+import base64
+import hashlib
+
+
+def workflow_id(org: str, idempotency_id: str) -> str:
+    """The idempotency key: Temporal itself refuses a second workflow for one tenant and key."""
+    return f"instant/{org}/{idempotency_id}"
+
+
+def client_reference(workflow_id: str) -> str:
+    """Opaque, stable per workflow ID, so every retry of a handover carries the same reference.
+
+    It is a hash rather than the ID itself so that the tenant and its keys never reach a provider.
+    """
+    digest = hashlib.sha256(workflow_id.encode()).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:26]

@@ -1,0 +1,87 @@
+"""What one instant order asks for, and what the workflow answers about its handover."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    SMS = "SMS"
+    EMAIL = "Email"
+
+
+class ContentType(StrEnum):
+    PLAIN = "Plain"
+    HTML = "Html"
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    phone_number: str
+    sender: str
+    body: str
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    address: str
+    sender_address: str
+    subject: str
+    body: str
+    content_type: ContentType = ContentType.PLAIN
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Deadlines the workflow applies; decided by the API's settings so the workflow stays pure."""
+
+    ttl_seconds: int
+    grace_seconds: int
+    handover_seconds: float
+    attempt_seconds: float
+
+
+@dataclass(frozen=True)
+class NotificationInput:
+    """The workflow input: one message to one recipient for one tenant."""
+
+    org: str
+    idempotency_id: str
+    request_id: str
+    fingerprint: str
+    timing: Timing
+    senders_reference: str | None = None
+    sms: SmsMessage | None = None
+    email: EmailMessage | None = None
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.SMS if self.sms is not None else Channel.EMAIL
+
+    @property
+    def destination(self) -> str:
+        if self.sms is not None:
+            return self.sms.phone_number
+        assert self.email is not None
+        return self.email.address
+
+
+@dataclass(frozen=True)
+class HandoverRequest:
+    """The update sent with every HTTP request: its id tells the first caller from a repeat."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class HandoverAnswer:
+    created: bool
+    notification_order_id: str
+    shipment_id: str
+    fingerprint: str
+    senders_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class NotificationResult:
+    shipment_id: str
+    status: str

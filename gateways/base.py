@@ -1,0 +1,84 @@
+"""The two interfaces every provider implements: a sender and a delivery-report reader."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from domain.orders import ContentType
+from domain.reports import DeliveryReport
+
+
+class GatewayUnavailable(Exception):  # noqa: N818  (a condition, not a programming error)
+    """The gateway did not take the message this time; trying again cannot send it twice."""
+
+
+class ReportRejected(Exception):  # noqa: N818
+    """The request is not a genuine report from this provider (signature, credentials, age)."""
+
+
+class ReportUnreadable(Exception):  # noqa: N818
+    """A genuine request whose content we cannot understand; it is kept as a dead report."""
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    INVALID_RECIPIENT = "invalid_recipient"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    outcome: Outcome
+    gateway_reference: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsSend:
+    reference: str
+    to: str
+    sender: str
+    body: str
+    validity_seconds: int
+
+
+@dataclass(frozen=True)
+class EmailSend:
+    reference: str
+    to: str
+    sender: str
+    subject: str
+    body: str
+    content_type: ContentType
+
+
+class SmsGateway(Protocol):
+    async def send_sms(self, message: SmsSend) -> Receipt: ...
+
+
+class EmailGateway(Protocol):
+    async def send_email(self, message: EmailSend) -> Receipt: ...
+
+
+@dataclass(frozen=True)
+class InboundReport:
+    """What a report route received, as the reader needs it to verify and parse."""
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ReadReports:
+    """The reports in one request; `delivery_id` identifies the request for replay detection."""
+
+    reports: list[DeliveryReport]
+    delivery_id: str | None = None
+
+
+class ReportReader(Protocol):
+    def read(self, inbound: InboundReport) -> ReadReports:
+        """Verify the request, then parse it; raises ReportRejected or ReportUnreadable."""
+        ...

@@ -1,0 +1,42 @@
+"""Verification of the Standard Webhooks signature scheme (webhook-id, -timestamp, -signature)."""
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+
+from gateways.base import ReportRejected
+
+
+def secret_key(secret: str) -> bytes:
+    """Standard Webhooks secrets are `whsec_` plus base64; anything else is used as raw bytes."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret.removeprefix("whsec_"))
+    return secret.encode()
+
+
+def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    content = f"{webhook_id}.{timestamp}.".encode() + body
+    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def verify(key: bytes, headers: Mapping[str, str], body: bytes, tolerance_seconds: int) -> str:
+    """Return the webhook id of a genuine, fresh request; raise ReportRejected otherwise."""
+    webhook_id = headers.get("webhook-id")
+    stamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not webhook_id or not stamp or not signatures:
+        raise ReportRejected("missing webhook-id, webhook-timestamp or webhook-signature")
+    try:
+        timestamp = int(stamp)
+    except ValueError as exc:
+        raise ReportRejected("webhook-timestamp is not a number") from exc
+    if abs(time.time() - timestamp) > tolerance_seconds:
+        raise ReportRejected("webhook-timestamp is outside the tolerance")
+    expected = sign(key, webhook_id, timestamp, body)
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            return webhook_id
+    raise ReportRejected("no valid webhook-signature")

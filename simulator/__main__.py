@@ -1,0 +1,52 @@
+"""Run the simulator: `python -m simulator` (HTTP on SIMULATOR_HTTP_PORT, SMTP on SMTP_PORT)."""
+
+import asyncio
+import logging
+
+import httpx
+import uvicorn
+from aiosmtpd.smtp import SMTP
+
+from simulator.config import SimulatorSettings
+from simulator.http_api import create_app
+from simulator.inbox import Inbox
+from simulator.reports import ReportSender
+from simulator.smtp_server import SmtpHandler
+
+log = logging.getLogger("simulator")
+
+
+async def main() -> None:
+    settings = SimulatorSettings()
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    inbox = Inbox()
+    async with httpx.AsyncClient() as http:
+        reports = ReportSender(
+            http, settings.webhook_url, settings.webhook_secret, settings.report_delay_seconds
+        )
+        handler = SmtpHandler(inbox, reports, settings)
+        smtp = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(handler, hostname="simulator.local"), settings.host, settings.smtp_port
+        )
+        log.info(
+            "SMTP on %s:%d, HTTP on %s:%d, reports to %s",
+            settings.host,
+            settings.smtp_port,
+            settings.host,
+            settings.http_port,
+            settings.webhook_url,
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(inbox, reports, settings),
+                host=settings.host,
+                port=settings.http_port,
+                log_level="warning",
+            )
+        )
+        await server.serve()
+        smtp.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

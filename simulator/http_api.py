@@ -1,0 +1,72 @@
+"""The simulator's HTTP side: the SMS send API, the message list and the inbox page."""
+
+import asyncio
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.config import SimulatorSettings
+from simulator.inbox import Inbox
+from simulator.outcomes import normalize_phone, sms_outcome
+from simulator.reports import ReportSender
+
+
+class SmsIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    to: str
+    sender: str = Field(alias="from")
+    body: str
+    reference: str
+    validity_seconds: int = Field(alias="validitySeconds", default=172800)
+
+
+def create_app(inbox: Inbox, reports: ReportSender, settings: SimulatorSettings) -> FastAPI:
+    app = FastAPI(title="Gateway simulator", docs_url="/docs")
+
+    @app.post("/sms", status_code=201)
+    async def send_sms(sms: SmsIn) -> JSONResponse:
+        """Accept one SMS; the recipient number decides what happens (see the magic table)."""
+        outcome = sms_outcome(sms.to)
+        if outcome.unavailable:
+            return JSONResponse({"error": "Service temporarily unavailable"}, status_code=503)
+        if outcome.refuse:
+            return JSONResponse({"error": outcome.refuse}, status_code=400)
+        message, new = inbox.accept(
+            "SMS", normalize_phone(sms.to), sms.sender, sms.body, sms.reference
+        )
+        if outcome.hang:
+            await asyncio.Event().wait()
+        if outcome.slow:
+            await asyncio.sleep(settings.slow_handover_seconds)
+        if new:
+            reports.schedule(message, outcome.reports, sms.validity_seconds)
+        return JSONResponse(
+            {
+                "messageId": message.id,
+                "reference": message.reference,
+                "submissions": message.submissions,
+            },
+            status_code=201,
+        )
+
+    @app.get("/messages")
+    async def messages(
+        to: Annotated[str | None, Query()] = None,
+        reference: Annotated[str | None, Query()] = None,
+    ) -> list[dict[str, Any]]:
+        """Everything received, newest first; `to` and `reference` filter."""
+        if to is not None:
+            # An unencoded '+' in a query string arrives as a space.
+            to = normalize_phone("+" + to[1:] if to.startswith(" ") else to)
+        return [m.as_json() for m in inbox.messages(to=to, reference=reference)]
+
+    @app.get("/", response_class=HTMLResponse)
+    async def inbox_page() -> str:
+        """A page where a developer reads the codes that were 'sent'."""
+        return resources.files("simulator").joinpath("inbox.html").read_text()
+
+    return app

@@ -1,0 +1,63 @@
+"""The simulator's SMTP side: takes email like a provider's relay would."""
+
+import asyncio
+import email
+import email.policy
+from email.message import EmailMessage
+from typing import Any
+
+from simulator.config import SimulatorSettings
+from simulator.inbox import Inbox
+from simulator.outcomes import email_outcome
+from simulator.reports import ReportSender
+
+
+class SmtpHandler:
+    """aiosmtpd handler: the recipient's local part decides the outcome."""
+
+    def __init__(self, inbox: Inbox, reports: ReportSender, settings: SimulatorSettings) -> None:
+        self._inbox = inbox
+        self._reports = reports
+        self._settings = settings
+
+    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        outcome = email_outcome(address)
+        if outcome.refuse:
+            return outcome.refuse
+        if outcome.unavailable:
+            return "451 4.3.0 Temporarily unavailable, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(mail, EmailMessage)
+        to = envelope.rcpt_tos[0]
+        outcome = email_outcome(to)
+        message, new = self._inbox.accept(
+            "Email",
+            to,
+            str(envelope.mail_from),
+            _text(mail),
+            _reference(mail),
+            subject=str(mail.get("Subject", "")),
+        )
+        if outcome.hang:
+            await asyncio.Event().wait()
+        if outcome.slow:
+            await asyncio.sleep(self._settings.slow_handover_seconds)
+        if new:
+            self._reports.schedule(message, outcome.reports, validity_seconds=0)
+        return f"250 2.0.0 OK queued as {message.id}"
+
+
+def _reference(mail: EmailMessage) -> str:
+    message_id = str(mail.get("Message-ID", "")).strip().strip("<>")
+    return message_id.partition("@")[0] or f"no-message-id-{id(mail)}"
+
+
+def _text(mail: EmailMessage) -> str:
+    part = mail.get_body(preferencelist=("plain", "html"))
+    return str(part.get_content()) if part is not None else ""

@@ -1,0 +1,1 @@
+"""Persistence of shipments, their history, the status feed and inbound-report bookkeeping."""

@@ -1,0 +1,52 @@
+"""The status feed: one entry per completed shipment, read with an exclusive cursor."""
+
+from enum import StrEnum
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from store.models import FeedEntry, Shipment
+
+_FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
+
+
+class FeedOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+def append_feed_entry(session: Session, row: Shipment) -> None:
+    """Write the completion snapshot; a second call for the same shipment changes nothing.
+
+    A reader following the cursor must never see seq N+1 before seq N. PostgreSQL hands out
+    sequence values at insert time but makes rows visible at commit, in any order; holding one
+    transaction-scoped advisory lock from the insert to the commit makes commit order equal
+    sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
+    """
+    if session.exec(select(FeedEntry.seq).where(FeedEntry.shipment_id == row.id)).first():
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
+    session.add(
+        FeedEntry(
+            shipment_id=row.id,
+            org=row.org,
+            senders_reference=row.senders_reference,
+            order_status=row.order_status,
+            channel=row.channel,
+            destination=row.destination,
+            status=row.status,
+            last_update=row.last_update,
+        )
+    )
+
+
+def read_feed(session: Session, org: str, seq: int, size: int, order: FeedOrder) -> list[FeedEntry]:
+    query = select(FeedEntry).where(FeedEntry.org == org)
+    if order is FeedOrder.ASC:
+        query = query.where(col(FeedEntry.seq) > seq).order_by(col(FeedEntry.seq).asc())
+    else:
+        if seq > 0:
+            query = query.where(col(FeedEntry.seq) < seq)
+        query = query.order_by(col(FeedEntry.seq).desc())
+    return list(session.exec(query.limit(size)))

@@ -1,0 +1,107 @@
+"""Tables: one shipment row per order, its status history, the feed, and report bookkeeping."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """SQLite forgets time zones; every timestamp in and out of the store is UTC-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _utc(**kwargs: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kwargs)
+
+
+class Shipment(SQLModel, table=True):
+    __tablename__ = "shipment"
+    __table_args__ = (UniqueConstraint("org", "idempotency_id", name="uq_shipment_org_key"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    order_id: str = Field(max_length=36)
+    org: str = Field(max_length=64)
+    idempotency_id: str = Field(max_length=255)
+    workflow_id: str = Field(max_length=400)
+    reference: str = Field(unique=True, max_length=64)
+    fingerprint: str = Field(max_length=64)
+    channel: str = Field(max_length=8)
+    destination: str = Field(max_length=320)
+    senders_reference: str | None = Field(default=None, max_length=1024)
+    status: str = Field(max_length=40)
+    order_status: str = Field(max_length=40)
+    gateway_reference: str | None = Field(default=None, index=True, max_length=255)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    last_update: datetime = _utc()
+
+
+class ShipmentEvent(SQLModel, table=True):
+    """Every status decision and every report, applied or ignored: the shipment's history."""
+
+    __tablename__ = "shipment_event"
+    __table_args__ = (UniqueConstraint("shipment_id", "number", name="uq_event_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shipment_id: str = Field(foreign_key="shipment.id", index=True, ondelete="CASCADE")
+    number: int | None = Field(default=None)
+    kind: str = Field(max_length=16)
+    status: str | None = Field(default=None, max_length=40)
+    applied: bool
+    provider: str | None = Field(default=None, max_length=32)
+    provider_status: str | None = Field(default=None, max_length=64)
+    report_id: str | None = Field(default=None, max_length=255)
+    at: datetime = _utc()
+
+
+class FeedEntry(SQLModel, table=True):
+    """One row per completed shipment; `seq` is the feed cursor, in commit order."""
+
+    __tablename__ = "feed_entry"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: int | None = Field(default=None, primary_key=True)
+    shipment_id: str = Field(foreign_key="shipment.id", unique=True, ondelete="CASCADE")
+    org: str = Field(index=True, max_length=64)
+    senders_reference: str | None = Field(default=None, max_length=1024)
+    order_status: str = Field(max_length=40)
+    channel: str = Field(max_length=8)
+    destination: str = Field(max_length=320)
+    status: str = Field(max_length=40)
+    last_update: datetime = _utc()
+
+
+class DeadReport(SQLModel, table=True):
+    """A verified report that matched no shipment, or could not be read: kept, never dropped."""
+
+    __tablename__ = "dead_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    reference: str | None = Field(default=None, max_length=255)
+    reason: str = Field(max_length=64)
+    payload: str
+    received_at: datetime = _utc()
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """Webhook ids already processed, so a replayed delivery is recognised and ignored."""
+
+    __tablename__ = "webhook_receipt"
+
+    webhook_id: str = Field(primary_key=True, max_length=255)
+    received_at: datetime = _utc(index=True)

@@ -1,0 +1,1 @@
+"""Workflow definitions: pure, deterministic orchestration of one order."""

@@ -1,0 +1,255 @@
+"""InstantNotificationWorkflow: one order, from the handover to its final delivery status."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.handover import GATEWAY_UNAVAILABLE, HandoverActivities, HandoverInput
+    from activities.records import (
+        DiscardInput,
+        RecordActivities,
+        ShipmentInput,
+        TransitionInput,
+    )
+    from domain.handover import HandoverResult
+    from domain.ids import client_reference
+    from domain.manifest import ShipmentManifest, StatusRequest
+    from domain.orders import (
+        HandoverAnswer,
+        HandoverRequest,
+        NotificationInput,
+        NotificationResult,
+    )
+    from domain.reports import DeliveryReport
+    from domain.statuses import OrderStatus, is_final, sending, ttl_expired
+    from workflows import search_attributes as sa
+
+HANDOVER_FAILED = "HandoverFailed"
+
+# Post-handover records must land eventually: a status or report is never given up on.
+_RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
+)
+_RECORD_TIMEOUT = timedelta(seconds=10)
+_HANDOVER_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=1),
+)
+
+
+@workflow.defn
+class InstantNotificationWorkflow:
+    """Records the order, hands it over, answers the caller, then follows it to a final status."""
+
+    @workflow.init
+    def __init__(self, order: NotificationInput) -> None:
+        self._order = order
+        self._order_id = str(workflow.uuid4())
+        self._shipment_id = str(workflow.uuid4())
+        self._manifest = ShipmentManifest(
+            shipment_id=self._shipment_id,
+            senders_reference=order.senders_reference,
+            order_status=OrderStatus.PROCESSED,
+            channel=order.channel,
+            destination=order.destination,
+            status=sending(order.channel),
+            last_update=workflow.now(),
+        )
+        self._handed_over = False
+        self._failure: ApplicationError | None = None
+        self._reports: list[DeliveryReport] = []
+        self._events = 0
+
+    @workflow.run
+    async def run(self, order: NotificationInput) -> NotificationResult:
+        created = workflow.now()
+        self._publish_search_attributes()
+        try:
+            await self._record_shipment(created)
+            result = await self._hand_over(created)
+        except ActivityError as err:
+            await self._fail(err)
+        await self._record(
+            kind="handover",
+            status=result.status,
+            at=result.at,
+            applied=True,
+            gateway_reference=result.gateway_reference,
+        )
+        self._handed_over = True
+        await self._follow_reports(created)
+        while self._reports:
+            await self._apply(self._reports.pop(0))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return NotificationResult(shipment_id=self._shipment_id, status=self._manifest.status)
+
+    @workflow.update
+    async def handover(self, request: HandoverRequest) -> HandoverAnswer:
+        """Wait for the handover; 'created' only for the request that started the workflow."""
+        await workflow.wait_condition(lambda: self._handed_over or self._failure is not None)
+        if self._failure is not None:
+            raise self._failure
+        return HandoverAnswer(
+            created=request.request_id == self._order.request_id,
+            notification_order_id=self._order_id,
+            shipment_id=self._shipment_id,
+            fingerprint=self._order.fingerprint,
+            senders_reference=self._order.senders_reference,
+        )
+
+    @workflow.signal
+    def report(self, report: DeliveryReport) -> None:
+        # Buffered, so a report that outruns the handover is applied after it, never lost.
+        self._reports.append(report)
+
+    @workflow.query
+    def status(self, _request: StatusRequest) -> ShipmentManifest:
+        return self._manifest
+
+    async def _record_shipment(self, created: datetime) -> None:
+        order = self._order
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_shipment,
+            ShipmentInput(
+                shipment_id=self._shipment_id,
+                order_id=self._order_id,
+                org=order.org,
+                idempotency_id=order.idempotency_id,
+                workflow_id=workflow.info().workflow_id,
+                reference=self._reference,
+                fingerprint=order.fingerprint,
+                channel=order.channel,
+                destination=order.destination,
+                status=self._manifest.status,
+                order_status=self._manifest.order_status,
+                created_at=created,
+                expires_at=self._expiry(created),
+                senders_reference=order.senders_reference,
+            ),
+            schedule_to_close_timeout=self._handover_budget(created),
+            retry_policy=_HANDOVER_RETRY,
+        )
+
+    async def _hand_over(self, created: datetime) -> HandoverResult:
+        order = self._order
+        return await workflow.execute_local_activity_method(
+            HandoverActivities.hand_over,
+            HandoverInput(
+                reference=self._reference,
+                ttl_seconds=order.timing.ttl_seconds,
+                sms=order.sms,
+                email=order.email,
+            ),
+            start_to_close_timeout=timedelta(seconds=order.timing.attempt_seconds),
+            schedule_to_close_timeout=self._handover_budget(created),
+            retry_policy=_HANDOVER_RETRY,
+        )
+
+    async def _fail(self, err: ActivityError) -> NoReturn:
+        """Nothing was handed over: drop the row so a retry with the same key starts afresh."""
+        cause = err.cause
+        reason = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+        self._failure = ApplicationError(
+            f"handover did not complete ({reason or GATEWAY_UNAVAILABLE})",
+            type=HANDOVER_FAILED,
+            non_retryable=True,
+        )
+        await workflow.execute_local_activity_method(
+            RecordActivities.discard_shipment,
+            DiscardInput(shipment_id=self._shipment_id),
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RECORD_RETRY,
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        raise self._failure
+
+    async def _follow_reports(self, created: datetime) -> None:
+        deadline = self._expiry(created) + timedelta(seconds=self._order.timing.grace_seconds)
+        while not is_final(self._manifest.status):
+            remaining = (deadline - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._reports), timeout=max(remaining, 0.001)
+                )
+            except TimeoutError:
+                await self._record(
+                    kind="expiry",
+                    status=ttl_expired(self._order.channel),
+                    at=workflow.now(),
+                    applied=True,
+                )
+                return
+            await self._apply(self._reports.pop(0))
+
+    async def _apply(self, report: DeliveryReport) -> None:
+        # A final status never changes: later, duplicate and contradicting reports are history only.
+        applied = (
+            report.status is not None
+            and is_final(report.status)
+            and not is_final(self._manifest.status)
+        )
+        await self._record(
+            kind="report",
+            status=report.status,
+            at=report.received_at,
+            applied=applied,
+            provider=report.provider,
+            provider_status=report.provider_status,
+            report_id=report.report_id,
+        )
+
+    async def _record(
+        self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
+    ) -> None:
+        self._events += 1
+        if applied and status is not None:
+            order_status = OrderStatus.COMPLETED if is_final(status) else OrderStatus.PROCESSED
+            self._manifest = replace(
+                self._manifest, status=status, order_status=order_status, last_update=at
+            )
+            workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_transition,
+            TransitionInput(
+                shipment_id=self._shipment_id,
+                number=self._events,
+                kind=kind,
+                applied=applied,
+                at=at,
+                status=status,
+                **details,
+            ),
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RECORD_RETRY,
+        )
+
+    def _publish_search_attributes(self) -> None:
+        updates = [
+            sa.SHIPMENT_ID.value_set(self._shipment_id),
+            sa.SHIPMENT_STATUS.value_set(self._manifest.status),
+            sa.NOTIFICATION_CHANNEL.value_set(self._order.channel),
+            sa.CREATOR.value_set(self._order.org),
+        ]
+        if self._order.senders_reference:
+            updates.append(sa.SENDERS_REFERENCE.value_set(self._order.senders_reference))
+        workflow.upsert_search_attributes(updates)
+
+    @property
+    def _reference(self) -> str:
+        return client_reference(workflow.info().workflow_id)
+
+    def _expiry(self, created: datetime) -> datetime:
+        return created + timedelta(seconds=self._order.timing.ttl_seconds)
+
+    def _handover_budget(self, created: datetime) -> timedelta:
+        spent = workflow.now() - created
+        return max(
+            timedelta(seconds=self._order.timing.handover_seconds) - spent,
+            timedelta(milliseconds=100),
+        )
