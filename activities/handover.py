@@ -1,5 +1,6 @@
 """The handover: give one message to the configured gateway and say what it answered."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +15,18 @@ from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt, SmsSe
 from gateways.registry import Gateways
 
 GATEWAY_UNAVAILABLE = "GatewayUnavailable"
+DEADLINE_PASSED = "HandoverDeadlinePassed"
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class HandoverInput:
+    """`deadline` bounds all attempts together: the caller is answered 503 after it."""
+
     reference: str
     ttl_seconds: int
+    deadline: datetime
     sms: SmsMessage | None = None
     email: EmailMessage | None = None
 
@@ -33,11 +38,19 @@ class HandoverActivities:
     @activity.defn
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
         channel = Channel.SMS if data.sms is not None else Channel.EMAIL
+        # The deadline is enforced here: the SDK does not enforce a local activity's
+        # schedule-to-close timeout, so retries alone would go on past it.
+        remaining = (data.deadline - datetime.now(UTC)).total_seconds()
+        if remaining <= 0:
+            raise ApplicationError(
+                "handover deadline passed", type=DEADLINE_PASSED, non_retryable=True
+            )
         try:
-            receipt = await self._send(data)
-        except GatewayUnavailable as exc:
-            log.warning("handover of %s not taken: %s", data.reference, exc)
-            raise ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE) from exc
+            async with asyncio.timeout(remaining):
+                receipt = await self._send(data)
+        except (GatewayUnavailable, TimeoutError) as exc:
+            log.warning("handover of %s not taken: %s", data.reference, repr(exc))
+            raise ApplicationError(str(exc) or "deadline", type=GATEWAY_UNAVAILABLE) from exc
         log.info("handover of %s: %s", data.reference, receipt.outcome)
         return HandoverResult(
             status=_status(channel, receipt),

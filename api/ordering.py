@@ -10,7 +10,12 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -88,7 +93,7 @@ class OrderService:
             answer = await self._from_store(org, content.idempotency_id)
         except WorkflowUpdateFailedError as exc:
             raise self._update_failed(exc) from exc
-        except TimeoutError as exc:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except RPCError as exc:
             log.warning("Temporal refused the order: %s", exc.status)

@@ -39,11 +39,11 @@ def temporal(settings: Settings, *, ui: bool = True, db_file: str | None = None)
     )
 
 
-def simulator(settings: Settings) -> Service:
+def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
     return Service(
         "simulator",
         [sys.executable, "-m", "simulator"],
-        environment(settings),
+        {**environment(settings), **(extra_env or {})},
         ready=lambda: _http_ok(settings.simulator_url + "/messages?to=ready"),
     )
 

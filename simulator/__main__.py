@@ -19,10 +19,15 @@ log = logging.getLogger("simulator")
 async def main() -> None:
     settings = SimulatorSettings()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     inbox = Inbox()
     async with httpx.AsyncClient() as http:
         reports = ReportSender(
-            http, settings.webhook_url, settings.webhook_secret, settings.report_delay_seconds
+            http,
+            settings.webhook_url,
+            settings.webhook_secret,
+            settings.report_delay_seconds,
+            settings.expiry_scale,
         )
         handler = SmtpHandler(inbox, reports, settings)
         smtp = await asyncio.get_running_loop().create_server(
@@ -42,6 +47,8 @@ async def main() -> None:
                 host=settings.host,
                 port=settings.http_port,
                 log_level="warning",
+                # Hanging handovers hold connections open on purpose; do not wait for them.
+                timeout_graceful_shutdown=1,
             )
         )
         await server.serve()

@@ -21,8 +21,11 @@ _ATTEMPTS = 8
 
 
 class ReportSender:
-    def __init__(self, http: httpx.AsyncClient, url: str, secret: str, delay: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, url: str, secret: str, delay: float, expiry_scale: float
+    ) -> None:
         self._http = http
+        self._expiry_scale = expiry_scale
         self._url = url
         self._key = _key(secret)
         self._delay = delay
@@ -32,7 +35,9 @@ class ReportSender:
         self, message: Message, reports: tuple[tuple[float, str], ...], validity_seconds: float
     ) -> None:
         for delay, state in reports:
-            wait = validity_seconds if delay == AT_EXPIRY else delay * self._delay
+            wait = (
+                validity_seconds * self._expiry_scale if delay == AT_EXPIRY else delay * self._delay
+            )
             task = asyncio.create_task(self._send_later(message, state, wait))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -36,6 +36,12 @@ _RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
 )
 _RECORD_TIMEOUT = timedelta(seconds=10)
+# Before the handover the caller is waiting: a store that stays down fails the order (503).
+_ORDER_RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=5,
+)
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -73,7 +79,8 @@ class InstantNotificationWorkflow:
         try:
             await self._record_shipment(created)
             result = await self._hand_over(created)
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's final failure can arrive unwrapped (without ActivityError).
             await self._fail(err)
         await self._record(
             kind="handover",
@@ -132,8 +139,8 @@ class InstantNotificationWorkflow:
                 expires_at=self._expiry(created),
                 senders_reference=order.senders_reference,
             ),
-            schedule_to_close_timeout=self._handover_budget(created),
-            retry_policy=_HANDOVER_RETRY,
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_ORDER_RECORD_RETRY,
         )
 
     async def _hand_over(self, created: datetime) -> HandoverResult:
@@ -143,28 +150,30 @@ class InstantNotificationWorkflow:
             HandoverInput(
                 reference=self._reference,
                 ttl_seconds=order.timing.ttl_seconds,
+                deadline=created + timedelta(seconds=order.timing.handover_seconds),
                 sms=order.sms,
                 email=order.email,
             ),
             start_to_close_timeout=timedelta(seconds=order.timing.attempt_seconds),
-            schedule_to_close_timeout=self._handover_budget(created),
             retry_policy=_HANDOVER_RETRY,
         )
 
-    async def _fail(self, err: ActivityError) -> NoReturn:
+    async def _fail(self, err: ActivityError | ApplicationError) -> NoReturn:
         """Nothing was handed over: drop the row so a retry with the same key starts afresh."""
-        cause = err.cause
-        reason = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
-        self._failure = ApplicationError(
-            f"handover did not complete ({reason or GATEWAY_UNAVAILABLE})",
-            type=HANDOVER_FAILED,
-            non_retryable=True,
-        )
         await workflow.execute_local_activity_method(
             RecordActivities.discard_shipment,
             DiscardInput(shipment_id=self._shipment_id),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
+        )
+        cause = err if isinstance(err, ApplicationError) else err.cause
+        reason = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+        # Failing the callers only now means the run closes in the same task that answers
+        # them, so a caller's retry finds it closed and starts afresh.
+        self._failure = ApplicationError(
+            f"handover did not complete ({reason or GATEWAY_UNAVAILABLE})",
+            type=HANDOVER_FAILED,
+            non_retryable=True,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         raise self._failure
@@ -246,10 +255,3 @@ class InstantNotificationWorkflow:
 
     def _expiry(self, created: datetime) -> datetime:
         return created + timedelta(seconds=self._order.timing.ttl_seconds)
-
-    def _handover_budget(self, created: datetime) -> timedelta:
-        spent = workflow.now() - created
-        return max(
-            timedelta(seconds=self._order.timing.handover_seconds) - spent,
-            timedelta(milliseconds=100),
-        )

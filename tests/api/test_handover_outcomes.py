@@ -1,0 +1,147 @@
+"""Every handover outcome of the simulator's magic table, through the public API."""
+
+import time
+
+import pytest
+from sqlmodel import Session
+from temporalio.client import WorkflowExecutionStatus
+
+from domain.ids import client_reference, workflow_id
+from store import shipments
+from tests.conftest import Stack, Tenant
+from tests.helpers import EMAIL, SMS, email_order, new_key, random_phone, sms_order
+
+ACCEPTED_SMS = [
+    "+4799990002",
+    "+4799990003",
+    "+4799990004",
+    "+4799990005",
+    "+4799990006",
+    "+4799990007",
+    "+4799990008",
+    "+4799990010",
+    "+4799990011",
+]
+ACCEPTED_EMAIL = [
+    "failed",
+    "bounced",
+    "suppressed",
+    "spam",
+    "quarantined",
+    "silent",
+    "duplicate",
+    "flip",
+]
+
+
+@pytest.mark.parametrize("phone", ACCEPTED_SMS)
+async def test_sms_accepted_by_the_gateway(stack: Stack, tenant: Tenant, phone: str) -> None:
+    response = await stack.api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+
+    assert response.status_code == 201
+    manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
+    assert manifest["recipients"][0]["status"] != "SMS_Sending"
+
+
+@pytest.mark.parametrize("local", ACCEPTED_EMAIL)
+async def test_email_accepted_by_the_server(stack: Stack, tenant: Tenant, local: str) -> None:
+    order = email_order(f"{local}@example.no")
+
+    response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
+
+    assert response.status_code == 201
+
+
+async def test_refused_sms_recipient_is_201_with_a_failed_status(
+    stack: Stack, tenant: Tenant
+) -> None:
+    response = await stack.api.post(SMS, json=sms_order("+4799990001"), headers=tenant.headers)
+
+    assert response.status_code == 201
+    manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
+    assert manifest["status"] == "Order_Completed"
+    assert manifest["recipients"][0]["status"] == "SMS_Failed_InvalidRecipient"
+
+
+async def test_refused_email_recipient_is_201_with_a_failed_status(
+    stack: Stack, tenant: Tenant
+) -> None:
+    order = email_order("invalid@example.no")
+
+    response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
+
+    assert response.status_code == 201
+    manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
+    assert manifest["recipients"][0]["status"] == "Email_Failed_InvalidFormat"
+
+
+@pytest.mark.parametrize(
+    ("route", "order"),
+    [(SMS, sms_order("+4799990009")), (EMAIL, email_order("unavailable@example.no"))],
+    ids=["sms", "email"],
+)
+async def test_unavailable_gateway_is_503_and_nothing_is_kept(
+    stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
+) -> None:
+    order = {**order, "idempotencyId": new_key()}
+
+    response = await stack.api.post(route, json=order, headers=tenant.headers)
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "NOT-00004"
+    assert problem["type"] == "urn:altinn:error:NOT-00004"
+    with Session(stack.engine) as session:
+        assert shipments.find_by_key(session, tenant.org, str(order["idempotencyId"])) is None
+    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, str(order["idempotencyId"])))
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_retry_after_503_hands_over_again(stack: Stack, tenant: Tenant) -> None:
+    key = new_key()
+    failed = await stack.api.post(
+        SMS, json=sms_order("+4799990009", key=key), headers=tenant.headers
+    )
+    phone = random_phone()
+
+    retried = await stack.api.post(SMS, json=sms_order(phone, key=key), headers=tenant.headers)
+
+    assert failed.status_code == 503
+    assert retried.status_code == 201
+    reference = client_reference(workflow_id(tenant.org, key))
+    sent = (await stack.simulator.get("/messages", params={"reference": reference})).json()
+    assert [m["to"] for m in sent] == [phone]
+
+
+@pytest.mark.parametrize(
+    ("route", "order"),
+    [(SMS, sms_order("+4799990013")), (EMAIL, email_order("hang@example.no"))],
+    ids=["sms", "email"],
+)
+async def test_gateway_that_never_answers_is_503_within_the_deadline(
+    stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
+) -> None:
+    order = {**order, "idempotencyId": new_key()}
+    started = time.monotonic()
+
+    response = await stack.api.post(route, json=order, headers=tenant.headers)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "NOT-00004"
+    assert time.monotonic() - started <= stack.settings.handover_deadline_seconds + 1
+
+
+@pytest.mark.parametrize(
+    ("route", "order"),
+    [(SMS, sms_order("+4799990012")), (EMAIL, email_order("slow@example.no"))],
+    ids=["sms", "email"],
+)
+async def test_slow_gateway_still_answers_201(
+    stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
+) -> None:
+    order = {**order, "idempotencyId": new_key()}
+
+    response = await stack.api.post(route, json=order, headers=tenant.headers)
+
+    assert response.status_code == 201

@@ -1,0 +1,175 @@
+"""Instant orders end to end: API → Update-with-Start → workflow → handover → simulator."""
+
+import asyncio
+import uuid
+
+from sqlmodel import Session
+
+from domain.ids import client_reference, workflow_id
+from store import shipments
+from tests.conftest import Stack, Tenant
+from tests.helpers import (
+    DEPRECATED,
+    EMAIL,
+    SHIPMENT,
+    SMS,
+    completed_manifest,
+    email_order,
+    new_key,
+    random_phone,
+    sms_order,
+)
+
+
+async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, object]]:
+    reference = client_reference(workflow_id(org, key))
+    response = await stack.simulator.get("/messages", params={"reference": reference})
+    result: list[dict[str, object]] = response.json()
+    return result
+
+
+async def test_first_call_creates_and_repeat_returns_same_body(
+    stack: Stack, tenant: Tenant
+) -> None:
+    order = sms_order(sendersReference="case-17")
+
+    first = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    again = await stack.api.post(SMS, json=order, headers=tenant.headers)
+
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    body = first.json()
+    assert body["notification"]["sendersReference"] == "case-17"
+    assert body["notificationOrderId"] != body["notification"]["shipmentId"]
+    uuid.UUID(body["notificationOrderId"])
+    location = first.headers["location"]
+    assert location == f"{SHIPMENT}/{body['notification']['shipmentId']}"
+    assert again.headers["location"] == location
+    resolved = await stack.api.get(location, headers=tenant.headers)
+    assert resolved.status_code == 200
+    assert resolved.json()["shipmentId"] == body["notification"]["shipmentId"]
+    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert len(sent) == 1
+    assert sent[0]["submissions"] == 1
+    assert sent[0]["body"] == "Your code is 123456"
+    assert sent[0]["sender"] == stack.settings.sms_default_sender
+
+
+async def test_row_exists_when_the_api_answers(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+
+    with Session(stack.engine) as session:
+        row = shipments.find_by_key(session, tenant.org, order["idempotencyId"])
+    assert row is not None
+    assert row.id == response.json()["notification"]["shipmentId"]
+    assert row.destination == order["recipientSms"]["phoneNumber"]
+
+
+async def test_twenty_concurrent_identical_requests_send_once(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+
+    responses = await asyncio.gather(
+        *(stack.api.post(SMS, json=order, headers=tenant.headers) for _ in range(20))
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 19 + [201]
+    assert len({r.text for r in responses}) == 1
+    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert len(sent) == 1
+    assert sent[0]["submissions"] == 1
+
+
+async def test_repeat_after_completion_answers_from_the_store(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    first = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    shipment_id = first.json()["notification"]["shipmentId"]
+    await completed_manifest(stack.api, tenant.headers, shipment_id)
+    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+    await handle.result()
+
+    again = await stack.api.post(SMS, json=order, headers=tenant.headers)
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert len(await messages_for(stack, tenant.org, order["idempotencyId"])) == 1
+
+
+async def test_content_is_not_compared_by_default(stack: Stack, tenant: Tenant) -> None:
+    key = new_key()
+    first = await stack.api.post(SMS, json=sms_order(key=key), headers=tenant.headers)
+
+    other = await stack.api.post(EMAIL, json=email_order(key=key), headers=tenant.headers)
+
+    assert other.status_code == 200
+    assert other.json() == first.json()
+    sent = await messages_for(stack, tenant.org, key)
+    assert [m["channel"] for m in sent] == ["SMS"]
+
+
+async def test_tenants_never_share_keys(stack: Stack, tenant: Tenant) -> None:
+    other = stack.headers(f"{tenant.org}x")
+    order = sms_order()
+
+    mine = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    theirs = await stack.api.post(SMS, json=order, headers=other)
+
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["notification"]["shipmentId"] != theirs.json()["notification"]["shipmentId"]
+    cross = await stack.api.get(mine.headers["location"], headers=other)
+    assert cross.status_code == 404
+
+
+async def test_email_is_handed_over_by_smtp(stack: Stack, tenant: Tenant) -> None:
+    order = email_order(subject="Login code", body="<b>123456</b>")
+    order["recipientEmail"]["emailSettings"]["contentType"] = "Html"
+    order["recipientEmail"]["emailSettings"]["senderEmailAddress"] = "login@service.example.no"
+
+    response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
+
+    assert response.status_code == 201
+    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert len(sent) == 1
+    assert sent[0]["channel"] == "Email"
+    assert sent[0]["subject"] == "Login code"
+    assert sent[0]["sender"] == "login@service.example.no"
+    assert sent[0]["body"].strip() == "<b>123456</b>"
+    manifest = await stack.api.get(response.headers["location"], headers=tenant.headers)
+    assert manifest.json()["recipients"][0]["status"] in ("Email_Succeeded", "Email_Delivered")
+
+
+async def test_deprecated_route_sends_sms(stack: Stack, tenant: Tenant) -> None:
+    phone = random_phone()
+    order = {
+        "idempotencyId": new_key(),
+        "recipient": {
+            "recipientSms": {
+                "phoneNumber": phone,
+                "timeToLiveInSeconds": 120,
+                "smsSettings": {"body": "Code 42", "sender": "Bank"},
+            }
+        },
+    }
+
+    response = await stack.api.post(DEPRECATED, json=order, headers=tenant.headers)
+
+    assert response.status_code == 201
+    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert [(m["to"], m["sender"], m["body"]) for m in sent] == [(phone, "Bank", "Code 42")]
+
+
+async def test_deprecated_and_new_routes_share_one_key_space(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    first = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    legacy = {
+        "idempotencyId": order["idempotencyId"],
+        "recipient": {"recipientSms": order["recipientSms"]},
+    }
+
+    again = await stack.api.post(DEPRECATED, json=legacy, headers=tenant.headers)
+
+    assert again.status_code == 200
+    assert again.json() == first.json()

