@@ -95,8 +95,9 @@ class OrderService:
             raise self._update_failed(exc) from exc
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
-        except RPCError as exc:
-            log.warning("Temporal refused the order: %s", exc.status)
+        except (RPCError, RuntimeError) as exc:
+            # A lazy client that cannot connect raises RuntimeError rather than RPCError.
+            log.warning("Temporal did not take the order: %s", type(exc).__name__)
             raise unavailable("The order could not reach the workflow engine.") from exc
         self._check_content(answer, order)
         return answer

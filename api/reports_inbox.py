@@ -62,6 +62,8 @@ class ReportInbox:
         handle = self._client.get_workflow_handle(row.workflow_id)
         try:
             await handle.signal(InstantNotificationWorkflow.report, report)
+        except RuntimeError as exc:
+            raise unavailable("The report could not reach the workflow engine.") from exc
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 log.warning("report for %s not signalled: %s", report.reference, exc.status)

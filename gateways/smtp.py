@@ -39,6 +39,9 @@ class SmtpEmail:
             return _refusal(exc.recipients[0].code, exc.recipients[0].message)
         except aiosmtplib.SMTPResponseException as exc:
             return _refusal(exc.code, exc.message)
+        except aiosmtplib.SMTPNotSupported as exc:
+            # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
+            return Receipt(Outcome.REFUSED, detail=str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise GatewayUnavailable(f"SMTP server unreachable: {type(exc).__name__}") from exc
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
@@ -46,7 +49,7 @@ class SmtpEmail:
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()
         mail["From"] = message.sender
-        mail["To"] = message.to
+        mail["To"] = _ascii_domain(message.to)
         mail["Subject"] = message.subject
         # A Message-ID derived from our reference lets a server or a re-send recognise the message.
         mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
@@ -60,3 +63,10 @@ def _refusal(code: int, text: str) -> Receipt:
         raise GatewayUnavailable(f"SMTP temporary refusal {code}")
     outcome = Outcome.INVALID_RECIPIENT if code in _BAD_ADDRESS else Outcome.REFUSED
     return Receipt(outcome, detail=f"{code} {text}")
+
+
+def _ascii_domain(address: str) -> str:
+    """An internationalised domain goes out as IDNA, so only a non-ASCII local part needs
+    SMTPUTF8 from the server."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address

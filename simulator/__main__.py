@@ -31,7 +31,9 @@ async def main() -> None:
         )
         handler = SmtpHandler(inbox, reports, settings)
         smtp = await asyncio.get_running_loop().create_server(
-            lambda: SMTP(handler, hostname="simulator.local"), settings.host, settings.smtp_port
+            lambda: SMTP(handler, hostname="simulator.local", enable_SMTPUTF8=True),
+            settings.host,
+            settings.smtp_port,
         )
         log.info(
             "SMTP on %s:%d, HTTP on %s:%d, reports to %s",

@@ -66,8 +66,8 @@ def stack_settings(tmp: Path, temporal_address: str, **overrides: object) -> Set
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
-        "handover_deadline_seconds": 6.0,
-        "gateway_timeout_seconds": 3.0,
+        "handover_deadline_seconds": 4.0,
+        "gateway_timeout_seconds": 2.5,
         "ttl_grace_seconds": 1,
         "log_level": "WARNING",
     }

@@ -1,0 +1,107 @@
+"""Authentication and authorisation: 401 without a valid token, 403 without the scope or org."""
+
+import time
+
+import jwt
+import pytest
+
+from tests.conftest import Stack, Tenant
+from tests.helpers import FEED, SHIPMENT, SMS, sms_order
+
+
+def token(stack: Stack, **claims: object) -> dict[str, str]:
+    now = int(time.time())
+    body = {"org": "ttd", "scope": stack.settings.auth_scope, "iat": now, "exp": now + 300}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    signed = jwt.encode(body, stack.settings.auth_jwt_secret, algorithm="HS256")
+    return {"Authorization": f"Bearer {signed}"}
+
+
+async def assert_problem(response: object, status: int) -> None:
+    assert response.status_code == status  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer not.a.jwt"},
+    ],
+    ids=["missing", "empty", "wrong-scheme", "malformed"],
+)
+async def test_missing_or_malformed_token_is_401(stack: Stack, headers: dict[str, str]) -> None:
+    response = await stack.api.post(SMS, json=sms_order(), headers=headers)
+    await assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_expired_token_is_401(stack: Stack) -> None:
+    response = await stack.api.post(
+        SMS, json=sms_order(), headers=token(stack, exp=int(time.time()) - 60)
+    )
+    await assert_problem(response, 401)
+
+
+async def test_token_without_exp_is_401(stack: Stack) -> None:
+    response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, exp=None))
+    await assert_problem(response, 401)
+
+
+async def test_token_signed_with_another_secret_is_401(stack: Stack) -> None:
+    now = int(time.time())
+    forged = jwt.encode(
+        {"org": "ttd", "scope": stack.settings.auth_scope, "exp": now + 60},
+        "another-secret-of-sufficient-length-0123456789",
+        algorithm="HS256",
+    )
+    response = await stack.api.post(
+        SMS, json=sms_order(), headers={"Authorization": f"Bearer {forged}"}
+    )
+    await assert_problem(response, 401)
+
+
+async def test_unsigned_token_is_401(stack: Stack) -> None:
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {"org": "ttd", "scope": stack.settings.auth_scope, "exp": now + 60}, None, algorithm="none"
+    )
+    response = await stack.api.post(
+        SMS, json=sms_order(), headers={"Authorization": f"Bearer {unsigned}"}
+    )
+    await assert_problem(response, 401)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "",
+        "altinn:serviceowner/notifications.read",
+        "altinn:serviceowner/notifications.create.extra",
+    ],
+)
+async def test_token_without_the_scope_is_403(stack: Stack, scope: str) -> None:
+    response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, scope=scope))
+    await assert_problem(response, 403)
+
+
+async def test_scope_among_others_is_accepted(stack: Stack, tenant: Tenant) -> None:
+    scope = f"openid {stack.settings.auth_scope} profile"
+    headers = token(stack, scope=scope, org=tenant.org)
+    response = await stack.api.post(SMS, json=sms_order(), headers=headers)
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("org", [None, "", "has/slash", 42])
+async def test_token_without_a_valid_org_is_403(stack: Stack, org: object) -> None:
+    claims = {"org": org} if org is not None else {"org": None}
+    response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, **claims))
+    await assert_problem(response, 403)
+
+
+@pytest.mark.parametrize("path", [f"{SHIPMENT}/00000000-0000-0000-0000-000000000000", FEED])
+async def test_reads_need_a_token(stack: Stack, path: str) -> None:
+    await assert_problem(await stack.api.get(path), 401)

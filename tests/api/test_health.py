@@ -1,0 +1,42 @@
+"""Health: 200 only when Temporal and the database are both reachable."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from api.main import create_app
+from core.config import Settings
+from tests.conftest import Stack, stack_settings
+from tests.helpers import SMS, free_port, sms_order
+
+
+@asynccontextmanager
+async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in-process, lifespan included, for settings the shared stack cannot take."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def test_healthy_stack_is_200(stack: Stack) -> None:
+    response = await stack.api.get("/health")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"temporal": "ok", "database": "ok"}
+
+
+async def test_unreachable_temporal_is_503_for_health_and_orders(
+    stack: Stack, tmp_path: Path
+) -> None:
+    settings = stack_settings(tmp_path, f"127.0.0.1:{free_port()}", handover_deadline_seconds=2.0)
+    async with api_for(settings) as api:
+        health = await api.get("/health")
+        order = await api.post(SMS, json=sms_order(), headers=stack.headers("ttd"))
+
+    assert health.status_code == 503
+    assert health.json()["checks"]["temporal"] == "unreachable"
+    assert order.status_code == 503
+    assert order.json()["code"] == "NOT-00004"

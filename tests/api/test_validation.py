@@ -1,0 +1,316 @@
+"""Every validation rule of the order bodies, with accepted and rejected edges."""
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Stack, Tenant
+from tests.helpers import DEPRECATED, EMAIL, SMS, email_order, new_key, sms_order
+
+
+def with_sms(**changes: Any) -> dict[str, Any]:
+    order = sms_order()
+    recipient = order["recipientSms"]
+    for path, value in changes.items():
+        target, _, name = path.rpartition("__")
+        node = recipient["smsSettings"] if target == "settings" else recipient
+        node[name] = value
+    return order
+
+
+def with_email(**changes: Any) -> dict[str, Any]:
+    order = email_order()
+    recipient = order["recipientEmail"]
+    for path, value in changes.items():
+        target, _, name = path.rpartition("__")
+        node = recipient["emailSettings"] if target == "settings" else recipient
+        node[name] = value
+    return order
+
+
+async def assert_rejected(stack: Stack, tenant: Tenant, route: str, body: Any, field: str) -> None:
+    response = await stack.api.post(route, json=body, headers=tenant.headers)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 400
+    assert field in problem["errors"], problem["errors"]
+    assert all(isinstance(m, str) and m for m in problem["errors"][field])
+
+
+async def assert_accepted(stack: Stack, tenant: Tenant, route: str, body: Any) -> None:
+    response = await stack.api.post(route, json=body, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("phone", ["+4740000001", "004740000000", "+233242426224", "+4790000000"])
+async def test_valid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
+    await assert_accepted(stack, tenant, SMS, with_sms(phoneNumber=phone))
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+4750000004",
+        "+47900000001",
+        "+14790000000",
+        "40000001",
+        "+47",
+        "++4740000001",
+        "",
+        "0+4740000001",
+        "+47 abc",
+    ],
+)
+async def test_invalid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, with_sms(phoneNumber=phone), "recipientSms.phoneNumber"
+    )
+
+
+@pytest.mark.parametrize("ttl", [60, 172800])
+async def test_ttl_edges_accepted(stack: Stack, tenant: Tenant, ttl: int) -> None:
+    await assert_accepted(stack, tenant, SMS, with_sms(timeToLiveInSeconds=ttl))
+
+
+@pytest.mark.parametrize("ttl", [59, 172801, 0, -1, "120", 120.5, None])
+async def test_ttl_outside_range_rejected(stack: Stack, tenant: Tenant, ttl: Any) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, with_sms(timeToLiveInSeconds=ttl), "recipientSms.timeToLiveInSeconds"
+    )
+
+
+@pytest.mark.parametrize("body", ["", "   ", "\u0000code", "x" * 2449])
+async def test_sms_body_rejected(stack: Stack, tenant: Tenant, body: str) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, with_sms(settings__body=body), "recipientSms.smsSettings.body"
+    )
+
+
+@pytest.mark.parametrize("body", ["x" * 2448, "ø" * 160, "€" * 1224, "😀" * 536, "line\nbreak"])
+async def test_sms_body_within_sixteen_segments(stack: Stack, tenant: Tenant, body: str) -> None:
+    await assert_accepted(stack, tenant, SMS, with_sms(settings__body=body))
+
+
+async def test_sms_body_over_sixteen_ucs2_segments(stack: Stack, tenant: Tenant) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, with_sms(settings__body="😀" * 537), "recipientSms.smsSettings.body"
+    )
+
+
+@pytest.mark.parametrize(
+    "sender", ["Altinn", "ABCDEFGHIJK", "Bank 2", "4790000000", "+4790000000", "", "  ", None]
+)
+async def test_sms_sender_accepted(stack: Stack, tenant: Tenant, sender: Any) -> None:
+    await assert_accepted(stack, tenant, SMS, with_sms(settings__sender=sender))
+
+
+@pytest.mark.parametrize(
+    "sender", ["ABCDEFGHIJKL", "12345678901234567", "Bank<script>", "line\nbreak"]
+)
+async def test_sms_sender_rejected(stack: Stack, tenant: Tenant, sender: str) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, with_sms(settings__sender=sender), "recipientSms.smsSettings.sender"
+    )
+
+
+@pytest.mark.parametrize("key", ["k", "k" * 255, "ÆØÅ/with:odd chars?#"])
+async def test_idempotency_id_accepted(stack: Stack, tenant: Tenant, key: str) -> None:
+    await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 256, None, 17, "tab\tkey"])
+async def test_idempotency_id_rejected(stack: Stack, tenant: Tenant, key: Any) -> None:
+    await assert_rejected(
+        stack, tenant, SMS, {**sms_order(), "idempotencyId": key}, "idempotencyId"
+    )
+
+
+async def test_missing_idempotency_id(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    del order["idempotencyId"]
+    await assert_rejected(stack, tenant, SMS, order, "idempotencyId")
+
+
+async def test_missing_recipient(stack: Stack, tenant: Tenant) -> None:
+    await assert_rejected(stack, tenant, SMS, {"idempotencyId": new_key()}, "recipientSms")
+
+
+async def test_missing_sms_settings(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    del order["recipientSms"]["smsSettings"]
+    await assert_rejected(stack, tenant, SMS, order, "recipientSms.smsSettings")
+
+
+async def test_senders_reference_limit(stack: Stack, tenant: Tenant) -> None:
+    await assert_accepted(stack, tenant, SMS, sms_order(sendersReference="r" * 1024))
+    await assert_rejected(
+        stack, tenant, SMS, sms_order(sendersReference="r" * 1025), "sendersReference"
+    )
+
+
+async def test_blank_senders_reference_is_absent(stack: Stack, tenant: Tenant) -> None:
+    response = await stack.api.post(
+        SMS, json=sms_order(sendersReference="  "), headers=tenant.headers
+    )
+    assert response.status_code == 201
+    assert "sendersReference" not in response.json()["notification"]
+
+
+async def test_every_error_is_reported_at_once(stack: Stack, tenant: Tenant) -> None:
+    order = with_sms(phoneNumber="123", timeToLiveInSeconds=5, settings__body="")
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert set(response.json()["errors"]) == {
+        "recipientSms.phoneNumber",
+        "recipientSms.timeToLiveInSeconds",
+        "recipientSms.smsSettings.body",
+    }
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b.co",
+        "ø@æ.no",
+        "first.last+tag@sub.example.com",
+        "x@1.2.3.4",
+        "  padded@example.no  ",
+        f"{'l' * 64}@example.no",
+    ],
+)
+async def test_valid_email_addresses(stack: Stack, tenant: Tenant, address: str) -> None:
+    await assert_accepted(stack, tenant, EMAIL, with_email(emailAddress=address))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "user@localhost",
+        "a@b.com;c@d.com",
+        "a;b@c.com",
+        "no-at-sign",
+        "a@b.c",
+        "a..b@c.com",
+        '"john doe"@x.no',
+        "",
+        "a@b.toolongtldabcde",
+        f"{'l' * 65}@example.no",
+        "a@-bad.no",
+        "a b@c.no",
+    ],
+)
+async def test_invalid_email_addresses(stack: Stack, tenant: Tenant, address: str) -> None:
+    await assert_rejected(
+        stack, tenant, EMAIL, with_email(emailAddress=address), "recipientEmail.emailAddress"
+    )
+
+
+@pytest.mark.parametrize("sender", ["", "   ", "not-an-address", "a@localhost"])
+async def test_invalid_sender_email(stack: Stack, tenant: Tenant, sender: str) -> None:
+    await assert_rejected(
+        stack,
+        tenant,
+        EMAIL,
+        with_email(settings__senderEmailAddress=sender),
+        "recipientEmail.emailSettings.senderEmailAddress",
+    )
+
+
+async def test_absent_sender_email_uses_the_default(stack: Stack, tenant: Tenant) -> None:
+    await assert_accepted(stack, tenant, EMAIL, with_email(settings__senderEmailAddress=None))
+
+
+@pytest.mark.parametrize("content_type", ["Plain", "Html", "plain", "HTML", 0, 1])
+async def test_content_types_accepted(stack: Stack, tenant: Tenant, content_type: Any) -> None:
+    await assert_accepted(stack, tenant, EMAIL, with_email(settings__contentType=content_type))
+
+
+@pytest.mark.parametrize("content_type", ["Markdown", "", 2, True, None])
+async def test_content_types_rejected(stack: Stack, tenant: Tenant, content_type: Any) -> None:
+    await assert_rejected(
+        stack,
+        tenant,
+        EMAIL,
+        with_email(settings__contentType=content_type),
+        "recipientEmail.emailSettings.contentType",
+    )
+
+
+@pytest.mark.parametrize("subject", ["", "  ", "s" * 256, "Injected\r\nBcc: x@y.no"])
+async def test_subject_rejected(stack: Stack, tenant: Tenant, subject: str) -> None:
+    await assert_rejected(
+        stack,
+        tenant,
+        EMAIL,
+        with_email(settings__subject=subject),
+        "recipientEmail.emailSettings.subject",
+    )
+
+
+async def test_subject_at_its_limit(stack: Stack, tenant: Tenant) -> None:
+    await assert_accepted(stack, tenant, EMAIL, with_email(settings__subject="s" * 255))
+
+
+@pytest.mark.parametrize("body", ["", "  ", "b" * 60_001])
+async def test_email_body_rejected(stack: Stack, tenant: Tenant, body: str) -> None:
+    await assert_rejected(
+        stack, tenant, EMAIL, with_email(settings__body=body), "recipientEmail.emailSettings.body"
+    )
+
+
+async def test_email_body_at_its_limit(stack: Stack, tenant: Tenant) -> None:
+    await assert_accepted(stack, tenant, EMAIL, with_email(settings__body="b" * 60_000))
+
+
+async def test_deprecated_route_reports_nested_paths(stack: Stack, tenant: Tenant) -> None:
+    order = {
+        "idempotencyId": new_key(),
+        "recipient": {
+            "recipientSms": {
+                "phoneNumber": "+4750000004",
+                "timeToLiveInSeconds": 30,
+                "smsSettings": {"body": "x"},
+            }
+        },
+    }
+    response = await stack.api.post(DEPRECATED, json=order, headers=tenant.headers)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {
+        "recipient.recipientSms.phoneNumber",
+        "recipient.recipientSms.timeToLiveInSeconds",
+    }
+
+
+@pytest.mark.parametrize("raw", [b"{", b"not json", b"[]", b"null", b'"text"'])
+async def test_malformed_or_wrong_json_is_400(stack: Stack, tenant: Tenant, raw: bytes) -> None:
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    response = await stack.api.post(SMS, content=raw, headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"]
+
+
+async def test_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
+    order = with_email(settings__body="b" * (64 * 1024))
+    response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_chunked_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"idempotencyId": "'
+        for _ in range(80):
+            yield b"k" * 1024
+        yield b'"}'
+
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    response = await stack.api.post(SMS, content=chunks(), headers=headers)
+    assert response.status_code == 413
+
+
+async def test_non_json_content_type_is_415(stack: Stack, tenant: Tenant) -> None:
+    headers = {**tenant.headers, "Content-Type": "text/plain"}
+    response = await stack.api.post(SMS, content=b"{}", headers=headers)
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
