@@ -1,13 +1,17 @@
 """Builders of request bodies and bounded polling shared by the tests."""
 
 import asyncio
+import json
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+
+from gateways import standard_webhooks
 
 T = TypeVar("T")
 
@@ -100,3 +104,26 @@ async def completed_manifest(
         return body if body.get("status") == "Order_Completed" else None
 
     return await eventually(probe, within)
+
+
+def signed_report(
+    secret: str,
+    payload: dict[str, Any],
+    *,
+    webhook_id: str | None = None,
+    timestamp: int | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """A report body and Standard Webhooks headers, as the simulator sends them."""
+    body = json.dumps(payload).encode()
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    stamp = timestamp if timestamp is not None else int(time.time())
+    signature = standard_webhooks.sign(
+        standard_webhooks.secret_key(secret), webhook_id, stamp, body
+    )
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": f"v1,{signature}",
+    }
+    return body, headers
