@@ -3,7 +3,11 @@
 import sys
 from pathlib import Path
 
-from workflows.search_attributes import registration_flags
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+
+from workflows import search_attributes
 
 
 def temporal_binary() -> str:
@@ -22,9 +26,22 @@ def dev_server_command(port: int, ui_port: int | None, db_file: str | None) -> l
         str(port),
         "--log-level",
         "warn",
-        *registration_flags(),
+        *search_attributes.registration_flags(),
     ]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     if db_file:
         command += ["--db-filename", db_file]
     return command
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """For servers started without the flags (the time-skipping test server, a cluster)."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                for key in search_attributes.ALL
+            },
+        )
+    )

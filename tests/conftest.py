@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from api.main import create_app
 from core.config import Settings
 from devstack import services
 from devstack.processes import ProcessGroup
-from devstack.temporal_server import temporal_binary
+from devstack.temporal_server import register_search_attributes, temporal_binary
 from devstack.token import mint_token
 from store.engine import create_db_engine, create_tables
 from tests.helpers import free_port
@@ -128,3 +129,24 @@ async def stack(
 def tenant(stack: Stack) -> Tenant:
     org = f"org{uuid.uuid4().hex[:10]}"
     return Tenant(org=org, headers=stack.headers(org))
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(temporal_binary()).parent / "temporal-test-server")
+    )
+    await register_search_attributes(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+@asynccontextmanager
+async def workflow_worker(client: Client, stack: Stack) -> AsyncIterator[str]:
+    """A worker on a fresh task queue with the real activities: store and simulator."""
+    task_queue = f"wf-{uuid.uuid4().hex[:10]}"
+    settings = stack.settings.model_copy(update={"temporal_task_queue": task_queue})
+    async with httpx.AsyncClient() as http:
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            async with build_worker(client, settings, stack.engine, http, executor):
+                yield task_queue
