@@ -67,7 +67,7 @@ async def test_token_signed_with_another_secret_is_401(stack: Stack) -> None:
 async def test_unsigned_token_is_401(stack: Stack) -> None:
     now = int(time.time())
     unsigned = jwt.encode(
-        {"org": "ttd", "scope": stack.settings.auth_scope, "exp": now + 60}, None, algorithm="none"
+        {"org": "ttd", "scope": stack.settings.auth_scope, "exp": now + 60}, "", algorithm="none"
     )
     response = await stack.api.post(
         SMS, json=sms_order(), headers={"Authorization": f"Bearer {unsigned}"}

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 from sqlmodel import Session
 
@@ -21,10 +22,10 @@ from tests.helpers import (
 )
 
 
-async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, object]]:
+async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, Any]]:
     reference = client_reference(workflow_id(org, key))
     response = await stack.simulator.get("/messages", params={"reference": reference})
-    result: list[dict[str, object]] = response.json()
+    result: list[dict[str, Any]] = response.json()
     return result
 
 
@@ -143,7 +144,7 @@ async def test_email_is_handed_over_by_smtp(stack: Stack, tenant: Tenant) -> Non
 
 async def test_deprecated_route_sends_sms(stack: Stack, tenant: Tenant) -> None:
     phone = random_phone()
-    order = {
+    order: dict[str, Any] = {
         "idempotencyId": new_key(),
         "recipient": {
             "recipientSms": {

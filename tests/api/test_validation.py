@@ -1,5 +1,6 @@
 """Every validation rule of the order bodies, with accepted and rejected edges."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -298,7 +299,7 @@ async def test_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
 
 
 async def test_chunked_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"idempotencyId": "'
         for _ in range(80):
             yield b"k" * 1024
