@@ -18,8 +18,8 @@ install: $(STAMP)
 run: $(STAMP)  ## start Temporal, the simulator, the worker and the API
 	$(PY) -m devstack
 
-test: $(STAMP)  ## run the test suite against real Temporal, simulator and database
-	$(PY) -m pytest
+test: $(STAMP)  ## run the test suite against real Temporal, simulator and databases
+	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m pytest
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .

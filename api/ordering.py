@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -99,6 +100,8 @@ class OrderService:
             # A lazy client that cannot connect raises RuntimeError rather than RPCError.
             log.warning("Temporal did not take the order: %s", type(exc).__name__)
             raise unavailable("The order could not reach the workflow engine.") from exc
+        finally:
+            _settle(start)
         self._check_content(answer, order)
         return answer
 
@@ -155,3 +158,13 @@ class OrderService:
                 "Idempotency key reused with different content",
                 "An order with this idempotencyId exists and its content differs.",
             )
+
+
+def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Read the start's own outcome, which the SDK leaves unread when the start fails.
+
+    Without this, every repeat after completion logs "Future exception was never retrieved".
+    """
+    outcome = start._workflow_handle  # no public accessor that does not block
+    if outcome.done() and not outcome.cancelled():
+        outcome.exception()

@@ -15,6 +15,21 @@ def temporal_binary() -> str:
     return str(Path(sys.executable).parent / "temporal")
 
 
+def tuning_flags() -> list[str]:
+    """Dev-server settings measured to cut task dispatch latency.
+
+    The history processors poll at 20/s by default, which adds tens of milliseconds to each
+    task on an idle server. WAL with synchronous=normal survives a crash of the server process
+    but may lose the last commits if the machine itself loses power: right for a dev server.
+    """
+    return [
+        "--dynamic-config-value=history.transferProcessorMaxPollRPS=10000",
+        "--dynamic-config-value=history.timerProcessorMaxPollRPS=10000",
+        "--sqlite-pragma=journal_mode=wal",
+        "--sqlite-pragma=synchronous=normal",
+    ]
+
+
 def dev_server_command(port: int, ui_port: int | None, db_file: str | None) -> list[str]:
     command = [
         temporal_binary(),
@@ -28,6 +43,7 @@ def dev_server_command(port: int, ui_port: int | None, db_file: str | None) -> l
         "warn",
         *search_attributes.registration_flags(),
     ]
+    command += tuning_flags()
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     if db_file:
         command += ["--db-filename", db_file]

@@ -25,7 +25,11 @@ from api.main import create_app
 from core.config import Settings
 from devstack import services
 from devstack.processes import ProcessGroup
-from devstack.temporal_server import register_search_attributes, temporal_binary
+from devstack.temporal_server import (
+    register_search_attributes,
+    temporal_binary,
+    tuning_flags,
+)
 from devstack.token import mint_token
 from store.engine import create_db_engine, create_tables
 from tests.helpers import free_port
@@ -82,6 +86,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
+        dev_server_extra_args=tuning_flags(),
     )
     yield env
     await env.shutdown()

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from domain.ids import client_reference, workflow_id
 from store import shipments
+from tests.api.test_health import api_for
 from tests.conftest import Stack, Tenant
 from tests.helpers import (
     DEPRECATED,
@@ -174,3 +175,18 @@ async def test_deprecated_and_new_routes_share_one_key_space(stack: Stack, tenan
 
     assert again.status_code == 200
     assert again.json() == first.json()
+
+
+async def test_reject_mode_answers_422_for_different_content(stack: Stack, tenant: Tenant) -> None:
+    settings = stack.settings.model_copy(update={"idempotency_mismatch": "reject"})
+    order = sms_order()
+    changed = {**order, "sendersReference": "changed"}
+    async with api_for(settings) as strict:
+        first = await strict.post(SMS, json=order, headers=tenant.headers)
+        same = await strict.post(SMS, json=order, headers=tenant.headers)
+        different = await strict.post(SMS, json=changed, headers=tenant.headers)
+
+    assert (first.status_code, same.status_code) == (201, 200)
+    assert different.status_code == 422
+    assert different.headers["content-type"] == "application/problem+json"
+    assert len(await messages_for(stack, tenant.org, order["idempotencyId"])) == 1

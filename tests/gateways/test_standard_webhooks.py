@@ -1,0 +1,65 @@
+"""Standard Webhooks verification against the specification's published test vector."""
+
+import time
+
+import pytest
+
+from gateways import standard_webhooks
+from gateways.base import ReportRejected
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+WEBHOOK_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+TIMESTAMP = 1614265330
+BODY = b'{"test": 2432232314}'
+SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def headers(signature: str = SIGNATURE, stamp: int = TIMESTAMP) -> dict[str, str]:
+    return {
+        "webhook-id": WEBHOOK_ID,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature,
+    }
+
+
+def test_signing_reproduces_the_published_vector() -> None:
+    key = standard_webhooks.secret_key(SECRET)
+    assert "v1," + standard_webhooks.sign(key, WEBHOOK_ID, TIMESTAMP, BODY) == SIGNATURE
+
+
+def test_published_vector_verifies_within_the_tolerance() -> None:
+    key = standard_webhooks.secret_key(SECRET)
+    tolerance = int(time.time()) - TIMESTAMP + 60
+    assert standard_webhooks.verify(key, headers(), BODY, tolerance) == WEBHOOK_ID
+
+
+def test_one_valid_signature_among_several_is_enough() -> None:
+    key = standard_webhooks.secret_key(SECRET)
+    tolerance = int(time.time()) - TIMESTAMP + 60
+    rotated = headers(f"v1,bm90LWEtc2lnbmF0dXJl {SIGNATURE}")
+    assert standard_webhooks.verify(key, rotated, BODY, tolerance) == WEBHOOK_ID
+
+
+@pytest.mark.parametrize(
+    ("changed_headers", "body"),
+    [
+        (headers(), b'{"test": 2432232315}'),
+        (headers(SIGNATURE.replace("g0h", "g0i")), BODY),
+        (headers(stamp=TIMESTAMP + 1), BODY),
+        (headers("v2," + SIGNATURE[3:]), BODY),
+        ({"webhook-id": WEBHOOK_ID}, BODY),
+        (headers(stamp=0) | {"webhook-timestamp": "soon"}, BODY),
+    ],
+    ids=["body", "signature", "timestamp", "version", "missing", "not-a-number"],
+)
+def test_tampered_requests_are_rejected(changed_headers: dict[str, str], body: bytes) -> None:
+    key = standard_webhooks.secret_key(SECRET)
+    tolerance = int(time.time()) - TIMESTAMP + 60
+    with pytest.raises(ReportRejected):
+        standard_webhooks.verify(key, changed_headers, body, tolerance)
+
+
+def test_stale_request_is_rejected_even_when_signed() -> None:
+    key = standard_webhooks.secret_key(SECRET)
+    with pytest.raises(ReportRejected):
+        standard_webhooks.verify(key, headers(), BODY, tolerance_seconds=300)

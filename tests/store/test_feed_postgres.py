@@ -1,0 +1,145 @@
+"""On PostgreSQL, a reader that follows the feed cursor never misses an entry.
+
+PostgreSQL assigns a sequence value at insert time but shows the row at commit time; two
+transactions can commit in the opposite order of their values. The feed serialises its writers
+with a transaction-scoped advisory lock, so commit order equals sequence order.
+"""
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from store import shipments
+from store.engine import create_db_engine, create_tables
+from store.feed import FeedOrder, read_feed
+from store.models import Shipment, ShipmentEvent
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL, reason="no PostgreSQL here (make test finds the machine's cluster)"
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    engine = create_db_engine(POSTGRES_URL)
+    create_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+def pending_shipment(engine: Engine, org: str) -> str:
+    now = datetime.now(UTC)
+    shipment_id = str(uuid.uuid4())
+    row = Shipment(
+        id=shipment_id,
+        order_id=str(uuid.uuid4()),
+        org=org,
+        idempotency_id=shipment_id,
+        workflow_id=f"instant/{org}/{shipment_id}",
+        reference=uuid.uuid4().hex,
+        fingerprint="f",
+        channel="SMS",
+        destination="+4790000000",
+        status="SMS_Accepted",
+        order_status="Order_Processed",
+        created_at=now,
+        expires_at=now,
+        last_update=now,
+    )
+    with Session(engine) as session:
+        shipments.insert_shipment(session, row)
+        session.commit()
+    return shipment_id
+
+
+def complete(session: Session, shipment_id: str) -> None:
+    event = ShipmentEvent(
+        shipment_id=shipment_id,
+        number=1,
+        kind="report",
+        applied=True,
+        status="SMS_Delivered",
+        at=datetime.now(UTC),
+    )
+    shipments.record_event(session, event, None)
+    session.flush()
+
+
+def feed_ids(engine: Engine, org: str, after: int = 0) -> list[str]:
+    with Session(engine) as session:
+        return [e.shipment_id for e in read_feed(session, org, after, 500, FeedOrder.ASC)]
+
+
+def test_a_later_completion_waits_for_the_earlier_commit(engine: Engine) -> None:
+    org = f"pg{uuid.uuid4().hex[:8]}"
+    first, second = pending_shipment(engine, org), pending_shipment(engine, org)
+    holder = Session(engine)
+    complete(holder, first)
+
+    def complete_second() -> None:
+        with Session(engine) as session:
+            complete(session, second)
+            session.commit()
+
+    writer = threading.Thread(target=complete_second)
+    writer.start()
+    writer.join(timeout=0.5)
+    blocked = writer.is_alive()
+    visible_meanwhile = feed_ids(engine, org)
+    holder.commit()
+    holder.close()
+    writer.join(timeout=10)
+
+    assert blocked
+    assert visible_meanwhile == []
+    assert feed_ids(engine, org) == [first, second]
+
+
+def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
+    org = f"pg{uuid.uuid4().hex[:8]}"
+    pending = [pending_shipment(engine, org) for _ in range(60)]
+    seen: list[str] = []
+    done = threading.Event()
+
+    def writer(ids: list[str]) -> None:
+        for shipment_id in ids:
+            with Session(engine) as session:
+                complete(session, shipment_id)
+                time.sleep(random.uniform(0, 0.01))  # widen the insert-to-commit window
+                session.commit()
+
+    def reader() -> None:
+        cursor = 0
+        while True:
+            # Read the flag before the page: an empty page read after the last commit ends it.
+            finished = done.is_set()
+            with Session(engine) as session:
+                page = read_feed(session, org, cursor, 7, FeedOrder.ASC)
+            seen.extend(e.shipment_id for e in page)
+            if page:
+                cursor = page[-1].seq or cursor
+            elif finished:
+                return
+
+    writers = [threading.Thread(target=writer, args=(pending[i::6],)) for i in range(6)]
+    follower = threading.Thread(target=reader)
+    follower.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    follower.join(timeout=30)
+
+    assert sorted(seen) == sorted(pending)
+    assert len(seen) == len(set(seen))
