@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 HANDOVER_FAILED = "HandoverFailed"
+_NO_ARGUMENTS = StatusRequest()
 
 # Post-handover records must land eventually: a status or report is never given up on.
 _RECORD_RETRY = RetryPolicy(
@@ -116,7 +117,8 @@ class InstantNotificationWorkflow:
         self._reports.append(report)
 
     @workflow.query
-    def status(self, _request: StatusRequest) -> ShipmentManifest:
+    def status(self, _request: StatusRequest = _NO_ARGUMENTS) -> ShipmentManifest:
+        """The live delivery manifest; callable without arguments from the UI and the CLI."""
         return self._manifest
 
     async def _record_shipment(self, created: datetime) -> None:
