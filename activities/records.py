@@ -1,7 +1,7 @@
 """Record activities: the workflow's writes to the store, each one idempotent under retries."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -53,7 +53,11 @@ class TransitionInput:
 
 @dataclass(frozen=True)
 class TransitionResult:
+    """`recorded_at` is this worker's clock after the commit: the workflow's clock stands
+    still while local activities run, and timers started after them must not start late."""
+
     recorded: bool
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class RecordActivities:
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
             session.commit()
-        return TransitionResult(recorded=recorded)
+        return TransitionResult(recorded=recorded, recorded_at=datetime.now(UTC))
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:

@@ -25,6 +25,7 @@ def tuning_flags() -> list[str]:
     return [
         "--dynamic-config-value=history.transferProcessorMaxPollRPS=10000",
         "--dynamic-config-value=history.timerProcessorMaxPollRPS=10000",
+        '--dynamic-config-value=history.timerProcessorMaxTimeShift="10ms"',
         "--sqlite-pragma=journal_mode=wal",
         "--sqlite-pragma=synchronous=normal",
     ]

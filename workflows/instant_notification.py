@@ -72,6 +72,7 @@ class InstantNotificationWorkflow:
         self._failure: ApplicationError | None = None
         self._reports: list[DeliveryReport] = []
         self._events = 0
+        self._clock = workflow.now()
 
     @workflow.run
     async def run(self, order: NotificationInput) -> NotificationResult:
@@ -183,7 +184,7 @@ class InstantNotificationWorkflow:
     async def _follow_reports(self, created: datetime) -> None:
         deadline = self._expiry(created) + timedelta(seconds=self._order.timing.grace_seconds)
         while not is_final(self._manifest.status):
-            remaining = (deadline - workflow.now()).total_seconds()
+            remaining = (deadline - self._now()).total_seconds()
             try:
                 await workflow.wait_condition(
                     lambda: bool(self._reports), timeout=max(remaining, 0.001)
@@ -225,7 +226,7 @@ class InstantNotificationWorkflow:
                 self._manifest, status=status, order_status=order_status, last_update=at
             )
             workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
-        await workflow.execute_local_activity_method(
+        result = await workflow.execute_local_activity_method(
             RecordActivities.record_transition,
             TransitionInput(
                 shipment_id=self._shipment_id,
@@ -239,6 +240,12 @@ class InstantNotificationWorkflow:
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
         )
+        if result.recorded_at is not None:
+            self._clock = max(self._clock, result.recorded_at)
+
+    def _now(self) -> datetime:
+        """Workflow time, advanced by the clock of the last local activity of this task."""
+        return max(workflow.now(), self._clock)
 
     def _publish_search_attributes(self) -> None:
         updates = [
