@@ -11,11 +11,21 @@ from temporalio.exceptions import ApplicationError
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import handed_over, refused, refused_recipient
-from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt, SmsSend
+from gateways.base import (
+    EmailGateway,
+    EmailSend,
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    Outcome,
+    Receipt,
+    SmsGateway,
+    SmsSend,
+)
 from gateways.registry import Gateways
 
 GATEWAY_UNAVAILABLE = "GatewayUnavailable"
 DEADLINE_PASSED = "HandoverDeadlinePassed"
+HANDOVER_AMBIGUOUS = "HandoverAmbiguous"
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +58,17 @@ class HandoverActivities:
         try:
             async with asyncio.timeout(remaining):
                 receipt = await self._send(data)
-        except (GatewayUnavailable, TimeoutError) as exc:
-            log.warning("handover of %s not taken: %s", data.reference, repr(exc))
-            raise ApplicationError(str(exc) or "deadline", type=GATEWAY_UNAVAILABLE) from exc
+        except GatewayUnavailable as exc:
+            log.warning("handover of %s not taken: %s", data.reference, exc)
+            raise ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE) from exc
+        except TimeoutError as exc:
+            if self._gateway(data).deduplicates:
+                raise ApplicationError(
+                    "no answer by the deadline", type=GATEWAY_UNAVAILABLE
+                ) from exc
+            raise _ambiguous(data, "no answer by the deadline") from exc
+        except HandoverAmbiguous as exc:
+            raise _ambiguous(data, str(exc)) from exc
         log.info("handover of %s: %s", data.reference, receipt.outcome)
         return HandoverResult(
             status=_status(channel, receipt),
@@ -58,6 +76,9 @@ class HandoverActivities:
             gateway_reference=receipt.gateway_reference,
             detail=receipt.detail,
         )
+
+    def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:
+        return self._gateways.sms if data.sms is not None else self._gateways.email
 
     async def _send(self, data: HandoverInput) -> Receipt:
         if data.sms is not None:
@@ -81,6 +102,12 @@ class HandoverActivities:
                 data.email.content_type,
             )
         )
+
+
+def _ambiguous(data: HandoverInput, reason: str) -> ApplicationError:
+    """The message may have left: retrying could send it twice, so the attempt stops here."""
+    log.warning("handover of %s unconfirmed: %s", data.reference, reason)
+    return ApplicationError(reason, type=HANDOVER_AMBIGUOUS, non_retryable=True)
 
 
 def _status(channel: Channel, receipt: Receipt) -> str:

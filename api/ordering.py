@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.handover import HANDOVER_AMBIGUOUS
 from api.problems import Problem
 from core.config import Settings
 from domain.ids import workflow_id
@@ -126,6 +127,10 @@ class OrderService:
     def _update_failed(self, exc: WorkflowUpdateFailedError) -> Problem:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED:
+            if cause.details and cause.details[0] == HANDOVER_AMBIGUOUS:
+                return unavailable(
+                    "The gateway did not confirm the handover; the message may have been sent."
+                )
             return unavailable("The gateway did not accept the message; nothing was sent.")
         log.error("handover update failed unexpectedly: %s", cause)
         return unavailable("The order could not be completed; nothing was sent.")

@@ -13,6 +13,10 @@ class GatewayUnavailable(Exception):  # noqa: N818  (a condition, not a programm
     """The gateway did not take the message this time; trying again cannot send it twice."""
 
 
+class HandoverAmbiguous(Exception):  # noqa: N818
+    """The request may have reached a gateway that cannot recognise a repeat: not retried."""
+
+
 class ReportRejected(Exception):  # noqa: N818
     """The request is not a genuine report from this provider (signature, credentials, age)."""
 
@@ -54,10 +58,16 @@ class EmailSend:
 
 
 class SmsGateway(Protocol):
+    # Whether the provider recognises a repeated reference, so that a retry after a timeout
+    # cannot send twice. Without it, a failure after the request left is HandoverAmbiguous.
+    deduplicates: bool
+
     async def send_sms(self, message: SmsSend) -> Receipt: ...
 
 
 class EmailGateway(Protocol):
+    deduplicates: bool
+
     async def send_email(self, message: EmailSend) -> Receipt: ...
 
 

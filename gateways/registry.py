@@ -21,7 +21,7 @@ SMS_PROVIDERS: dict[str, SmsFactory] = {
 
 EMAIL_PROVIDERS: dict[str, EmailFactory] = {
     "simulator": lambda s, _http: SmtpEmail(
-        s.simulator_smtp_host, s.simulator_smtp_port, s.gateway_timeout_seconds
+        s.simulator_smtp_host, s.simulator_smtp_port, s.gateway_timeout_seconds, deduplicates=True
     ),
 }
 

@@ -25,6 +25,8 @@ _IN_FLIGHT = frozenset({"ENROUTE", "ACCEPTD", "SENT", "Queued", "OutForDelivery"
 
 
 class SimulatorSms:
+    deduplicates = True
+
     def __init__(self, http: httpx.AsyncClient, base_url: str, timeout_seconds: float) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/sms"

@@ -18,7 +18,10 @@ class SmtpEmail:
         port: int,
         timeout_seconds: float,
         message_id_domain: str = "notifications.local",
+        deduplicates: bool = False,
     ) -> None:
+        # Plain SMTP has no such thing; the simulator's server de-duplicates on Message-ID.
+        self.deduplicates = deduplicates
         self._host = host
         self._port = port
         self._timeout = timeout_seconds
@@ -27,14 +30,7 @@ class SmtpEmail:
     async def send_email(self, message: EmailSend) -> Receipt:
         mail = self._compose(message)
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=self._host,
-                port=self._port,
-                timeout=self._timeout,
-                start_tls=False,
-                use_tls=False,
-            )
+            await self._deliver(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _refusal(exc.recipients[0].code, exc.recipients[0].message)
         except aiosmtplib.SMTPResponseException as exc:
@@ -45,6 +41,24 @@ class SmtpEmail:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise GatewayUnavailable(f"SMTP server unreachable: {type(exc).__name__}") from exc
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
+
+    async def _deliver(self, mail: EmailMessage) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            timeout=self._timeout,
+            start_tls=False,
+            use_tls=False,
+        )
+        try:
+            await client.connect()
+            await client.send_message(mail)
+        except BaseException:
+            # Not `async with`: on the way out it sends QUIT and waits for the answer, which a
+            # server that hangs never gives, holding a cancelled handover for a full timeout.
+            client.close()
+            raise
+        await client.quit()
 
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()

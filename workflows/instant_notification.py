@@ -175,6 +175,7 @@ class InstantNotificationWorkflow:
         # them, so a caller's retry finds it closed and starts afresh.
         self._failure = ApplicationError(
             f"handover did not complete ({reason or GATEWAY_UNAVAILABLE})",
+            reason or GATEWAY_UNAVAILABLE,
             type=HANDOVER_FAILED,
             non_retryable=True,
         )
