@@ -3,11 +3,14 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.codec import parse_keyring
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
+_MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,30 @@ class Settings(BaseSettings):
     simulator_smtp_host: str = "127.0.0.1"
     simulator_smtp_port: int = 2525
     simulator_webhook_url: str = ""
+
+    payload_encryption_key: str = ""
+
+    @field_validator("payload_encryption_key")
+    @classmethod
+    def _keyring_is_readable(cls, value: str) -> str:
+        parse_keyring(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_weak_secrets_outside_development(self) -> "Settings":
+        if self.environment == "development":
+            return self
+        weak = [
+            name
+            for name, value, default in (
+                ("AUTH_JWT_SECRET", self.auth_jwt_secret, DEV_JWT_SECRET),
+                ("DELIVERY_REPORT_SECRET", self.delivery_report_secret, DEV_REPORT_SECRET),
+            )
+            if value == default or (value and len(value) < _MIN_SECRET_LENGTH)
+        ]
+        if weak:
+            raise ValueError(f"weak or development secrets outside development: {weak}")
+        return self
 
 
 @lru_cache

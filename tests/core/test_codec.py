@@ -1,0 +1,78 @@
+"""Payload encryption: bodies unreadable in Temporal's history, readable across key rotation."""
+
+import base64
+import os
+import uuid
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from temporalio.api.common.v1 import Payload
+
+from core.codec import ENCODING, EncryptionCodec, KeyringError, parse_keyring
+from core.temporal import connect_temporal
+from tests.conftest import Stack, workflow_worker
+from tests.workflows.test_instant_notification import order, start
+
+
+def key(key_id: str) -> str:
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+async def test_round_trip_and_rotation() -> None:
+    old, new = key("k1"), key("k2")
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=b'{"body": "code 123456"}')
+    sealed = await EncryptionCodec(parse_keyring(old)).encode([payload])
+
+    opened = await EncryptionCodec(parse_keyring(f"{new},{old}")).decode(sealed)
+
+    assert sealed[0].metadata["encoding"] == ENCODING
+    assert b"123456" not in sealed[0].data
+    assert opened == [payload]
+
+
+async def test_unknown_key_other_key_and_tampering_are_refused() -> None:
+    keyring = parse_keyring(key("k1"))
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=b"{}")
+    sealed = await EncryptionCodec(keyring).encode([payload])
+    tampered = Payload(metadata=sealed[0].metadata, data=sealed[0].data[:-1] + b"\x00")
+
+    with pytest.raises(KeyringError):
+        await EncryptionCodec(parse_keyring(key("k9"))).decode(sealed)
+    with pytest.raises(InvalidTag):
+        await EncryptionCodec(parse_keyring(key("k1"))).decode(sealed)  # same id, other key
+    with pytest.raises(InvalidTag):
+        await EncryptionCodec(keyring).decode([tampered])
+    assert await EncryptionCodec(keyring).decode(sealed) == [payload]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "k1",
+        "k1:not-base64!",
+        f"k1:{base64.b64encode(b'short').decode()}",
+        f":{base64.b64encode(os.urandom(32)).decode()}",
+    ],
+)
+def test_malformed_keys_are_refused(spec: str) -> None:
+    with pytest.raises(KeyringError):
+        parse_keyring(spec)
+
+
+async def test_history_holds_no_readable_body(stack: Stack) -> None:
+    settings = stack.settings.model_copy(update={"payload_encryption_key": key("k1")})
+    sealed_client = await connect_temporal(settings)
+    secret = f"code-{uuid.uuid4().hex}"
+    data = order(f"org{uuid.uuid4().hex[:8]}", ttl=600, grace=1, sms="+4799990001")
+    data = type(data)(**{**vars(data), "sms": type(data.sms)("+4799990001", "Altinn", secret)})
+
+    async with workflow_worker(sealed_client, stack) as task_queue:
+        handle = await start(sealed_client, task_queue, data)
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_InvalidRecipient"
+    plain_client = stack.client
+    raw = [e async for e in plain_client.get_workflow_handle(handle.id).fetch_history_events()]
+    started = raw[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert started.metadata["encoding"] == ENCODING
+    assert secret.encode() not in b"".join(e.SerializeToString() for e in raw)
