@@ -17,6 +17,7 @@ from core.logs import configure_logging
 from core.temporal import connect_temporal
 from gateways.registry import build_gateways
 from store.engine import create_db_engine, create_tables
+from store.limits import Limit
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger("worker")
@@ -30,7 +31,7 @@ def build_worker(
     executor: ThreadPoolExecutor,
 ) -> Worker:
     handover = HandoverActivities(build_gateways(settings, http))
-    records = RecordActivities(engine)
+    records = RecordActivities(engine, rate_limits(settings))
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -43,6 +44,13 @@ def build_worker(
         ],
         activity_executor=executor,
     )
+
+
+def rate_limits(settings: Settings) -> list[Limit]:
+    return [
+        Limit("recipient", settings.recipient_limit, settings.recipient_window_seconds),
+        Limit("tenant", settings.tenant_limit, settings.tenant_window_seconds),
+    ]
 
 
 async def main() -> None:

@@ -7,9 +7,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from store import limits as rate_limits
 from store import shipments
+from store.limits import Limit
 from store.models import Shipment, ShipmentEvent
+
+RATE_LIMITED = "RateLimited"
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,9 @@ class DiscardResult:
 
 
 class RecordActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limits: list[Limit] | None = None) -> None:
         self._engine = engine
+        self._limits = limits or []
 
     @activity.defn
     def record_shipment(self, data: ShipmentInput) -> ShipmentRecord:
@@ -80,7 +86,18 @@ class RecordActivities:
             id=data.shipment_id, last_update=data.created_at, **_without(data, "shipment_id")
         )
         with Session(self._engine) as session:
+            rate_limits.lock_tenant(session, row.org)
             inserted = shipments.insert_shipment(session, row)
+            refusal = rate_limits.first_refusal(session, row, self._limits) if inserted else None
+            if refusal is not None:
+                session.rollback()
+                raise ApplicationError(
+                    f"over the {refusal.scope} rate limit",
+                    refusal.scope,
+                    refusal.retry_after_seconds,
+                    type=RATE_LIMITED,
+                    non_retryable=True,
+                )
             session.commit()
         return ShipmentRecord(inserted=inserted)
 

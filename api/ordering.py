@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.handover import HANDOVER_AMBIGUOUS
+from activities.records import RATE_LIMITED
 from api.problems import Problem
 from core.config import Settings
 from domain.ids import workflow_id
@@ -54,6 +56,16 @@ class OrderContent:
     def fingerprint(self) -> str:
         content = {k: v for k, v in asdict(self).items() if k != "idempotency_id"}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def rate_limited(scope: str, retry_after: float) -> Problem:
+    log.warning("order refused by the %s rate limit", scope)
+    return Problem(
+        429,
+        "Too Many Requests",
+        f"Too many orders for this {scope}; nothing was sent. Retry after the given time.",
+        headers={"Retry-After": str(max(math.ceil(retry_after), 1))},
+    )
 
 
 def unavailable(detail: str) -> Problem:
@@ -127,6 +139,8 @@ class OrderService:
     def _update_failed(self, exc: WorkflowUpdateFailedError) -> Problem:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED:
+            if cause.details and cause.details[0] == RATE_LIMITED:
+                return rate_limited(str(cause.details[1]), float(cause.details[2]))
             if cause.details and cause.details[0] == HANDOVER_AMBIGUOUS:
                 return unavailable(
                     "The gateway did not confirm the handover; the message may have been sent."

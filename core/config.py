@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     email_ttl_seconds: int = Field(default=172800, ge=60)
     ttl_grace_seconds: int = Field(default=60, ge=0)
 
+    # Against SMS pumping: orders per (tenant, recipient), and per tenant, in sliding windows.
+    recipient_limit: int = Field(default=5, ge=1)
+    recipient_window_seconds: int = Field(default=600, ge=1)
+    tenant_limit: int = Field(default=3000, ge=1)
+    tenant_window_seconds: int = Field(default=60, ge=1)
+
     delivery_report_secret: str = DEV_REPORT_SECRET
     delivery_report_tolerance_seconds: int = 300
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator, UniqueConstraint
+from sqlalchemy import DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -30,7 +30,12 @@ def _utc(**kwargs: Any) -> Any:
 
 class Shipment(SQLModel, table=True):
     __tablename__ = "shipment"
-    __table_args__ = (UniqueConstraint("org", "idempotency_id", name="uq_shipment_org_key"),)
+    __table_args__ = (
+        UniqueConstraint("org", "idempotency_id", name="uq_shipment_org_key"),
+        # The rate limits count recent orders per tenant and per (tenant, recipient).
+        Index("ix_shipment_org_created", "org", "created_at"),
+        Index("ix_shipment_org_destination_created", "org", "destination", "created_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     order_id: str = Field(max_length=36)

@@ -147,10 +147,15 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @asynccontextmanager
-async def workflow_worker(client: Client, stack: Stack) -> AsyncIterator[str]:
-    """A worker on a fresh task queue with the real activities: store and simulator."""
-    task_queue = f"wf-{uuid.uuid4().hex[:10]}"
-    settings = stack.settings.model_copy(update={"temporal_task_queue": task_queue})
+async def workflow_worker(
+    client: Client, stack: Stack, settings: Settings | None = None
+) -> AsyncIterator[str]:
+    """A worker with the real activities (store and simulator) on a fresh task queue, or on
+    the task queue of the given settings."""
+    if settings is None:
+        task_queue = f"wf-{uuid.uuid4().hex[:10]}"
+        settings = stack.settings.model_copy(update={"temporal_task_queue": task_queue})
+    task_queue = settings.temporal_task_queue
     async with httpx.AsyncClient() as http:
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with build_worker(client, settings, stack.engine, http, executor):

@@ -1,5 +1,6 @@
 """InstantNotificationWorkflow: one order, from the handover to its final delivery status."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -170,12 +171,16 @@ class InstantNotificationWorkflow:
             retry_policy=_RECORD_RETRY,
         )
         cause = err if isinstance(err, ApplicationError) else err.cause
-        reason = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+        reason: str = GATEWAY_UNAVAILABLE
+        details: Sequence[object] = ()
+        if isinstance(cause, ApplicationError):
+            reason, details = cause.type or reason, cause.details
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
         self._failure = ApplicationError(
-            f"handover did not complete ({reason or GATEWAY_UNAVAILABLE})",
-            reason or GATEWAY_UNAVAILABLE,
+            f"handover did not complete ({reason})",
+            reason,
+            *details,
             type=HANDOVER_FAILED,
             non_retryable=True,
         )

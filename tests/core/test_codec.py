@@ -3,6 +3,7 @@
 import base64
 import os
 import uuid
+from dataclasses import replace
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -10,6 +11,7 @@ from temporalio.api.common.v1 import Payload
 
 from core.codec import ENCODING, EncryptionCodec, KeyringError, parse_keyring
 from core.temporal import connect_temporal
+from domain.orders import SmsMessage
 from tests.conftest import Stack, workflow_worker
 from tests.workflows.test_instant_notification import order, start
 
@@ -63,8 +65,10 @@ async def test_history_holds_no_readable_body(stack: Stack) -> None:
     settings = stack.settings.model_copy(update={"payload_encryption_key": key("k1")})
     sealed_client = await connect_temporal(settings)
     secret = f"code-{uuid.uuid4().hex}"
-    data = order(f"org{uuid.uuid4().hex[:8]}", ttl=600, grace=1, sms="+4799990001")
-    data = type(data)(**{**vars(data), "sms": type(data.sms)("+4799990001", "Altinn", secret)})
+    data = replace(
+        order(f"org{uuid.uuid4().hex[:8]}", ttl=600, grace=1, sms="+4799990001"),
+        sms=SmsMessage("+4799990001", "Altinn", secret),
+    )
 
     async with workflow_worker(sealed_client, stack) as task_queue:
         handle = await start(sealed_client, task_queue, data)

@@ -1,0 +1,99 @@
+"""Rate limits against SMS pumping: per (tenant, recipient) and per tenant, kept in the store."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from core.config import Settings
+from tests.api.test_health import api_for
+from tests.conftest import Stack, Tenant, workflow_worker
+from tests.helpers import SMS, random_phone, sms_order
+
+
+@asynccontextmanager
+async def limited(stack: Stack, **limits: int) -> AsyncIterator[httpx.AsyncClient]:
+    """An API and a worker of their own, with low limits, on a fresh task queue."""
+    settings: Settings = stack.settings.model_copy(
+        update={"temporal_task_queue": f"rl-{uuid.uuid4().hex[:8]}", **limits}
+    )
+    async with workflow_worker(stack.client, stack, settings), api_for(settings) as api:
+        yield api
+
+
+async def sent_to(stack: Stack, phone: str) -> int:
+    return len((await stack.simulator.get("/messages", params={"to": phone})).json())
+
+
+async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Tenant) -> None:
+    phone = random_phone()
+    async with limited(stack, recipient_limit=3, recipient_window_seconds=600) as api:
+        accepted = [
+            await api.post(SMS, json=sms_order(phone), headers=tenant.headers) for _ in range(3)
+        ]
+        refused = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+
+    assert [r.status_code for r in accepted] == [201, 201, 201]
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 590 <= int(refused.headers["retry-after"]) <= 600
+    assert "recipient" in refused.json()["detail"]
+    assert await sent_to(stack, phone) == 3
+
+
+async def test_replays_are_not_counted(stack: Stack, tenant: Tenant) -> None:
+    phone = random_phone()
+    first = sms_order(phone)
+    async with limited(stack, recipient_limit=2) as api:
+        created = await api.post(SMS, json=first, headers=tenant.headers)
+        replays = [await api.post(SMS, json=first, headers=tenant.headers) for _ in range(3)]
+        second = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+        third = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+
+    assert created.status_code == 201
+    assert {r.status_code for r in replays} == {200}
+    assert (second.status_code, third.status_code) == (201, 429)
+
+
+async def test_refused_key_can_be_used_later(stack: Stack, tenant: Tenant) -> None:
+    """A refused order was never handed over: its key is free, not burned."""
+    phone = random_phone()
+    async with limited(stack, recipient_limit=1) as api:
+        await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+        refused_order = sms_order(phone)
+        refused = await api.post(SMS, json=refused_order, headers=tenant.headers)
+        elsewhere = {
+            **refused_order,
+            "recipientSms": {**refused_order["recipientSms"], "phoneNumber": random_phone()},
+        }
+        later = await api.post(SMS, json=elsewhere, headers=tenant.headers)
+
+    assert refused.status_code == 429
+    assert later.status_code == 201
+
+
+async def test_tenant_limit_spans_recipients_and_spares_other_tenants(
+    stack: Stack, tenant: Tenant
+) -> None:
+    other = stack.headers(f"{tenant.org}b")
+    async with limited(stack, tenant_limit=3, tenant_window_seconds=60) as api:
+        mine = [await api.post(SMS, json=sms_order(), headers=tenant.headers) for _ in range(4)]
+        theirs = await api.post(SMS, json=sms_order(), headers=other)
+
+    assert [r.status_code for r in mine] == [201, 201, 201, 429]
+    assert "tenant" in mine[-1].json()["detail"]
+    assert 1 <= int(mine[-1].headers["retry-after"]) <= 60
+    assert theirs.status_code == 201
+
+
+async def test_concurrent_orders_cannot_overrun_the_limit(stack: Stack, tenant: Tenant) -> None:
+    phone = random_phone()
+    async with limited(stack, recipient_limit=3) as api:
+        responses = await asyncio.gather(
+            *(api.post(SMS, json=sms_order(phone), headers=tenant.headers) for _ in range(10))
+        )
+
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 7
+    assert await sent_to(stack, phone) == 3
