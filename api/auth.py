@@ -22,6 +22,10 @@ class InvalidToken(Exception):  # noqa: N818
     pass
 
 
+class VerifierUnavailable(Exception):  # noqa: N818
+    """The keys to check a token cannot be had right now; the caller may retry."""
+
+
 class TokenVerifier(Protocol):
     """Checks a token's signature and lifetime and returns its claims; one replaceable piece."""
 
@@ -43,12 +47,37 @@ class HmacTokenVerifier:
             raise InvalidToken(str(exc)) from exc
 
 
+class TokenVerifiers:
+    """Picks the verifier by the token's algorithm: HS256 (shared secret) or RS256/ES256 (JWKS);
+    an algorithm with no verifier configured is refused."""
+
+    def __init__(self, by_algorithm: dict[str, TokenVerifier]) -> None:
+        self._by_algorithm = by_algorithm
+
+    def verify(self, token: str) -> dict[str, object]:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        verifier = self._by_algorithm.get(str(algorithm))
+        if verifier is None:
+            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+        return verifier.verify(token)
+
+
 def authenticate(authorization: str | None, verifier: TokenVerifier, scope: str) -> Principal:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "Unauthorized", "A bearer token is required.", headers=_CHALLENGE)
     try:
         claims = verifier.verify(token.strip())
+    except VerifierUnavailable as exc:
+        raise Problem(
+            503,
+            "Service Unavailable",
+            "The token cannot be verified right now.",
+            headers={"Retry-After": "5"},
+        ) from exc
     except InvalidToken as exc:
         raise Problem(
             401, "Unauthorized", f"The token is not valid: {exc}.", headers=_CHALLENGE

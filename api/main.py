@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.auth import HmacTokenVerifier
+from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
 from api.guard import RequestGuard
+from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from api.routes import delivery_reports, health, orders, shipments
@@ -18,6 +19,19 @@ from gateways.registry import build_report_readers
 from store.engine import create_db_engine, create_tables
 
 BASE_PATH = "/notifications/api/v1"
+
+
+def token_verifiers(settings: Settings) -> TokenVerifiers:
+    by_algorithm: dict[str, TokenVerifier] = {}
+    if settings.auth_jwt_secret:
+        by_algorithm["HS256"] = HmacTokenVerifier(settings.auth_jwt_secret)
+    if settings.auth_jwks_url:
+        keys = JwksKeys(settings.auth_jwks_url, settings.auth_jwks_cache_seconds)
+        jwks = JwksTokenVerifier(
+            keys, settings.auth_issuer, settings.auth_audience, settings.auth_leeway_seconds
+        )
+        by_algorithm.update(dict.fromkeys(ALGORITHMS, jwks))
+    return TokenVerifiers(by_algorithm)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.temporal = client
-        app.state.verifier = HmacTokenVerifier(settings.auth_jwt_secret)
+        app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
         yield

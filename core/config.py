@@ -34,6 +34,12 @@ class Settings(BaseSettings):
 
     auth_jwt_secret: str = DEV_JWT_SECRET
     auth_scope: str = "altinn:serviceowner/notifications.create"
+    # Production tokens (RS256/ES256): the identity provider's key set, issuer and audience.
+    auth_jwks_url: str = ""
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_leeway_seconds: int = Field(default=60, ge=0, le=300)
+    auth_jwks_cache_seconds: int = Field(default=300, ge=10)
 
     idempotency_mismatch: Literal["ignore", "reject"] = "ignore"
 
@@ -83,6 +89,8 @@ class Settings(BaseSettings):
         ]
         if weak:
             raise ValueError(f"weak or development secrets outside development: {weak}")
+        if not self.auth_jwt_secret and not self.auth_jwks_url:
+            raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
         return self
 
 

@@ -1,0 +1,82 @@
+"""Production tokens: RS256/ES256 verified against the identity provider's JWKS."""
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import jwt
+
+from api.auth import InvalidToken, VerifierUnavailable
+
+ALGORITHMS = ["RS256", "ES256"]
+# An unknown `kid` refetches the key set, but no more often than this: a stream of tokens with
+# made-up key ids must not turn into a stream of requests to the identity provider.
+_MIN_REFRESH_SECONDS = 10.0
+
+
+class JwksKeys:
+    """The provider's signing keys by `kid`, cached, refetched on expiry or an unknown kid."""
+
+    def __init__(
+        self,
+        url: str,
+        cache_seconds: float,
+        timeout_seconds: float = 5.0,
+        min_refresh_seconds: float = _MIN_REFRESH_SECONDS,
+    ) -> None:
+        self._url = url
+        self._cache_seconds = cache_seconds
+        self._min_refresh = min_refresh_seconds
+        self._timeout = timeout_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            stale = age > self._cache_seconds
+            if stale or (kid not in self._keys and age > self._min_refresh):
+                self._refresh()
+            found = self._keys.get(kid)
+        if found is None:
+            raise InvalidToken(f"no signing key {kid!r}")
+        return found
+
+    def _refresh(self) -> None:
+        try:
+            response = httpx.get(self._url, timeout=self._timeout)
+            response.raise_for_status()
+            keys = jwt.PyJWKSet.from_dict(response.json()).keys
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            if not self._keys:
+                raise VerifierUnavailable(f"key set unavailable: {type(exc).__name__}") from exc
+            return  # keep serving the keys we have until the provider answers again
+        self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._fetched_at = time.monotonic()
+
+
+class JwksTokenVerifier:
+    def __init__(self, keys: JwksKeys, issuer: str, audience: str, leeway_seconds: int) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    def verify(self, token: str) -> dict[str, object]:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._keys.key(str(header.get("kid", "")))
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                issuer=self._issuer or None,
+                audience=self._audience or None,
+                leeway=self._leeway,
+                options={"require": ["exp"] + (["iss"] if self._issuer else [])},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return claims

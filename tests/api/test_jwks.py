@@ -1,0 +1,239 @@
+"""Production tokens: RS256/ES256 against a local JWKS endpoint, with rotation and leeway."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi import FastAPI
+
+from api.auth import InvalidToken
+from api.jwks import JwksKeys, JwksTokenVerifier
+from tests.api.test_health import api_for
+from tests.conftest import Stack, _InProcessServer
+from tests.helpers import FEED, free_port
+
+ISSUER = "https://idp.example.test"
+AUDIENCE = "notifications"
+
+
+@dataclass
+class KeySet:
+    """The identity provider's keys; tests rotate them while the API runs."""
+
+    keys: dict[str, Any] = field(default_factory=dict)
+    fetches: int = 0
+
+    def add(self, kid: str, algorithm: str) -> Any:
+        private = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if algorithm == "RS256"
+            else ec.generate_private_key(ec.SECP256R1())
+        )
+        self.keys[kid] = (algorithm, private)
+        return private
+
+    def document(self) -> dict[str, Any]:
+        entries = []
+        for kid, (algorithm, private) in self.keys.items():
+            algo = (
+                jwt.algorithms.RSAAlgorithm if algorithm == "RS256" else jwt.algorithms.ECAlgorithm
+            )
+            entry = json.loads(algo.to_jwk(private.public_key()))
+            entries.append({**entry, "kid": kid, "alg": algorithm, "use": "sig"})
+        return {"keys": entries}
+
+    def token(self, kid: str, **claims: Any) -> str:
+        algorithm, private = self.keys[kid]
+        now = int(time.time())
+        body = {
+            "org": "ttd",
+            "scope": "altinn:serviceowner/notifications.create",
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + 300,
+            **claims,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(body, private, algorithm=algorithm, headers={"kid": kid})
+
+
+@pytest.fixture
+async def idp() -> AsyncIterator[tuple[KeySet, str]]:
+    keyset = KeySet()
+    app = FastAPI()
+
+    @app.get("/jwks")
+    async def jwks() -> dict[str, Any]:
+        keyset.fetches += 1
+        return keyset.document()
+
+    port = free_port()
+    server = _InProcessServer(uvicorn.Config(app, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+        await asyncio.sleep(0.02)
+    yield keyset, f"http://127.0.0.1:{port}/jwks"
+    server.should_exit = True
+    await serving
+
+
+@pytest.fixture
+async def api(stack: Stack, idp: tuple[KeySet, str]) -> AsyncIterator[httpx.AsyncClient]:
+    settings = stack.settings.model_copy(
+        update={
+            "auth_jwks_url": idp[1],
+            "auth_issuer": ISSUER,
+            "auth_audience": AUDIENCE,
+            "auth_leeway_seconds": 30,
+        }
+    )
+    async with api_for(settings) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+async def test_signed_by_the_provider_is_accepted(
+    api: httpx.AsyncClient, idp: tuple[KeySet, str], algorithm: str
+) -> None:
+    keyset, _ = idp
+    keyset.add("k1", algorithm)
+
+    response = await api.get(
+        FEED, headers=bearer(keyset.token("k1", org=f"o{uuid.uuid4().hex[:6]}"))
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"iss": "https://evil.example"}, "issuer"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": None}, "issuer"),
+        ({"exp": None}, "exp"),
+        ({"exp": int(time.time()) - 120}, "expired"),
+        ({"nbf": int(time.time()) + 120}, "nbf"),
+    ],
+    ids=["issuer", "audience", "no-issuer", "no-exp", "expired", "not-yet-valid"],
+)
+async def test_claims_are_checked(
+    api: httpx.AsyncClient, idp: tuple[KeySet, str], claims: dict[str, Any], reason: str
+) -> None:
+    keyset, _ = idp
+    keyset.add("k1", "RS256")
+
+    response = await api.get(FEED, headers=bearer(keyset.token("k1", **claims)))
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_clock_skew_within_the_leeway_is_tolerated(
+    api: httpx.AsyncClient, idp: tuple[KeySet, str]
+) -> None:
+    keyset, _ = idp
+    keyset.add("k1", "ES256")
+    now = int(time.time())
+
+    expired_a_little = await api.get(FEED, headers=bearer(keyset.token("k1", exp=now - 10)))
+    issued_ahead = await api.get(FEED, headers=bearer(keyset.token("k1", nbf=now + 10)))
+
+    assert (expired_a_little.status_code, issued_ahead.status_code) == (200, 200)
+
+
+async def test_rotation_by_kid(idp: tuple[KeySet, str]) -> None:
+    keyset, url = idp
+    keyset.add("old", "RS256")
+    keys = JwksKeys(url, cache_seconds=0.5, min_refresh_seconds=0.1)
+    verifier = JwksTokenVerifier(keys, ISSUER, AUDIENCE, leeway_seconds=0)
+    assert (await asyncio.to_thread(verifier.verify, keyset.token("old")))["org"] == "ttd"
+    retired = keyset.token("old")
+    keyset.add("new", "ES256")
+    del keyset.keys["old"]
+    await asyncio.sleep(0.2)
+
+    rotated = await asyncio.to_thread(verifier.verify, keyset.token("new"))
+    await asyncio.sleep(0.6)
+
+    assert rotated["org"] == "ttd"
+    with pytest.raises(InvalidToken):
+        await asyncio.to_thread(verifier.verify, retired)
+
+
+async def test_made_up_key_ids_do_not_flood_the_provider(idp: tuple[KeySet, str]) -> None:
+    keyset, url = idp
+    keyset.add("k1", "RS256")
+    verifier = JwksTokenVerifier(JwksKeys(url, cache_seconds=300), ISSUER, AUDIENCE, 0)
+    await asyncio.to_thread(verifier.verify, keyset.token("k1"))
+    fetched = keyset.fetches
+    keyset.add("made-up", "RS256")
+    forged = keyset.token("made-up")
+    del keyset.keys["made-up"]
+
+    for _ in range(20):
+        with pytest.raises(InvalidToken):
+            await asyncio.to_thread(verifier.verify, forged)
+
+    assert keyset.fetches == fetched
+
+
+async def test_unreachable_key_set_is_503(stack: Stack) -> None:
+    settings = stack.settings.model_copy(
+        update={"auth_jwks_url": f"http://127.0.0.1:{free_port()}/jwks", "auth_issuer": ISSUER}
+    )
+    keyset = KeySet()
+    keyset.add("k1", "RS256")
+    async with api_for(settings) as client:
+        response = await client.get(FEED, headers=bearer(keyset.token("k1")))
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_forged_algorithms_are_refused(
+    api: httpx.AsyncClient, idp: tuple[KeySet, str]
+) -> None:
+    keyset, _ = idp
+    private = keyset.add("k1", "RS256")
+    claims = {
+        "org": "ttd",
+        "scope": "altinn:serviceowner/notifications.create",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": int(time.time()) + 60,
+    }
+    public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    # The classic confusion: HMAC keyed with the provider's public key.
+    hs256 = hmac_token({"alg": "HS256", "kid": "k1", "typ": "JWT"}, claims, public_pem)
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": "k1"})
+
+    for token in (hs256, unsigned):
+        assert (await api.get(FEED, headers=bearer(token))).status_code == 401
+
+
+def hmac_token(header: dict[str, str], claims: dict[str, Any], key: bytes) -> str:
+    def part(value: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(claims)
+    signature = base64.urlsafe_b64encode(hmac.new(key, signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + signature.rstrip(b"=")).decode()

@@ -1,0 +1,44 @@
+"""Settings refuse development or weak secrets outside development."""
+
+import pytest
+from pydantic import ValidationError
+
+from core.config import DEV_JWT_SECRET, DEV_REPORT_SECRET, Settings
+
+STRONG = "s" * 40
+
+
+def production(**values: object) -> Settings:
+    return Settings(_env_file=None, environment="production", **values)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"auth_jwt_secret": DEV_JWT_SECRET, "delivery_report_secret": STRONG},
+        {"auth_jwt_secret": STRONG, "delivery_report_secret": DEV_REPORT_SECRET},
+        {"auth_jwt_secret": "short", "delivery_report_secret": STRONG},
+        {"auth_jwt_secret": "", "delivery_report_secret": STRONG},
+    ],
+    ids=["defaults", "dev-jwt", "dev-report", "short-jwt", "no-way-to-verify-tokens"],
+)
+def test_production_refuses(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        production(**values)
+
+
+def test_production_accepts_strong_secrets_or_jwks() -> None:
+    assert production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG)
+    assert production(
+        auth_jwt_secret="", auth_jwks_url="https://idp.example/jwks", delivery_report_secret=STRONG
+    )
+
+
+def test_development_defaults_are_allowed() -> None:
+    assert Settings(_env_file=None).auth_jwt_secret == DEV_JWT_SECRET  # type: ignore[call-arg]
+
+
+def test_malformed_payload_key_is_refused_everywhere() -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, payload_encryption_key="k1:nope")  # type: ignore[call-arg]
