@@ -18,11 +18,11 @@ class Principal:
     scopes: frozenset[str]
 
 
-class InvalidToken(Exception):  # noqa: N818
+class InvalidToken(Exception):
     pass
 
 
-class VerifierUnavailable(Exception):  # noqa: N818
+class VerifierUnavailable(Exception):
     """The keys to check a token cannot be had right now; the caller may retry."""
 
 
@@ -65,9 +65,8 @@ class TokenVerifiers:
         return verifier.verify(token)
 
 
-def authenticate(authorization: str | None, verifier: TokenVerifier, scope: str) -> Principal:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def authenticate(token: str | None, verifier: TokenVerifier, scope: str) -> Principal:
+    if not token or not token.strip():
         raise Problem(401, "Unauthorized", "A bearer token is required.", headers=_CHALLENGE)
     try:
         claims = verifier.verify(token.strip())

@@ -3,7 +3,8 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from api.auth import Principal, TokenVerifier, authenticate
@@ -32,11 +33,19 @@ def _inbox(request: Request) -> ReportInbox:
     return inbox
 
 
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT whose `org` claim is the tenant and whose `scope` has the order scope.",
+)
+
+
 def _principal(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
-    return authenticate(authorization, verifier, request.app.state.settings.auth_scope)
+    token = credentials.credentials if credentials is not None else None
+    return authenticate(token, verifier, request.app.state.settings.auth_scope)
 
 
 def _tenant(principal: Annotated[Principal, Depends(_principal)]) -> str:

@@ -1,5 +1,7 @@
-"""Checks before any route runs: a trace id, the body size limit and the JSON content type."""
+"""Checks before any route runs: a trace id, the body size, the content type, and JSON that
+the routes' parser would quietly accept but we refuse (duplicate keys, deep nesting)."""
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -14,9 +16,20 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+MAX_JSON_DEPTH = 32
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _DuplicateKey(ValueError):
+    pass
+
 
 class RequestGuard:
-    """Pure ASGI, so the size check also covers chunked bodies that carry no Content-Length."""
+    """Pure ASGI: the whole body is read here (it is small by contract) and handed on."""
 
     def __init__(self, app: App, max_bytes: int, json_prefixes: tuple[str, ...]) -> None:
         self._app = app
@@ -28,49 +41,100 @@ class RequestGuard:
             await self._app(scope, receive, send)
             return
         scope.setdefault("state", {})["trace_id"] = uuid.uuid4().hex
-        problem = self._refusal(scope)
-        if problem is not None:
-            await problem_response(Request(scope), problem)(scope, receive, send)
-            return
-        too_large = False
+        if scope["method"] in _BODY_METHODS:
+            problem, receive = await self._checked(scope, receive)
+            if problem is not None:
+                await problem_response(Request(scope), problem)(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal too_large
-            message = await receive()
-            counted = scope["state"].get("body_bytes", 0) + len(message.get("body", b""))
-            scope["state"]["body_bytes"] = counted
-            if counted > self._max:
-                # Ending the body here stops the read; the route's answer is replaced below.
-                too_large = True
-                return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not too_large:
-                await send(message)
-
-        try:
-            await self._app(scope, counting_receive, guarded_send)
-        except Exception:
-            if not too_large:
-                raise
-        if too_large:
-            await problem_response(Request(scope), self._too_large())(scope, receive, send)
-
-    def _refusal(self, scope: Scope) -> Problem | None:
-        if scope["method"] not in ("POST", "PUT", "PATCH"):
-            return None
+    async def _checked(self, scope: Scope, receive: Receive) -> tuple[Problem | None, Receive]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max:
-            return self._too_large()
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
+            return self._too_large(), receive
         wants_json = scope["path"].startswith(self._json_prefixes)
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
         if wants_json and not (media == "application/json" or media.endswith("+json")):
-            return Problem(415, "Unsupported Media Type", "The body must be application/json.")
-        return None
+            return Problem(
+                415, "Unsupported Media Type", "The body must be application/json."
+            ), receive
+        try:
+            body = await self._read(receive)
+        except _TooLarge:
+            return self._too_large(), receive
+        return (_json_problem(body) if wants_json else None), _replay(body, receive)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self._max:
+                raise _TooLarge
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     def _too_large(self) -> Problem:
         return Problem(
             413, "Content Too Large", f"The request body must be at most {self._max} bytes."
         )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _json_problem(body: bytes) -> Problem | None:
+    """Malformed JSON is left to the route's parser, which names the error; this refuses what
+    a parser accepts silently: a repeated key (which value wins?) and absurd nesting."""
+    try:
+        parsed = json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        return _bad_json(f"The key {exc} appears more than once in one object.")
+    except RecursionError:
+        return _bad_json(f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
+    except ValueError:
+        return None
+    if _depth(parsed) > MAX_JSON_DEPTH:
+        return _bad_json(f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
+    return None
+
+
+def _bad_json(message: str) -> Problem:
+    return Problem(400, "One or more validation errors occurred.", errors={"$": [message]})
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(repr(key))
+        seen[key] = value
+    return seen
+
+
+def _depth(value: Any) -> int:
+    deepest, level = 0, [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        deepest = max(deepest, depth)
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        level.extend((child, depth + 1) for child in children)
+    return deepest

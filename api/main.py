@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         json_prefixes=(f"{BASE_PATH}/future/orders",),
     )
     problems.install(app)
+    openapi.install(app)
     for router in (orders.router, shipments.router, delivery_reports.router):
         app.include_router(router, prefix=BASE_PATH)
     app.include_router(health.router)

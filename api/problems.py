@@ -26,7 +26,7 @@ _MESSAGES = {
 }
 
 
-class Problem(Exception):  # noqa: N818  (named after the RFC's term)
+class Problem(Exception):
     """An error answered as a problem document; `code` is Altinn's NOT-xxxxx where one exists."""
 
     def __init__(

@@ -9,19 +9,19 @@ from domain.orders import ContentType
 from domain.reports import DeliveryReport
 
 
-class GatewayUnavailable(Exception):  # noqa: N818  (a condition, not a programming error)
+class GatewayUnavailable(Exception):
     """The gateway did not take the message this time; trying again cannot send it twice."""
 
 
-class HandoverAmbiguous(Exception):  # noqa: N818
+class HandoverAmbiguous(Exception):
     """The request may have reached a gateway that cannot recognise a repeat: not retried."""
 
 
-class ReportRejected(Exception):  # noqa: N818
+class ReportRejected(Exception):
     """The request is not a genuine report from this provider (signature, credentials, age)."""
 
 
-class ReportUnreadable(Exception):  # noqa: N818
+class ReportUnreadable(Exception):
     """A genuine request whose content we cannot understand; it is kept as a dead report."""
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 
 from api.deps import InboxDep
 from api.schemas.orders import ApiModel
-from api.schemas.problems import ERROR_RESPONSES
+from api.schemas.problems import problem_responses
 from gateways.base import InboundReport
 
 router = APIRouter(prefix="/delivery-reports", tags=["Delivery reports"])
@@ -15,7 +15,7 @@ class ReportsReceived(ApiModel):
     duplicate: bool = False
 
 
-@router.post("/{provider}", responses={code: ERROR_RESPONSES[code] for code in (400, 401, 503)})
+@router.post("/{provider}", responses=problem_responses(400, 401, 404, 413, 503))
 async def receive_reports(provider: str, request: Request, inbox: InboxDep) -> ReportsReceived:
     """Take one provider request of delivery reports (signed; see the README per provider)."""
     inbound = InboundReport(

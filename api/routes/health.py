@@ -15,7 +15,7 @@ router = APIRouter(tags=["Operations"])
 _CHECK_TIMEOUT = timedelta(seconds=2)
 
 
-@router.get("/health")
+@router.get("/health", responses={503: {"description": "Temporal or the database is unreachable."}})
 async def health(request: Request) -> JSONResponse:
     """Checks both dependencies on every call, so a load balancer sees an outage at once."""
     temporal, database = await asyncio.gather(

@@ -13,7 +13,7 @@ from api.schemas.orders import (
     OrderOut,
     RecipientSmsIn,
 )
-from api.schemas.problems import ERROR_RESPONSES
+from api.schemas.problems import problem_responses
 from domain.orders import HandoverAnswer
 
 router = APIRouter(prefix="/future/orders/instant", tags=["Instant orders"])
@@ -22,7 +22,7 @@ SHIPMENT_PATH = "/notifications/api/v1/future/shipment/{}"
 
 _ORDER_RESPONSES = {
     200: {"model": OrderOut, "description": "The order existed already: the original ids."},
-    **ERROR_RESPONSES,
+    **problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
 }
 
 

@@ -1,14 +1,14 @@
 """Shipments: the delivery manifest of one shipment, and the feed of completed ones."""
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from api.deps import SessionDep, Tenant
 from api.problems import Problem
-from api.schemas.problems import ERROR_RESPONSES
+from api.schemas.problems import problem_responses
 from api.schemas.shipments import FeedEntryOut, ManifestOut
 from store import shipments
 from store.feed import FeedOrder, read_feed
@@ -16,24 +16,23 @@ from store.feed import FeedOrder, read_feed
 router = APIRouter(prefix="/future/shipment", tags=["Shipments"])
 
 MAX_PAGE_SIZE = 500
-
-_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: ERROR_RESPONSES[code] for code in (400, 401, 403)
-}
+MAX_SEQ = 2**63 - 1  # a 64-bit cursor, as the database stores it
 
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-@router.get("/feed", response_model_exclude_none=True, responses=_READ_RESPONSES)
+@router.get(
+    "/feed", response_model_exclude_none=True, responses=problem_responses(400, 401, 403, 503)
+)
 def status_feed(
     tenant: Tenant,
     session: SessionDep,
     seq: Annotated[
-        int, Query(ge=0, description="Exclusive cursor: the last sequenceNumber seen.")
+        int, Query(ge=0, le=MAX_SEQ, description="Exclusive cursor: the last sequenceNumber seen.")
     ] = 0,
-    page_size: Annotated[int | None, Query(alias="pageSize")] = None,
+    page_size: Annotated[int | None, Query(alias="pageSize", ge=-MAX_SEQ, le=MAX_SEQ)] = None,
     order_by: Annotated[
         Literal["asc", "desc"], BeforeValidator(_lower), Query(alias="orderBy")
     ] = "asc",
@@ -47,7 +46,7 @@ def status_feed(
 @router.get(
     "/{shipment_id}",
     response_model_exclude_none=True,
-    responses={**_READ_RESPONSES, 404: ERROR_RESPONSES[404]},
+    responses=problem_responses(401, 403, 404, 503),
 )
 def shipment(shipment_id: str, tenant: Tenant, session: SessionDep) -> ManifestOut:
     """The delivery manifest of one shipment of the caller's."""

@@ -79,6 +79,11 @@ SendersReference = Annotated[
         "too_long",
         f"Must be at most {rules.MAX_SENDERS_REFERENCE} characters.",
     ),
+    _rule(
+        lambda v: v is None or _single_line(v),
+        "control_characters",
+        "Must not contain control characters.",
+    ),
 ]
 PhoneNumber = Annotated[
     StrictStr,

@@ -18,21 +18,26 @@ class ProblemOut(BaseModel):
     errors: dict[str, list[str]] | None = None
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "model": ProblemOut,
-        "description": description,
-        "content": {"application/problem+json": {}},
-    }
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem("The request is invalid; `errors` lists each field."),
-    401: _problem("No valid bearer token."),
-    403: _problem("The token lacks the scope or the org claim."),
-    404: _problem("NOT-00003: no such shipment for this caller."),
-    413: _problem("The request body is too large."),
-    415: _problem("The body is not JSON."),
-    422: _problem("The idempotencyId was used for different content (when rejecting)."),
-    503: _problem("NOT-00004: the handover did not complete; nothing was sent. Retry."),
+_DESCRIPTIONS = {
+    400: "The request is invalid; `errors` lists each field.",
+    401: "No valid bearer token (or, for reports, no valid signature).",
+    403: "The token lacks the scope or the org claim.",
+    404: "NOT-00003: no such shipment for this caller (or no such provider).",
+    413: "The request body is larger than 64 KiB.",
+    415: "The body is not JSON.",
+    422: "The idempotencyId was used for different content (with IDEMPOTENCY_MISMATCH=reject).",
+    429: "Rate limit: too many orders for this recipient or tenant; see Retry-After.",
+    503: "NOT-00004: a dependency did not answer in time; nothing was sent. Retry.",
 }
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route can answer."""
+    return {
+        code: {
+            "model": ProblemOut,
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/problem+json": {}},
+        }
+        for code in codes
+    }
