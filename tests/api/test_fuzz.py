@@ -21,7 +21,9 @@ from tests.helpers import free_port
 
 
 @schemathesis.check
-def problem_document(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def problem_document(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> None:
     """Every 4xx is an RFC 9457 problem document that says what was wrong."""
     if 400 <= response.status_code < 500:
         media = response.headers.get("content-type", [""])[0]
@@ -107,7 +109,7 @@ def test_operation_keeps_its_contract(api_schema: Any, stack: Stack, label: str)
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-    def keeps_contract(case: schemathesis.Case) -> None:
+    def keeps_contract(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(
             headers=headers,
             # Schema-valid data may still be refused: a phone number must be valid for its

@@ -30,7 +30,7 @@ EMAIL_FIELDS = {
 
 
 def with_value(order: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
-    copied = json.loads(json.dumps(order))
+    copied: dict[str, Any] = json.loads(json.dumps(order))
     node = copied
     for key in path[:-1]:
         node = node[key]
