@@ -46,12 +46,15 @@ class ReportInbox:
             await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
-        if delivery_id is not None and await run_in_threadpool(self._seen, delivery_id):
+        if delivery_id is not None and not await run_in_threadpool(self._claim, delivery_id):
             return InboxResult(received=0, duplicate=True)
-        for report in read.reports:
-            await self._deliver(report, inbound.body)
-        if delivery_id is not None:
-            await run_in_threadpool(self._remember, delivery_id)
+        try:
+            for report in read.reports:
+                await self._deliver(report, inbound.body)
+        except BaseException:
+            if delivery_id is not None:
+                await run_in_threadpool(self._release, delivery_id)
+            raise
         return InboxResult(received=len(read.reports))
 
     async def _deliver(self, report: DeliveryReport, raw: bytes) -> None:
@@ -74,13 +77,15 @@ class ReportInbox:
         with Session(self._engine) as session:
             return shipments.find_by_reference(session, reference)
 
-    def _seen(self, delivery_id: str) -> bool:
+    def _claim(self, delivery_id: str) -> bool:
         with Session(self._engine) as session:
-            return report_store.seen_webhook(session, delivery_id)
+            claimed = report_store.claim_webhook(session, delivery_id, datetime.now(UTC))
+            session.commit()
+        return claimed
 
-    def _remember(self, delivery_id: str) -> None:
+    def _release(self, delivery_id: str) -> None:
         with Session(self._engine) as session:
-            report_store.remember_webhook(session, delivery_id, datetime.now(UTC))
+            report_store.release_webhook(session, delivery_id)
             session.commit()
 
     def _keep_late(self, row: Shipment, report: DeliveryReport) -> None:

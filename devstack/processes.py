@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 log = logging.getLogger("devstack")
 
@@ -26,9 +27,11 @@ class Service:
 class ProcessGroup:
     """Children in start order; stopped in reverse order with SIGTERM, then SIGKILL."""
 
-    def __init__(self, echo: bool = True) -> None:
+    def __init__(self, echo: bool = True, sink: BinaryIO | None = None) -> None:
         self._echo = echo
+        self._sink = sink if sink is not None else sys.stdout.buffer
         self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self.services: dict[str, Service] = {}
         self._relays: list[asyncio.Task[None]] = []
 
     async def start(self, service: Service) -> asyncio.subprocess.Process:
@@ -40,6 +43,7 @@ class ProcessGroup:
             start_new_session=True,
         )
         self.processes[service.name] = process
+        self.services[service.name] = service
         self._relays.append(asyncio.create_task(self._relay(service.name, process)))
         if service.ready is not None:
             await self._wait_ready(service, process)
@@ -60,8 +64,8 @@ class ProcessGroup:
         prefix = f"{name:>9} | ".encode()
         async for line in process.stdout:
             if self._echo:
-                sys.stdout.buffer.write(prefix + line)
-                sys.stdout.buffer.flush()
+                self._sink.write(prefix + line)
+                self._sink.flush()
 
     async def stop(self, name: str, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
         process = self.processes.pop(name, None)
@@ -75,6 +79,11 @@ class ProcessGroup:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+
+    async def restart(self, name: str) -> asyncio.subprocess.Process:
+        """Start a stopped or killed service again, exactly as it was first started."""
+        await self.stop(name)
+        return await self.start(self.services[name])
 
     async def stop_all(self) -> None:
         for name in reversed(list(self.processes)):

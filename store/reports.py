@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col
 
 from store.models import DeadReport, ShipmentEvent, WebhookReceipt
 
@@ -17,19 +18,16 @@ def add_late_report(session: Session, event: ShipmentEvent) -> None:
     session.add(event)
 
 
-def seen_webhook(session: Session, webhook_id: str) -> bool:
-    return (
-        session.exec(
-            select(WebhookReceipt.webhook_id).where(WebhookReceipt.webhook_id == webhook_id)
-        ).first()
-        is not None
-    )
-
-
-def remember_webhook(session: Session, webhook_id: str, at: datetime) -> None:
-    """Two deliveries of one webhook may race; the second finds the row and changes nothing."""
+def claim_webhook(session: Session, webhook_id: str, at: datetime) -> bool:
+    """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
     try:
         with session.begin_nested():
             session.add(WebhookReceipt(webhook_id=webhook_id, received_at=at))
     except IntegrityError:
-        pass
+        return False
+    return True
+
+
+def release_webhook(session: Session, webhook_id: str) -> None:
+    """Undo a claim whose processing failed, so that the sender's retry is processed."""
+    session.execute(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == webhook_id))

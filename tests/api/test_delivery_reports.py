@@ -240,3 +240,24 @@ async def test_unknown_provider_is_404(stack: Stack) -> None:
     body, headers = signed_report(stack.settings.delivery_report_secret, {"reference": "x"})
     response = await stack.api.post(f"{REPORTS}/nobody", content=body, headers=headers)
     assert response.status_code == 404
+
+
+async def test_concurrent_copies_of_one_webhook_are_processed_once(
+    stack: Stack, tenant: Tenant
+) -> None:
+    key = new_key()
+    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
+    reference = client_reference(workflow_id(tenant.org, key))
+    body, headers = signed_report(
+        stack.settings.delivery_report_secret,
+        {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
+    )
+
+    answers = await asyncio.gather(
+        *(stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers) for _ in range(8))
+    )
+
+    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 7
+    await completed_manifest(stack.api, tenant.headers, shipment_id)
+    reports = [e for e in history(stack, shipment_id) if e.kind in ("report", "late_report")]
+    assert len(reports) == 1
