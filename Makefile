@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ORG ?= ttd
 
-.PHONY: run test lint token install clean
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+.PHONY: run test lint token install bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -27,6 +29,13 @@ lint: $(STAMP)  ## ruff and mypy
 
 token: $(STAMP)  ## print a development token: make token ORG=ttd
 	@$(PY) -m devstack.token --org $(ORG)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## measure the service against the no-engine floor: bench/results/
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .data

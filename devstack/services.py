@@ -44,7 +44,7 @@ def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Se
         "simulator",
         [sys.executable, "-m", "simulator"],
         {**environment(settings), **(extra_env or {})},
-        ready=lambda: _http_ok(settings.simulator_url + "/messages?to=ready"),
+        ready=lambda: http_ok(settings.simulator_url + "/messages?to=ready"),
     )
 
 
@@ -68,7 +68,7 @@ def api(settings: Settings) -> Service:
         "warning",
     ]
     base = f"http://{settings.api_host}:{settings.api_port}"
-    return Service("api", command, environment(settings), ready=lambda: _http_ok(base + "/health"))
+    return Service("api", command, environment(settings), ready=lambda: http_ok(base + "/health"))
 
 
 async def _temporal_ready(address: str) -> bool:
@@ -79,7 +79,7 @@ async def _temporal_ready(address: str) -> bool:
         return False
 
 
-async def _http_ok(url: str) -> bool:
+async def http_ok(url: str) -> bool:
     try:
         async with httpx.AsyncClient() as http:
             return (await http.get(url, timeout=2)).status_code == 200

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from core.config import Settings
 from devstack import services
-from devstack.processes import ProcessGroup
+from devstack.processes import ProcessGroup, free_port
 from devstack.temporal_server import (
     register_search_attributes,
     temporal_binary,
@@ -32,7 +32,6 @@ from devstack.temporal_server import (
 )
 from devstack.token import mint_token
 from store.engine import create_db_engine, create_tables
-from tests.helpers import free_port
 from worker import build_worker
 from workflows import search_attributes
 

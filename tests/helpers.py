@@ -3,7 +3,6 @@
 import asyncio
 import json
 import random
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,13 +21,6 @@ DEPRECATED = f"{BASE}/future/orders/instant"
 SHIPMENT = f"{BASE}/future/shipment"
 FEED = f"{BASE}/future/shipment/feed"
 REPORTS = f"{BASE}/delivery-reports"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def new_key() -> str:

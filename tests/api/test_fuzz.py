@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from devstack import services
+from devstack.processes import free_port
 from tests.conftest import Stack
-from tests.helpers import free_port
 
 
 @schemathesis.check

@@ -8,8 +8,9 @@ import httpx
 
 from api.main import create_app
 from core.config import Settings
+from devstack.processes import free_port
 from tests.conftest import Stack, stack_settings
-from tests.helpers import SMS, free_port, sms_order
+from tests.helpers import SMS, sms_order
 
 
 @asynccontextmanager

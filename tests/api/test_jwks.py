@@ -21,9 +21,10 @@ from fastapi import FastAPI
 
 from api.auth import InvalidToken
 from api.jwks import JwksKeys, JwksTokenVerifier
+from devstack.processes import free_port
 from tests.api.test_health import api_for
 from tests.conftest import Stack, _InProcessServer
-from tests.helpers import FEED, free_port
+from tests.helpers import FEED
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "notifications"

@@ -15,10 +15,9 @@ from sqlalchemy.engine import Engine
 
 from core.config import Settings
 from devstack import services
-from devstack.processes import ProcessGroup
+from devstack.processes import ProcessGroup, free_port
 from devstack.token import mint_token
 from store.engine import create_db_engine
-from tests.helpers import free_port
 
 ORDER = ("temporal", "simulator", "worker", "api")
 

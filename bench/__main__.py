@@ -1,0 +1,142 @@
+"""`make bench`: start a stack of its own (or use a running one), drive it and the floor with
+open-loop load, and write bench/results/<date>.json and .png."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import scenarios
+from bench.plot import plot
+from core.config import Settings, get_settings
+from core.logs import configure_logging
+from core.temporal import connect_temporal
+from devstack import services
+from devstack.processes import ProcessGroup, Service, free_port
+from store.engine import create_db_engine
+
+log = logging.getLogger("bench")
+RESULTS = Path(__file__).parent / "results"
+
+
+def bench_settings(tmp: Path) -> Settings:
+    return get_settings().model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{free_port()}",
+            "database_url": f"sqlite:///{tmp / 'store.sqlite'}",
+            "api_port": free_port(),
+            "simulator_url": f"http://127.0.0.1:{free_port()}",
+            "simulator_smtp_port": free_port(),
+            "log_level": "WARNING",
+        }
+    )
+
+
+def floor_service(settings: Settings, port: int) -> Service:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.floor:create_floor",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return Service(
+        "floor",
+        command,
+        services.environment(settings),
+        ready=lambda: services.http_ok(f"http://127.0.0.1:{port}/health"),
+    )
+
+
+async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
+    seconds, rate = (5.0, 20.0) if quick else (30.0, 20.0)
+    for target in ("service", "floor"):
+        await scenarios.handover(ctx, target, rate, 3 if quick else 10)  # warm-up
+    at_target: dict[str, Any] = {}
+    for target in ("service", "floor"):
+        summary, samples = await scenarios.handover(ctx, target, rate, seconds)
+        at_target[target] = (summary, samples)
+        log.warning("%s at %g req/s: %s", target, rate, summary)
+    rates = [20, 40, 60, 80, 100, 120, 150, 200, 250]
+    knees = {}
+    for target in ("service", "floor"):
+        best, steps = await scenarios.knee(ctx, target, rates, 5 if quick else 10)
+        knees[target] = {"knee_rps": best, "steps": steps}
+        log.warning("%s knee: %g req/s", target, best)
+    service, floor = at_target["service"][0], at_target["floor"][0]
+    return {
+        "at_target_rate": {
+            "rate_rps": rate,
+            "service": service.as_dict(),
+            "floor": floor.as_dict(),
+            "ratio_p50": round(service.p50_ms / floor.p50_ms, 2) if floor.p50_ms else None,
+            "ratio_p99": round(service.p99_ms / floor.p99_ms, 2) if floor.p99_ms else None,
+        },
+        "knee": knees,
+        "report_to_visible": await scenarios.report_to_visible(ctx, 20 if quick else 100),
+        "failed_ttl_lateness": await scenarios.ttl_lateness(ctx, 20 if quick else 50),
+        "worker_memory": await scenarios.worker_memory(ctx, 1000 if quick else 10_000),
+        "_samples": {k: v[1] for k, v in at_target.items()},
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short phases, for a smoke run")
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = bench_settings(Path(tmp))
+        group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
+        floor_port = free_port()
+        try:
+            await group.start(services.temporal(settings, ui=False, db_file=f"{tmp}/t.sqlite"))
+            await group.start(services.simulator(settings))
+            worker = await group.start(services.worker(settings))
+            await group.start(services.api(settings))
+            await group.start(floor_service(settings, floor_port))
+            limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+                ctx = scenarios.Context(
+                    settings,
+                    f"http://127.0.0.1:{settings.api_port}",
+                    f"http://127.0.0.1:{floor_port}",
+                    http,
+                    await connect_temporal(settings),
+                    create_db_engine(settings.database_url),
+                    worker.pid,
+                )
+                results = await measure(ctx, args.quick)
+        finally:
+            await group.stop_all()
+    write(results)
+    return 0
+
+
+def write(results: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
+    samples = results.pop("_samples")
+    results["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(RESULTS / f"{stamp}.png", samples, results["knee"], results["at_target_rate"]["rate_rps"])
+    log.warning("results in %s", RESULTS / f"{stamp}.json")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,52 @@
+"""The PNG beside each result: latency over time at the target rate, and p99 against rate."""
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from bench.load import Sample
+
+
+def plot(
+    path: Path, at_target: dict[str, list[Sample]], knees: dict[str, Any], rate: float
+) -> None:
+    figure, (timeline, curve) = plt.subplots(1, 2, figsize=(13, 4.8))
+    for name, samples in at_target.items():
+        if samples:
+            start = samples[0].scheduled
+            timeline.scatter(
+                [s.scheduled - start for s in samples],
+                [s.latency_ms for s in samples],
+                s=6,
+                label=name,
+            )
+    timeline.set(
+        title=f"Handover latency at {rate:g} req/s",
+        xlabel="seconds",
+        ylabel="ms (from scheduled start)",
+        yscale="log",
+    )
+    timeline.legend()
+    for name, result in knees.items():
+        steps = result["steps"]
+        rates = [step["offered_rps"] for step in steps]
+        curve.plot(rates, [step["p99_ms"] for step in steps], marker="o", label=f"{name} p99")
+        curve.plot(
+            rates,
+            [step["p50_ms"] for step in steps],
+            marker=".",
+            linestyle="--",
+            label=f"{name} p50",
+        )
+    curve.axhline(500, color="grey", linewidth=0.8)
+    curve.set(
+        title="Latency against offered rate", xlabel="offered req/s", ylabel="ms", yscale="log"
+    )
+    curve.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

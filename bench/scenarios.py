@@ -1,0 +1,197 @@
+"""The measured figures: handover latency against the floor, the knee, report-to-visible
+latency, Failed_TTL lateness and worker memory with many waiting shipments."""
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from bench.load import Sample, Summary, open_loop, percentile, summarize
+from core.config import Settings
+from devstack.token import mint_token
+from domain.ids import client_reference, workflow_id
+from domain.orders import NotificationInput, SmsMessage, Timing
+from gateways import standard_webhooks
+from store import shipments
+from workflows.instant_notification import InstantNotificationWorkflow
+
+ORDER_PATH = "/notifications/api/v1/future/orders/instant/sms"
+SILENT = "+4799990008"  # the simulator never reports on it
+
+
+@dataclass
+class Context:
+    settings: Settings
+    api: str
+    floor: str
+    http: httpx.AsyncClient
+    client: Client
+    engine: Engine
+    worker_pid: int | None
+
+
+def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:
+    # Many tenants, so the per-tenant rate limit never decides a benchmark.
+    return [
+        {
+            "Authorization": "Bearer "
+            + mint_token(settings.auth_jwt_secret, f"bench{n}", settings.auth_scope)
+        }
+        for n in range(count)
+    ]
+
+
+def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
+    return {
+        "idempotencyId": uuid.uuid4().hex,
+        "recipientSms": {
+            "phoneNumber": phone or f"+479{random.randint(0, 8_999_999):07d}",
+            "timeToLiveInSeconds": ttl,
+            "smsSettings": {"body": "Your code is 123456"},
+        },
+    }
+
+
+async def handover(
+    ctx: Context, target: str, rate: float, seconds: float
+) -> tuple[Summary, list[Sample]]:
+    tokens = _tokens(ctx.settings)
+    url = f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
+
+    async def send(i: int) -> bool:
+        response = await ctx.http.post(url, json=_order(), headers=tokens[i % len(tokens)])
+        return response.status_code == 201
+
+    samples = await open_loop(send, rate, seconds)
+    return summarize(samples, rate), samples
+
+
+async def knee(
+    ctx: Context, target: str, rates: list[float], seconds: float
+) -> tuple[float, list[dict[str, float]]]:
+    """The highest offered rate with p99 <= 500 ms and no errors; stops at the first miss."""
+    best, steps = 0.0, []
+    for rate in rates:
+        summary, _ = await handover(ctx, target, rate, seconds)
+        steps.append(summary.as_dict())
+        if summary.errors or summary.p99_ms > 500:
+            break
+        best = rate
+        await asyncio.sleep(2)
+    return best, steps
+
+
+async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
+    """From posting a delivery report to GET showing the new status, one shipment at a time."""
+    tokens = _tokens(ctx.settings, count)
+    key = standard_webhooks.secret_key(ctx.settings.delivery_report_secret)
+    latencies = []
+    for n in range(count):
+        order = _order(SILENT, ttl=3600)
+        created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=tokens[n])
+        location = ctx.api + created.headers["location"]
+        reference = client_reference(workflow_id(f"bench{n}", order["idempotencyId"]))
+        body = f'{{"reference": "{reference}", "status": "DELIVRD", "channel": "SMS"}}'.encode()
+        webhook_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": "v1," + standard_webhooks.sign(key, webhook_id, stamp, body),
+        }
+        started = time.perf_counter()
+        await ctx.http.post(
+            f"{ctx.api}/notifications/api/v1/delivery-reports/simulator",
+            content=body,
+            headers=headers,
+        )
+        while True:
+            manifest = (await ctx.http.get(location, headers=tokens[n])).json()
+            if manifest["recipients"][0]["status"] == "SMS_Delivered":
+                break
+            await asyncio.sleep(0.002)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return _distribution(latencies)
+
+
+async def ttl_lateness(ctx: Context, count: int, ttl: int = 3, grace: int = 1) -> dict[str, float]:
+    """How long after expiry + grace Failed_TTL is recorded, for shipments started together."""
+    orders = [_silent_input(f"ttl{n}", ttl, grace) for n in range(count)]
+    handles = [await _start(ctx, data) for data in orders]
+    await asyncio.gather(*(h.result() for h in handles))
+    lateness = []
+    with Session(ctx.engine) as session:
+        for data in orders:
+            row = shipments.find_by_key(session, data.org, data.idempotency_id)
+            if row is None or row.status != "SMS_Failed_TTL":
+                raise RuntimeError(f"shipment {data.idempotency_id} did not end in Failed_TTL")
+            deadline = row.created_at + timedelta(seconds=ttl + grace)
+            lateness.append((row.last_update - deadline).total_seconds() * 1000)
+    return _distribution(lateness)
+
+
+async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
+    """Worker RSS before and after `count` shipments are left waiting for reports."""
+    before = _rss_mib(ctx.worker_pid)
+    gate = asyncio.Semaphore(50)
+
+    async def one(n: int) -> None:
+        async with gate:
+            await _start(ctx, _silent_input(f"mem{n % 1000}", 86_400, 60))
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+    await asyncio.sleep(5)
+    return {
+        "waiting_shipments": count,
+        "rss_before_mib": before,
+        "rss_after_mib": _rss_mib(ctx.worker_pid),
+    }
+
+
+def _silent_input(org: str, ttl: int, grace: int) -> NotificationInput:
+    return NotificationInput(
+        org=org,
+        idempotency_id=uuid.uuid4().hex,
+        request_id=str(uuid.uuid4()),
+        fingerprint="b",
+        timing=Timing(
+            ttl_seconds=ttl, grace_seconds=grace, handover_seconds=9, attempt_seconds=4.5
+        ),
+        sms=SmsMessage(SILENT, "Bench", "Your code is 123456"),
+    )
+
+
+async def _start(ctx: Context, data: NotificationInput) -> Any:
+    return await ctx.client.start_workflow(
+        InstantNotificationWorkflow.run,
+        data,
+        id=workflow_id(data.org, data.idempotency_id),
+        task_queue=ctx.settings.temporal_task_queue,
+    )
+
+
+def _distribution(values: list[float]) -> dict[str, float]:
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 0.5), 1),
+        "p99_ms": round(percentile(values, 0.99), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+def _rss_mib(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
