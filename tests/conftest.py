@@ -83,6 +83,21 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@asynccontextmanager
+async def api_and_worker(
+    client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    async with (
+        serving(create_app(settings), settings.api_port) as base,
+        httpx.AsyncClient() as http,
+        httpx.AsyncClient(base_url=base, timeout=30) as api,
+    ):
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            async with build_worker(client, settings, engine, http, executor):
+                yield api
+
+
 @pytest.fixture(scope="session")
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
@@ -95,15 +110,10 @@ async def stack(
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
-        serving(create_app(settings), settings.api_port) as base,
-        httpx.AsyncClient() as http,
-        httpx.AsyncClient(base_url=base, timeout=30) as api,
+        api_and_worker(temporal_env.client, settings, engine) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
     ):
-        with ThreadPoolExecutor(max_workers=16) as executor:
-            worker = build_worker(temporal_env.client, settings, engine, http, executor)
-            async with worker:
-                yield Stack(settings, temporal_env.client, engine, api, sim)
+        yield Stack(settings, temporal_env.client, engine, api, sim)
     await group.stop_all()
     engine.dispose()
 
