@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.gateways.fakes.background import Background
+
 API_VERSIONS = frozenset({"2023-03-31", "2025-09-01"})
 _STATUSES = {"bounced": "Bounced", "spam": "FilteredSpam", "quarantined": "Quarantined"}
 
@@ -34,7 +36,7 @@ class FakeAcs:
     sent: list[dict[str, Any]] = field(default_factory=list)
     signature_failures: int = 0
     deliveries: list[httpx.Response] = field(default_factory=list)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    background: Background = field(default_factory=Background)
 
     @property
     def app(self) -> Starlette:
@@ -63,7 +65,9 @@ class FakeAcs:
             self.sent.append(message)
         if first and local != "silent":
             sender = message["senderAddress"]
-            self._later(self._report(operation, sender, address, _STATUSES.get(local, "Delivered")))
+            self.background.start(
+                self._report(operation, sender, address, _STATUSES.get(local, "Delivered"))
+            )
         location = f"{request.base_url}emails/operations/{operation}?api-version=2025-09-01"
         return JSONResponse(
             {"id": operation, "status": "Running"},
@@ -92,11 +96,6 @@ class FakeAcs:
         key = base64.b64decode(self.access_key)
         expected = base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode()
         return hmac.compare_digest(authorization.removeprefix(prefix), expected)
-
-    def _later(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _report(self, operation: str, sender: str, recipient: str, status: str) -> None:
         await asyncio.sleep(0.05)

@@ -9,13 +9,14 @@ import base64
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.gateways.fakes.background import Background
 
 INVALID = "4799990001"
 BARRED = "4799990003"
@@ -36,7 +37,7 @@ class FakeLinkMobility:
     acknowledgements: list[httpx.Response] = field(default_factory=list)
     next_refs: list[str] = field(default_factory=list)
     _sequence: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    background: Background = field(default_factory=Background)
 
     @property
     def app(self) -> Starlette:
@@ -61,13 +62,8 @@ class FakeLinkMobility:
         reference = self.next_refs.pop(0) if self.next_refs else uuid.uuid4().hex.upper()
         self.submitted.append({**fields, "REF": reference})
         if rcv != SILENT and fields.get("RCPREQ") == "Y":
-            self._later(self._report(reference, rcv))
+            self.background.start(self._report(reference, rcv))
         return _xml(_response(message_id, "OK", "", reference))
-
-    def _later(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _report(self, reference: str, receiver: str) -> None:
         await asyncio.sleep(0.05)

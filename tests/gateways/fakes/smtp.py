@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
+from tests.gateways.fakes.background import Background
 from tests.helpers import free_port
 
 # Local parts that decide what the server does.
@@ -69,7 +70,7 @@ class FakeSmtp:
     received: list[Received] = field(default_factory=list)
     notifications: list[httpx.Response] = field(default_factory=list)
     refused_logins: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    background: Background = field(default_factory=Background)
 
     @contextlib.asynccontextmanager
     async def running(
@@ -147,13 +148,8 @@ class FakeSmtp:
         )
         self.received.append(received)
         if received.envid and local != "silent" and self.report_url:
-            self._later(self._notify(received, *_DSN.get(local, _DSN["default"])))
+            self.background.start(self._notify(received, *_DSN.get(local, _DSN["default"])))
         return f"250 2.0.0 Ok: queued as {uuid.uuid4().hex[:10]}"
-
-    def _later(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self, received: Received, action: str, status: str) -> None:
         await asyncio.sleep(0.05)

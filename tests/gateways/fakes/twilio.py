@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.gateways.fakes.background import Background
+
 # Magic recipients: the final callback each one gets (status, error code), or a behaviour.
 INVALID = "+4799990001"
 BARRED = "+4799990003"
@@ -45,7 +47,7 @@ class FakeTwilio:
     created: list[dict[str, str]] = field(default_factory=list)
     refused_credentials: int = 0
     callbacks: list[httpx.Response] = field(default_factory=list)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    background: Background = field(default_factory=Background)
 
     @property
     def app(self) -> Starlette:
@@ -69,7 +71,7 @@ class FakeTwilio:
         self.created.append(form)
         message = self._message(form)
         if to != SILENT and form.get("StatusCallback"):
-            self._later(self._report(form, message["sid"]))
+            self.background.start(self._report(form, message["sid"]))
         return JSONResponse(message, status_code=201)
 
     def _authenticated(self, request: Request) -> bool:
@@ -93,11 +95,6 @@ class FakeTwilio:
             "to": form.get("To"),
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
-
-    def _later(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _report(self, form: dict[str, str], sid: str) -> None:
         status, code = _FINAL.get(form["To"], ("delivered", ""))
