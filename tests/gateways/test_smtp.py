@@ -124,6 +124,16 @@ async def test_a_line_lost_after_data_is_ambiguous(
         await gateway.send_email(email("drop@example.no"))
 
 
+async def test_a_lost_goodbye_after_acceptance_is_still_accepted(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    fake, port = starttls
+    fake.silent_goodbye = True
+    receipt = await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert len(fake.received) == 1
+
+
 URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code=dsn-secret"
 ORIGINAL = b"From: noreply@example.no\r\nTo: kari@example.no\r\nSubject: Your code\r\n\r\n123\r\n"
 

@@ -70,6 +70,7 @@ class FakeSmtp:
     received: list[Received] = field(default_factory=list)
     notifications: list[httpx.Response] = field(default_factory=list)
     refused_logins: int = 0
+    silent_goodbye: bool = False  # hang up on QUIT instead of answering it
     background: Background = field(default_factory=Background)
 
     @contextlib.asynccontextmanager
@@ -103,6 +104,11 @@ class FakeSmtp:
         finally:
             server.close()
             await server.wait_closed()
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.silent_goodbye:
+            server.transport.abort()
+        return "221 Bye"
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
