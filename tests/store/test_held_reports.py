@@ -1,5 +1,7 @@
 """Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,15 +17,27 @@ from store.engine import create_db_engine, create_tables
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'held.sqlite'}")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip("no PostgreSQL here (make test finds the machine's cluster)")
+    url = POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'h.sqlite'}"
+    engine = create_db_engine(url)
     create_tables(engine)
     yield engine
     engine.dispose()
 
 
-def report(gateway_reference: str = "REF-1", state: str = "DELIVRD") -> DeliveryReport:
+@pytest.fixture
+def refs() -> list[str]:
+    """Gateway references and shipment ids of this test alone (PostgreSQL keeps its rows)."""
+    return [uuid.uuid4().hex for _ in range(4)]
+
+
+def report(gateway_reference: str, state: str = "DELIVRD") -> DeliveryReport:
     return DeliveryReport(
         reference=gateway_reference,
         provider="linkmobility",
@@ -43,34 +57,40 @@ def hold(engine: Engine, held: DeliveryReport) -> int:
     return held_id
 
 
-def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(engine: Engine) -> None:
-    first, second = report(state="ENROUTE"), report()
+def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(
+    engine: Engine, refs: list[str]
+) -> None:
+    ref, other, shipment = refs[:3]
+    first, second = report(ref, state="ENROUTE"), report(ref)
     hold(engine, first)
     hold(engine, second)
-    hold(engine, report("REF-2"))
+    hold(engine, report(other))
 
     with Session(engine) as session:
-        taken = reports.claim_held_reports(session, "REF-1", "shipment-1")
+        taken = reports.claim_held_reports(session, ref, shipment)
         session.commit()
     with Session(engine) as session:
-        retried = reports.claim_held_reports(session, "REF-1", "shipment-1")
+        retried = reports.claim_held_reports(session, ref, shipment)
 
     assert taken == [first, second]
     assert retried == taken
 
 
-def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(engine: Engine) -> None:
-    inbox_first = hold(engine, report("REF-1"))
+def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
+    engine: Engine, refs: list[str]
+) -> None:
+    ref, shipment, later_ref, later_shipment = refs
+    inbox_first = hold(engine, report(ref))
     with Session(engine) as session:
-        assert reports.claim_held_report(session, inbox_first, "shipment-1")
+        assert reports.claim_held_report(session, inbox_first, shipment)
         session.commit()
     with Session(engine) as session:
-        assert reports.claim_held_reports(session, "REF-1", "shipment-1") == []
-        assert not reports.claim_held_report(session, inbox_first, "shipment-1")
+        assert reports.claim_held_reports(session, ref, shipment) == []
+        assert not reports.claim_held_report(session, inbox_first, shipment)
 
-    workflow_first = hold(engine, report("REF-3"))
+    workflow_first = hold(engine, report(later_ref))
     with Session(engine) as session:
-        assert len(reports.claim_held_reports(session, "REF-3", "shipment-3")) == 1
+        assert len(reports.claim_held_reports(session, later_ref, later_shipment)) == 1
         session.commit()
     with Session(engine) as session:
-        assert not reports.claim_held_report(session, workflow_first, "shipment-3")
+        assert not reports.claim_held_report(session, workflow_first, later_shipment)
