@@ -14,6 +14,7 @@ from domain.reports import DeliveryReport
 from domain.sms import international_digits
 from domain.statuses import TWILIO_ERROR_CODES, TWILIO_PENDING_STATES, TWILIO_REPORT_STATES
 from gateways.base import (
+    HandoverAmbiguous,
     InboundReport,
     Outcome,
     ReadReports,
@@ -99,11 +100,11 @@ class TwilioSms:
         except httpx.TransportError as exc:
             raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
         if response.status_code == 201:
-            return Receipt(Outcome.ACCEPTED, gateway_reference=str(response.json()["sid"]))
+            return Receipt(Outcome.ACCEPTED, gateway_reference=_sid(response))
         if response.status_code != 400:
             # 401/403/404: our credentials or account; 429 and 5xx: Twilio. Nothing was created.
             raise unavailable(PROVIDER, response)
-        error = _error(response)
+        error = _body(response)
         code = error.get("code")
         outcome = _REFUSED_RECIPIENT.get(code if isinstance(code, int) else 0, Outcome.REFUSED)
         return Receipt(outcome, detail=f"{code} {error.get('message', '')}")
@@ -158,7 +159,15 @@ def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
     )
 
 
-def _error(response: httpx.Response) -> dict[str, object]:
+def _sid(response: httpx.Response) -> str:
+    sid = _body(response).get("sid")
+    if not isinstance(sid, str):
+        # Created, as far as Twilio said: a retry would send a second message.
+        raise HandoverAmbiguous("Twilio answered 201 without a message SID")
+    return sid
+
+
+def _body(response: httpx.Response) -> dict[str, object]:
     try:
         body = response.json()
     except ValueError:
