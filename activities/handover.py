@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
-from domain.statuses import handed_over, refused, refused_recipient
+from domain.statuses import barred, handed_over, refused, refused_recipient
 from gateways.base import (
     EmailGateway,
     EmailSend,
@@ -115,4 +115,6 @@ def _status(channel: Channel, receipt: Receipt) -> str:
         return handed_over(channel)
     if receipt.outcome is Outcome.INVALID_RECIPIENT:
         return refused_recipient(channel)
+    if receipt.outcome is Outcome.BARRED:
+        return barred(channel)
     return refused(channel)

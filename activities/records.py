@@ -1,6 +1,6 @@
 """Record activities: the workflow's writes to the store, each one idempotent under retries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +9,9 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.reports import DeliveryReport
 from store import limits as rate_limits
+from store import reports as report_store
 from store import shipments
 from store.limits import Limit
 from store.models import Shipment, ShipmentEvent
@@ -59,10 +61,12 @@ class TransitionInput:
 @dataclass(frozen=True)
 class TransitionResult:
     """`recorded_at` is this worker's clock after the commit: the workflow's clock stands
-    still while local activities run, and timers started after them must not start late."""
+    still while local activities run, and timers started after them must not start late.
+    `reports` arrived for the gateway reference before this transition recorded it."""
 
     recorded: bool
     recorded_at: datetime | None = None
+    reports: list[DeliveryReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,15 @@ class RecordActivities:
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
             session.commit()
-        return TransitionResult(recorded=recorded, recorded_at=datetime.now(UTC))
+        held: list[DeliveryReport] = []
+        if data.gateway_reference is not None:
+            # After the commit above, so that a report held from now on finds the reference.
+            with Session(self._engine) as session:
+                held = report_store.claim_held_reports(
+                    session, data.gateway_reference, data.shipment_id
+                )
+                session.commit()
+        return TransitionResult(recorded=recorded, recorded_at=datetime.now(UTC), reports=held)
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:

@@ -12,8 +12,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.ordering import unavailable
 from api.problems import Problem
-from domain.reports import DeliveryReport
-from gateways.base import InboundReport, ReportReader, ReportRejected, ReportUnreadable
+from domain.reports import DeliveryReport, MatchKey
+from gateways.base import (
+    InboundReport,
+    ReportReader,
+    ReportRejected,
+    ReportResponse,
+    ReportUnreadable,
+)
 from store import reports as report_store
 from store import shipments
 from store.models import DeadReport, Shipment, ShipmentEvent
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 class InboxResult:
     received: int
     duplicate: bool = False
+    response: ReportResponse | None = None
 
 
 class ReportInbox:
@@ -47,7 +54,7 @@ class ReportInbox:
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
         if delivery_id is not None and not await run_in_threadpool(self._claim, delivery_id):
-            return InboxResult(received=0, duplicate=True)
+            return InboxResult(received=0, duplicate=True, response=read.response)
         try:
             for report in read.reports:
                 await self._deliver(report, inbound.body)
@@ -55,10 +62,14 @@ class ReportInbox:
             if delivery_id is not None:
                 await run_in_threadpool(self._release, delivery_id)
             raise
-        return InboxResult(received=len(read.reports))
+        return InboxResult(received=len(read.reports), response=read.response)
 
     async def _deliver(self, report: DeliveryReport, raw: bytes) -> None:
-        row = await run_in_threadpool(self._find, report.reference)
+        row = await run_in_threadpool(self._find, report)
+        if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
+            row = await run_in_threadpool(self._hold, report)
+            if row is None:
+                return
         if row is None:
             await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
             return
@@ -73,9 +84,25 @@ class ReportInbox:
                 raise unavailable("The report could not reach the workflow engine.") from exc
             await run_in_threadpool(self._keep_late, row, report)
 
-    def _find(self, reference: str) -> Shipment | None:
+    def _find(self, report: DeliveryReport) -> Shipment | None:
         with Session(self._engine) as session:
-            return shipments.find_by_reference(session, reference)
+            if report.matched_by is MatchKey.GATEWAY_REFERENCE:
+                return shipments.find_by_gateway_reference(session, report.reference)
+            return shipments.find_by_reference(session, report.reference)
+
+    def _hold(self, report: DeliveryReport) -> Shipment | None:
+        """Keep a report that outran the record of its handover. The workflow claims it when
+        it records the gateway reference; if that happened meanwhile, the claim is ours."""
+        with Session(self._engine) as session:
+            held_id = report_store.hold_report(session, report)
+            session.commit()
+        with Session(self._engine) as session:
+            row = shipments.find_by_gateway_reference(session, report.reference)
+            if row is None or not report_store.claim_held_report(session, held_id, row.id):
+                log.info("report for gateway reference %s held for its handover", report.reference)
+                return None
+            session.commit()
+            return row
 
     def _claim(self, delivery_id: str) -> bool:
         with Session(self._engine) as session:

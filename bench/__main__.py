@@ -72,7 +72,7 @@ async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
         summary, samples = await scenarios.handover(ctx, target, rate, seconds)
         at_target[target] = (summary, samples)
         log.warning("%s at %g req/s: %s", target, rate, summary)
-    rates = [20, 40, 60, 80, 100, 120, 150, 200, 250]
+    rates = [20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 200.0, 250.0]
     knees = {}
     for target in ("service", "floor"):
         best, steps = await scenarios.knee(ctx, target, rates, 5 if quick else 10)

@@ -57,10 +57,35 @@ class Settings(BaseSettings):
     delivery_report_secret: str = DEV_REPORT_SECRET
     delivery_report_tolerance_seconds: int = 300
 
-    sms_provider: Literal["simulator"] = "simulator"
-    email_provider: Literal["simulator"] = "simulator"
+    sms_provider: Literal["simulator", "linkmobility", "twilio"] = "simulator"
+    email_provider: Literal["simulator", "smtp", "acs"] = "simulator"
     sms_default_sender: str = "Altinn"
     email_default_sender: str = "noreply@altinn.cloud"
+
+    # Link Mobility's XML gateway (PSWin), the SMS provider Altinn uses.
+    linkmobility_base_url: str = "https://xml.pswin.com"
+    linkmobility_username: str = ""
+    linkmobility_password: str = ""
+    linkmobility_report_username: str = ""
+    linkmobility_report_password: str = ""
+
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = ""
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_tls: Literal["none", "starttls", "implicit"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_ca_file: str = ""
+    smtp_report_secret: str = ""
+
+    acs_endpoint: str = ""
+    acs_access_key: str = ""
+    acs_api_version: str = "2025-09-01"
+    acs_report_secret: str = ""
 
     simulator_url: str = "http://127.0.0.1:8025"
     simulator_smtp_host: str = "127.0.0.1"

@@ -2,11 +2,23 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class MatchKey(StrEnum):
+    """Which of a shipment's keys a report names: the client reference the handover sent, or
+    the id the gateway gave the message (for gateways whose reports carry nothing of ours)."""
+
+    REFERENCE = "reference"
+    GATEWAY_REFERENCE = "gateway_reference"
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """`status` is our status, or None for a provider state that decides nothing (queued, sent)."""
+    """`status` is our status, or None for a provider state that decides nothing (queued, sent).
+
+    `reference` is the key named by `matched_by`.
+    """
 
     reference: str
     provider: str
@@ -15,3 +27,4 @@ class DeliveryReport:
     status: str | None = None
     occurred_at: datetime | None = None
     report_id: str | None = None
+    matched_by: MatchKey = MatchKey.REFERENCE

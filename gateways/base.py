@@ -28,6 +28,7 @@ class ReportUnreadable(Exception):
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
     INVALID_RECIPIENT = "invalid_recipient"
+    BARRED = "barred"  # blocked, unsubscribed or suppressed recipient
     REFUSED = "refused"
 
 
@@ -81,11 +82,21 @@ class InboundReport:
 
 
 @dataclass(frozen=True)
+class ReportResponse:
+    """The body a provider expects in answer (an acknowledgement, a validation handshake)."""
+
+    body: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
 class ReadReports:
-    """The reports in one request; `delivery_id` identifies the request for replay detection."""
+    """The reports in one request; `delivery_id` identifies the request for replay detection;
+    `response` replaces the default JSON answer where the provider prescribes its own."""
 
     reports: list[DeliveryReport]
     delivery_id: str | None = None
+    response: ReportResponse | None = None
 
 
 class ReportReader(Protocol):

@@ -1,36 +1,63 @@
 """Email over SMTP: the handover is done when the server accepts the message."""
 
+import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any, Literal
 
 import aiosmtplib
 
 from domain.orders import ContentType
-from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt
+from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome, Receipt
 
+PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
 _BAD_ADDRESS = frozenset({501, 553})
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    tls: Literal["none", "starttls", "implicit"] = "none"
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""  # trust for a private CA; empty: the system's trust store
+
+
+class _Client(aiosmtplib.SMTP):
+    """Remembers whether the message content went out: a failure after that may have sent it."""
+
+    data_sent = False
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_sent = True
+        return await super().data(message, **kwargs)
 
 
 class SmtpEmail:
     def __init__(
         self,
-        host: str,
-        port: int,
+        server: SmtpServer,
         timeout_seconds: float,
         message_id_domain: str = "notifications.local",
         deduplicates: bool = False,
+        request_dsn: bool = False,
     ) -> None:
         # Plain SMTP has no such thing; the simulator's server de-duplicates on Message-ID.
         self.deduplicates = deduplicates
-        self._host = host
-        self._port = port
+        self._server = server
         self._timeout = timeout_seconds
         self._domain = message_id_domain
+        self._request_dsn = request_dsn
 
     async def send_email(self, message: EmailSend) -> Receipt:
         mail = self._compose(message)
+        client = self._client()
         try:
-            await self._deliver(mail)
+            await self._deliver(client, mail, message.reference)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise GatewayUnavailable(f"SMTP login refused: {exc.code}") from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _refusal(exc.recipients[0].code, exc.recipients[0].message)
         except aiosmtplib.SMTPResponseException as exc:
@@ -39,26 +66,48 @@ class SmtpEmail:
             # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
             return Receipt(Outcome.REFUSED, detail=str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise GatewayUnavailable(f"SMTP server unreachable: {type(exc).__name__}") from exc
+            reason = type(exc).__name__
+            if client.data_sent and not self.deduplicates:
+                raise HandoverAmbiguous(f"SMTP server lost after DATA: {reason}") from exc
+            raise GatewayUnavailable(f"SMTP server unreachable: {reason}") from exc
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
 
-    async def _deliver(self, mail: EmailMessage) -> None:
-        client = aiosmtplib.SMTP(
-            hostname=self._host,
-            port=self._port,
+    def _client(self) -> _Client:
+        server = self._server
+        context = None
+        if server.tls != "none":
+            context = ssl.create_default_context(cafile=server.ca_file or None)
+        return _Client(
+            hostname=server.host,
+            port=server.port,
             timeout=self._timeout,
-            start_tls=False,
-            use_tls=False,
+            use_tls=server.tls == "implicit",
+            start_tls=server.tls == "starttls",
+            tls_context=context,
+            username=server.username or None,
+            password=server.password or None,
         )
+
+    async def _deliver(self, client: _Client, mail: EmailMessage, reference: str) -> None:
         try:
             await client.connect()
-            await client.send_message(mail)
+            dsn = self._request_dsn and client.supports_extension("dsn")
+            await client.send_message(
+                mail,
+                # Delivery status notifications carry our reference as the envelope id.
+                mail_options=[f"ENVID={reference}", "RET=HDRS"] if dsn else None,
+                rcpt_options=["NOTIFY=SUCCESS,FAILURE"] if dsn else None,
+            )
         except BaseException:
             # Not `async with`: on the way out it sends QUIT and waits for the answer, which a
             # server that hangs never gives, holding a cancelled handover for a full timeout.
             client.close()
             raise
-        await client.quit()
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            # The message was accepted already; a failed goodbye must not make it a failure.
+            client.close()
 
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()

@@ -110,3 +110,19 @@ class WebhookReceipt(SQLModel, table=True):
 
     webhook_id: str = Field(primary_key=True, max_length=255)
     received_at: datetime = _utc(index=True)
+
+
+class HeldReport(SQLModel, table=True):
+    """A verified report naming a gateway reference that no shipment carries yet (it outran the
+    record of its handover): applied once that handover is recorded, by whichever comes first,
+    the workflow recording the reference or the inbox finding it recorded."""
+
+    __tablename__ = "held_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    gateway_reference: str = Field(index=True, max_length=255)
+    report: str
+    received_at: datetime = _utc()
+    shipment_id: str | None = Field(default=None, index=True, max_length=36)
+    claimed_by: str | None = Field(default=None, max_length=16)

@@ -1,12 +1,19 @@
 """Bookkeeping of inbound reports: dead reports, late reports and replayed webhook ids."""
 
+import json
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from store.models import DeadReport, ShipmentEvent, WebhookReceipt
+from domain.reports import DeliveryReport, MatchKey
+from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
+
+BY_WORKFLOW = "workflow"
+BY_INBOX = "inbox"
 
 
 def add_dead_report(session: Session, report: DeadReport) -> None:
@@ -31,3 +38,55 @@ def claim_webhook(session: Session, webhook_id: str, at: datetime) -> bool:
 def release_webhook(session: Session, webhook_id: str) -> None:
     """Undo a claim whose processing failed, so that the sender's retry is processed."""
     session.execute(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == webhook_id))
+
+
+def hold_report(session: Session, report: DeliveryReport) -> int:
+    row = HeldReport(
+        provider=report.provider,
+        gateway_reference=report.reference,
+        report=json.dumps(asdict(report), default=datetime.isoformat),
+        received_at=report.received_at,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def claim_held_report(session: Session, held_id: int, shipment_id: str) -> bool:
+    """The inbox's claim of the report it just held; False when the workflow was first."""
+    result = session.execute(
+        update(HeldReport)
+        .where(col(HeldReport.id) == held_id, col(HeldReport.shipment_id).is_(None))
+        .values(shipment_id=shipment_id, claimed_by=BY_INBOX)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def claim_held_reports(
+    session: Session, gateway_reference: str, shipment_id: str
+) -> list[DeliveryReport]:
+    """The workflow's claim of every report held for its gateway reference; a retry of the
+    same claim returns the same reports."""
+    session.execute(
+        update(HeldReport)
+        .where(
+            col(HeldReport.gateway_reference) == gateway_reference,
+            col(HeldReport.shipment_id).is_(None),
+        )
+        .values(shipment_id=shipment_id, claimed_by=BY_WORKFLOW)
+    )
+    rows = session.exec(
+        select(HeldReport)
+        .where(HeldReport.shipment_id == shipment_id, HeldReport.claimed_by == BY_WORKFLOW)
+        .order_by(col(HeldReport.id))
+    )
+    return [_report(json.loads(row.report)) for row in rows]
+
+
+def _report(data: dict[str, Any]) -> DeliveryReport:
+    for stamp in ("received_at", "occurred_at"):
+        if data.get(stamp):
+            data[stamp] = datetime.fromisoformat(data[stamp])
+    data["matched_by"] = MatchKey(data["matched_by"])
+    return DeliveryReport(**data)

@@ -78,6 +78,12 @@ def find_by_reference(session: Session, reference: str) -> Shipment | None:
     return session.exec(select(Shipment).where(Shipment.reference == reference)).first()
 
 
+def find_by_gateway_reference(session: Session, gateway_reference: str) -> Shipment | None:
+    return session.exec(
+        select(Shipment).where(Shipment.gateway_reference == gateway_reference)
+    ).first()
+
+
 def history(session: Session, shipment_id: str) -> list[ShipmentEvent]:
     return list(
         session.exec(

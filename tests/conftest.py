@@ -5,10 +5,8 @@ API over HTTP (uvicorn), a SQLite file. Tests isolate themselves with fresh tena
 workflow-level tests also take a fresh task queue with their own worker.
 """
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -32,6 +29,7 @@ from devstack.temporal_server import (
 )
 from devstack.token import mint_token
 from store.engine import create_db_engine, create_tables
+from tests.serving import serving
 from worker import build_worker
 from workflows import search_attributes
 
@@ -53,13 +51,6 @@ class Stack:
 class Tenant:
     org: str
     headers: dict[str, str]
-
-
-class _InProcessServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # pytest owns the signals of this process.
-        yield
 
 
 def stack_settings(tmp: Path, temporal_address: str, **overrides: object) -> Settings:
@@ -91,6 +82,21 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@asynccontextmanager
+async def api_and_worker(
+    client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    async with (
+        serving(create_app(settings), settings.api_port) as base,
+        httpx.AsyncClient() as http,
+        httpx.AsyncClient(base_url=base, timeout=30) as api,
+    ):
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            async with build_worker(client, settings, engine, http, executor):
+                yield api
+
+
 @pytest.fixture(scope="session")
 async def stack(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
@@ -102,29 +108,11 @@ async def stack(
     group = ProcessGroup(echo=False)
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
-    server = _InProcessServer(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="warning",
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-        await asyncio.sleep(0.02)
-    base = f"http://{settings.api_host}:{settings.api_port}"
     async with (
-        httpx.AsyncClient() as http,
-        httpx.AsyncClient(base_url=base, timeout=30) as api,
+        api_and_worker(temporal_env.client, settings, engine) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
     ):
-        with ThreadPoolExecutor(max_workers=16) as executor:
-            worker = build_worker(temporal_env.client, settings, engine, http, executor)
-            async with worker:
-                yield Stack(settings, temporal_env.client, engine, api, sim)
-    server.should_exit = True
-    await serving
+        yield Stack(settings, temporal_env.client, engine, api, sim)
     await group.stop_all()
     engine.dispose()
 

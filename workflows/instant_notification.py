@@ -248,6 +248,8 @@ class InstantNotificationWorkflow:
         )
         if result.recorded_at is not None:
             self._clock = max(self._clock, result.recorded_at)
+        # Reports that outran the record of the gateway reference, held by the inbox till now.
+        self._reports.extend(result.reports)
 
     def _now(self) -> datetime:
         """Workflow time, advanced by the clock of the last local activity of this task."""

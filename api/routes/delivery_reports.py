@@ -1,6 +1,6 @@
 """Delivery reports from gateways: verified, matched to their shipment, never silently dropped."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.deps import InboxDep
 from api.schemas.orders import ApiModel
@@ -15,11 +15,22 @@ class ReportsReceived(ApiModel):
     duplicate: bool = False
 
 
-@router.post("/{provider}", responses=problem_responses(400, 401, 404, 413, 503))
-async def receive_reports(provider: str, request: Request, inbox: InboxDep) -> ReportsReceived:
-    """Take one provider request of delivery reports (signed; see the README per provider)."""
+@router.post(
+    "/{provider}",
+    response_model=ReportsReceived,
+    responses=problem_responses(400, 401, 404, 413, 503),
+)
+async def receive_reports(
+    provider: str, request: Request, inbox: InboxDep
+) -> ReportsReceived | Response:
+    """Take one provider request of delivery reports (signed; see the README per provider).
+
+    Providers that prescribe an answer (an XML acknowledgement, a validation handshake) get it.
+    """
     inbound = InboundReport(
         url=str(request.url), headers=request.headers, body=await request.body()
     )
     result = await inbox.receive(provider, inbound)
+    if result.response is not None:
+        return Response(result.response.body, media_type=result.response.media_type)
     return ReportsReceived(received=result.received, duplicate=result.duplicate)

@@ -18,7 +18,7 @@ from activities.handover import (
 from domain.orders import EmailMessage, SmsMessage
 from gateways.registry import Gateways, build_gateways
 from gateways.simulator import SimulatorSms
-from gateways.smtp import SmtpEmail
+from gateways.smtp import SmtpEmail, SmtpServer
 from tests.conftest import Stack
 
 
@@ -76,7 +76,8 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
     """Plain SMTP cannot recognise a repeat: a timeout after the request left is ambiguous."""
     settings = stack.settings
     async with httpx.AsyncClient() as http:
-        plain_smtp = SmtpEmail(settings.simulator_smtp_host, settings.simulator_smtp_port, 10.0)
+        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
+        plain_smtp = SmtpEmail(server, 10.0)
         sms = SimulatorSms(http, settings.simulator_url, 10.0)
         activities = HandoverActivities(Gateways(sms=sms, email=plain_smtp))
         with pytest.raises(ApplicationError) as failure:

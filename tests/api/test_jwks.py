@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
@@ -23,8 +22,9 @@ from api.auth import InvalidToken
 from api.jwks import JwksKeys, JwksTokenVerifier
 from devstack.processes import free_port
 from tests.api.test_health import api_for
-from tests.conftest import Stack, _InProcessServer
+from tests.conftest import Stack
 from tests.helpers import FEED
+from tests.serving import serving
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "notifications"
@@ -82,14 +82,8 @@ async def idp() -> AsyncIterator[tuple[KeySet, str]]:
         keyset.fetches += 1
         return keyset.document()
 
-    port = free_port()
-    server = _InProcessServer(uvicorn.Config(app, port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-        await asyncio.sleep(0.02)
-    yield keyset, f"http://127.0.0.1:{port}/jwks"
-    server.should_exit = True
-    await serving
+    async with serving(app) as base:
+        yield keyset, f"{base}/jwks"
 
 
 @pytest.fixture

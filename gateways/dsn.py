@@ -1,0 +1,67 @@
+"""SMTP's own delivery reports: delivery status notifications (RFC 3464), relayed to us over HTTP.
+
+An SMTP server mails a DSN to the envelope sender; that mailbox's inbound hook (an MTA pipe, an
+inbound-parse webhook) posts the raw message here. The envelope id we gave (`ENVID`) comes back
+as `Original-Envelope-Id`, so a DSN is matched by our own reference.
+"""
+
+import email
+import hashlib
+from datetime import UTC, datetime
+from email.message import Message
+
+from domain.reports import DeliveryReport
+from domain.statuses import DSN_ACTIONS, DSN_PENDING_ACTIONS
+from gateways.base import InboundReport, ReadReports, ReportRejected, ReportUnreadable
+from gateways.credentials import query_value, secret_matches
+from gateways.smtp import PROVIDER
+
+__all__ = ["PROVIDER", "DsnReports"]
+
+
+class DsnReports:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def read(self, inbound: InboundReport) -> ReadReports:
+        if not secret_matches(query_value(inbound.url, "code"), self._secret):
+            raise ReportRejected("no valid code")
+        message = email.message_from_bytes(inbound.body)
+        report_id = _report_id(message, inbound.body)
+        envelope, recipients = _status_blocks(message)
+        reference = (envelope.get("Original-Envelope-Id") or "").strip()
+        if not reference:
+            raise ReportUnreadable("a DSN without Original-Envelope-Id")
+        reports = [_report(reference, block, report_id) for block in recipients]
+        return ReadReports(reports, delivery_id=f"{PROVIDER}:{report_id}")
+
+
+def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
+    if report.get_content_type() != "multipart/report":
+        raise ReportUnreadable("not a multipart/report")
+    for part in report.walk():
+        if part.get_content_type() == "message/delivery-status":
+            blocks = [b for b in part.get_payload() if isinstance(b, Message)]
+            if len(blocks) >= 2:
+                return blocks[0], blocks[1:]
+    raise ReportUnreadable("no message/delivery-status part with a recipient")
+
+
+def _report(reference: str, block: Message, report_id: str) -> DeliveryReport:
+    action = (block.get("Action") or "").strip().lower()
+    if action not in DSN_ACTIONS and action not in DSN_PENDING_ACTIONS:
+        raise ReportUnreadable(f"unknown DSN action {action!r}")
+    code = (block.get("Status") or "").strip()
+    return DeliveryReport(
+        reference=reference,
+        provider=PROVIDER,
+        provider_status=f"{action} {code}".strip(),
+        status=DSN_ACTIONS.get(action),
+        received_at=datetime.now(UTC),
+        report_id=report_id,
+    )
+
+
+def _report_id(message: Message, raw: bytes) -> str:
+    header = message.get("Message-ID")
+    return str(header).strip("<> ") if header else hashlib.sha256(raw).hexdigest()[:40]

@@ -1,0 +1,87 @@
+"""ACS email delivery reports as Azure Event Grid delivers them (Event Grid event schema)."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.reports import DeliveryReport, MatchKey
+from domain.statuses import EMAIL_REPORT_STATES
+from gateways.acs import PROVIDER
+from gateways.base import (
+    InboundReport,
+    ReadReports,
+    ReportRejected,
+    ReportResponse,
+    ReportUnreadable,
+)
+from gateways.credentials import query_value, secret_matches
+
+__all__ = ["PROVIDER", "EventGridReports"]
+
+DELIVERY_REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"
+SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
+
+
+class EventGridReports:
+    """The subscription's endpoint URL carries `?code=<secret>`; its validation handshake is
+    answered, delivery reports are read, other event types are not reports and are skipped."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def read(self, inbound: InboundReport) -> ReadReports:
+        if not secret_matches(query_value(inbound.url, "code"), self._secret):
+            raise ReportRejected("no valid code")
+        events = _events(inbound.body)
+        for event in events:
+            if event.get("eventType") == SUBSCRIPTION_VALIDATION:
+                return ReadReports([], response=_validation(event))
+        reports = [_report(e) for e in events if e.get("eventType") == DELIVERY_REPORT]
+        ids = "\n".join(sorted(str(e.get("id")) for e in events))
+        delivery = hashlib.sha256(ids.encode()).hexdigest()[:40]
+        return ReadReports(reports, delivery_id=f"{PROVIDER}:{delivery}")
+
+
+def _events(body: bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ReportUnreadable("not JSON") from exc
+    events = data if isinstance(data, list) else [data]
+    if not events or not all(isinstance(e, dict) for e in events):
+        raise ReportUnreadable("not an array of Event Grid events")
+    return events
+
+
+def _validation(event: dict[str, Any]) -> ReportResponse:
+    code = (event.get("data") or {}).get("validationCode")
+    if not isinstance(code, str):
+        raise ReportUnreadable("a validation event without validationCode")
+    return ReportResponse(json.dumps({"validationResponse": code}).encode(), "application/json")
+
+
+def _report(event: dict[str, Any]) -> DeliveryReport:
+    data = event.get("data") or {}
+    message_id, state = data.get("messageId"), data.get("status")
+    if not isinstance(message_id, str) or not message_id or state not in EMAIL_REPORT_STATES:
+        raise ReportUnreadable(f"a report without messageId or with unknown status {state!r}")
+    return DeliveryReport(
+        reference=message_id,
+        provider=PROVIDER,
+        provider_status=state,
+        status=EMAIL_REPORT_STATES[state],
+        occurred_at=_timestamp(data),
+        received_at=datetime.now(UTC),
+        report_id=str(event.get("id") or f"{message_id}:{state}"),
+        matched_by=MatchKey.GATEWAY_REFERENCE,
+    )
+
+
+def _timestamp(data: dict[str, Any]) -> datetime | None:
+    # The documented sample spells it deliveryAttemptTimeStamp; the SDKs, ...Timestamp.
+    stamp = data.get("deliveryAttemptTimeStamp") or data.get("deliveryAttemptTimestamp")
+    try:
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        return None

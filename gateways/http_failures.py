@@ -1,0 +1,22 @@
+"""What a failed HTTP exchange with a gateway means for a retry: safe, or possibly sent."""
+
+import httpx
+
+from gateways.base import GatewayUnavailable, HandoverAmbiguous
+
+# Failures before the request left this machine: nothing can have reached the gateway.
+_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def transport_failure(
+    provider: str, exc: httpx.TransportError, deduplicates: bool
+) -> GatewayUnavailable | HandoverAmbiguous:
+    reason = type(exc).__name__
+    if deduplicates or isinstance(exc, _BEFORE_SENDING):
+        return GatewayUnavailable(f"{provider} unreachable: {reason}")
+    return HandoverAmbiguous(f"{provider} did not answer after the request left: {reason}")
+
+
+def unavailable(provider: str, response: httpx.Response) -> GatewayUnavailable:
+    """The gateway answered that it did not take the message (throttled, down, misconfigured)."""
+    return GatewayUnavailable(f"{provider} answered {response.status_code}")

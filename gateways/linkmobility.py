@@ -1,0 +1,164 @@
+"""Link Mobility's XML SMS gateway (PSWin), the one Altinn uses: send, and its delivery reports."""
+
+import hashlib
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import httpx
+
+from domain.reports import DeliveryReport, MatchKey
+from domain.sms import international_digits, is_gsm7
+from domain.statuses import SMS_REPORT_STATES
+from gateways.base import (
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    InboundReport,
+    Outcome,
+    ReadReports,
+    Receipt,
+    ReportRejected,
+    ReportResponse,
+    ReportUnreadable,
+    SmsSend,
+)
+from gateways.credentials import basic_auth_matches
+from gateways.http_failures import transport_failure, unavailable
+
+PROVIDER = "linkmobility"
+_INVALID_RECIPIENT = "Invalid RCV"
+_UNICODE = "9"  # message type (OP) of a UCS-2 text, sent hex-encoded
+
+
+class LinkMobilitySms:
+    # The XML API takes no key it would recognise a repeat by: a resubmission is a second SMS.
+    deduplicates = False
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout_seconds: float,
+    ) -> None:
+        self._http = http
+        self._url = base_url
+        self._username = username
+        self._password = password
+        self._timeout = timeout_seconds
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        document = self._session(message)
+        try:
+            response = await self._http.post(
+                self._url,
+                content=document,
+                headers={"Content-Type": "text/xml; charset=ISO-8859-1"},
+                timeout=self._timeout,
+            )
+        except httpx.TransportError as exc:
+            raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
+        if response.status_code != 200:
+            raise unavailable(PROVIDER, response)
+        return _receipt(response.content)
+
+    def _session(self, message: SmsSend) -> bytes:
+        session = ET.Element("SESSION")
+        ET.SubElement(session, "CLIENT").text = self._username
+        ET.SubElement(session, "PW").text = self._password
+        # Session data tags the request in Link Mobility's own reports; reports to us carry
+        # only the gateway's REF, so that is what they are matched by.
+        ET.SubElement(session, "SD").text = message.reference
+        msg = ET.SubElement(ET.SubElement(session, "MSGLST"), "MSG")
+        ET.SubElement(msg, "ID").text = "1"
+        if is_gsm7(message.body):
+            ET.SubElement(msg, "TEXT").text = message.body
+        else:
+            ET.SubElement(msg, "TEXT").text = message.body.encode("utf-16-be").hex()
+            ET.SubElement(msg, "OP").text = _UNICODE
+        ET.SubElement(msg, "SND").text = message.sender
+        ET.SubElement(msg, "RCV").text = international_digits(message.to)
+        # Whole minutes, rounded down: the gateway must not try for longer than the caller allows.
+        ET.SubElement(msg, "TTL").text = str(max(1, message.validity_seconds // 60))
+        ET.SubElement(msg, "RCPREQ").text = "Y"
+        document: bytes = ET.tostring(session, encoding="ISO-8859-1", xml_declaration=True)
+        return document
+
+
+def _receipt(content: bytes) -> Receipt:
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        # It answered 200: the message may well have been taken.
+        raise HandoverAmbiguous("Link Mobility answered with unreadable XML") from exc
+    if root.findtext("LOGON") != "OK":
+        raise GatewayUnavailable(f"Link Mobility logon refused: {root.findtext('REASON')}")
+    msg = root.find("MSGLST/MSG")
+    if msg is None:
+        raise HandoverAmbiguous("Link Mobility answered without a message status")
+    info = msg.findtext("INFO") or ""
+    if msg.findtext("STATUS") == "OK":
+        return Receipt(Outcome.ACCEPTED, gateway_reference=msg.findtext("REF") or None)
+    if info.startswith(_INVALID_RECIPIENT):
+        return Receipt(Outcome.INVALID_RECIPIENT, detail=info)
+    return Receipt(Outcome.REFUSED, detail=info)
+
+
+class LinkMobilityReports:
+    """Delivery reports: XML `MSGLST/MSG{ID, REF, RCV, STATE, DELIVERYTIME}` posted with basic
+    auth, answered with an XML acknowledgement of each message ID."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+
+    def read(self, inbound: InboundReport) -> ReadReports:
+        if not basic_auth_matches(
+            inbound.headers.get("authorization"), self._username, self._password
+        ):
+            raise ReportRejected("no valid basic credentials")
+        messages = _messages(inbound.body)
+        reports = [_report(msg) for msg in messages]
+        ids = sorted(str(r.report_id) for r in reports)
+        delivery = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
+        return ReadReports(
+            reports,
+            delivery_id=f"{PROVIDER}:{delivery}",
+            response=_acknowledgement([msg.findtext("ID") or "" for msg in messages]),
+        )
+
+
+def _messages(body: bytes) -> list[ET.Element]:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ReportUnreadable("not well-formed XML") from exc
+    messages = root.findall("MSG") if root.tag == "MSGLST" else []
+    if not messages:
+        raise ReportUnreadable("no MSGLST/MSG element")
+    return messages
+
+
+def _report(msg: ET.Element) -> DeliveryReport:
+    reference, state = msg.findtext("REF"), msg.findtext("STATE")
+    if not reference or state not in SMS_REPORT_STATES:
+        raise ReportUnreadable(f"a report without REF or with unknown STATE {state!r}")
+    return DeliveryReport(
+        reference=reference,
+        provider=PROVIDER,
+        provider_status=state,
+        status=SMS_REPORT_STATES[state],
+        received_at=datetime.now(UTC),
+        report_id=f"{reference}:{state}",
+        matched_by=MatchKey.GATEWAY_REFERENCE,
+    )
+
+
+def _acknowledgement(ids: list[str]) -> ReportResponse:
+    root = ET.Element("MSGLST")
+    for message_id in ids:
+        msg = ET.SubElement(root, "MSG")
+        ET.SubElement(msg, "ID").text = message_id
+        ET.SubElement(msg, "STATUS").text = "OK"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return ReportResponse(document, "text/xml")

@@ -1,0 +1,175 @@
+"""Twilio Programmable Messaging: the Messages API, and its signed status callbacks."""
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+
+from domain.reports import DeliveryReport
+from domain.sms import international_digits
+from domain.statuses import TWILIO_ERROR_CODES, TWILIO_PENDING_STATES, TWILIO_REPORT_STATES
+from gateways.base import (
+    HandoverAmbiguous,
+    InboundReport,
+    Outcome,
+    ReadReports,
+    Receipt,
+    ReportRejected,
+    ReportUnreadable,
+    SmsSend,
+)
+from gateways.credentials import query_value
+from gateways.http_failures import transport_failure, unavailable
+
+PROVIDER = "twilio"
+REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
+# Twilio refuses a longer ValidityPeriod (errors 21624/90007). Beyond it, our own TTL timer
+# still decides the shipment; Twilio merely stops queueing the message after 10 hours.
+MAX_VALIDITY_SECONDS = 36000
+# Error codes of a refused create request that speak about the recipient.
+_REFUSED_RECIPIENT: dict[int, Outcome] = {
+    21211: Outcome.INVALID_RECIPIENT,  # invalid 'To' number
+    21612: Outcome.INVALID_RECIPIENT,  # 'To' not reachable via SMS
+    21614: Outcome.INVALID_RECIPIENT,  # 'To' is not a mobile number
+    21635: Outcome.INVALID_RECIPIENT,  # 'To' is a landline
+    21610: Outcome.BARRED,  # the recipient replied STOP
+}
+
+
+@dataclass(frozen=True)
+class TwilioAccount:
+    account_sid: str
+    auth_token: str
+    messaging_service_sid: str = ""
+
+
+def callback_url(public_base_url: str, reference: str) -> str:
+    """The StatusCallback we give Twilio: it names our reference, and Twilio signs it."""
+    return f"{public_base_url.rstrip('/')}{REPORT_PATH}?{urlencode({'ref': reference})}"
+
+
+def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """X-Twilio-Signature: HMAC-SHA1 over the URL followed by each name and value, by name."""
+    content = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), content.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class TwilioSms:
+    # The Messages API has no idempotency key: a repeated create is a second message.
+    deduplicates = False
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        account: TwilioAccount,
+        public_base_url: str,
+        timeout_seconds: float,
+    ) -> None:
+        self._http = http
+        self._account = account
+        account_path = f"/2010-04-01/Accounts/{account.account_sid}"
+        self._url = f"{base_url.rstrip('/')}{account_path}/Messages.json"
+        self._public_base_url = public_base_url
+        self._timeout = timeout_seconds
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        form = {
+            "To": "+" + international_digits(message.to),
+            "Body": message.body,
+            "ValidityPeriod": str(min(message.validity_seconds, MAX_VALIDITY_SECONDS)),
+            "StatusCallback": callback_url(self._public_base_url, message.reference),
+        }
+        if self._account.messaging_service_sid:
+            form["MessagingServiceSid"] = self._account.messaging_service_sid
+        else:
+            form["From"] = message.sender
+        try:
+            response = await self._http.post(
+                self._url,
+                data=form,
+                auth=(self._account.account_sid, self._account.auth_token),
+                timeout=self._timeout,
+            )
+        except httpx.TransportError as exc:
+            raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
+        if response.status_code == 201:
+            return Receipt(Outcome.ACCEPTED, gateway_reference=_sid(response))
+        if response.status_code != 400:
+            # 401/403/404: our credentials or account; 429 and 5xx: Twilio. Nothing was created.
+            raise unavailable(PROVIDER, response)
+        error = _body(response)
+        code = error.get("code")
+        outcome = _REFUSED_RECIPIENT.get(code if isinstance(code, int) else 0, Outcome.REFUSED)
+        return Receipt(outcome, detail=f"{code} {error.get('message', '')}")
+
+
+class TwilioReports:
+    """Status callbacks: form-encoded, signed over our callback URL and every parameter."""
+
+    def __init__(self, account: TwilioAccount, public_base_url: str) -> None:
+        self._account = account
+        self._public_base_url = public_base_url
+
+    def read(self, inbound: InboundReport) -> ReadReports:
+        params = parse_qsl(inbound.body.decode("utf-8", "replace"), keep_blank_values=True)
+        reference = self._verify(inbound, params)
+        fields = dict(params)
+        if fields.get("AccountSid") != self._account.account_sid:
+            raise ReportRejected("the callback names another account")
+        report = _parse(reference, fields)
+        return ReadReports([report], delivery_id=f"{PROVIDER}:{report.report_id}")
+
+    def _verify(self, inbound: InboundReport, params: list[tuple[str, str]]) -> str:
+        if not self._account.auth_token:
+            raise ReportRejected("Twilio is not configured")
+        reference = query_value(inbound.url, "ref")
+        if not reference:
+            raise ReportRejected("not a status callback URL of ours")
+        # The URL Twilio signed is the one we gave it, whatever proxies did to the request since.
+        url = callback_url(self._public_base_url, reference)
+        expected = signature(self._account.auth_token, url, params)
+        given = inbound.headers.get("x-twilio-signature", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ReportRejected("no valid X-Twilio-Signature")
+        return reference
+
+
+def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
+    sid, state = fields.get("MessageSid", ""), fields.get("MessageStatus", "")
+    if not sid or (state not in TWILIO_REPORT_STATES and state not in TWILIO_PENDING_STATES):
+        raise ReportUnreadable(f"unknown message status {state!r}")
+    status = TWILIO_REPORT_STATES.get(state)
+    code = fields.get("ErrorCode", "")
+    if state in ("undelivered", "failed") and code.isdigit():
+        status = TWILIO_ERROR_CODES.get(int(code), status)
+    return DeliveryReport(
+        reference=reference,
+        provider=PROVIDER,
+        provider_status=f"{state} {code}".strip(),
+        status=status,
+        received_at=datetime.now(UTC),
+        report_id=f"{sid}:{state}",
+    )
+
+
+def _sid(response: httpx.Response) -> str:
+    sid = _body(response).get("sid")
+    if not isinstance(sid, str):
+        # Created, as far as Twilio said: a retry would send a second message.
+        raise HandoverAmbiguous("Twilio answered 201 without a message SID")
+    return sid
+
+
+def _body(response: httpx.Response) -> dict[str, object]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,199 @@
+"""A local SMTP submission server: STARTTLS or implicit TLS, AUTH LOGIN/PLAIN, and DSN.
+
+For each accepted message that asked for notifications (RFC 3461 `ENVID`, `NOTIFY`), it posts a
+delivery status notification (RFC 3464) to `report_url`, as the sender mailbox's inbound hook
+would relay the DSN the server mails back.
+"""
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import ssl
+import uuid
+import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from devstack.processes import free_port
+from tests.gateways.fakes.background import Background
+
+# Local parts that decide what the server does.
+_RCPT_REPLIES = {
+    "invalid": "553 5.1.3 Error: malformed address",
+    "rejected": "550 5.1.1 Mailbox unavailable",
+    "busy": "451 4.3.0 Try again later",
+}
+_DSN = {"bounced": ("failed", "5.1.1"), "default": ("delivered", "2.0.0")}
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_to: str
+    content: bytes
+    envid: str | None
+    auth: str | None
+    tls: bool
+
+
+class _DsnSmtp(SMTP):
+    """aiosmtpd does not know RFC 3461's parameters: take them off and remember them."""
+
+    envid: str | None = None
+
+    async def smtp_MAIL(self, arg: str) -> None:  # noqa: N802  (aiosmtpd's command name)
+        self.envid = None
+        kept = []
+        for param in (arg or "").split(" "):
+            name, _, value = param.partition("=")
+            if name.upper() == "ENVID":
+                self.envid = value
+            elif name.upper() != "RET":
+                kept.append(param)
+        await super().smtp_MAIL(" ".join(kept))
+
+    async def smtp_RCPT(self, arg: str) -> None:  # noqa: N802
+        kept = [p for p in (arg or "").split(" ") if p.partition("=")[0].upper() != "NOTIFY"]
+        await super().smtp_RCPT(" ".join(kept))
+
+
+@dataclass
+class FakeSmtp:
+    username: str = "mailer"
+    password: str = "mail-secret"
+    report_url: str = ""
+    received: list[Received] = field(default_factory=list)
+    notifications: list[httpx.Response] = field(default_factory=list)
+    refused_logins: int = 0
+    silent_goodbye: bool = False  # hang up on QUIT instead of answering it
+    background: Background = field(default_factory=Background)
+
+    @contextlib.asynccontextmanager
+    async def running(
+        self, tls: str, context: ssl.SSLContext, mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN")
+    ) -> AsyncIterator[int]:
+        """Serve with `tls` = "starttls" (required before AUTH) or "implicit"."""
+        port = free_port()
+
+        def protocol() -> SMTP:
+            with warnings.catch_warnings():
+                # aiosmtpd cannot see implicit TLS and warns of AUTH without TLS; it is TLS
+                # from the first byte.
+                warnings.simplefilter("ignore", UserWarning)
+                return _DsnSmtp(
+                    self,
+                    hostname="fake-smtp.local",
+                    tls_context=context if tls == "starttls" else None,
+                    require_starttls=tls == "starttls",
+                    authenticator=self._authenticate,
+                    auth_required=True,
+                    auth_require_tls=tls == "starttls",
+                    auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
+                )
+
+        implicit = context if tls == "implicit" else None
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(protocol, "127.0.0.1", port, ssl=implicit)
+        try:
+            yield port
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.silent_goodbye:
+            server.transport.abort()
+        return "221 Bye"
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            self.username.encode(),
+            self.password.encode(),
+        )
+        if not ok:
+            self.refused_logins += 1
+        # handled=False: aiosmtpd answers 535 itself (its default leaves the client waiting).
+        return AuthResult(success=ok, handled=False, auth_data=mechanism)
+
+    async def handle_EHLO(  # noqa: N802  (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-DSN", responses[-1]]
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        reply = _RCPT_REPLIES.get(address.partition("@")[0])
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        local = envelope.rcpt_tos[0].partition("@")[0]
+        if local == "drop":
+            # Took the message, then the line broke before the answer.
+            server.transport.close()
+            await asyncio.Event().wait()
+        tls = server.transport.get_extra_info("sslcontext") is not None
+        received = Received(
+            str(envelope.mail_from),
+            envelope.rcpt_tos[0],
+            envelope.original_content,
+            server.envid,
+            session.auth_data,
+            tls,
+        )
+        self.received.append(received)
+        if received.envid and local != "silent" and self.report_url:
+            self.background.start(self._notify(received, *_DSN.get(local, _DSN["default"])))
+        return f"250 2.0.0 Ok: queued as {uuid.uuid4().hex[:10]}"
+
+    async def _notify(self, received: Received, action: str, status: str) -> None:
+        await asyncio.sleep(0.05)
+        dsn = delivery_status_notification(received, action, status)
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                self.report_url, content=dsn, headers={"Content-Type": "message/rfc822"}
+            )
+        self.notifications.append(response)
+
+
+def delivery_status_notification(received: Received, action: str, status: str) -> bytes:
+    """A DSN as RFC 3464 lays it out: a human part, the delivery status, the original headers."""
+    original = email.message_from_bytes(received.content, policy=email.policy.default)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in original.items())
+    boundary = uuid.uuid4().hex
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@fake-smtp.local>\r\n"
+        f"To: {received.mail_from}\r\n"
+        f"Subject: Delivery Status Notification ({action})\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@fake-smtp.local>\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        f"Your message to {received.rcpt_to} was {action}.\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; fake-smtp.local\r\n"
+        f"Original-Envelope-Id: {received.envid}\r\n"
+        "\r\n"
+        f"Final-Recipient: rfc822; {received.rcpt_to}\r\n"
+        f"Action: {action}\r\n"
+        f"Status: {status}\r\n"
+        "\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        f"{headers}"
+        f"--{boundary}--\r\n"
+    ).encode()

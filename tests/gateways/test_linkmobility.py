@@ -1,0 +1,179 @@
+"""Link Mobility: the XML gateway against a local one, and its XML delivery reports."""
+
+import base64
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from domain.reports import MatchKey
+from gateways.base import (
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    InboundReport,
+    Outcome,
+    ReportRejected,
+    ReportUnreadable,
+    SmsSend,
+)
+from gateways.linkmobility import LinkMobilityReports, LinkMobilitySms
+from tests.gateways.fakes import linkmobility as fake_lm
+from tests.gateways.fakes.linkmobility import FakeLinkMobility
+from tests.serving import serving
+
+
+@pytest.fixture
+async def link() -> AsyncIterator[tuple[FakeLinkMobility, str]]:
+    fake = FakeLinkMobility()
+    async with serving(fake.app) as base:
+        yield fake, base + "/"
+
+
+def sms(to: str = "+4791234567", body: str = "Your code is 123456", ttl: int = 300) -> SmsSend:
+    return SmsSend("ref0001", to, "Altinn", body, ttl)
+
+
+def gateway(
+    http: httpx.AsyncClient,
+    url: str,
+    fake: FakeLinkMobility,
+    password: str = "",
+    timeout: float = 5,
+) -> LinkMobilitySms:
+    return LinkMobilitySms(http, url, fake.username, password or fake.password, timeout)
+
+
+async def test_send_carries_credentials_recipient_and_validity(
+    link: tuple[FakeLinkMobility, str],
+) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, url, fake).send_sms(sms("004791234567", ttl=150))
+
+    [sent] = fake.submitted
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert receipt.gateway_reference == sent["REF"]
+    assert (sent["RCV"], sent["SND"]) == ("4791234567", "Altinn")
+    assert sent["TEXT"] == "Your code is 123456"
+    assert (sent["TTL"], sent["RCPREQ"], sent["SD"]) == ("2", "Y", "ref0001")  # whole minutes
+    assert "OP" not in sent
+
+
+async def test_text_outside_gsm7_goes_as_hex_ucs2(link: tuple[FakeLinkMobility, str]) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        await gateway(http, url, fake).send_sms(sms(body="Kode: 1234 ł"))
+
+    [sent] = fake.submitted
+    assert sent["OP"] == "9"
+    assert bytes.fromhex(sent["TEXT"]).decode("utf-16-be") == "Kode: 1234 ł"
+
+
+async def test_refused_logon_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(GatewayUnavailable, match="logon"):
+            await gateway(http, url, fake, password="wrong").send_sms(sms())
+    assert fake.submitted == []
+
+
+@pytest.mark.parametrize(
+    ("to", "outcome"),
+    [("+" + fake_lm.INVALID, Outcome.INVALID_RECIPIENT), ("+4791234567", Outcome.ACCEPTED)],
+)
+async def test_invalid_rcv_is_an_invalid_recipient(
+    link: tuple[FakeLinkMobility, str], to: str, outcome: Outcome
+) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, url, fake).send_sms(sms(to))
+    assert receipt.outcome is outcome
+
+
+async def test_gateway_error_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(GatewayUnavailable, match="503"):
+            await gateway(http, url, fake).send_sms(sms("+" + fake_lm.BUSY))
+
+
+async def test_silence_after_the_request_left_is_ambiguous(
+    link: tuple[FakeLinkMobility, str],
+) -> None:
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(HandoverAmbiguous):
+            await gateway(http, url, fake, timeout=0.3).send_sms(sms("+" + fake_lm.HANG))
+
+
+# The delivery report as Link Mobility's documentation shows it.
+DOC_REPORT = b"""<?xml version="1.0"?>
+<!DOCTYPE MSGLST SYSTEM "pswincom_report_request.dtd">
+<MSGLST>
+  <MSG>
+    <ID>1</ID>
+    <REF>984342374</REF>
+    <RCV>4512345678</RCV>
+    <STATE>DELIVRD</STATE>
+    <DELIVERYTIME>2006.02.23 15:23:23</DELIVERYTIME>
+  </MSG>
+</MSGLST>"""
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def reader() -> LinkMobilityReports:
+    return LinkMobilityReports("dr-user", "dr-secret")
+
+
+def test_documented_report_is_read_and_acknowledged() -> None:
+    read = reader().read(InboundReport("http://api/x", basic("dr-user", "dr-secret"), DOC_REPORT))
+
+    [report] = read.reports
+    assert (report.reference, report.matched_by) == ("984342374", MatchKey.GATEWAY_REFERENCE)
+    assert (report.provider_status, report.status) == ("DELIVRD", "SMS_Delivered")
+    assert read.response is not None
+    ack = ET.fromstring(read.response.body)
+    assert [(m.findtext("ID"), m.findtext("STATUS")) for m in ack.iter("MSG")] == [("1", "OK")]
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "BARRED", "DELETED", "FAILED", "UNKNOWN", "NULL"],
+)
+def test_every_documented_state_is_read(state: str) -> None:
+    body = DOC_REPORT.replace(b"DELIVRD", state.encode())
+    [report] = reader().read(InboundReport("u", basic("dr-user", "dr-secret"), body)).reports
+    assert report.status is not None
+    assert report.status.startswith("SMS_")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        basic("dr-user", "wrong"),
+        basic("someone", "dr-secret"),
+        {"authorization": "Bearer dr-secret"},
+        {"authorization": "Basic not-base64!"},
+    ],
+)
+def test_reports_without_the_credentials_are_rejected(headers: dict[str, str]) -> None:
+    with pytest.raises(ReportRejected):
+        reader().read(InboundReport("u", headers, DOC_REPORT))
+
+
+def test_unconfigured_credentials_reject_everything() -> None:
+    with pytest.raises(ReportRejected):
+        LinkMobilityReports("", "").read(InboundReport("u", basic("", ""), DOC_REPORT))
+
+
+@pytest.mark.parametrize(
+    "body", [b"<MSGLST>", DOC_REPORT.replace(b"DELIVRD", b"TELEPORTED"), b"<MSGLST/>"]
+)
+def test_unreadable_reports(body: bytes) -> None:
+    with pytest.raises(ReportUnreadable):
+        reader().read(InboundReport("u", basic("dr-user", "dr-secret"), body))

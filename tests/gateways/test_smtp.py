@@ -1,0 +1,180 @@
+"""SMTP: STARTTLS and implicit TLS with AUTH against a local server, and DSN reports."""
+
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from domain.orders import ContentType
+from gateways.base import (
+    EmailSend,
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    InboundReport,
+    Outcome,
+    ReportRejected,
+    ReportUnreadable,
+)
+from gateways.dsn import DsnReports
+from gateways.smtp import SmtpEmail, SmtpServer
+from tests.gateways.fakes.smtp import FakeSmtp, Received, delivery_status_notification
+from tests.gateways.fakes.tls import self_signed
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+def email(to: str = "kari@example.no") -> EmailSend:
+    return EmailSend("ref0001", to, "noreply@example.no", "Your code", "123456", ContentType.PLAIN)
+
+
+def server(port: int, tls: str, ca: Path | None, password: str = "mail-secret") -> SmtpServer:
+    return SmtpServer("127.0.0.1", port, tls, "mailer", password, str(ca or ""))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def starttls(certificate: tuple[ssl.SSLContext, Path]) -> AsyncIterator[tuple[FakeSmtp, int]]:
+    fake = FakeSmtp()
+    async with fake.running("starttls", certificate[0]) as port:
+        yield fake, port
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
+async def test_starttls_then_auth(certificate: tuple[ssl.SSLContext, Path], mechanism: str) -> None:
+    fake = FakeSmtp()
+    async with fake.running("starttls", certificate[0], mechanisms=(mechanism,)) as port:
+        receipt = await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
+
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert receipt.gateway_reference == "<ref0001@notifications.local>"
+    [received] = fake.received
+    assert (received.tls, received.auth, received.rcpt_to) == (True, mechanism, "kari@example.no")
+    assert received.envid is None  # no DSN unless the report route is set up
+
+
+async def test_implicit_tls_then_auth(certificate: tuple[ssl.SSLContext, Path]) -> None:
+    fake = FakeSmtp()
+    async with fake.running("implicit", certificate[0]) as port:
+        receipt = await SmtpEmail(server(port, "implicit", certificate[1]), 5).send_email(email())
+
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert [(r.tls, r.auth) for r in fake.received] == [(True, "PLAIN")]
+
+
+async def test_dsn_is_requested_with_our_reference(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    fake, port = starttls
+    gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5, request_dsn=True)
+    await gateway.send_email(email())
+    assert [r.envid for r in fake.received] == ["ref0001"]
+
+
+async def test_refused_login_is_unavailable(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    fake, port = starttls
+    gateway = SmtpEmail(server(port, "starttls", certificate[1], password="wrong"), 5)
+    with pytest.raises(GatewayUnavailable, match="login"):
+        await gateway.send_email(email())
+    assert fake.refused_logins > 0
+    assert fake.received == []
+
+
+async def test_untrusted_certificate_is_unavailable(starttls: tuple[FakeSmtp, int]) -> None:
+    fake, port = starttls
+    with pytest.raises(GatewayUnavailable):
+        await SmtpEmail(server(port, "starttls", None), 5).send_email(email())
+    assert fake.received == []
+
+
+@pytest.mark.parametrize(
+    ("local", "outcome"),
+    [("invalid", Outcome.INVALID_RECIPIENT), ("rejected", Outcome.REFUSED)],
+)
+async def test_permanent_refusals(
+    starttls: tuple[FakeSmtp, int],
+    certificate: tuple[ssl.SSLContext, Path],
+    local: str,
+    outcome: Outcome,
+) -> None:
+    _, port = starttls
+    gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5)
+    receipt = await gateway.send_email(email(f"{local}@example.no"))
+    assert receipt.outcome is outcome
+
+
+async def test_temporary_refusal_is_unavailable(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    _, port = starttls
+    with pytest.raises(GatewayUnavailable, match="451"):
+        await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email("busy@x.no"))
+
+
+async def test_a_line_lost_after_data_is_ambiguous(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    _, port = starttls
+    gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5)
+    with pytest.raises(HandoverAmbiguous):
+        await gateway.send_email(email("drop@example.no"))
+
+
+async def test_a_lost_goodbye_after_acceptance_is_still_accepted(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    fake, port = starttls
+    fake.silent_goodbye = True
+    receipt = await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert len(fake.received) == 1
+
+
+URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code=dsn-secret"
+ORIGINAL = b"From: noreply@example.no\r\nTo: kari@example.no\r\nSubject: Your code\r\n\r\n123\r\n"
+
+
+def dsn(action: str, status: str) -> bytes:
+    received = Received("noreply@example.no", "kari@example.no", ORIGINAL, "ref0001", None, True)
+    return delivery_status_notification(received, action, status)
+
+
+@pytest.mark.parametrize(
+    ("action", "code", "status"),
+    [
+        ("delivered", "2.0.0", "Email_Delivered"),
+        ("failed", "5.1.1", "Email_Failed_Bounced"),
+        ("delayed", "4.4.7", None),
+    ],
+)
+def test_dsn_is_read_by_envelope_id(action: str, code: str, status: str | None) -> None:
+    read = DsnReports("dsn-secret").read(InboundReport(URL, {}, dsn(action, code)))
+
+    [report] = read.reports
+    assert (report.reference, report.status) == ("ref0001", status)
+    assert report.provider_status == f"{action} {code}"
+    assert read.delivery_id is not None
+    assert read.delivery_id.startswith("smtp:")
+
+
+@pytest.mark.parametrize("url", [URL.replace("dsn-secret", "guess"), URL.partition("?")[0]])
+def test_dsn_without_the_code_is_rejected(url: str) -> None:
+    with pytest.raises(ReportRejected):
+        DsnReports("dsn-secret").read(InboundReport(url, {}, dsn("delivered", "2.0.0")))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ORIGINAL,
+        dsn("delivered", "2.0.0").replace(b"Original-Envelope-Id", b"X-Envelope"),
+        dsn("teleported", "2.0.0"),
+    ],
+)
+def test_unreadable_dsn(body: bytes) -> None:
+    with pytest.raises(ReportUnreadable):
+        DsnReports("dsn-secret").read(InboundReport(URL, {}, body))

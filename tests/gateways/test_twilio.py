@@ -1,0 +1,220 @@
+"""Twilio: the Messages API against a local Twilio, and signed status callbacks."""
+
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from devstack.processes import free_port
+from gateways.base import (
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    InboundReport,
+    Outcome,
+    ReportRejected,
+    ReportUnreadable,
+    SmsSend,
+)
+from gateways.twilio import TwilioAccount, TwilioReports, TwilioSms, callback_url, signature
+from tests.gateways.fakes import twilio as fake_twilio
+from tests.gateways.fakes.twilio import FakeTwilio, twilio_signature
+from tests.serving import serving
+
+PUBLIC = "https://notify.example.no"
+
+# Twilio's worked example (docs "Secure webhooks", the request-validation snippet): auth token
+# 12345, this URL and these parameters give this X-Twilio-Signature.
+DOC_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+DOC_PARAMS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+12349013030"),
+    ("Digits", "1234"),
+    ("From", "+12349013030"),
+    ("To", "+18005551212"),
+]
+DOC_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+# The same example as the Twilio SDKs' own request-validator tests carry it.
+SDK_PARAMS = [(k, "+14158675309" if v == "+12349013030" else v) for k, v in DOC_PARAMS]
+SDK_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+    async with serving(fake.app) as base:
+        yield fake, base
+
+
+def sms(to: str = "+4791234567", ttl: int = 300, reference: str = "ref0001") -> SmsSend:
+    return SmsSend(reference, to, "Altinn", "Your code is 123456", ttl)
+
+
+def gateway(
+    http: httpx.AsyncClient, base: str, fake: FakeTwilio, timeout: float = 5.0, **account: str
+) -> TwilioSms:
+    credentials = TwilioAccount(
+        account.get("sid", fake.account_sid),
+        account.get("token", fake.auth_token),
+        account.get("service", ""),
+    )
+    return TwilioSms(http, base, credentials, PUBLIC, timeout)
+
+
+def test_signature_matches_twilios_documented_examples() -> None:
+    assert signature("12345", DOC_URL, DOC_PARAMS) == DOC_SIGNATURE
+    assert signature("12345", DOC_URL, SDK_PARAMS) == SDK_SIGNATURE
+    # The fake signs with its own code; it must agree with the documentation too.
+    assert twilio_signature("12345", DOC_URL, DOC_PARAMS) == DOC_SIGNATURE
+
+
+async def test_send_is_authenticated_and_shaped_as_the_messages_api(
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, base, fake).send_sms(sms("004791234567", ttl=172800))
+
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert receipt.gateway_reference is not None
+    assert receipt.gateway_reference.startswith("SM")
+    assert fake.refused_credentials == 0
+    [form] = fake.created
+    assert form["To"] == "+4791234567"
+    assert form["From"] == "Altinn"
+    assert form["Body"] == "Your code is 123456"
+    assert form["ValidityPeriod"] == "36000"  # capped: Twilio allows no more
+    route = "/notifications/api/v1/delivery-reports/twilio"
+    assert form["StatusCallback"] == f"{PUBLIC}{route}?ref=ref0001"
+
+
+async def test_messaging_service_replaces_from(twilio: tuple[FakeTwilio, str]) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        await gateway(http, base, fake, service="MG" + "1" * 32).send_sms(sms(ttl=120))
+
+    [form] = fake.created
+    assert form["MessagingServiceSid"] == "MG" + "1" * 32
+    assert "From" not in form
+    assert form["ValidityPeriod"] == "120"
+
+
+async def test_wrong_credentials_are_unavailable_not_a_refusal(
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(GatewayUnavailable, match="401"):
+            await gateway(http, base, fake, token="wrong").send_sms(sms())
+    assert fake.refused_credentials == 1
+    assert fake.created == []
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [(fake_twilio.INVALID, Outcome.INVALID_RECIPIENT), ("+4791234567", Outcome.ACCEPTED)],
+)
+async def test_invalid_number_is_refused_as_invalid_recipient(
+    twilio: tuple[FakeTwilio, str], to: str, expected: Outcome
+) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, base, fake).send_sms(sms(to))
+    assert receipt.outcome is expected
+
+
+async def test_throttling_is_unavailable(twilio: tuple[FakeTwilio, str]) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(GatewayUnavailable, match="429"):
+            await gateway(http, base, fake).send_sms(sms(fake_twilio.BUSY))
+
+
+async def test_silence_after_the_request_left_is_ambiguous(twilio: tuple[FakeTwilio, str]) -> None:
+    fake, base = twilio
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(HandoverAmbiguous):
+            await gateway(http, base, fake, timeout=0.3).send_sms(sms(fake_twilio.HANG))
+
+
+async def test_refused_connection_is_unavailable() -> None:
+    fake = FakeTwilio()
+    async with httpx.AsyncClient() as http:
+        nobody = f"http://127.0.0.1:{free_port()}"
+        with pytest.raises(GatewayUnavailable):
+            await gateway(http, nobody, fake).send_sms(sms())
+
+
+def callback(
+    token: str = "fake-auth-token", reference: str = "ref0001", **fields: str
+) -> InboundReport:
+    params = {
+        "AccountSid": FakeTwilio().account_sid,
+        "MessageSid": "SM" + "a" * 32,
+        "MessageStatus": "delivered",
+        "To": "+4791234567",
+        **fields,
+    }
+    url = callback_url(PUBLIC, reference)
+    signed = twilio_signature(token, url, list(params.items()))
+    return InboundReport(
+        url=url,
+        headers={"x-twilio-signature": signed},
+        body=urlencode(params).encode(),
+    )
+
+
+def reader(token: str = "fake-auth-token") -> TwilioReports:
+    return TwilioReports(TwilioAccount(FakeTwilio().account_sid, token), PUBLIC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"MessageStatus": "delivered"}, "SMS_Delivered"),
+        ({"MessageStatus": "sent"}, None),
+        ({"MessageStatus": "undelivered", "ErrorCode": "30004"}, "SMS_Failed_BarredReceiver"),
+        ({"MessageStatus": "undelivered", "ErrorCode": "30005"}, "SMS_Failed_InvalidRecipient"),
+        ({"MessageStatus": "undelivered", "ErrorCode": "30007"}, "SMS_Failed_Rejected"),
+        ({"MessageStatus": "undelivered"}, "SMS_Failed_Undelivered"),
+        ({"MessageStatus": "failed", "ErrorCode": "30036"}, "SMS_Failed_Expired"),
+        ({"MessageStatus": "failed", "ErrorCode": "30008"}, "SMS_Failed"),
+    ],
+)
+def test_callback_states_map_to_our_statuses(fields: dict[str, str], status: str | None) -> None:
+    read = reader().read(callback(**fields))
+    [report] = read.reports
+    assert (report.reference, report.status) == ("ref0001", status)
+    assert read.delivery_id == f"twilio:{'SM' + 'a' * 32}:{fields['MessageStatus']}"
+
+
+def tampered(inbound: InboundReport) -> InboundReport:
+    body = inbound.body.replace(b"delivered", b"undelivered")
+    return InboundReport(inbound.url, inbound.headers, body)
+
+
+def other_reference(inbound: InboundReport) -> InboundReport:
+    query = parse_qs(urlsplit(inbound.url).query)
+    assert query == {"ref": ["ref0001"]}
+    return InboundReport(callback_url(PUBLIC, "ref0002"), inbound.headers, inbound.body)
+
+
+@pytest.mark.parametrize(
+    ("inbound", "accepting"),
+    [
+        (tampered(callback()), reader()),
+        (other_reference(callback()), reader()),
+        (callback(token="another-token"), reader()),
+        (InboundReport(callback().url, {}, callback().body), reader()),
+        (callback(token=""), reader(token="")),
+        (callback(AccountSid="AC" + "9" * 32), reader()),
+    ],
+)
+def test_forged_callbacks_are_rejected(inbound: InboundReport, accepting: TwilioReports) -> None:
+    with pytest.raises(ReportRejected):
+        accepting.read(inbound)
+
+
+def test_unknown_status_is_unreadable() -> None:
+    with pytest.raises(ReportUnreadable):
+        reader().read(callback(MessageStatus="teleported"))

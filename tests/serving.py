@@ -1,0 +1,38 @@
+"""Run an ASGI app under uvicorn on a local port, inside the test's own event loop."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+
+from devstack.processes import free_port
+
+
+class InProcessServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # pytest owns the signals of this process.
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Yield the base URL while `app` answers on 127.0.0.1."""
+    port = port or free_port()
+    # A fake that hangs on purpose must not hold the shutdown for longer than a moment.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = InProcessServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

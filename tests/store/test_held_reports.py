@@ -1,0 +1,96 @@
+"""Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from domain.reports import DeliveryReport, MatchKey
+from store import reports
+from store.engine import create_db_engine, create_tables
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip("no PostgreSQL here (make test finds the machine's cluster)")
+    url = POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'h.sqlite'}"
+    engine = create_db_engine(url)
+    create_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def refs() -> list[str]:
+    """Gateway references and shipment ids of this test alone (PostgreSQL keeps its rows)."""
+    return [uuid.uuid4().hex for _ in range(4)]
+
+
+def report(gateway_reference: str, state: str = "DELIVRD") -> DeliveryReport:
+    return DeliveryReport(
+        reference=gateway_reference,
+        provider="linkmobility",
+        provider_status=state,
+        received_at=NOW,
+        status="SMS_Delivered",
+        occurred_at=NOW,
+        report_id=f"{gateway_reference}:{state}",
+        matched_by=MatchKey.GATEWAY_REFERENCE,
+    )
+
+
+def hold(engine: Engine, held: DeliveryReport) -> int:
+    with Session(engine) as session:
+        held_id = reports.hold_report(session, held)
+        session.commit()
+    return held_id
+
+
+def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(
+    engine: Engine, refs: list[str]
+) -> None:
+    ref, other, shipment = refs[:3]
+    first, second = report(ref, state="ENROUTE"), report(ref)
+    hold(engine, first)
+    hold(engine, second)
+    hold(engine, report(other))
+
+    with Session(engine) as session:
+        taken = reports.claim_held_reports(session, ref, shipment)
+        session.commit()
+    with Session(engine) as session:
+        retried = reports.claim_held_reports(session, ref, shipment)
+
+    assert taken == [first, second]
+    assert retried == taken
+
+
+def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
+    engine: Engine, refs: list[str]
+) -> None:
+    ref, shipment, later_ref, later_shipment = refs
+    inbox_first = hold(engine, report(ref))
+    with Session(engine) as session:
+        assert reports.claim_held_report(session, inbox_first, shipment)
+        session.commit()
+    with Session(engine) as session:
+        assert reports.claim_held_reports(session, ref, shipment) == []
+        assert not reports.claim_held_report(session, inbox_first, shipment)
+
+    workflow_first = hold(engine, report(later_ref))
+    with Session(engine) as session:
+        assert len(reports.claim_held_reports(session, later_ref, later_shipment)) == 1
+        session.commit()
+    with Session(engine) as session:
+        assert not reports.claim_held_report(session, workflow_first, later_shipment)
