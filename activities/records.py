@@ -8,6 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from core import metrics
+from domain.statuses import is_final
 from store import shipments
 from store.models import Shipment, ShipmentEvent
 
@@ -90,7 +92,10 @@ class RecordActivities:
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
             session.commit()
-        return TransitionResult(recorded=recorded, recorded_at=datetime.now(UTC))
+        now = datetime.now(UTC)
+        if recorded:
+            _observe(data, now)
+        return TransitionResult(recorded=recorded, recorded_at=now)
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:
@@ -98,6 +103,14 @@ class RecordActivities:
             shipments.delete_shipment(session, data.shipment_id)
             session.commit()
         return DiscardResult(shipment_id=data.shipment_id)
+
+
+def _observe(data: TransitionInput, recorded_at: datetime) -> None:
+    """Counted once per event: a retry finds the event recorded and is not counted again."""
+    if data.applied and data.status is not None and is_final(data.status):
+        metrics.count_final_status(data.status)
+    if data.kind == "report" and data.provider is not None:
+        metrics.observe_report_lag(data.provider, (recorded_at - data.at).total_seconds())
 
 
 def _without(data: object, *names: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from api.problems import Problem, problem_response
+from core.tracing import current_ids
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,7 +28,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        scope.setdefault("state", {})["trace_id"] = uuid.uuid4().hex
+        # The request's OpenTelemetry trace id, so a problem document leads to its trace.
+        ids = current_ids()
+        scope.setdefault("state", {})["trace_id"] = ids[0] if ids else uuid.uuid4().hex
         problem = self._refusal(scope)
         if problem is not None:
             await problem_response(Request(scope), problem)(scope, receive, send)

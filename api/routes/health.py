@@ -1,4 +1,4 @@
-"""Health: 200 only when the API reaches both Temporal and the database."""
+"""Health: liveness (the process answers) and readiness (it reaches Temporal and the database)."""
 
 import asyncio
 from datetime import timedelta
@@ -15,8 +15,16 @@ router = APIRouter(tags=["Operations"])
 _CHECK_TIMEOUT = timedelta(seconds=2)
 
 
-@router.get("/health")
-async def health(request: Request) -> JSONResponse:
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """200 while the process serves requests; checks no dependency, so an outage of Temporal
+    or the database never gets the API restarted."""
+    return {"status": "ok"}
+
+
+@router.get("/health/ready")
+@router.get("/health")  # the readiness check under its older name
+async def ready(request: Request) -> JSONResponse:
     """Checks both dependencies on every call, so a load balancer sees an outage at once."""
     temporal, database = await asyncio.gather(
         _temporal_ok(request.app.state.temporal), run_in_threadpool(_database_ok, request)
