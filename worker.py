@@ -2,9 +2,12 @@
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import NoReturn
 
 import httpx
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -25,7 +28,7 @@ from activities.records import RecordActivities
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal, worker_interceptors
-from core.tracing import configure_tracing
+from core.tracing import configure_tracing, shutdown_tracing
 from domain.orders import Channel
 from gateways.registry import build_gateways
 from store.engine import create_db_engine, create_tables
@@ -111,5 +114,16 @@ async def main() -> None:
     log.info("worker stopped")
 
 
+def exit_at_once(code: int) -> NoReturn:
+    """End the process without interpreter finalization, which the SDK's native threads can
+    abort (SIGABRT) after a clean shutdown; what finalization would flush is flushed here."""
+    shutdown_tracing()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     asyncio.run(main())
+    exit_at_once(0)

@@ -33,6 +33,13 @@ def configure_tracing(settings: Settings, service: str) -> None:
     trace.set_tracer_provider(provider)
 
 
+def shutdown_tracing() -> None:
+    """Export the spans still queued; for processes that end without running atexit hooks."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
 def current_ids() -> tuple[str, str] | None:
     """The trace and span id of the current span in W3C hex form, or None outside a trace."""
     context = trace.get_current_span().get_span_context()

@@ -130,7 +130,7 @@ async def test_worker_serves_our_metrics_and_the_sdks(stack: Stack, tenant: Tena
     assert metric(ours, "notifications_delivery_report_lag_seconds_count", **simulator) == 1
     hand_over = _of_workflow(worker, "hand_over")
     assert metric(sdk, "temporal_local_activity_total_total", **hand_over) == 1
-    assert code == 0
+    assert code == 0, worker.lines
     assert not [line for line in worker.lines if line.get("not_json")]
 
 
@@ -169,7 +169,7 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
 
     # The draining worker finished the handover and answered the caller before it exited.
     assert placed.status_code == 201
-    assert code == 0
+    assert code == 0, worker.lines
     handover = next(line for line in worker.lines if line["message"].startswith("handover of"))
     assert len(handover["trace_id"]) == 32
     # Reports arrive after it left: a new worker on the queue takes the order to its end.
