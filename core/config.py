@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     worker_sdk_metrics_port: int = Field(default=9465, ge=0, le=65535)
-    # Long enough for the longest handover to finish after SIGTERM.
+    # After SIGTERM, how long work in flight may finish: longer than the longest handover.
     worker_shutdown_grace_seconds: float = Field(
         default_factory=lambda data: data["handover_deadline_seconds"] + 5.0, ge=0.0
     )

@@ -59,8 +59,8 @@ def observe_request(method: str, route: str, status_code: int, seconds: float) -
     HTTP_REQUEST_SECONDS.labels(method, route, str(status_code)).observe(seconds)
 
 
-def count_report(provider: str, outcome: ReportOutcome, count: int = 1) -> None:
-    DELIVERY_REPORTS.labels(provider, outcome.value).inc(count)
+def count_report(provider: str, outcome: ReportOutcome) -> None:
+    DELIVERY_REPORTS.labels(provider, outcome.value).inc()
 
 
 def count_rate_limited(scope: str) -> None:
