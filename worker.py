@@ -2,25 +2,42 @@
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import NoReturn
 
 import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from prometheus_client import start_http_server
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 from temporalio.worker import Worker
 
 from activities.handover import HandoverActivities
 from activities.records import RecordActivities
 from core.config import Settings, get_settings
 from core.logs import configure_logging
-from core.temporal import connect_temporal
+from core.temporal import connect_temporal, worker_interceptors
+from core.tracing import configure_tracing, shutdown_tracing
+from domain.orders import Channel
 from gateways.registry import build_gateways
 from store.engine import create_db_engine, create_tables
 from store.limits import Limit
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger("worker")
+
+SERVICE_NAME = "instant-notifications-worker"
 
 
 def build_worker(
@@ -30,7 +47,10 @@ def build_worker(
     http: httpx.AsyncClient,
     executor: ThreadPoolExecutor,
 ) -> Worker:
-    handover = HandoverActivities(build_gateways(settings, http))
+    # Gateway calls become client spans under the handover activity's span.
+    HTTPXClientInstrumentor.instrument_client(http)
+    providers = {Channel.SMS: settings.sms_provider, Channel.EMAIL: settings.email_provider}
+    handover = HandoverActivities(build_gateways(settings, http), providers)
     records = RecordActivities(engine, rate_limits(settings))
     return Worker(
         client,
@@ -43,6 +63,30 @@ def build_worker(
             records.discard_shipment,
         ],
         activity_executor=executor,
+        interceptors=worker_interceptors(client),
+        # On SIGTERM, running activities get this long to finish before they are cancelled.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+    )
+
+
+def telemetry_runtime(settings: Settings) -> Runtime:
+    """The SDK's own metrics on their Prometheus port, and its core's logs in our log format."""
+    port = settings.worker_sdk_metrics_port
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=LoggingConfig.default.filter,
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=PrometheusConfig(
+                bind_address=f"{settings.worker_metrics_host}:{port}",
+                counters_total_suffix=True,
+                unit_suffix=True,
+                durations_as_seconds=True,
+            )
+            if port
+            else None,
+        )
     )
 
 
@@ -55,10 +99,13 @@ def rate_limits(settings: Settings) -> list[Limit]:
 
 async def main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings, SERVICE_NAME)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
     engine = create_db_engine(settings.database_url)
     create_tables(engine)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=telemetry_runtime(settings))
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
@@ -71,8 +118,20 @@ async def main() -> None:
                     settings.temporal_address,
                 )
                 await stop.wait()
+                log.info("worker draining for up to %ss", settings.worker_shutdown_grace_seconds)
     log.info("worker stopped")
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End the process without interpreter finalization, which the SDK's native threads can
+    abort (SIGABRT) after a clean shutdown; what finalization would flush is flushed here."""
+    shutdown_tracing()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    exit_at_once(0)

@@ -2,12 +2,17 @@
 
 import asyncio
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import metrics
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
@@ -28,6 +33,7 @@ DEADLINE_PASSED = "HandoverDeadlinePassed"
 HANDOVER_AMBIGUOUS = "HandoverAmbiguous"
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,10 @@ class HandoverInput:
 
 
 class HandoverActivities:
-    def __init__(self, gateways: Gateways) -> None:
+    def __init__(self, gateways: Gateways, providers: Mapping[Channel, str] | None = None) -> None:
+        """`providers` names the provider behind each channel in metrics and traces."""
         self._gateways = gateways
+        self._providers = providers or {}
 
     @activity.defn
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
@@ -55,9 +63,34 @@ class HandoverActivities:
             raise ApplicationError(
                 "handover deadline passed", type=DEADLINE_PASSED, non_retryable=True
             )
+        provider = self._providers.get(channel, "unnamed")
+        with _tracer.start_as_current_span(
+            f"send {channel} via {provider}",
+            kind=SpanKind.CLIENT,
+            attributes={"notifications.channel": channel, "notifications.provider": provider},
+        ) as span:
+            started = time.perf_counter()
+            try:
+                receipt = await self._attempt(data, remaining)
+            except ApplicationError as err:
+                outcome = "ambiguous" if err.type == HANDOVER_AMBIGUOUS else "unavailable"
+                metrics.observe_handover(provider, outcome, time.perf_counter() - started)
+                raise
+            metrics.observe_handover(provider, receipt.outcome, time.perf_counter() - started)
+            span.set_attribute("notifications.outcome", receipt.outcome)
+        log.info("handover of %s: %s", data.reference, receipt.outcome)
+        return HandoverResult(
+            status=_status(channel, receipt),
+            at=datetime.now(UTC),
+            gateway_reference=receipt.gateway_reference,
+            detail=receipt.detail,
+        )
+
+    async def _attempt(self, data: HandoverInput, remaining: float) -> Receipt:
+        """One send; every failure becomes an ApplicationError that says whether to retry."""
         try:
             async with asyncio.timeout(remaining):
-                receipt = await self._send(data)
+                return await self._send(data)
         except GatewayUnavailable as exc:
             log.warning("handover of %s not taken: %s", data.reference, exc)
             raise ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE) from exc
@@ -69,13 +102,6 @@ class HandoverActivities:
             raise _ambiguous(data, "no answer by the deadline") from exc
         except HandoverAmbiguous as exc:
             raise _ambiguous(data, str(exc)) from exc
-        log.info("handover of %s: %s", data.reference, receipt.outcome)
-        return HandoverResult(
-            status=_status(channel, receipt),
-            at=datetime.now(UTC),
-            gateway_reference=receipt.gateway_reference,
-            detail=receipt.detail,
-        )
 
     def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:
         return self._gateways.sms if data.sms is not None else self._gateways.email

@@ -9,7 +9,9 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import metrics
 from domain.reports import DeliveryReport
+from domain.statuses import is_final
 from store import limits as rate_limits
 from store import reports as report_store
 from store import shipments
@@ -119,7 +121,10 @@ class RecordActivities:
                     session, data.gateway_reference, data.shipment_id
                 )
                 session.commit()
-        return TransitionResult(recorded=recorded, recorded_at=datetime.now(UTC), reports=held)
+        now = datetime.now(UTC)
+        if recorded:
+            _observe(data, now)
+        return TransitionResult(recorded=recorded, recorded_at=now, reports=held)
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:
@@ -127,6 +132,14 @@ class RecordActivities:
             shipments.delete_shipment(session, data.shipment_id)
             session.commit()
         return DiscardResult(shipment_id=data.shipment_id)
+
+
+def _observe(data: TransitionInput, recorded_at: datetime) -> None:
+    """Counted once per event: a retry finds the event recorded and is not counted again."""
+    if data.applied and data.status is not None and is_final(data.status):
+        metrics.count_final_status(data.status)
+    if data.kind == "report" and data.provider is not None:
+        metrics.observe_report_lag(data.provider, (recorded_at - data.at).total_seconds())
 
 
 def _without(data: object, *names: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from api.problems import Problem, problem_response
+from core.tracing import current_ids
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,7 +41,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        scope.setdefault("state", {})["trace_id"] = uuid.uuid4().hex
+        # The request's OpenTelemetry trace id, so a problem document leads to its trace.
+        ids = current_ids()
+        scope.setdefault("state", {})["trace_id"] = ids[0] if ids else uuid.uuid4().hex
         if scope["method"] in _BODY_METHODS:
             problem, receive = await self._checked(scope, receive)
             if problem is not None:

@@ -4,21 +4,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api import openapi, problems
 from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
+from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
-from api.routes import delivery_reports, health, orders, shipments
+from api.routes import delivery_reports, health, metrics, orders, shipments
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
+from core.tracing import configure_tracing
 from gateways.registry import build_report_readers
 from store.engine import create_db_engine, create_tables
 
 BASE_PATH = "/notifications/api/v1"
+SERVICE_NAME = "instant-notifications-api"
+# Probes and scrapes every few seconds would drown the orders' traces.
+_UNTRACED = "/health,/metrics$"
 
 
 def token_verifiers(settings: Settings) -> TokenVerifiers:
@@ -51,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(settings, SERVICE_NAME)
     app = FastAPI(
         title="Instant notifications",
         version="1.0",
@@ -63,9 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         json_prefixes=(f"{BASE_PATH}/future/orders",),
     )
+    app.add_middleware(RequestMetrics)
     problems.install(app)
     openapi.install(app)
     for router in (orders.router, shipments.router, delivery_reports.router):
         app.include_router(router, prefix=BASE_PATH)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
+    )
     return app

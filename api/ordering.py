@@ -26,6 +26,7 @@ from activities.handover import HANDOVER_AMBIGUOUS
 from activities.records import RATE_LIMITED
 from api.problems import Problem
 from core.config import Settings
+from core.metrics import count_rate_limited
 from domain.ids import workflow_id
 from domain.orders import (
     EmailMessage,
@@ -60,6 +61,7 @@ class OrderContent:
 
 def rate_limited(scope: str, retry_after: float) -> Problem:
     log.warning("order refused by the %s rate limit", scope)
+    count_rate_limited(scope)
     return Problem(
         429,
         "Too Many Requests",

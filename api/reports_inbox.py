@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.ordering import unavailable
 from api.problems import Problem
+from core.metrics import ReportOutcome, count_report
 from domain.reports import DeliveryReport, MatchKey
 from gateways.base import (
     InboundReport,
@@ -48,12 +49,15 @@ class ReportInbox:
         try:
             read = reader.read(inbound)
         except ReportRejected as exc:
+            count_report(provider, ReportOutcome.REJECTED)
             raise Problem(401, "Unauthorized", f"The report is not authentic: {exc}.") from exc
         except ReportUnreadable as exc:
             await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
+            count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
         if delivery_id is not None and not await run_in_threadpool(self._claim, delivery_id):
+            count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
         try:
             for report in read.reports:
@@ -72,10 +76,12 @@ class ReportInbox:
                 return
         if row is None:
             await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
+            count_report(report.provider, ReportOutcome.DEAD)
             return
         handle = self._client.get_workflow_handle(row.workflow_id)
         try:
             await handle.signal(InstantNotificationWorkflow.report, report)
+            count_report(report.provider, ReportOutcome.SIGNALLED)
         except RuntimeError as exc:
             raise unavailable("The report could not reach the workflow engine.") from exc
         except RPCError as exc:
@@ -83,6 +89,7 @@ class ReportInbox:
                 log.warning("report for %s not signalled: %s", report.reference, exc.status)
                 raise unavailable("The report could not reach the workflow engine.") from exc
             await run_in_threadpool(self._keep_late, row, report)
+            count_report(report.provider, ReportOutcome.LATE)
 
     def _find(self, report: DeliveryReport) -> Shipment | None:
         with Session(self._engine) as session:

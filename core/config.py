@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    # JSON lines for log shippers in production; plain text for a developer's terminal.
+    log_format: Literal["text", "json"] = Field(
+        default_factory=lambda data: "json" if data["environment"] == "production" else "text"
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -91,6 +95,20 @@ class Settings(BaseSettings):
     simulator_smtp_host: str = "127.0.0.1"
     simulator_smtp_port: int = 2525
     simulator_webhook_url: str = ""
+
+    # The standard OpenTelemetry variable: traces are exported by OTLP/HTTP only when it is set.
+    otel_exporter_otlp_endpoint: str = ""
+    # The worker serves two Prometheus endpoints: ours and the Temporal SDK's (0 turns one off).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    worker_sdk_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    # After SIGTERM, how long work in flight may finish: longer than the longest handover.
+    worker_shutdown_grace_seconds: float = Field(
+        default_factory=lambda data: data["handover_deadline_seconds"] + 5.0, ge=0.0
+    )
+    api_shutdown_grace_seconds: int = Field(
+        default_factory=lambda data: int(data["handover_deadline_seconds"]) + 5, ge=0
+    )
 
     payload_encryption_key: str = ""
 

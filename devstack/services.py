@@ -64,11 +64,15 @@ def api(settings: Settings) -> Service:
         "--port",
         str(settings.api_port),
         "--no-access-log",
+        # On SIGTERM, requests in flight (a handover takes up to its deadline) may finish.
+        "--timeout-graceful-shutdown",
+        str(settings.api_shutdown_grace_seconds),
         "--log-level",
         "warning",
     ]
     base = f"http://{settings.api_host}:{settings.api_port}"
-    return Service("api", command, environment(settings), ready=lambda: http_ok(base + "/health"))
+    ready = base + "/health/ready"
+    return Service("api", command, environment(settings), ready=lambda: http_ok(ready))
 
 
 async def _temporal_ready(address: str) -> bool:

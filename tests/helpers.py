@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateways import standard_webhooks
 
@@ -119,3 +120,12 @@ def signed_report(
         "webhook-signature": f"v1,{signature}",
     }
     return body, headers
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus text page; 0 when the series does not exist yet."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0

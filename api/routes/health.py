@@ -1,7 +1,8 @@
-"""Health: 200 only when the API reaches both Temporal and the database."""
+"""Health: liveness (the process answers) and readiness (it reaches Temporal and the database)."""
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -15,8 +16,21 @@ router = APIRouter(tags=["Operations"])
 _CHECK_TIMEOUT = timedelta(seconds=2)
 
 
-@router.get("/health", responses={503: {"description": "Temporal or the database is unreachable."}})
-async def health(request: Request) -> JSONResponse:
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """200 while the process serves requests; checks no dependency, so an outage of Temporal
+    or the database never gets the API restarted."""
+    return {"status": "ok"}
+
+
+_UNREADY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Temporal or the database is unreachable."}
+}
+
+
+@router.get("/health/ready", responses=_UNREADY)
+@router.get("/health", responses=_UNREADY)  # the readiness check under its older name
+async def ready(request: Request) -> JSONResponse:
     """Checks both dependencies on every call, so a load balancer sees an outage at once."""
     temporal, database = await asyncio.gather(
         _temporal_ok(request.app.state.temporal), run_in_threadpool(_database_ok, request)

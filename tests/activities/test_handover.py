@@ -1,10 +1,12 @@
 """The handover activity against the real simulator: outcomes, deadline and ambiguity."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -15,7 +17,7 @@ from activities.handover import (
     HandoverActivities,
     HandoverInput,
 )
-from domain.orders import EmailMessage, SmsMessage
+from domain.orders import Channel, EmailMessage, SmsMessage
 from gateways.registry import Gateways, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
@@ -97,3 +99,23 @@ async def test_silence_from_a_deduplicating_gateway_is_retried(stack: Stack) -> 
 
     assert failure.value.type == GATEWAY_UNAVAILABLE
     assert not failure.value.non_retryable
+
+
+async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> None:
+    provider = f"metered-{uuid.uuid4().hex[:6]}"  # a label no other test's handover uses
+    phones = {
+        "accepted": "+4791112222",
+        "invalid_recipient": "+4799990001",
+        "unavailable": "+4799990009",
+    }
+    async with httpx.AsyncClient() as http:
+        gateways = build_gateways(stack.settings, http)
+        activities = HandoverActivities(gateways, {Channel.SMS: provider})
+        for phone in phones.values():
+            with contextlib.suppress(ApplicationError):
+                await ActivityEnvironment().run(activities.hand_over, sms_input(phone))
+
+    for outcome in phones:
+        labels = {"provider": provider, "outcome": outcome}
+        count = REGISTRY.get_sample_value("notifications_handover_duration_seconds_count", labels)
+        assert count == 1, outcome

@@ -85,6 +85,9 @@ OPERATIONS = [
     "GET /notifications/api/v1/future/shipment/{shipment_id}",
     "POST /notifications/api/v1/delivery-reports/{provider}",
     "GET /health",
+    "GET /health/live",
+    "GET /health/ready",
+    "GET /metrics",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Health: 200 only when Temporal and the database are both reachable."""
+"""Health: liveness always 200; readiness 200 only when Temporal and the database answer."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,9 +24,11 @@ async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_healthy_stack_is_200(stack: Stack) -> None:
-    response = await stack.api.get("/health")
-    assert response.status_code == 200
-    assert response.json()["checks"] == {"temporal": "ok", "database": "ok"}
+    for route in ("/health", "/health/ready"):
+        response = await stack.api.get(route)
+        assert response.status_code == 200
+        assert response.json()["checks"] == {"temporal": "ok", "database": "ok"}
+    assert (await stack.api.get("/health/live")).json() == {"status": "ok"}
 
 
 async def test_unreachable_temporal_is_503_for_health_and_orders(
@@ -35,9 +37,14 @@ async def test_unreachable_temporal_is_503_for_health_and_orders(
     settings = stack_settings(tmp_path, f"127.0.0.1:{free_port()}", handover_deadline_seconds=2.0)
     async with api_for(settings) as api:
         health = await api.get("/health")
+        ready = await api.get("/health/ready")
+        live = await api.get("/health/live")
         order = await api.post(SMS, json=sms_order(), headers=stack.headers("ttd"))
 
     assert health.status_code == 503
     assert health.json()["checks"]["temporal"] == "unreachable"
+    assert ready.status_code == 503
+    # The process itself is fine: liveness must not get it restarted for Temporal's outage.
+    assert live.status_code == 200
     assert order.status_code == 503
     assert order.json()["code"] == "NOT-00004"

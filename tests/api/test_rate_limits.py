@@ -41,6 +41,8 @@ async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Te
     assert 590 <= int(refused.headers["retry-after"]) <= 600
     assert "recipient" in refused.json()["detail"]
     assert await sent_to(stack, phone) == 3
+    counted = await stack.api.get("/metrics")
+    assert 'notifications_rate_limited_total{scope="recipient"}' in counted.text
 
 
 async def test_replays_are_not_counted(stack: Stack, tenant: Tenant) -> None:

@@ -1,0 +1,81 @@
+"""Our Prometheus metrics, shared by the API and the worker, and the calls that record them.
+
+Names carry their unit (`_seconds`, `_total`); labels take values from small fixed sets only
+(route templates, provider names, outcomes, statuses), never ids or addresses.
+"""
+
+from enum import StrEnum
+
+from prometheus_client import Counter, Histogram
+
+# Handovers are bounded by the handover deadline (10 s by default); reports may lag minutes.
+_HANDOVER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class ReportOutcome(StrEnum):
+    SIGNALLED = "signalled"  # handed to the shipment's running workflow
+    LATE = "late"  # the workflow had completed: kept in the shipment's history
+    DEAD = "dead"  # unreadable or for an unknown reference: kept as a dead report
+    DUPLICATE = "duplicate"  # a delivery seen before, ignored
+    REJECTED = "rejected"  # not authentic (401)
+
+
+HTTP_REQUEST_SECONDS = Histogram(
+    "notifications_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status code.",
+    ["method", "route", "status_code"],
+)
+DELIVERY_REPORTS = Counter(
+    "notifications_delivery_reports_total",
+    "Delivery reports received, by provider and what became of them.",
+    ["provider", "outcome"],
+)
+RATE_LIMITED = Counter(
+    "notifications_rate_limited_total",
+    "Orders refused by a rate limit (429), by the limit's scope.",
+    ["scope"],
+)
+HANDOVER_SECONDS = Histogram(
+    "notifications_handover_duration_seconds",
+    "Time of one handover attempt at a gateway, by provider and outcome.",
+    ["provider", "outcome"],
+    buckets=_HANDOVER_BUCKETS,
+)
+FINAL_STATUSES = Counter(
+    "notifications_final_statuses_total",
+    "Shipments that reached a final status, by channel and status.",
+    ["channel", "status"],
+)
+REPORT_LAG_SECONDS = Histogram(
+    "notifications_delivery_report_lag_seconds",
+    "Time from the API's receipt of a delivery report to its record by the workflow.",
+    ["provider"],
+    buckets=_LAG_BUCKETS,
+)
+
+
+def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
+    HTTP_REQUEST_SECONDS.labels(method, route, str(status_code)).observe(seconds)
+
+
+def count_report(provider: str, outcome: ReportOutcome) -> None:
+    DELIVERY_REPORTS.labels(provider, outcome.value).inc()
+
+
+def count_rate_limited(scope: str) -> None:
+    """Call once per refused request; `scope` names the limit (e.g. recipient, tenant)."""
+    RATE_LIMITED.labels(scope).inc()
+
+
+def observe_handover(provider: str, outcome: str, seconds: float) -> None:
+    HANDOVER_SECONDS.labels(provider, outcome).observe(seconds)
+
+
+def count_final_status(status: str) -> None:
+    # Statuses carry their channel as a prefix: SMS_… and Email_….
+    FINAL_STATUSES.labels(status.split("_", 1)[0], status).inc()
+
+
+def observe_report_lag(provider: str, seconds: float) -> None:
+    REPORT_LAG_SECONDS.labels(provider).observe(max(seconds, 0.0))

@@ -1,0 +1,81 @@
+"""The API's /metrics: request latency by route template, and what became of delivery reports."""
+
+from domain.ids import client_reference, workflow_id
+from tests.conftest import Stack, Tenant
+from tests.helpers import (
+    BASE,
+    REPORTS,
+    SHIPMENT,
+    SMS,
+    completed_manifest,
+    metric,
+    new_key,
+    signed_report,
+    sms_order,
+)
+
+LATENCY = "notifications_http_request_duration_seconds_count"
+REPORTS_TOTAL = "notifications_delivery_reports_total"
+
+
+async def scrape(stack: Stack) -> str:
+    response = await stack.api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def test_requests_are_timed_by_route_template_never_by_raw_path(
+    stack: Stack, tenant: Tenant
+) -> None:
+    shipment_route = f"{BASE}/future/shipment/{{shipment_id}}"
+    before = await scrape(stack)
+    placed = await stack.api.post(SMS, json=sms_order(), headers=tenant.headers)
+    shipment_id = placed.json()["notification"]["shipmentId"]
+    await stack.api.get(f"{SHIPMENT}/{shipment_id}", headers=tenant.headers)
+    await stack.api.get(f"{SHIPMENT}/{new_key()}", headers=tenant.headers)
+    await stack.api.get(f"/no/such/{shipment_id}")
+    after = await scrape(stack)
+
+    def grew(method: str, route: str, status: str) -> float:
+        labels = {"method": method, "route": route, "status_code": status}
+        return metric(after, LATENCY, **labels) - metric(before, LATENCY, **labels)
+
+    assert grew("POST", SMS, "201") == 1
+    assert grew("GET", shipment_route, "200") == 1
+    assert grew("GET", shipment_route, "404") == 1
+    assert grew("GET", "unmatched", "404") == 1
+    assert shipment_id not in after
+
+
+async def test_delivery_reports_are_counted_by_outcome(stack: Stack, tenant: Tenant) -> None:
+    secret = stack.settings.delivery_report_secret
+    key = new_key()
+    # The simulator never reports on this recipient: every report below is ours.
+    placed = await stack.api.post(
+        SMS, json=sms_order("+4799990008", key=key, ttl=600), headers=tenant.headers
+    )
+    wf_id = workflow_id(tenant.org, key)
+    payload = {"reference": client_reference(wf_id), "status": "DELIVRD", "channel": "SMS"}
+    delivered, headers = signed_report(secret, payload)
+    before = await scrape(stack)
+
+    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=headers)
+    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=headers)
+    await completed_manifest(stack.api, tenant.headers, placed.json()["notification"]["shipmentId"])
+    await stack.client.get_workflow_handle(wf_id).result()
+    late, late_headers = signed_report(secret, payload)
+    await stack.api.post(f"{REPORTS}/simulator", content=late, headers=late_headers)
+    unknown, unknown_headers = signed_report(secret, {**payload, "reference": new_key()})
+    await stack.api.post(f"{REPORTS}/simulator", content=unknown, headers=unknown_headers)
+    unsigned = {"content-type": "application/json"}
+    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=unsigned)
+    after = await scrape(stack)
+
+    def grew(outcome: str) -> float:
+        labels = {"provider": "simulator", "outcome": outcome}
+        return metric(after, REPORTS_TOTAL, **labels) - metric(before, REPORTS_TOTAL, **labels)
+
+    # Reports of earlier tests' shipments may still be arriving: those count as signalled.
+    assert grew("signalled") >= 1
+    assert (grew("duplicate"), grew("late"), grew("dead"), grew("rejected")) == (1, 1, 1, 1)

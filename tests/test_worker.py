@@ -1,0 +1,183 @@
+"""The worker as a process: its metrics endpoints, JSON logs, and draining on SIGTERM."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from core.config import Settings
+from devstack import services
+from devstack.processes import free_port
+from domain.ids import client_reference, workflow_id
+from store import shipments
+from tests.api.test_health import api_for
+from tests.conftest import Stack, Tenant
+from tests.helpers import (
+    SMS,
+    completed_manifest,
+    eventually,
+    metric,
+    new_key,
+    sms_order,
+)
+from worker import build_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOW = "+4799990012"  # the simulator holds this handover for 2 s
+
+
+@dataclass
+class WorkerProcess:
+    settings: Settings
+    process: asyncio.subprocess.Process
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def logged(self, text: str) -> bool:
+        return any(text in line.get("message", "") for line in self.lines)
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for raw in self.process.stdout:
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                self.lines.append({"message": raw.decode(errors="replace"), "not_json": True})
+
+
+def api_settings(worker: WorkerProcess) -> Settings:
+    """The worker's settings for an in-process API: text logs, so that this test process
+    keeps its own tracer provider (JSON logs would install one)."""
+    return worker.settings.model_copy(update={"log_format": "text"})
+
+
+@contextlib.asynccontextmanager
+async def worker_process(stack: Stack, **overrides: object) -> AsyncIterator[WorkerProcess]:
+    """`python -m worker` on a fresh task queue, logging JSON lines, with its own metric ports."""
+    settings = stack.settings.model_copy(
+        update={
+            "temporal_task_queue": f"proc-{uuid.uuid4().hex[:8]}",
+            "worker_metrics_port": free_port(),
+            "worker_sdk_metrics_port": free_port(),
+            "log_format": "json",
+            "log_level": "INFO",
+            **overrides,
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "worker",
+        cwd=ROOT,
+        env={**os.environ, **services.environment(settings), "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    worker = WorkerProcess(settings, process)
+    reader = asyncio.create_task(worker._read())
+    try:
+
+        async def polling() -> bool:
+            return worker.logged("worker polling")
+
+        await eventually(polling, within=30)
+        yield worker
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await reader
+
+
+async def scrape(port: int) -> str:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert response.status_code == 200
+    return response.text
+
+
+async def test_worker_serves_our_metrics_and_the_sdks(stack: Stack, tenant: Tenant) -> None:
+    async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
+        placed = await api.post(SMS, json=sms_order(), headers=tenant.headers)
+        assert placed.status_code == 201
+        shipment_id = placed.json()["notification"]["shipmentId"]
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+
+        async def counted() -> str | None:
+            text = await scrape(worker.settings.worker_metrics_port)
+            return text if "notifications_final_statuses_total{" in text else None
+
+        ours = await eventually(counted)
+        sdk = await scrape(worker.settings.worker_sdk_metrics_port)
+        worker.process.send_signal(signal.SIGTERM)
+        code = await worker.process.wait()
+
+    simulator = {"provider": "simulator"}
+    accepted = {"outcome": "accepted", **simulator}
+    delivered = {"channel": "SMS", "status": "SMS_Delivered"}
+    assert metric(ours, "notifications_handover_duration_seconds_count", **accepted) == 1
+    assert metric(ours, "notifications_final_statuses_total", **delivered) == 1
+    assert metric(ours, "notifications_delivery_report_lag_seconds_count", **simulator) == 1
+    hand_over = _of_workflow(worker, "hand_over")
+    assert metric(sdk, "temporal_local_activity_total_total", **hand_over) == 1
+    assert code == 0, worker.lines
+    assert not [line for line in worker.lines if line.get("not_json")]
+
+
+def _of_workflow(worker: WorkerProcess, activity_type: str) -> dict[str, str]:
+    """The labels the SDK puts on its local-activity metrics."""
+    return {
+        "activity_type": activity_type,
+        "namespace": worker.settings.temporal_namespace,
+        "service_name": "temporal-core-sdk",
+        "task_queue": worker.settings.temporal_task_queue,
+        "workflow_type": "InstantNotificationWorkflow",
+    }
+
+
+async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenant) -> None:
+    """The handover is a local activity: SIGTERM stops polling, but the workflow task that
+    runs it goes on within the grace period, records the result and answers the caller."""
+    key = new_key()
+    reference = client_reference(workflow_id(tenant.org, key))
+    async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
+        placing = asyncio.create_task(
+            api.post(SMS, json=sms_order(SLOW, key=key), headers=tenant.headers)
+        )
+
+        async def in_flight() -> bool:
+            """The simulator holds the message, and its answer is not recorded yet."""
+            held = await stack.simulator.get("/messages", params={"reference": reference})
+            with Session(stack.engine) as session:
+                row = shipments.find_by_key(session, tenant.org, key)
+            return bool(held.json()) and row is not None and row.status == "SMS_Sending"
+
+        await eventually(in_flight)
+        worker.process.send_signal(signal.SIGTERM)
+        placed = await placing
+        code = await worker.process.wait()
+
+    # The draining worker finished the handover and answered the caller before it exited.
+    assert placed.status_code == 201
+    assert code == 0, worker.lines
+    handover = next(line for line in worker.lines if line["message"].startswith("handover of"))
+    assert len(handover["trace_id"]) == 32
+    # Reports arrive after it left: a new worker on the queue takes the order to its end.
+    async with httpx.AsyncClient() as http:
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            async with build_worker(stack.client, worker.settings, stack.engine, http, executor):
+                shipment_id = placed.json()["notification"]["shipmentId"]
+                manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
+    assert manifest["recipients"][0]["status"] == "SMS_Delivered"
+    held = (await stack.simulator.get("/messages", params={"reference": reference})).json()
+    assert [m["submissions"] for m in held] == [1]
