@@ -1,11 +1,13 @@
 """The status feed: one entry per completed shipment, read with an exclusive cursor."""
 
+from dataclasses import asdict, fields
 from enum import StrEnum
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from store.models import FeedEntry, Shipment
+from domain.manifest import ShipmentManifest
+from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 
@@ -15,7 +17,7 @@ class FeedOrder(StrEnum):
     DESC = "desc"
 
 
-def append_feed_entry(session: Session, row: Shipment) -> None:
+def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
     """Write the completion snapshot; a second call for the same shipment changes nothing.
 
     A reader following the cursor must never see seq N+1 before seq N. PostgreSQL hands out
@@ -23,22 +25,17 @@ def append_feed_entry(session: Session, row: Shipment) -> None:
     transaction-scoped advisory lock from the insert to the commit makes commit order equal
     sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
     """
-    if session.exec(select(FeedEntry.seq).where(FeedEntry.shipment_id == row.id)).first():
+    if session.exec(
+        select(FeedEntry.seq).where(FeedEntry.shipment_id == snapshot.shipment_id)
+    ).first():
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
-    session.add(
-        FeedEntry(
-            shipment_id=row.id,
-            org=row.org,
-            senders_reference=row.senders_reference,
-            order_status=row.order_status,
-            channel=row.channel,
-            destination=row.destination,
-            status=row.status,
-            last_update=row.last_update,
-        )
-    )
+    session.add(FeedEntry(org=org, **asdict(snapshot)))
+
+
+def snapshot_of(entry: FeedEntry) -> ShipmentManifest:
+    return ShipmentManifest(**{f.name: getattr(entry, f.name) for f in fields(ShipmentManifest)})
 
 
 def read_feed(session: Session, org: str, seq: int, size: int, order: FeedOrder) -> list[FeedEntry]:

@@ -53,7 +53,7 @@ def record_event(session: Session, event: ShipmentEvent, gateway_reference: str 
         row.order_status = OrderStatus.COMPLETED
     session.add(row)
     if final:
-        append_feed_entry(session, row)
+        append_feed_entry(session, row.org, manifest(row))
     return True
 
 

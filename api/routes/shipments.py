@@ -11,7 +11,7 @@ from api.problems import Problem
 from api.schemas.problems import problem_responses
 from api.schemas.shipments import FeedEntryOut, ManifestOut
 from store import shipments
-from store.feed import FeedOrder, read_feed
+from store.feed import FeedOrder, read_feed, snapshot_of
 
 router = APIRouter(prefix="/future/shipment", tags=["Shipments"])
 
@@ -40,7 +40,7 @@ def status_feed(
     """Completed shipments of the caller after `seq` (asc) or before it (desc)."""
     size = min(max(page_size if page_size is not None else MAX_PAGE_SIZE, 1), MAX_PAGE_SIZE)
     entries = read_feed(session, tenant, seq, size, FeedOrder(order_by))
-    return [FeedEntryOut.of(entry) for entry in entries]
+    return [FeedEntryOut.of(entry.seq or 0, snapshot_of(entry)) for entry in entries]
 
 
 @router.get(

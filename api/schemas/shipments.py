@@ -5,7 +5,6 @@ from typing import Literal
 
 from api.schemas.orders import ApiModel
 from domain.manifest import ShipmentManifest
-from store.models import FeedEntry
 
 
 class RecipientOut(ApiModel):
@@ -13,6 +12,17 @@ class RecipientOut(ApiModel):
     destination: str
     status: str
     last_update: datetime
+
+
+def _recipients(manifest: ShipmentManifest) -> list[RecipientOut]:
+    return [
+        RecipientOut(
+            type=manifest.channel,
+            destination=manifest.destination,
+            status=manifest.status,
+            last_update=manifest.last_update,
+        )
+    ]
 
 
 class ManifestOut(ApiModel):
@@ -30,14 +40,7 @@ class ManifestOut(ApiModel):
             senders_reference=manifest.senders_reference,
             status=manifest.order_status,
             last_update=manifest.last_update,
-            recipients=[
-                RecipientOut(
-                    type=manifest.channel,
-                    destination=manifest.destination,
-                    status=manifest.status,
-                    last_update=manifest.last_update,
-                )
-            ],
+            recipients=_recipients(manifest),
         )
 
 
@@ -51,20 +54,12 @@ class FeedEntryOut(ApiModel):
     recipients: list[RecipientOut]
 
     @classmethod
-    def of(cls, entry: FeedEntry) -> "FeedEntryOut":
-        assert entry.seq is not None
+    def of(cls, sequence_number: int, snapshot: ShipmentManifest) -> "FeedEntryOut":
         return cls(
-            sequence_number=entry.seq,
-            shipment_id=entry.shipment_id,
-            senders_reference=entry.senders_reference,
-            status=entry.order_status,
-            last_update=entry.last_update,
-            recipients=[
-                RecipientOut(
-                    type=entry.channel,
-                    destination=entry.destination,
-                    status=entry.status,
-                    last_update=entry.last_update,
-                )
-            ],
+            sequence_number=sequence_number,
+            shipment_id=snapshot.shipment_id,
+            senders_reference=snapshot.senders_reference,
+            status=snapshot.order_status,
+            last_update=snapshot.last_update,
+            recipients=_recipients(snapshot),
         )
