@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ORG ?= ttd
 
-.PHONY: run test lint token install clean
+.PHONY: run test lint token install clean migrate
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## start Temporal, the simulator, the worker and the API
+run: $(STAMP)  ## migrate the store, start Temporal, the simulator, the worker and the API
 	$(PY) -m devstack
 
 test: $(STAMP)  ## run the test suite against real Temporal, simulator and databases
 	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m pytest
+
+migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
+	$(PY) -m store.migrate
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -16,7 +16,8 @@ from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
 from gateways.registry import build_gateways
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import require_current_schema
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger("worker")
@@ -49,7 +50,7 @@ async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     engine = create_db_engine(settings.database_url)
-    create_tables(engine)
+    require_current_schema(engine)
     client = await connect_temporal(settings)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

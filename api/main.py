@@ -15,7 +15,8 @@ from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
 from gateways.registry import build_report_readers
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import require_current_schema
 
 BASE_PATH = "/notifications/api/v1"
 
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.database_url)
-        create_tables(engine)
+        require_current_schema(engine)
         client = await connect_temporal(settings, lazy=True)
         app.state.settings = settings
         app.state.engine = engine

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from domain.ids import client_reference, workflow_id
@@ -21,6 +22,8 @@ from tests.helpers import (
     random_phone,
     sms_order,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, Any]]:
