@@ -7,9 +7,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from store import shipments
 from store.models import Shipment, ShipmentEvent
+
+KEY_ALREADY_USED = "KeyAlreadyUsed"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,14 @@ class RecordActivities:
             id=data.shipment_id, last_update=data.created_at, **_without(data, "shipment_id")
         )
         with Session(self._engine) as session:
-            inserted = shipments.insert_shipment(session, row)
+            try:
+                inserted = shipments.insert_shipment(session, row)
+            except shipments.KeyAlreadyUsedError as taken:
+                raise ApplicationError(
+                    "another order holds this idempotency key",
+                    type=KEY_ALREADY_USED,
+                    non_retryable=True,
+                ) from taken
             session.commit()
         return ShipmentRecord(inserted=inserted)
 

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.handover import HANDOVER_AMBIGUOUS
+from activities.records import KEY_ALREADY_USED
 from api.problems import Problem
 from core.config import Settings
 from domain.ids import workflow_id
@@ -94,7 +95,10 @@ class OrderService:
             # The workflow completed: its row answers, and the engine refused a second send.
             answer = await self._from_store(org, content.idempotency_id)
         except WorkflowUpdateFailedError as exc:
-            raise self._update_failed(exc) from exc
+            if _failure_reason(exc) != KEY_ALREADY_USED:
+                raise self._update_failed(exc) from exc
+            # Retention deleted the key's workflow, not its row: the row answers, nothing is sent.
+            answer = await self._from_store(org, content.idempotency_id)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except (RPCError, RuntimeError) as exc:
@@ -163,6 +167,14 @@ class OrderService:
                 "Idempotency key reused with different content",
                 "An order with this idempotencyId exists and its content differs.",
             )
+
+
+def _failure_reason(exc: WorkflowUpdateFailedError) -> object:
+    """Why the workflow failed the handover: the `type` of the error that ended it."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED and cause.details:
+        return cause.details[0]
+    return None
 
 
 def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:

@@ -137,7 +137,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
-        dev_server_extra_args=tuning_flags(),
+        # Deleting a closed workflow (what retention does) takes effect at once instead of
+        # after the next transfer ack, about 30 s later; the retention tests depend on it.
+        dev_server_extra_args=[
+            *tuning_flags(),
+            "--dynamic-config-value=history.transferProcessorEnsureCloseBeforeDelete=false",
+        ],
     )
     yield env
     await env.shutdown()
