@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ORG ?= ttd
 
-.PHONY: run test lint token install clean migrate
+.PHONY: run test lint token install clean migrate histories
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -23,6 +23,9 @@ test: $(STAMP)  ## run the test suite against real Temporal, simulator and datab
 
 migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
 	$(PY) -m store.migrate
+
+histories: $(STAMP)  ## record the workflow histories the replay test replays
+	PYTHONPATH=. $(PY) scripts/record_histories.py
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .
