@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ORG ?= ttd
 
-.PHONY: run test lint token install clean migrate histories
+.PHONY: run test lint token install clean migrate histories screenshot
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -26,6 +26,9 @@ migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
 
 histories: $(STAMP)  ## record the workflow histories the replay test replays
 	PYTHONPATH=. $(PY) scripts/record_histories.py
+
+screenshot: $(STAMP)  ## the README's picture of a shipment in the Temporal UI (needs chromium)
+	PYTHONPATH=. $(PY) scripts/screenshot.py
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .

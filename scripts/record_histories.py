@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import sys
 import tempfile
 from collections.abc import Callable
@@ -22,18 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.api.enums.v1 import EventType, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
-from core.config import Settings
 from core.logs import configure_logging
-from devstack import services
-from devstack.processes import ProcessGroup
+from devstack.scratch import scratch_settings, scratch_stack
 from devstack.token import mint_token
 from domain.ids import workflow_id
-from store.migrate import migrate_database
 
 log = logging.getLogger("record_histories")
 
@@ -83,41 +77,6 @@ SCENARIOS = {
 }
 
 
-def port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        number: int = sock.getsockname()[1]
-        return number
-
-
-def recording_settings(data: Path) -> Settings:
-    values: dict[str, Any] = {
-        "temporal_address": f"127.0.0.1:{port()}",
-        "api_port": port(),
-        "simulator_url": f"http://127.0.0.1:{port()}",
-        "simulator_smtp_port": port(),
-        "database_url": f"sqlite:///{data / 'store.sqlite'}",
-        "handover_deadline_seconds": 3.0,
-        "gateway_timeout_seconds": 1.0,
-        "ttl_grace_seconds": 0,
-        "log_level": "WARNING",
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-async def wait_for_worker(client: Client, settings: Settings) -> None:
-    request = DescribeTaskQueueRequest(
-        namespace=settings.temporal_namespace,
-        task_queue=TaskQueue(name=settings.temporal_task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    for _ in range(300):
-        if (await client.workflow_service.describe_task_queue(request)).pollers:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the worker did not start polling")
-
-
 async def record(name: str, scenario: Scenario, client: Client, api: httpx.AsyncClient) -> None:
     body = {"idempotencyId": name, **scenario.recipient}
     answer = await api.post(API + scenario.route, json=body)
@@ -138,20 +97,17 @@ async def record(name: str, scenario: Scenario, client: Client, api: httpx.Async
 async def main() -> int:
     configure_logging("WARNING")
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    group = ProcessGroup(echo=False)
     with tempfile.TemporaryDirectory() as data:
-        settings = recording_settings(Path(data))
-        migrate_database(settings.database_url)
+        settings = scratch_settings(
+            Path(data),
+            handover_deadline_seconds=3.0,
+            gateway_timeout_seconds=1.0,
+            ttl_grace_seconds=0,
+        )
         # Reports come 10 ms after the handover, so both of the late scenario's reports
         # reach the workflow before it closes.
         reports = {"SIMULATOR_REPORT_DELAY_SECONDS": "0.01"}
-        try:
-            await group.start(services.temporal(settings, ui=False))
-            await group.start(services.simulator(settings, reports))
-            await group.start(services.worker(settings))
-            await group.start(services.api(settings))
-            client = await Client.connect(settings.temporal_address)
-            await wait_for_worker(client, settings)
+        async with scratch_stack(settings, simulator_env=reports) as client:
             token = mint_token(settings.auth_jwt_secret, ORG, settings.auth_scope)
             base = f"http://{settings.api_host}:{settings.api_port}"
             headers = {"Authorization": f"Bearer {token}"}
@@ -159,8 +115,6 @@ async def main() -> int:
                 await asyncio.gather(
                     *(record(name, s, client, api) for name, s in SCENARIOS.items())
                 )
-        finally:
-            await group.stop_all()
     return 0
 
 

@@ -1,0 +1,76 @@
+"""A throwaway local stack on free ports, for the tools that drive real orders through it."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from core.config import Settings
+from core.temporal import connect_temporal
+from devstack import services
+from devstack.processes import ProcessGroup
+from store.migrate import migrate_database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def scratch_settings(data: Path, **overrides: Any) -> Settings:
+    """Settings of a stack whose every port is free and whose store lives in `data`."""
+    values: dict[str, Any] = {
+        "temporal_address": f"127.0.0.1:{free_port()}",
+        "temporal_ui_port": free_port(),
+        "api_port": free_port(),
+        "simulator_url": f"http://127.0.0.1:{free_port()}",
+        "simulator_smtp_port": free_port(),
+        "database_url": f"sqlite:///{data / 'store.sqlite'}",
+        "log_level": "WARNING",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def scratch_stack(
+    settings: Settings, *, ui: bool = False, simulator_env: dict[str, str] | None = None
+) -> AsyncIterator[Client]:
+    """Migrate the store, start Temporal (in memory), the simulator, a worker and the API.
+
+    Yields a client once the worker polls, so the first order does not wait for it.
+    """
+    migrate_database(settings.database_url)
+    group = ProcessGroup(echo=False)
+    try:
+        await group.start(services.temporal(settings, ui=ui))
+        await group.start(services.simulator(settings, simulator_env))
+        await group.start(services.worker(settings))
+        await group.start(services.api(settings))
+        client = await connect_temporal(settings)
+        await _worker_polling(client, settings)
+        yield client
+    finally:
+        await group.stop_all()
+
+
+async def _worker_polling(client: Client, settings: Settings, within: float = 30.0) -> None:
+    request = DescribeTaskQueueRequest(
+        namespace=settings.temporal_namespace,
+        task_queue=TaskQueue(name=settings.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    deadline = asyncio.get_running_loop().time() + within
+    while not (await client.workflow_service.describe_task_queue(request)).pollers:
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the worker did not start polling")
+        await asyncio.sleep(0.1)
