@@ -37,11 +37,15 @@ def recorded() -> list[Path]:
     return sorted(HISTORIES.rglob("*.json"))
 
 
+def name(path: Path) -> str:
+    return str(path.relative_to(HISTORIES).with_suffix(""))
+
+
 def test_every_scenario_has_a_current_recording() -> None:
     assert {path.stem for path in HISTORIES.glob("*.json")} >= set(SCENARIOS)
 
 
-@pytest.mark.parametrize("path", recorded(), ids=lambda path: str(path.relative_to(HISTORIES).with_suffix("")))
+@pytest.mark.parametrize("path", recorded(), ids=name)
 async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
     replayer = Replayer(workflows=[InstantNotificationWorkflow])
 
@@ -60,7 +64,7 @@ async def test_an_unguarded_change_is_caught() -> None:
     assert isinstance(result.replay_failure, NondeterminismError)
 
 
-@pytest.mark.parametrize("path", recorded(), ids=lambda path: str(path.relative_to(HISTORIES).with_suffix("")))
+@pytest.mark.parametrize("path", recorded(), ids=name)
 async def test_the_same_change_behind_a_patch_replays(path: Path) -> None:
     replayer = Replayer(workflows=[PatchedChangeWorkflow])
 
