@@ -2,16 +2,24 @@
 # Registers the service's namespace (with its retention) and the search attributes of
 # workflows/search_attributes.py, once the server answers. Safe to run again.
 set -eu
-attempts=0
-until temporal operator cluster health >/dev/null 2>&1; do
-  attempts=$((attempts + 1))
-  if [ "$attempts" -ge 60 ]; then echo "Temporal at $TEMPORAL_ADDRESS did not answer" >&2; exit 1; fi
-  sleep 2
-done
+
+# retry N COMMAND...: run COMMAND until it succeeds, at most N times, two seconds apart.
+retry() {
+  tries=$1; shift
+  until "$@"; do
+    tries=$((tries - 1))
+    if [ "$tries" -le 0 ]; then echo "gave up on: $*" >&2; return 1; fi
+    sleep 2
+  done
+}
+
+retry 60 temporal operator cluster health >/dev/null
 if ! temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
   temporal operator namespace create --namespace "$TEMPORAL_NAMESPACE" --retention "$NAMESPACE_RETENTION"
 fi
-temporal operator namespace update --namespace "$TEMPORAL_NAMESPACE" --retention "$NAMESPACE_RETENTION"
+# A new namespace reaches the server's namespace cache some seconds after it is created.
+retry 30 temporal operator namespace update --namespace "$TEMPORAL_NAMESPACE" \
+  --retention "$NAMESPACE_RETENTION"
 existing=$(temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE")
 for name in ShipmentId ShipmentStatus NotificationChannel Creator SendersReference; do
   case "$existing" in
@@ -20,3 +28,4 @@ for name in ShipmentId ShipmentStatus NotificationChannel Creator SendersReferen
          --name "$name" --type Keyword ;;
   esac
 done
+echo "namespace $TEMPORAL_NAMESPACE is ready at $TEMPORAL_ADDRESS"
