@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,6 +14,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from devstack.scratch import free_port as free_port
 from gateways import standard_webhooks
 from store.engine import create_db_engine
 
@@ -27,13 +27,6 @@ DEPRECATED = f"{BASE}/future/orders/instant"
 SHIPMENT = f"{BASE}/future/shipment"
 FEED = f"{BASE}/future/shipment/feed"
 REPORTS = f"{BASE}/delivery-reports"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def new_key() -> str:
