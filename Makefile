@@ -7,7 +7,7 @@ ORG ?= ttd
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: run test lint token install bench clean
+.PHONY: run test lint token install bench clean migrate histories screenshot
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -17,11 +17,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## start Temporal, the simulator, the worker and the API
+run: $(STAMP)  ## migrate the store, start Temporal, the simulator, the worker and the API
 	$(PY) -m devstack
 
 test: $(STAMP)  ## run the test suite against real Temporal, simulator and databases
 	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m pytest
+
+migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
+	$(PY) -m store.migrate
+
+histories: $(STAMP)  ## record the workflow histories the replay test replays
+	PYTHONPATH=. $(PY) scripts/record_histories.py
+
+screenshot: $(STAMP)  ## the README's picture of a shipment in the Temporal UI (needs chromium)
+	PYTHONPATH=. $(PY) scripts/screenshot.py
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -31,8 +31,9 @@ from core.temporal import connect_temporal, worker_interceptors
 from core.tracing import configure_tracing, shutdown_tracing
 from domain.orders import Channel
 from gateways.registry import build_gateways
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
 from store.limits import Limit
+from store.migrate import require_current_schema
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger("worker")
@@ -104,7 +105,7 @@ async def main() -> None:
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
     engine = create_db_engine(settings.database_url)
-    create_tables(engine)
+    require_current_schema(engine)
     client = await connect_temporal(settings, runtime=telemetry_runtime(settings))
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -18,6 +18,7 @@ from store import shipments
 from store.limits import Limit
 from store.models import Shipment, ShipmentEvent
 
+KEY_ALREADY_USED = "KeyAlreadyUsed"
 RATE_LIMITED = "RateLimited"
 
 
@@ -93,7 +94,14 @@ class RecordActivities:
         )
         with Session(self._engine) as session:
             rate_limits.lock_tenant(session, row.org)
-            inserted = shipments.insert_shipment(session, row)
+            try:
+                inserted = shipments.insert_shipment(session, row)
+            except shipments.KeyAlreadyUsedError as taken:
+                raise ApplicationError(
+                    "another order holds this idempotency key",
+                    type=KEY_ALREADY_USED,
+                    non_retryable=True,
+                ) from taken
             refusal = rate_limits.first_refusal(session, row, self._limits) if inserted else None
             if refusal is not None:
                 session.rollback()

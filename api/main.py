@@ -19,7 +19,8 @@ from core.logs import configure_logging
 from core.temporal import connect_temporal
 from core.tracing import configure_tracing
 from gateways.registry import build_report_readers
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import require_current_schema
 
 BASE_PATH = "/notifications/api/v1"
 SERVICE_NAME = "instant-notifications-api"
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.database_url)
-        create_tables(engine)
+        require_current_schema(engine)
         client = await connect_temporal(settings, lazy=True)
         app.state.settings = settings
         app.state.engine = engine

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.handover import HANDOVER_AMBIGUOUS
-from activities.records import RATE_LIMITED
+from activities.records import KEY_ALREADY_USED, RATE_LIMITED
 from api.problems import Problem
 from core.config import Settings
 from core.metrics import count_rate_limited
@@ -108,7 +108,10 @@ class OrderService:
             # The workflow completed: its row answers, and the engine refused a second send.
             answer = await self._from_store(org, content.idempotency_id)
         except WorkflowUpdateFailedError as exc:
-            raise self._update_failed(exc) from exc
+            if _failure_reason(exc) != KEY_ALREADY_USED:
+                raise self._update_failed(exc) from exc
+            # Retention deleted the key's workflow, not its row: the row answers, nothing is sent.
+            answer = await self._from_store(org, content.idempotency_id)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except (RPCError, RuntimeError) as exc:
@@ -179,6 +182,14 @@ class OrderService:
                 "Idempotency key reused with different content",
                 "An order with this idempotencyId exists and its content differs.",
             )
+
+
+def _failure_reason(exc: WorkflowUpdateFailedError) -> object:
+    """Why the workflow failed the handover: the `type` of the error that ended it."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED and cause.details:
+        return cause.details[0]
+    return None
 
 
 def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:

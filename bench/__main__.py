@@ -16,28 +16,15 @@ import httpx
 
 from bench import scenarios
 from bench.plot import plot
-from core.config import Settings, get_settings
+from core.config import Settings
 from core.logs import configure_logging
-from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, Service, free_port
+from devstack.scratch import scratch_settings, scratch_stack
 from store.engine import create_db_engine
 
 log = logging.getLogger("bench")
 RESULTS = Path(__file__).parent / "results"
-
-
-def bench_settings(tmp: Path) -> Settings:
-    return get_settings().model_copy(
-        update={
-            "temporal_address": f"127.0.0.1:{free_port()}",
-            "database_url": f"sqlite:///{tmp / 'store.sqlite'}",
-            "api_port": free_port(),
-            "simulator_url": f"http://127.0.0.1:{free_port()}",
-            "simulator_smtp_port": free_port(),
-            "log_level": "WARNING",
-        }
-    )
 
 
 def floor_service(settings: Settings, port: int) -> Service:
@@ -101,14 +88,12 @@ async def main() -> int:
     args = parser.parse_args()
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(Path(tmp))
+        # Many tenants share the load, and each shipment of the waiting kind has its own, so
+        # only the recipient limit could refuse an order: it stays at its default.
+        settings = scratch_settings(Path(tmp))
         group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
         floor_port = free_port()
-        try:
-            await group.start(services.temporal(settings, ui=False, db_file=f"{tmp}/t.sqlite"))
-            await group.start(services.simulator(settings))
-            worker = await group.start(services.worker(settings))
-            await group.start(services.api(settings))
+        async with scratch_stack(settings, group=group, db_file=f"{tmp}/temporal.sqlite") as client:
             await group.start(floor_service(settings, floor_port))
             limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -117,13 +102,11 @@ async def main() -> int:
                     f"http://127.0.0.1:{settings.api_port}",
                     f"http://127.0.0.1:{floor_port}",
                     http,
-                    await connect_temporal(settings),
+                    client,
                     create_db_engine(settings.database_url),
-                    worker.pid,
+                    group.processes["worker"].pid,
                 )
                 results = await measure(ctx, args.quick)
-        finally:
-            await group.stop_all()
     write(results)
     return 0
 

@@ -5,9 +5,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
-
-from store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from sqlmodel import create_engine
 
 
 def create_db_engine(url: str) -> Engine:
@@ -33,7 +31,3 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
-
-
-def create_tables(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)

@@ -8,15 +8,22 @@ from store.feed import append_feed_entry
 from store.models import Shipment, ShipmentEvent
 
 
+class KeyAlreadyUsedError(Exception):
+    """Another order holds this (tenant, idempotencyId): its message may have been sent."""
+
+
 def insert_shipment(session: Session, row: Shipment) -> bool:
-    """Insert the row of a new order; False when this very row is already there (a retry)."""
+    """Insert the row of a new order; False when this very row is already there (a retry).
+
+    A failed handover deletes its row before its workflow closes, so a row of another order
+    means that order was handed over (or an operator ended its workflow midway), and its
+    workflow has since been deleted by retention: the key is taken for as long as the row lives.
+    """
     existing = find_by_key(session, row.org, row.idempotency_id)
     if existing is not None and existing.id == row.id:
         return False
     if existing is not None:
-        # Only a run whose handover failed leaves a row behind for a key that starts again.
-        session.delete(existing)
-        session.flush()
+        raise KeyAlreadyUsedError(existing.id)
     session.add(row)
     session.add(
         ShipmentEvent(

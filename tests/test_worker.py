@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -181,3 +182,24 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
     assert manifest["recipients"][0]["status"] == "SMS_Delivered"
     held = (await stack.simulator.get("/messages", params={"reference": reference})).json()
     assert [m["submissions"] for m in held] == [1]
+
+
+def test_worker_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite'}",
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-m", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert "not migrated" in done.stderr
+    assert "make migrate" in done.stderr

@@ -23,6 +23,8 @@ from tests.helpers import (
     sms_order,
 )
 
+pytestmark = pytest.mark.both_databases
+
 SMS_FINAL = {
     "+4799990002": "SMS_Failed",
     "+4799990003": "SMS_Failed_BarredReceiver",

@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import Stack, Tenant
 from tests.helpers import FEED, SMS, completed_manifest, sms_order
 
+pytestmark = pytest.mark.both_databases
+
 
 async def complete(stack: Stack, tenant: Tenant, count: int) -> list[str]:
     """Refused recipients complete at the handover, so their feed entries exist at once."""

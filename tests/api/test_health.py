@@ -34,7 +34,12 @@ async def test_healthy_stack_is_200(stack: Stack) -> None:
 async def test_unreachable_temporal_is_503_for_health_and_orders(
     stack: Stack, tmp_path: Path
 ) -> None:
-    settings = stack_settings(tmp_path, f"127.0.0.1:{free_port()}", handover_deadline_seconds=2.0)
+    settings = stack_settings(
+        tmp_path,
+        f"127.0.0.1:{free_port()}",
+        handover_deadline_seconds=2.0,
+        database_url=stack.settings.database_url,
+    )
     async with api_for(settings) as api:
         health = await api.get("/health")
         ready = await api.get("/health/ready")

@@ -4,7 +4,11 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from sqlmodel import Session
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.ids import client_reference, workflow_id
 from store import shipments
@@ -17,10 +21,13 @@ from tests.helpers import (
     SMS,
     completed_manifest,
     email_order,
+    eventually,
     new_key,
     random_phone,
     sms_order,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, Any]]:
@@ -98,6 +105,49 @@ async def test_repeat_after_completion_answers_from_the_store(stack: Stack, tena
     assert again.status_code == 200
     assert again.json() == first.json()
     assert len(await messages_for(stack, tenant.org, order["idempotencyId"])) == 1
+
+
+async def test_key_is_honoured_after_retention_deleted_the_workflow(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Retention deletes closed workflows; the shipment row still refuses a second send."""
+    order = sms_order()
+    first = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    await completed_manifest(stack.api, tenant.headers, first.json()["notification"]["shipmentId"])
+    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+    await handle.result()
+    await delete_workflow(stack, handle.id)
+
+    again = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    later = await stack.api.post(SMS, json=order, headers=tenant.headers)
+
+    assert (again.status_code, later.status_code) == (200, 200)
+    assert again.json() == later.json() == first.json()
+    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert [m["submissions"] for m in sent] == [1]
+    with Session(stack.engine) as session:
+        row = shipments.find_by_key(session, tenant.org, order["idempotencyId"])
+    assert row is not None
+    assert (row.id, row.status) == (first.json()["notification"]["shipmentId"], "SMS_Delivered")
+
+
+async def delete_workflow(stack: Stack, workflow: str) -> None:
+    """What namespace retention does to a closed workflow once its retention period is over."""
+    await stack.client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace=stack.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow),
+        )
+    )
+
+    async def gone() -> bool | None:
+        try:
+            await stack.client.get_workflow_handle(workflow).describe()
+        except RPCError as err:
+            return err.status == RPCStatusCode.NOT_FOUND or None
+        return None
+
+    assert await eventually(gone)
 
 
 async def test_content_is_not_compared_by_default(stack: Stack, tenant: Tenant) -> None:

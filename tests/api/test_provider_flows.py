@@ -15,7 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.processes import free_port
 from devstack.token import mint_token
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
 from tests.conftest import api_and_worker, stack_settings
 from tests.gateways.fakes import linkmobility as fake_lm
@@ -112,8 +113,8 @@ async def twilio_and_smtp(
             smtp_ca_file=str(certificate[1]),
             smtp_report_secret="dsn-secret",
         )
+        migrate_database(settings.database_url)
         engine = create_db_engine(settings.database_url)
-        create_tables(engine)
         async with api_and_worker(temporal_env.client, settings, engine) as api:
             headers = _headers(settings.auth_jwt_secret)
             yield ProviderStack(api, headers, settings.database_url, twilio=twilio, smtp=smtp)
@@ -145,8 +146,8 @@ async def link_and_acs(
         api_url = f"http://127.0.0.1:{settings.api_port}"
         link.report_url = f"{api_url}{REPORTS}/linkmobility"
         acs.webhook_url = f"{api_url}{REPORTS}/acs?code=grid-secret"
+        migrate_database(settings.database_url)
         engine = create_db_engine(settings.database_url)
-        create_tables(engine)
         async with api_and_worker(temporal_env.client, settings, engine) as api:
             headers = _headers(settings.auth_jwt_secret)
             yield ProviderStack(api, headers, settings.database_url, link=link, acs=acs)

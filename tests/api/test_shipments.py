@@ -11,6 +11,8 @@ from tests.conftest import Stack, Tenant
 from tests.helpers import SHIPMENT, SMS, completed_manifest, new_key, sms_order
 from workflows.instant_notification import InstantNotificationWorkflow
 
+pytestmark = pytest.mark.both_databases
+
 
 async def queried(stack: Stack, org: str, key: str) -> dict[str, object]:
     handle = stack.client.get_workflow_handle(workflow_id(org, key))

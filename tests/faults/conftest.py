@@ -18,6 +18,7 @@ from devstack import services
 from devstack.processes import ProcessGroup, free_port
 from devstack.token import mint_token
 from store.engine import create_db_engine
+from store.migrate import migrate_database
 
 ORDER = ("temporal", "simulator", "worker", "api")
 
@@ -74,6 +75,7 @@ def fault_settings(tmp: Path) -> Settings:
 async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultStack]:
     tmp = tmp_path_factory.mktemp("faults")
     settings = fault_settings(tmp)
+    migrate_database(settings.database_url)
     log = (tmp / "processes.log").open("wb")
     group = ProcessGroup(sink=log)
     extra = {"SIMULATOR_EXPIRY_SCALE": "0.1", "TEMPORAL_ADDRESS": settings.temporal_address}

@@ -5,7 +5,6 @@ transactions can commit in the opposite order of their values. The feed serialis
 with a transaction-scoped advisory lock, so commit order equals sequence order.
 """
 
-import os
 import random
 import threading
 import time
@@ -18,21 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from store import shipments
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
 from store.feed import FeedOrder, read_feed
 from store.models import Shipment, ShipmentEvent
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
-
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL, reason="no PostgreSQL here (make test finds the machine's cluster)"
-)
-
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    engine = create_db_engine(POSTGRES_URL)
-    create_tables(engine)
+def engine(postgres_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(postgres_url)
     yield engine
     engine.dispose()
 

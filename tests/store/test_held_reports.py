@@ -1,6 +1,5 @@
 """Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,21 +11,20 @@ from sqlmodel import Session
 
 from domain.reports import DeliveryReport, MatchKey
 from store import reports
-from store.engine import create_db_engine, create_tables
+from store.engine import create_db_engine
+from store.migrate import migrate_database
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql" and not POSTGRES_URL:
-        pytest.skip("no PostgreSQL here (make test finds the machine's cluster)")
-    url = POSTGRES_URL if request.param == "postgresql" else f"sqlite:///{tmp_path / 'h.sqlite'}"
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+        migrate_database(url)
     engine = create_db_engine(url)
-    create_tables(engine)
     yield engine
     engine.dispose()
 

@@ -1,0 +1,74 @@
+"""A throwaway local stack on free ports, for the tools that drive real orders through it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from core.config import Settings
+from core.temporal import connect_temporal
+from devstack import services
+from devstack.processes import ProcessGroup, free_port
+from store.migrate import migrate_database
+
+
+def scratch_settings(data: Path, **overrides: Any) -> Settings:
+    """Settings of a stack whose every port is free and whose store lives in `data`."""
+    values: dict[str, Any] = {
+        "temporal_address": f"127.0.0.1:{free_port()}",
+        "temporal_ui_port": free_port(),
+        "api_port": free_port(),
+        "simulator_url": f"http://127.0.0.1:{free_port()}",
+        "simulator_smtp_port": free_port(),
+        "database_url": f"sqlite:///{data / 'store.sqlite'}",
+        "log_level": "WARNING",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def scratch_stack(
+    settings: Settings,
+    *,
+    ui: bool = False,
+    simulator_env: dict[str, str] | None = None,
+    db_file: str | None = None,
+    group: ProcessGroup | None = None,
+) -> AsyncIterator[Client]:
+    """Migrate the store, start Temporal (in memory unless `db_file`), the simulator, a worker
+    and the API; a caller that passes `group` can reach the processes and add its own.
+
+    Yields a client once the worker polls, so the first order does not wait for it.
+    """
+    migrate_database(settings.database_url)
+    group = group or ProcessGroup(echo=False)
+    try:
+        await group.start(services.temporal(settings, ui=ui, db_file=db_file))
+        await group.start(services.simulator(settings, simulator_env))
+        await group.start(services.worker(settings))
+        await group.start(services.api(settings))
+        client = await connect_temporal(settings)
+        await _worker_polling(client, settings)
+        yield client
+    finally:
+        await group.stop_all()
+
+
+async def _worker_polling(client: Client, settings: Settings, within: float = 30.0) -> None:
+    request = DescribeTaskQueueRequest(
+        namespace=settings.temporal_namespace,
+        task_queue=TaskQueue(name=settings.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    deadline = asyncio.get_running_loop().time() + within
+    while not (await client.workflow_service.describe_task_queue(request)).pollers:
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the worker did not start polling")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store: the only way its tables are created or changed."""

@@ -1,0 +1,109 @@
+"""Migrations build exactly the models' schema on SQLite and PostgreSQL; stale ones are refused."""
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from store.engine import create_db_engine
+from store.migrate import SchemaNotCurrentError, downgrade, require_current_schema, upgrade
+from tests.conftest import postgres_server
+from tests.helpers import scratch_postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with contextlib.ExitStack() as cleanup:
+        if request.param == "postgresql":
+            url = cleanup.enter_context(scratch_postgres_database(postgres_server()))
+        else:
+            url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        engine = create_db_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def schema_diff(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+
+def test_migrations_produce_exactly_the_models_schema(empty_engine: Engine) -> None:
+    missing = schema_diff(empty_engine)
+    upgrade(empty_engine)
+
+    assert {change[0] for change in missing} >= {"add_table"}
+    assert schema_diff(empty_engine) == []
+
+
+def test_downgrade_removes_every_table_and_upgrade_restores_them(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    downgrade(empty_engine, "base")
+    left = set(inspect(empty_engine).get_table_names())
+    upgrade(empty_engine)
+
+    assert left == {"alembic_version"}
+    assert schema_diff(empty_engine) == []
+
+
+def test_unmigrated_database_is_refused_with_the_remedy(empty_engine: Engine) -> None:
+    with pytest.raises(SchemaNotCurrentError) as refused:
+        require_current_schema(empty_engine)
+
+    message = str(refused.value)
+    assert "not migrated" in message
+    assert "make migrate" in message
+    assert f":{empty_engine.url.password}@" not in message
+
+
+def test_migrated_database_is_accepted(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    require_current_schema(empty_engine)
+
+
+def test_database_ahead_of_the_code_is_accepted_with_a_warning(
+    empty_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """During a rolling upgrade the schema is migrated before the old processes are replaced."""
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
+
+    with caplog.at_level(logging.WARNING, logger="store.migrate"):
+        require_current_schema(empty_engine)
+
+    assert "newer than this code" in caplog.text
+
+
+def test_make_migrate_applies_the_migrations_to_database_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "store.migrate"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    engine = create_db_engine(url)
+    try:
+        require_current_schema(engine)
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()
