@@ -3,13 +3,17 @@
 from dataclasses import asdict, fields
 from enum import StrEnum
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, insert, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
 from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
+_FEED = FeedEntry.__table__  # type: ignore[attr-defined]
+_WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 class FeedOrder(StrEnum):
@@ -25,13 +29,12 @@ def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) ->
     transaction-scoped advisory lock from the insert to the commit makes commit order equal
     sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
     """
-    if session.exec(
-        select(FeedEntry.seq).where(FeedEntry.shipment_id == snapshot.shipment_id)
-    ).first():
+    connection = session.connection()
+    if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
-    session.add(FeedEntry(org=org, **asdict(snapshot)))
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": _FEED_LOCK})
+    connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
 
 
 def snapshot_of(entry: FeedEntry) -> ShipmentManifest:

@@ -10,9 +10,11 @@ room for themselves. Limits therefore hold across any number of API and worker p
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, Select, bindparam, text
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from store.models import Shipment
 
@@ -40,22 +42,48 @@ def lock_tenant(session: Session, org: str) -> None:
         )
 
 
+_SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
+
+
+def _oldest_counted(*scope: ColumnElement[bool]) -> Select[Any]:
+    """The limit-th most recent earlier order in the window: it leaves the window first."""
+    return (
+        sa_select(_SHIPMENT.c.created_at)
+        .where(
+            _SHIPMENT.c.org == bindparam("org"),
+            _SHIPMENT.c.created_at > bindparam("since"),
+            _SHIPMENT.c.id != bindparam("sid"),
+            *scope,
+        )
+        .order_by(_SHIPMENT.c.created_at.desc())
+        .offset(bindparam("skip"))
+        .limit(1)
+    )
+
+
+_QUERIES = {
+    "recipient": _oldest_counted(_SHIPMENT.c.destination == bindparam("destination")),
+    "tenant": _oldest_counted(),
+}
+
+
 def first_refusal(session: Session, row: Shipment, limits: list[Limit]) -> Refusal | None:
     """Check after inserting `row`: refused when it made a window hold more than its limit."""
+    connection = session.connection()
     for limit in limits:
-        query = select(Shipment.created_at).where(
-            Shipment.org == row.org,
-            col(Shipment.created_at) > row.created_at - timedelta(seconds=limit.window_seconds),
-            Shipment.id != row.id,
-        )
-        if limit.scope == "recipient":
-            query = query.where(Shipment.destination == row.destination)
-        # The limit-th most recent earlier order leaves the window first for a new one.
-        oldest_counted = session.exec(
-            query.order_by(col(Shipment.created_at).desc()).offset(limit.count - 1).limit(1)
-        ).first()
-        if oldest_counted is not None:
-            return Refusal(limit.scope, _seconds_until(oldest_counted, limit, row.created_at))
+        since = row.created_at - timedelta(seconds=limit.window_seconds)
+        oldest = connection.execute(
+            _QUERIES[limit.scope],
+            {
+                "org": row.org,
+                "since": since,
+                "sid": row.id,
+                "destination": row.destination,
+                "skip": limit.count - 1,
+            },
+        ).scalar()
+        if oldest is not None:
+            return Refusal(limit.scope, _seconds_until(oldest, limit, row.created_at))
     return None
 
 

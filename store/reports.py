@@ -5,9 +5,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
 from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
@@ -63,25 +64,28 @@ def claim_held_report(session: Session, held_id: int, shipment_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+_HELD = HeldReport.__table__  # type: ignore[attr-defined]
+_CLAIM_FOR_WORKFLOW = (
+    update(_HELD)
+    .where(_HELD.c.gateway_reference == bindparam("gateway"), _HELD.c.shipment_id.is_(None))
+    .values(shipment_id=bindparam("sid"), claimed_by=BY_WORKFLOW)
+)
+_CLAIMED_BY_WORKFLOW = (
+    sa_select(_HELD.c.report)
+    .where(_HELD.c.shipment_id == bindparam("sid"), _HELD.c.claimed_by == BY_WORKFLOW)
+    .order_by(_HELD.c.id)
+)
+
+
 def claim_held_reports(
     session: Session, gateway_reference: str, shipment_id: str
 ) -> list[DeliveryReport]:
     """The workflow's claim of every report held for its gateway reference; a retry of the
     same claim returns the same reports."""
-    session.execute(
-        update(HeldReport)
-        .where(
-            col(HeldReport.gateway_reference) == gateway_reference,
-            col(HeldReport.shipment_id).is_(None),
-        )
-        .values(shipment_id=shipment_id, claimed_by=BY_WORKFLOW)
-    )
-    rows = session.exec(
-        select(HeldReport)
-        .where(HeldReport.shipment_id == shipment_id, HeldReport.claimed_by == BY_WORKFLOW)
-        .order_by(col(HeldReport.id))
-    )
-    return [_report(json.loads(row.report)) for row in rows]
+    connection = session.connection()
+    connection.execute(_CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id})
+    rows = connection.execute(_CLAIMED_BY_WORKFLOW, {"sid": shipment_id}).scalars()
+    return [_report(json.loads(report)) for report in rows]
 
 
 def _report(data: dict[str, Any]) -> DeliveryReport:

@@ -1,5 +1,6 @@
 """Reads and writes of shipment rows and their history."""
 
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
@@ -12,6 +13,42 @@ class KeyAlreadyUsedError(Exception):
     """Another order holds this (tenant, idempotencyId): its message may have been sent."""
 
 
+# The worker's writes run on every order: statements are built once, and executed as Core
+# on the session's connection, without the ORM's unit of work.
+_SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
+_EVENT = ShipmentEvent.__table__  # type: ignore[attr-defined]
+_KEY_HOLDER = select(_SHIPMENT.c.id).where(
+    _SHIPMENT.c.org == bindparam("org"), _SHIPMENT.c.idempotency_id == bindparam("key")
+)
+_EVENT_RECORDED = select(_EVENT.c.id).where(
+    _EVENT.c.shipment_id == bindparam("sid"), _EVENT.c.number == bindparam("number")
+)
+_APPLY = (
+    update(_SHIPMENT)
+    .where(_SHIPMENT.c.id == bindparam("sid"))
+    .values(
+        status=bindparam("new_status"),
+        last_update=bindparam("at"),
+        order_status=bindparam("new_order_status"),
+        gateway_reference=func.coalesce(bindparam("gateway"), _SHIPMENT.c.gateway_reference),
+    )
+)
+_SNAPSHOT = select(
+    _SHIPMENT.c.org,
+    *(
+        _SHIPMENT.c[name]
+        for name in (
+            "senders_reference",
+            "order_status",
+            "channel",
+            "destination",
+            "status",
+            "last_update",
+        )
+    ),
+).where(_SHIPMENT.c.id == bindparam("sid"))
+
+
 def insert_shipment(session: Session, row: Shipment) -> bool:
     """Insert the row of a new order; False when this very row is already there (a retry).
 
@@ -19,48 +56,53 @@ def insert_shipment(session: Session, row: Shipment) -> bool:
     means that order was handed over (or an operator ended its workflow midway), and its
     workflow has since been deleted by retention: the key is taken for as long as the row lives.
     """
-    existing = find_by_key(session, row.org, row.idempotency_id)
-    if existing is not None and existing.id == row.id:
+    connection = session.connection()
+    holder = connection.execute(_KEY_HOLDER, {"org": row.org, "key": row.idempotency_id}).scalar()
+    if holder == row.id:
         return False
-    if existing is not None:
-        raise KeyAlreadyUsedError(existing.id)
-    session.add(row)
-    session.add(
-        ShipmentEvent(
-            shipment_id=row.id,
-            number=0,
-            kind="order",
-            status=row.status,
-            applied=True,
-            at=row.created_at,
-        )
+    if holder is not None:
+        raise KeyAlreadyUsedError(holder)
+    connection.execute(insert(_SHIPMENT), [row.model_dump()])
+    connection.execute(
+        insert(_EVENT),
+        [
+            {
+                "shipment_id": row.id,
+                "number": 0,
+                "kind": "order",
+                "status": row.status,
+                "applied": True,
+                "at": row.created_at,
+            }
+        ],
     )
     return True
 
 
 def record_event(session: Session, event: ShipmentEvent, gateway_reference: str | None) -> bool:
     """Append one event and apply it when the workflow says so; False if it was recorded before."""
-    duplicate = session.exec(
-        select(ShipmentEvent.id).where(
-            ShipmentEvent.shipment_id == event.shipment_id, ShipmentEvent.number == event.number
-        )
-    ).first()
-    if duplicate is not None:
+    connection = session.connection()
+    params = {"sid": event.shipment_id, "number": event.number}
+    if connection.execute(_EVENT_RECORDED, params).first() is not None:
         return False
-    session.add(event)
+    connection.execute(insert(_EVENT), [event.model_dump(exclude={"id"})])
     if not event.applied or event.status is None:
         return True
-    row = session.get_one(Shipment, event.shipment_id)
-    row.status = event.status
-    row.last_update = event.at
-    if gateway_reference is not None:
-        row.gateway_reference = gateway_reference
     final = is_final(event.status)
+    order_status = OrderStatus.COMPLETED if final else OrderStatus.PROCESSED
+    connection.execute(
+        _APPLY,
+        {
+            "sid": event.shipment_id,
+            "new_status": event.status,
+            "at": event.at,
+            "new_order_status": order_status,
+            "gateway": gateway_reference,
+        },
+    )
     if final:
-        row.order_status = OrderStatus.COMPLETED
-    session.add(row)
-    if final:
-        append_feed_entry(session, row.org, manifest(row))
+        org, *values = connection.execute(_SNAPSHOT, {"sid": event.shipment_id}).one()
+        append_feed_entry(session, org, ShipmentManifest(event.shipment_id, *values))
     return True
 
 
