@@ -51,15 +51,14 @@ def build_worker(
     # Gateway calls become client spans under the handover activity's span.
     HTTPXClientInstrumentor.instrument_client(http)
     providers = {Channel.SMS: settings.sms_provider, Channel.EMAIL: settings.email_provider}
-    handover = HandoverActivities(build_gateways(settings, http), providers)
     records = RecordActivities(engine, rate_limits(settings))
+    handover = HandoverActivities(build_gateways(settings, http), providers, records)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[InstantNotificationWorkflow],
         activities=[
             handover.hand_over,
-            records.record_shipment,
             records.record_transition,
             records.discard_shipment,
         ],

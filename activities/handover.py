@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from opentelemetry import trace
@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core import metrics
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
@@ -38,20 +39,34 @@ _tracer = trace.get_tracer(__name__)
 
 @dataclass(frozen=True)
 class HandoverInput:
-    """`deadline` bounds all attempts together: the caller is answered 503 after it."""
+    """`deadline` bounds all attempts together: the caller is answered 503 after it.
+
+    `shipment` is the order's row, written (rate limits checked) before anything is sent; a
+    retry finds it written and goes straight to the gateway. With `record_as`, the outcome is
+    recorded too, as that event of the shipment's history. Each local activity costs the caller
+    several milliseconds of round trips, so the order path is this one activity.
+    """
 
     reference: str
     ttl_seconds: int
     deadline: datetime
     sms: SmsMessage | None = None
     email: EmailMessage | None = None
+    shipment: ShipmentInput | None = None
+    record_as: int | None = None
 
 
 class HandoverActivities:
-    def __init__(self, gateways: Gateways, providers: Mapping[Channel, str] | None = None) -> None:
+    def __init__(
+        self,
+        gateways: Gateways,
+        providers: Mapping[Channel, str] | None = None,
+        records: RecordActivities | None = None,
+    ) -> None:
         """`providers` names the provider behind each channel in metrics and traces."""
         self._gateways = gateways
         self._providers = providers or {}
+        self._records = records
 
     @activity.defn
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
@@ -63,6 +78,8 @@ class HandoverActivities:
             raise ApplicationError(
                 "handover deadline passed", type=DEADLINE_PASSED, non_retryable=True
             )
+        if data.shipment is not None and self._records is not None:
+            await asyncio.to_thread(self._records.record_shipment, data.shipment)
         provider = self._providers.get(channel, "unnamed")
         with _tracer.start_as_current_span(
             f"send {channel} via {provider}",
@@ -79,11 +96,37 @@ class HandoverActivities:
             metrics.observe_handover(provider, receipt.outcome, time.perf_counter() - started)
             span.set_attribute("notifications.outcome", receipt.outcome)
         log.info("handover of %s: %s", data.reference, receipt.outcome)
-        return HandoverResult(
+        result = HandoverResult(
             status=_status(channel, receipt),
             at=datetime.now(UTC),
             gateway_reference=receipt.gateway_reference,
             detail=receipt.detail,
+        )
+        return await self._record_outcome(data, result)
+
+    async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:
+        """Record what the gateway said. The message has left: a failure here must not fail the
+        activity (a retry would send again), so the workflow records it itself instead."""
+        if data.shipment is None or data.record_as is None or self._records is None:
+            return result
+        outcome = TransitionInput(
+            shipment_id=data.shipment.shipment_id,
+            number=data.record_as,
+            kind="handover",
+            applied=True,
+            at=result.at,
+            status=result.status,
+            gateway_reference=result.gateway_reference,
+        )
+        try:
+            recorded = await asyncio.to_thread(self._records.record_transition, outcome)
+        except Exception:
+            log.warning(
+                "handover of %s not recorded; the workflow retries", data.reference, exc_info=True
+            )
+            return result
+        return replace(
+            result, recorded=True, recorded_at=recorded.recorded_at, held_reports=recorded.reports
         )
 
     async def _attempt(self, data: HandoverInput, remaining: float) -> Receipt:

@@ -1,7 +1,9 @@
 """What a gateway said about one handover."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from domain.reports import DeliveryReport
 
 
 @dataclass(frozen=True)
@@ -12,3 +14,8 @@ class HandoverResult:
     at: datetime
     gateway_reference: str | None = None
     detail: str | None = None
+    # Set when the handover also recorded its own outcome in the store: then `recorded_at` is
+    # that worker's clock, and `held_reports` the reports that were waiting for the record.
+    recorded: bool = False
+    recorded_at: datetime | None = None
+    held_reports: list[DeliveryReport] = field(default_factory=list)

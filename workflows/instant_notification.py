@@ -38,12 +38,6 @@ _RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
 )
 _RECORD_TIMEOUT = timedelta(seconds=10)
-# Before the handover the caller is waiting: a store that stays down fails the order (503).
-_ORDER_RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=100),
-    maximum_interval=timedelta(seconds=1),
-    maximum_attempts=5,
-)
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -80,18 +74,21 @@ class InstantNotificationWorkflow:
         created = workflow.now()
         self._publish_search_attributes()
         try:
-            await self._record_shipment(created)
-            result = await self._hand_over(created)
+            result = await self._hand_over(created, self._next_event())
         except (ActivityError, ApplicationError) as err:
             # A local activity's final failure can arrive unwrapped (without ActivityError).
             await self._fail(err)
-        await self._record(
-            kind="handover",
-            status=result.status,
-            at=result.at,
-            applied=True,
-            gateway_reference=result.gateway_reference,
-        )
+        self._apply_status(result.status, result.at)
+        if result.recorded:
+            self._absorb(result.recorded_at, result.held_reports)
+        else:
+            await self._store(
+                kind="handover",
+                status=result.status,
+                at=result.at,
+                applied=True,
+                gateway_reference=result.gateway_reference,
+            )
         self._handed_over = True
         await self._follow_reports(created)
         while self._reports:
@@ -123,31 +120,7 @@ class InstantNotificationWorkflow:
         """The live delivery manifest; callable without arguments from the UI and the CLI."""
         return self._manifest
 
-    async def _record_shipment(self, created: datetime) -> None:
-        order = self._order
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_shipment,
-            ShipmentInput(
-                shipment_id=self._shipment_id,
-                order_id=self._order_id,
-                org=order.org,
-                idempotency_id=order.idempotency_id,
-                workflow_id=workflow.info().workflow_id,
-                reference=self._reference,
-                fingerprint=order.fingerprint,
-                channel=order.channel,
-                destination=order.destination,
-                status=self._manifest.status,
-                order_status=self._manifest.order_status,
-                created_at=created,
-                expires_at=self._expiry(created),
-                senders_reference=order.senders_reference,
-            ),
-            start_to_close_timeout=_RECORD_TIMEOUT,
-            retry_policy=_ORDER_RECORD_RETRY,
-        )
-
-    async def _hand_over(self, created: datetime) -> HandoverResult:
+    async def _hand_over(self, created: datetime, number: int) -> HandoverResult:
         order = self._order
         return await workflow.execute_local_activity_method(
             HandoverActivities.hand_over,
@@ -157,9 +130,30 @@ class InstantNotificationWorkflow:
                 deadline=created + timedelta(seconds=order.timing.handover_seconds),
                 sms=order.sms,
                 email=order.email,
+                shipment=self._shipment(created),
+                record_as=number,
             ),
             start_to_close_timeout=timedelta(seconds=order.timing.attempt_seconds),
             retry_policy=_HANDOVER_RETRY,
+        )
+
+    def _shipment(self, created: datetime) -> ShipmentInput:
+        order = self._order
+        return ShipmentInput(
+            shipment_id=self._shipment_id,
+            order_id=self._order_id,
+            org=order.org,
+            idempotency_id=order.idempotency_id,
+            workflow_id=workflow.info().workflow_id,
+            reference=self._reference,
+            fingerprint=order.fingerprint,
+            channel=order.channel,
+            destination=order.destination,
+            status=self._manifest.status,
+            order_status=self._manifest.order_status,
+            created_at=created,
+            expires_at=self._expiry(created),
+            senders_reference=order.senders_reference,
         )
 
     async def _fail(self, err: ActivityError | ApplicationError) -> NoReturn:
@@ -225,13 +219,26 @@ class InstantNotificationWorkflow:
     async def _record(
         self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
     ) -> None:
-        self._events += 1
+        self._next_event()
         if applied and status is not None:
-            order_status = OrderStatus.COMPLETED if is_final(status) else OrderStatus.PROCESSED
-            self._manifest = replace(
-                self._manifest, status=status, order_status=order_status, last_update=at
-            )
-            workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
+            self._apply_status(status, at)
+        await self._store(kind=kind, status=status, at=at, applied=applied, **details)
+
+    def _next_event(self) -> int:
+        self._events += 1
+        return self._events
+
+    def _apply_status(self, status: str, at: datetime) -> None:
+        order_status = OrderStatus.COMPLETED if is_final(status) else OrderStatus.PROCESSED
+        self._manifest = replace(
+            self._manifest, status=status, order_status=order_status, last_update=at
+        )
+        workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
+
+    async def _store(
+        self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
+    ) -> None:
+        """Write the current event (number `self._events`) to the store."""
         result = await workflow.execute_local_activity_method(
             RecordActivities.record_transition,
             TransitionInput(
@@ -246,10 +253,13 @@ class InstantNotificationWorkflow:
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
         )
-        if result.recorded_at is not None:
-            self._clock = max(self._clock, result.recorded_at)
+        self._absorb(result.recorded_at, result.reports)
+
+    def _absorb(self, recorded_at: datetime | None, held: list[DeliveryReport]) -> None:
+        if recorded_at is not None:
+            self._clock = max(self._clock, recorded_at)
         # Reports that outran the record of the gateway reference, held by the inbox till now.
-        self._reports.extend(result.reports)
+        self._reports.extend(held)
 
     def _now(self) -> datetime:
         """Workflow time, advanced by the clock of the last local activity of this task."""
