@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench import scenarios
+from bench import engine, scenarios
 from bench.plot import plot
 from core.config import Settings
 from core.logs import configure_logging
@@ -54,12 +54,19 @@ async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
     seconds, rate = (5.0, 20.0) if quick else (30.0, 20.0)
     for target in ("service", "floor"):
         await scenarios.handover(ctx, target, rate, 3 if quick else 10)  # warm-up
+    await asyncio.sleep(5)  # the warm-up's reports land
+    unloaded = {
+        "service": await scenarios.sequential(ctx, "service", 20 if quick else 100),
+        "floor": await scenarios.sequential(ctx, "floor", 20 if quick else 100),
+        "engine": await engine.round_trips(ctx.client, 20 if quick else 100),
+    }
+    log.warning("one at a time: %s", unloaded)
     at_target: dict[str, Any] = {}
     for target in ("service", "floor"):
         summary, samples = await scenarios.handover(ctx, target, rate, seconds)
         at_target[target] = (summary, samples)
         log.warning("%s at %g req/s: %s", target, rate, summary)
-    rates = [20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 200.0, 250.0]
+    rates = [5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 200.0]
     knees = {}
     for target in ("service", "floor"):
         best, steps = await scenarios.knee(ctx, target, rates, 5 if quick else 10)
@@ -74,7 +81,9 @@ async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
             "ratio_p50": round(service.p50_ms / floor.p50_ms, 2) if floor.p50_ms else None,
             "ratio_p99": round(service.p99_ms / floor.p99_ms, 2) if floor.p99_ms else None,
         },
+        "one_at_a_time": unloaded,
         "knee": knees,
+        "cpu_per_order": await scenarios.cpu_per_order(ctx, 10.0, 5 if quick else 20),
         "report_to_visible": await scenarios.report_to_visible(ctx, 20 if quick else 100),
         "failed_ttl_lateness": await scenarios.ttl_lateness(ctx, 20 if quick else 50),
         "worker_memory": await scenarios.worker_memory(ctx, 1000 if quick else 10_000),
@@ -104,7 +113,7 @@ async def main() -> int:
                     http,
                     client,
                     create_db_engine(settings.database_url),
-                    group.processes["worker"].pid,
+                    {n: p.pid for n, p in group.processes.items() if n != "floor"},
                 )
                 results = await measure(ctx, args.quick)
     write(results)

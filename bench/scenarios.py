@@ -2,6 +2,7 @@
 latency, Failed_TTL lateness and worker memory with many waiting shipments."""
 
 import asyncio
+import os
 import random
 import time
 import uuid
@@ -35,7 +36,7 @@ class Context:
     http: httpx.AsyncClient
     client: Client
     engine: Engine
-    worker_pid: int | None
+    pids: dict[str, int]  # the stack's processes by name
 
 
 def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:
@@ -72,6 +73,22 @@ async def handover(
 
     samples = await open_loop(send, rate, seconds)
     return summarize(samples, rate), samples
+
+
+async def sequential(ctx: Context, target: str, count: int) -> dict[str, float]:
+    """One order at a time, each on an idle stack: the pause lets the previous order's delivery
+    report be processed first, so the figure is the handover path alone, without queueing."""
+    tokens = _tokens(ctx.settings)
+    url = f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
+    latencies = []
+    for n in range(count + 10):
+        began = time.perf_counter()
+        response = await ctx.http.post(url, json=_order(), headers=tokens[n % len(tokens)])
+        if response.status_code != 201:
+            raise RuntimeError(f"{target} answered {response.status_code} to a valid order")
+        latencies.append((time.perf_counter() - began) * 1000)
+        await asyncio.sleep(0.25)
+    return _distribution(latencies[10:])  # the first ones warm connections and caches
 
 
 async def knee(
@@ -140,7 +157,7 @@ async def ttl_lateness(ctx: Context, count: int, ttl: int = 3, grace: int = 1) -
 
 async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
     """Worker RSS before and after `count` shipments are left waiting for reports."""
-    before = _rss_mib(ctx.worker_pid)
+    before = _rss_mib(ctx.pids["worker"])
     gate = asyncio.Semaphore(50)
 
     async def one(n: int) -> None:
@@ -152,8 +169,33 @@ async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
     return {
         "waiting_shipments": count,
         "rss_before_mib": before,
-        "rss_after_mib": _rss_mib(ctx.worker_pid),
+        "rss_after_mib": _rss_mib(ctx.pids["worker"]),
     }
+
+
+async def cpu_per_order(ctx: Context, rate: float, seconds: float) -> dict[str, Any]:
+    """CPU time each process spends on one order and its delivery report, below the knee:
+    the profile that says where the capacity of the machine goes."""
+    before = {name: _cpu_seconds(pid) for name, pid in ctx.pids.items()}
+    own_before = _own_cpu_seconds()
+    summary, _ = await handover(ctx, "service", rate, seconds)
+    await asyncio.sleep(3)  # the reports of the last orders land
+    spent = {name: _cpu_seconds(pid) - before[name] for name, pid in ctx.pids.items()}
+    spent["load generator"] = _own_cpu_seconds() - own_before
+    spent["total"] = sum(spent.values())
+    per_order = {name: round(1000 * value / summary.requests, 1) for name, value in spent.items()}
+    return {"rate_rps": rate, "orders": summary.requests, "cpu_ms_per_order": per_order}
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _silent_input(org: str, ttl: int, grace: int) -> NotificationInput:
@@ -187,9 +229,7 @@ def _distribution(values: list[float]) -> dict[str, float]:
     }
 
 
-def _rss_mib(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
+def _rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):

@@ -1,0 +1,73 @@
+"""The benchmark's load generator is open-loop: slow answers never delay later requests, and
+each latency counts from the request's scheduled start."""
+
+import asyncio
+
+from temporalio.testing import WorkflowEnvironment
+
+from bench import engine
+from bench.load import open_loop, percentile, summarize
+
+
+async def test_requests_start_on_schedule_whatever_the_answers_do() -> None:
+    started: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def slow(_: int) -> bool:
+        started.append(loop.time())
+        await asyncio.sleep(0.5)
+        return True
+
+    began = loop.time()
+    samples = await open_loop(slow, rate=50, seconds=0.4)
+
+    assert len(samples) == 20
+    # A closed loop would need 20 x 0.5 s; open-loop, the last request starts at about 0.4 s
+    # (the margins leave room for a busy machine, not for a closed loop).
+    assert started[-1] - began < 2.0
+    assert loop.time() - began < 4.0
+    assert all(s.latency_ms >= 500 for s in samples)
+
+
+async def test_queueing_counts_from_the_scheduled_start() -> None:
+    gate = asyncio.Lock()
+
+    async def one_at_a_time(_: int) -> bool:
+        async with gate:  # a server that serves one request at a time
+            await asyncio.sleep(0.05)
+        return True
+
+    samples = await open_loop(one_at_a_time, rate=100, seconds=0.1)
+    summary = summarize(samples, 100)
+
+    # The last request, scheduled at 90 ms, waits for nine others (9 x 50 ms) and takes its own
+    # 50 ms: about 410 ms from its schedule, where a closed loop would report only 50 ms.
+    assert max(s.latency_ms for s in samples) > 350
+    assert summary.achieved_rps < 30
+    assert summary.errors == 0
+
+
+async def test_failures_and_exceptions_count_as_errors() -> None:
+    async def flaky(i: int) -> bool:
+        if i % 3 == 0:
+            raise ConnectionError("refused")
+        return i % 3 == 1
+
+    summary = summarize(await open_loop(flaky, rate=200, seconds=0.03), 200)
+
+    assert summary.requests == 6
+    assert summary.errors == 4
+
+
+def test_percentile_picks_the_value_at_the_fraction() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0
+    assert percentile(values, 0.99) == 100.0
+    assert percentile([], 0.5) == 0.0
+
+
+async def test_the_engine_floor_answers_each_round_trip(temporal_env: WorkflowEnvironment) -> None:
+    figures = await engine.round_trips(temporal_env.client, 5)
+
+    assert figures["count"] == 5
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
