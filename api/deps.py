@@ -1,4 +1,7 @@
-"""Typed dependencies: the shared clients made once by the lifespan, and the caller's tenant."""
+"""Typed dependencies: the shared clients made once by the lifespan, and the caller's tenant.
+
+Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def` dependency
+in its thread pool, a hop that costs more than the work itself."""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -13,7 +16,7 @@ from api.reports_inbox import ReportInbox
 from core.config import Settings
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -23,12 +26,12 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _orders(request: Request) -> OrderService:
+async def _orders(request: Request) -> OrderService:
     service: OrderService = request.app.state.orders
     return service
 
 
-def _inbox(request: Request) -> ReportInbox:
+async def _inbox(request: Request) -> ReportInbox:
     inbox: ReportInbox = request.app.state.inbox
     return inbox
 
@@ -48,7 +51,7 @@ def _principal(
     return authenticate(token, verifier, request.app.state.settings.auth_scope)
 
 
-def _tenant(principal: Annotated[Principal, Depends(_principal)]) -> str:
+async def _tenant(principal: Annotated[Principal, Depends(_principal)]) -> str:
     return principal.org
 
 
