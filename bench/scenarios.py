@@ -1,5 +1,6 @@
-"""The measured figures: handover latency against the floor, the knee, report-to-visible
-latency, Failed_TTL lateness and worker memory with many waiting shipments."""
+"""The measured figures: handover latency against the floor (under load and one at a time),
+the knee, CPU per order by process, report-to-visible latency, Failed_TTL lateness and worker
+memory with many waiting shipments."""
 
 import asyncio
 import os
@@ -65,7 +66,7 @@ async def handover(
     ctx: Context, target: str, rate: float, seconds: float
 ) -> tuple[Summary, list[Sample]]:
     tokens = _tokens(ctx.settings)
-    url = f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
+    url = _target_url(ctx, target)
 
     async def send(i: int) -> bool:
         response = await ctx.http.post(url, json=_order(), headers=tokens[i % len(tokens)])
@@ -75,11 +76,15 @@ async def handover(
     return summarize(samples, rate), samples
 
 
+def _target_url(ctx: Context, target: str) -> str:
+    return f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
+
+
 async def sequential(ctx: Context, target: str, count: int) -> dict[str, float]:
     """One order at a time, each on an idle stack: the pause lets the previous order's delivery
     report be processed first, so the figure is the handover path alone, without queueing."""
     tokens = _tokens(ctx.settings)
-    url = f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
+    url = _target_url(ctx, target)
     latencies = []
     for n in range(count + 10):
         began = time.perf_counter()
