@@ -28,20 +28,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def floor_service(settings: Settings, port: int) -> Service:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.floor:create_floor",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    command = services.uvicorn_command("bench.floor:create_floor", "127.0.0.1", port)
     return Service(
         "floor",
         command,

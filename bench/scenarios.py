@@ -122,13 +122,7 @@ async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
         location = ctx.api + created.headers["location"]
         reference = client_reference(workflow_id(f"bench{n}", order["idempotencyId"]))
         body = f'{{"reference": "{reference}", "status": "DELIVRD", "channel": "SMS"}}'.encode()
-        webhook_id, stamp = f"msg_{uuid.uuid4().hex}", int(time.time())
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": "v1," + standard_webhooks.sign(key, webhook_id, stamp, body),
-        }
+        headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
         started = time.perf_counter()
         await ctx.http.post(
             f"{ctx.api}/notifications/api/v1/delivery-reports/simulator",

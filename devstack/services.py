@@ -52,24 +52,34 @@ def worker(settings: Settings) -> Service:
     return Service("worker", [sys.executable, "-m", "worker"], environment(settings))
 
 
-def api(settings: Settings) -> Service:
-    command = [
+def uvicorn_command(factory: str, host: str, port: int, *options: str) -> list[str]:
+    """An ASGI app factory served by uvicorn, quiet except for warnings."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
-        "api.main:create_app",
+        factory,
         "--factory",
         "--host",
-        settings.api_host,
+        host,
         "--port",
-        str(settings.api_port),
+        str(port),
         "--no-access-log",
+        "--log-level",
+        "warning",
+        *options,
+    ]
+
+
+def api(settings: Settings) -> Service:
+    command = uvicorn_command(
+        "api.main:create_app",
+        settings.api_host,
+        settings.api_port,
         # On SIGTERM, requests in flight (a handover takes up to its deadline) may finish.
         "--timeout-graceful-shutdown",
         str(settings.api_shutdown_grace_seconds),
-        "--log-level",
-        "warning",
-    ]
+    )
     base = f"http://{settings.api_host}:{settings.api_port}"
     ready = base + "/health/ready"
     return Service("api", command, environment(settings), ready=lambda: http_ok(ready))

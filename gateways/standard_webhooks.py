@@ -1,4 +1,5 @@
-"""Verification of the Standard Webhooks signature scheme (webhook-id, -timestamp, -signature)."""
+"""The Standard Webhooks signature scheme (webhook-id, -timestamp, -signature): our report
+route verifies it, and the simulator signs with it."""
 
 import base64
 import hashlib
@@ -19,6 +20,19 @@ def secret_key(secret: str) -> bytes:
 def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     content = f"{webhook_id}.{timestamp}.".encode() + body
     return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def signed_headers(
+    key: bytes, webhook_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers of one delivery attempt of a JSON webhook (now, unless a time is given)."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": "v1," + sign(key, webhook_id, stamp, body),
+    }
 
 
 def verify(key: bytes, headers: Mapping[str, str], body: bytes, tolerance_seconds: int) -> str:

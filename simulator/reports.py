@@ -1,17 +1,14 @@
 """Delivery reports to the service webhook, signed as Standard Webhooks, retried on failure."""
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, datetime
 
 import httpx
 
+from gateways import standard_webhooks
 from simulator.inbox import Message
 from simulator.outcomes import AT_EXPIRY
 
@@ -27,7 +24,7 @@ class ReportSender:
         self._http = http
         self._expiry_scale = expiry_scale
         self._url = url
-        self._key = _key(secret)
+        self._key = standard_webhooks.secret_key(secret)
         self._delay = delay
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,15 +61,7 @@ class ReportSender:
 
     async def _post(self, webhook_id: str, body: bytes) -> bool:
         # A retry is a new delivery attempt of the same webhook: same id, fresh timestamp.
-        stamp = int(time.time())
-        signed = f"{webhook_id}.{stamp}.".encode() + body
-        signature = base64.b64encode(hmac.new(self._key, signed, hashlib.sha256).digest()).decode()
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": f"v1,{signature}",
-        }
+        headers = standard_webhooks.signed_headers(self._key, webhook_id, body)
         try:
             response = await self._http.post(self._url, content=body, headers=headers, timeout=5)
         except httpx.TransportError as exc:
@@ -83,9 +72,3 @@ class ReportSender:
         if response.status_code >= 400:
             log.error("report webhook refused the report: %s", response.status_code)
         return True
-
-
-def _key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()

@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import random
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -113,18 +112,9 @@ def signed_report(
 ) -> tuple[bytes, dict[str, str]]:
     """A report body and Standard Webhooks headers, as the simulator sends them."""
     body = json.dumps(payload).encode()
+    key = standard_webhooks.secret_key(secret)
     webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
-    stamp = timestamp if timestamp is not None else int(time.time())
-    signature = standard_webhooks.sign(
-        standard_webhooks.secret_key(secret), webhook_id, stamp, body
-    )
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": f"v1,{signature}",
-    }
-    return body, headers
+    return body, standard_webhooks.signed_headers(key, webhook_id, body, timestamp)
 
 
 def metric(text: str, name: str, **labels: str) -> float:
