@@ -71,15 +71,10 @@ class HandoverActivities:
     @activity.defn
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
         channel = Channel.SMS if data.sms is not None else Channel.EMAIL
-        # The deadline is enforced here: the SDK does not enforce a local activity's
-        # schedule-to-close timeout, so retries alone would go on past it.
-        remaining = (data.deadline - datetime.now(UTC)).total_seconds()
-        if remaining <= 0:
-            raise ApplicationError(
-                "handover deadline passed", type=DEADLINE_PASSED, non_retryable=True
-            )
+        _time_left(data.deadline)
         if data.shipment is not None and self._records is not None:
             await asyncio.to_thread(self._records.record_shipment, data.shipment)
+        remaining = _time_left(data.deadline)  # the write may have waited for a lock
         provider = self._providers.get(channel, "unnamed")
         with _tracer.start_as_current_span(
             f"send {channel} via {provider}",
@@ -171,6 +166,15 @@ class HandoverActivities:
                 data.email.content_type,
             )
         )
+
+
+def _time_left(deadline: datetime) -> float:
+    """Seconds to the handover deadline, which is enforced here: the SDK does not enforce a
+    local activity's schedule-to-close timeout, so retries alone would go on past it."""
+    remaining = (deadline - datetime.now(UTC)).total_seconds()
+    if remaining <= 0:
+        raise ApplicationError("handover deadline passed", type=DEADLINE_PASSED, non_retryable=True)
+    return remaining
 
 
 def _ambiguous(data: HandoverInput, reason: str) -> ApplicationError:

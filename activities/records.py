@@ -119,13 +119,12 @@ class RecordActivities:
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:
         event = ShipmentEvent(**_without(data, "gateway_reference"))
+        held: list[DeliveryReport] = []
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
             session.commit()
-        held: list[DeliveryReport] = []
-        if data.gateway_reference is not None:
-            # After the commit above, so that a report held from now on finds the reference.
-            with Session(self._engine) as session:
+            if data.gateway_reference is not None:
+                # After the commit above, so that a report held from now on finds the reference.
                 held = report_store.claim_held_reports(
                     session, data.gateway_reference, data.shipment_id
                 )

@@ -48,6 +48,11 @@ def is_final(status: str) -> bool:
     return status not in _PENDING
 
 
+def order_status_of(status: str) -> OrderStatus:
+    """The order is completed exactly when its one recipient's status is final."""
+    return OrderStatus.COMPLETED if is_final(status) else OrderStatus.PROCESSED
+
+
 def sending(channel: Channel) -> ShipmentStatus:
     return ShipmentStatus.SMS_SENDING if channel is Channel.SMS else ShipmentStatus.EMAIL_SENDING
 

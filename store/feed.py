@@ -3,17 +3,17 @@
 from dataclasses import asdict, fields
 from enum import StrEnum
 
-from sqlalchemy import bindparam, insert, text
+from sqlalchemy import bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
+from store.locks import lock_until_commit
 from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
 _WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 class FeedOrder(StrEnum):
@@ -32,13 +32,13 @@ def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) ->
     connection = session.connection()
     if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
         return
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"key": _FEED_LOCK})
+    lock_until_commit(connection, _FEED_LOCK)
     connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
 
 
-def snapshot_of(entry: FeedEntry) -> ShipmentManifest:
-    return ShipmentManifest(**{f.name: getattr(entry, f.name) for f in fields(ShipmentManifest)})
+def snapshot_of(source: object) -> ShipmentManifest:
+    """The manifest from anything with its fields by name: a feed entry, a returned row."""
+    return ShipmentManifest(**{f.name: getattr(source, f.name) for f in fields(ShipmentManifest)})
 
 
 def read_feed(session: Session, org: str, seq: int, size: int, order: FeedOrder) -> list[FeedEntry]:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, text
+from sqlalchemy import ColumnElement, Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from store.locks import lock_until_commit
 from store.models import Shipment
 
 _LIMITS_NAMESPACE = 0x726C  # first key of the two-key advisory locks taken here
@@ -35,11 +36,8 @@ class Refusal:
 
 
 def lock_tenant(session: Session, org: str) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(org.encode()).digest()[:4], "big", signed=True)
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": _LIMITS_NAMESPACE, "key": key}
-        )
+    key = int.from_bytes(hashlib.sha256(org.encode()).digest()[:4], "big", signed=True)
+    lock_until_commit(session.connection(), key, _LIMITS_NAMESPACE)
 
 
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]

@@ -1,11 +1,13 @@
 """Reads and writes of shipment rows and their history."""
 
+from dataclasses import fields
+
 from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
-from domain.statuses import OrderStatus, is_final
-from store.feed import append_feed_entry
+from domain.statuses import is_final, order_status_of
+from store.feed import append_feed_entry, snapshot_of
 from store.models import Shipment, ShipmentEvent
 
 
@@ -32,21 +34,13 @@ _APPLY = (
         order_status=bindparam("new_order_status"),
         gateway_reference=func.coalesce(bindparam("gateway"), _SHIPMENT.c.gateway_reference),
     )
+    # The updated row comes back as the completion snapshot, without a second read.
+    .returning(
+        _SHIPMENT.c.org,
+        _SHIPMENT.c.id.label("shipment_id"),
+        *(_SHIPMENT.c[f.name] for f in fields(ShipmentManifest) if f.name != "shipment_id"),
+    )
 )
-_SNAPSHOT = select(
-    _SHIPMENT.c.org,
-    *(
-        _SHIPMENT.c[name]
-        for name in (
-            "senders_reference",
-            "order_status",
-            "channel",
-            "destination",
-            "status",
-            "last_update",
-        )
-    ),
-).where(_SHIPMENT.c.id == bindparam("sid"))
 
 
 def insert_shipment(session: Session, row: Shipment) -> bool:
@@ -88,21 +82,18 @@ def record_event(session: Session, event: ShipmentEvent, gateway_reference: str 
     connection.execute(insert(_EVENT), [event.model_dump(exclude={"id"})])
     if not event.applied or event.status is None:
         return True
-    final = is_final(event.status)
-    order_status = OrderStatus.COMPLETED if final else OrderStatus.PROCESSED
-    connection.execute(
+    applied = connection.execute(
         _APPLY,
         {
             "sid": event.shipment_id,
             "new_status": event.status,
             "at": event.at,
-            "new_order_status": order_status,
+            "new_order_status": order_status_of(event.status),
             "gateway": gateway_reference,
         },
-    )
-    if final:
-        org, *values = connection.execute(_SNAPSHOT, {"sid": event.shipment_id}).one()
-        append_feed_entry(session, org, ShipmentManifest(event.shipment_id, *values))
+    ).one()
+    if is_final(event.status):
+        append_feed_entry(session, applied.org, snapshot_of(applied))
     return True
 
 

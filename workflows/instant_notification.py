@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationResult,
     )
     from domain.reports import DeliveryReport
-    from domain.statuses import OrderStatus, is_final, sending, ttl_expired
+    from domain.statuses import OrderStatus, is_final, order_status_of, sending, ttl_expired
     from workflows import search_attributes as sa
 
 HANDOVER_FAILED = "HandoverFailed"
@@ -229,9 +229,8 @@ class InstantNotificationWorkflow:
         return self._events
 
     def _apply_status(self, status: str, at: datetime) -> None:
-        order_status = OrderStatus.COMPLETED if is_final(status) else OrderStatus.PROCESSED
         self._manifest = replace(
-            self._manifest, status=status, order_status=order_status, last_update=at
+            self._manifest, status=status, order_status=order_status_of(status), last_update=at
         )
         workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
 
