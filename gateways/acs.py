@@ -12,7 +12,7 @@ import httpx
 
 from domain.orders import ContentType
 from gateways.base import EmailSend, Outcome, Receipt
-from gateways.http_failures import transport_failure, unavailable
+from gateways.http_failures import json_object, transport_failure, unavailable
 
 PROVIDER = "acs"
 # Operation ids are derived from our reference, so every retry of a handover names the same
@@ -26,14 +26,13 @@ def operation_id(reference: str) -> str:
     return str(uuid.uuid5(_OPERATIONS, reference))
 
 
-def signed_headers(access_key: str, method: str, url: httpx.URL, body: bytes) -> dict[str, str]:
+def signed_headers(key: bytes, method: str, url: httpx.URL, body: bytes) -> dict[str, str]:
     """HMAC-SHA256 access-key authentication: the verb, path and query, date, host and body
-    hash, signed with the base64-decoded key."""
+    hash, signed with the (base64-decoded) access key."""
     date = format_datetime(datetime.now(UTC), usegmt=True)
     content_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
     host = url.netloc.decode("ascii")
     to_sign = f"{method}\n{url.raw_path.decode('ascii')}\n{date};{host};{content_hash}"
-    key = base64.b64decode(access_key)
     mac = base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha256).digest()).decode()
     return {
         "x-ms-date": date,
@@ -60,7 +59,7 @@ class AcsEmail:
         self._url = httpx.URL(
             f"{endpoint.rstrip('/')}/emails:send", params={"api-version": api_version}
         )
-        self._key = access_key
+        self._key = base64.b64decode(access_key)
         self._timeout = timeout_seconds
 
     async def send_email(self, message: EmailSend) -> Receipt:
@@ -102,15 +101,11 @@ def _payload(message: EmailSend) -> dict[str, object]:
 
 
 def _operation(response: httpx.Response, requested: str) -> str:
-    try:
-        return str(response.json().get("id") or requested)
-    except (ValueError, AttributeError):
-        return requested
+    return str(json_object(response).get("id") or requested)
 
 
 def _error(response: httpx.Response) -> tuple[str, str]:
-    try:
-        error = response.json().get("error") or {}
-        return str(error.get("code", "")), str(error.get("message", ""))
-    except (ValueError, AttributeError):
+    error = json_object(response).get("error")
+    if not isinstance(error, dict):
         return response.headers.get("x-ms-error-code", ""), ""
+    return str(error.get("code", "")), str(error.get("message", ""))

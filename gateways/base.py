@@ -1,6 +1,7 @@
 """The two interfaces every provider implements: a sender and a delivery-report reader."""
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -97,6 +98,11 @@ class ReadReports:
     reports: list[DeliveryReport]
     delivery_id: str | None = None
     response: ReportResponse | None = None
+
+
+def batch_id(ids: Iterable[str]) -> str:
+    """One delivery id for a request of several reports: the same reports, the same id."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:40]
 
 
 class ReportReader(Protocol):

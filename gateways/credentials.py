@@ -5,6 +5,8 @@ import binascii
 import hmac
 from urllib.parse import parse_qs, urlsplit
 
+from gateways.base import ReportRejected
+
 
 def secret_matches(given: str | None, expected: str) -> bool:
     """An unset secret matches nothing, so an unconfigured provider accepts no report."""
@@ -29,3 +31,9 @@ def basic_auth_matches(authorization: str | None, username: str, password: str) 
 def query_value(url: str, name: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(name)
     return values[0] if values else None
+
+
+def require_code(url: str, secret: str) -> None:
+    """Reports whose endpoint URL carries the shared secret as `?code=` (Event Grid, DSN relay)."""
+    if not secret_matches(query_value(url, "code"), secret):
+        raise ReportRejected("no valid code")

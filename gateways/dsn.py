@@ -12,8 +12,8 @@ from email.message import Message
 
 from domain.reports import DeliveryReport
 from domain.statuses import DSN_ACTIONS, DSN_PENDING_ACTIONS
-from gateways.base import InboundReport, ReadReports, ReportRejected, ReportUnreadable
-from gateways.credentials import query_value, secret_matches
+from gateways.base import InboundReport, ReadReports, ReportUnreadable
+from gateways.credentials import require_code
 from gateways.smtp import PROVIDER
 
 __all__ = ["PROVIDER", "DsnReports"]
@@ -24,8 +24,7 @@ class DsnReports:
         self._secret = secret
 
     def read(self, inbound: InboundReport) -> ReadReports:
-        if not secret_matches(query_value(inbound.url, "code"), self._secret):
-            raise ReportRejected("no valid code")
+        require_code(inbound.url, self._secret)
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
         envelope, recipients = _status_blocks(message)

@@ -1,6 +1,5 @@
 """ACS email delivery reports as Azure Event Grid delivers them (Event Grid event schema)."""
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -11,11 +10,11 @@ from gateways.acs import PROVIDER
 from gateways.base import (
     InboundReport,
     ReadReports,
-    ReportRejected,
     ReportResponse,
     ReportUnreadable,
+    batch_id,
 )
-from gateways.credentials import query_value, secret_matches
+from gateways.credentials import require_code
 
 __all__ = ["PROVIDER", "EventGridReports"]
 
@@ -31,15 +30,13 @@ class EventGridReports:
         self._secret = secret
 
     def read(self, inbound: InboundReport) -> ReadReports:
-        if not secret_matches(query_value(inbound.url, "code"), self._secret):
-            raise ReportRejected("no valid code")
+        require_code(inbound.url, self._secret)
         events = _events(inbound.body)
         for event in events:
             if event.get("eventType") == SUBSCRIPTION_VALIDATION:
                 return ReadReports([], response=_validation(event))
         reports = [_report(e) for e in events if e.get("eventType") == DELIVERY_REPORT]
-        ids = "\n".join(sorted(str(e.get("id")) for e in events))
-        delivery = hashlib.sha256(ids.encode()).hexdigest()[:40]
+        delivery = batch_id(str(e.get("id")) for e in events)
         return ReadReports(reports, delivery_id=f"{PROVIDER}:{delivery}")
 
 

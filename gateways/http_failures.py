@@ -1,4 +1,5 @@
-"""What a failed HTTP exchange with a gateway means for a retry: safe, or possibly sent."""
+"""Reading a gateway's HTTP answer: what a failed exchange means for a retry (safe, or possibly
+sent), and a JSON body that may not be JSON."""
 
 import httpx
 
@@ -20,3 +21,12 @@ def transport_failure(
 def unavailable(provider: str, response: httpx.Response) -> GatewayUnavailable:
     """The gateway answered that it did not take the message (throttled, down, misconfigured)."""
     return GatewayUnavailable(f"{provider} answered {response.status_code}")
+
+
+def json_object(response: httpx.Response) -> dict[str, object]:
+    """The body as a JSON object, or empty when it is not one (an error page, a proxy's HTML)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

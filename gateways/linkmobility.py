@@ -1,6 +1,5 @@
 """Link Mobility's XML SMS gateway (PSWin), the one Altinn uses: send, and its delivery reports."""
 
-import hashlib
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from gateways.base import (
     ReportResponse,
     ReportUnreadable,
     SmsSend,
+    batch_id,
 )
 from gateways.credentials import basic_auth_matches
 from gateways.http_failures import transport_failure, unavailable
@@ -119,11 +119,9 @@ class LinkMobilityReports:
             raise ReportRejected("no valid basic credentials")
         messages = _messages(inbound.body)
         reports = [_report(msg) for msg in messages]
-        ids = sorted(str(r.report_id) for r in reports)
-        delivery = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:40]
         return ReadReports(
             reports,
-            delivery_id=f"{PROVIDER}:{delivery}",
+            delivery_id=f"{PROVIDER}:{batch_id(str(r.report_id) for r in reports)}",
             response=_acknowledgement([msg.findtext("ID") or "" for msg in messages]),
         )
 

@@ -50,6 +50,13 @@ class SmtpEmail:
         self._timeout = timeout_seconds
         self._domain = message_id_domain
         self._request_dsn = request_dsn
+        # Built once: loading the trust store takes tens of milliseconds, and a context serves
+        # any number of connections.
+        self._tls = (
+            None
+            if server.tls == "none"
+            else ssl.create_default_context(cafile=server.ca_file or None)
+        )
 
     async def send_email(self, message: EmailSend) -> Receipt:
         mail = self._compose(message)
@@ -74,16 +81,13 @@ class SmtpEmail:
 
     def _client(self) -> _Client:
         server = self._server
-        context = None
-        if server.tls != "none":
-            context = ssl.create_default_context(cafile=server.ca_file or None)
         return _Client(
             hostname=server.host,
             port=server.port,
             timeout=self._timeout,
             use_tls=server.tls == "implicit",
             start_tls=server.tls == "starttls",
-            tls_context=context,
+            tls_context=self._tls,
             username=server.username or None,
             password=server.password or None,
         )

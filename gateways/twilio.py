@@ -24,7 +24,7 @@ from gateways.base import (
     SmsSend,
 )
 from gateways.credentials import query_value
-from gateways.http_failures import transport_failure, unavailable
+from gateways.http_failures import json_object, transport_failure, unavailable
 
 PROVIDER = "twilio"
 REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
@@ -104,7 +104,7 @@ class TwilioSms:
         if response.status_code != 400:
             # 401/403/404: our credentials or account; 429 and 5xx: Twilio. Nothing was created.
             raise unavailable(PROVIDER, response)
-        error = _body(response)
+        error = json_object(response)
         code = error.get("code")
         outcome = _REFUSED_RECIPIENT.get(code if isinstance(code, int) else 0, Outcome.REFUSED)
         return Receipt(outcome, detail=f"{code} {error.get('message', '')}")
@@ -160,16 +160,8 @@ def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
 
 
 def _sid(response: httpx.Response) -> str:
-    sid = _body(response).get("sid")
+    sid = json_object(response).get("sid")
     if not isinstance(sid, str):
         # Created, as far as Twilio said: a retry would send a second message.
         raise HandoverAmbiguous("Twilio answered 201 without a message SID")
     return sid
-
-
-def _body(response: httpx.Response) -> dict[str, object]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
