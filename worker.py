@@ -27,7 +27,7 @@ from activities.handover import HandoverActivities
 from activities.records import RecordActivities
 from core.config import Settings, get_settings
 from core.logs import configure_logging
-from core.temporal import connect_temporal, worker_interceptors
+from core.temporal import connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing
 from domain.orders import Channel
 from gateways.registry import build_gateways
@@ -63,7 +63,6 @@ def build_worker(
             records.discard_shipment,
         ],
         activity_executor=executor,
-        interceptors=worker_interceptors(client),
         # On SIGTERM, running activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
         # The sandbox re-imports the workflow module for every new workflow, which measured

@@ -6,7 +6,6 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
-from temporalio.worker import Interceptor
 
 from core.codec import EncryptionCodec, parse_keyring
 from core.config import Settings
@@ -25,8 +24,8 @@ async def connect_temporal(
 ) -> Client:
     """`lazy` lets the API start while Temporal is down; calls then fail until it is back.
 
-    The tracing interceptor carries the caller's trace into workflows and activities; a
-    worker made with this client applies it too.
+    The tracing interceptor carries the caller's trace into workflows and activities; the SDK
+    applies a client's interceptors to every worker made with it, so workers add none.
     """
     return await Client.connect(
         settings.temporal_address,
@@ -37,10 +36,3 @@ async def connect_temporal(
         runtime=runtime,
     )
 
-
-def worker_interceptors(client: Client) -> list[Interceptor]:
-    """Tracing for a worker whose client does not bring it already (applying it twice would
-    make every span twice)."""
-    if any(isinstance(i, TracingInterceptor) for i in client.config()["interceptors"]):
-        return []
-    return [TracingInterceptor()]

@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from core.config import Settings
+from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, free_port
 from devstack.temporal_server import (
@@ -163,14 +164,16 @@ async def stack(
     target = temporal_env.client.service_client.config.target_host
     settings = stack_settings(tmp_path_factory.mktemp("stack"), target, database_url=database_url)
     engine = create_db_engine(settings.database_url)
+    # The one client factory, as in production: it brings the tracing interceptor.
+    client = await connect_temporal(settings)
     group = ProcessGroup(echo=False)
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
-        api_and_worker(temporal_env.client, settings, engine) as api,
+        api_and_worker(client, settings, engine) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
     ):
-        yield Stack(settings, temporal_env.client, engine, api, sim)
+        yield Stack(settings, client, engine, api, sim)
     await group.stop_all()
     engine.dispose()
 
