@@ -95,7 +95,7 @@ async def main() -> int:
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 ctx = scenarios.Context(
                     settings,
-                    f"http://127.0.0.1:{settings.api_port}",
+                    settings.api_url,
                     f"http://127.0.0.1:{floor_port}",
                     http,
                     client,

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from bench.load import Sample, Summary, open_loop, percentile, summarize
 from core.config import Settings
+from devstack.services import REPORT_ROUTE
 from devstack.token import mint_token
 from domain.ids import client_reference, workflow_id
 from domain.orders import NotificationInput, SmsMessage, Timing
@@ -125,7 +126,7 @@ async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
         headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
         started = time.perf_counter()
         await ctx.http.post(
-            f"{ctx.api}/notifications/api/v1/delivery-reports/simulator",
+            ctx.api + REPORT_ROUTE,
             content=body,
             headers=headers,
         )

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
 
     payload_encryption_key: str = ""
 
+    @property
+    def api_url(self) -> str:
+        """The API's base URL as the local tools and the simulator reach it."""
+        return f"http://{self.api_host}:{self.api_port}"
+
     @field_validator("payload_encryption_key")
     @classmethod
     def _keyring_is_readable(cls, value: str) -> str:

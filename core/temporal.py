@@ -35,4 +35,3 @@ async def connect_temporal(
         interceptors=[TracingInterceptor()],
         runtime=runtime,
     )
-

@@ -60,7 +60,7 @@ async def main() -> int:
         log.error("the stack did not start: %s", exc)
         await group.stop_all()
         return 1
-    api = f"http://{settings.api_host}:{settings.api_port}"
+    api = settings.api_url
     ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
     token = mint_token(settings.auth_jwt_secret, "ttd", settings.auth_scope)
     sys.stdout.write(banner(api, ui, settings.simulator_url, token))

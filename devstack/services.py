@@ -17,7 +17,7 @@ def environment(settings: Settings) -> dict[str, str]:
     """The settings as environment variables, so every child reads the same configuration."""
     values = settings.model_dump(mode="json")
     env = {key.upper(): str(value) for key, value in values.items()}
-    api = f"http://{settings.api_host}:{settings.api_port}"
+    api = settings.api_url
     sim = urlsplit(settings.simulator_url)
     env.update(
         {
@@ -80,7 +80,7 @@ def api(settings: Settings) -> Service:
         "--timeout-graceful-shutdown",
         str(settings.api_shutdown_grace_seconds),
     )
-    base = f"http://{settings.api_host}:{settings.api_port}"
+    base = settings.api_url
     ready = base + "/health/ready"
     return Service("api", command, environment(settings), ready=lambda: http_ok(ready))
 

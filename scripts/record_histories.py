@@ -109,7 +109,7 @@ async def main() -> int:
         reports = {"SIMULATOR_REPORT_DELAY_SECONDS": "0.01"}
         async with scratch_stack(settings, simulator_env=reports) as client:
             token = mint_token(settings.auth_jwt_secret, ORG, settings.auth_scope)
-            base = f"http://{settings.api_host}:{settings.api_port}"
+            base = settings.api_url
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
                 await asyncio.gather(

@@ -102,7 +102,7 @@ async def main() -> int:
         settings = scratch_settings(Path(data))
         async with scratch_stack(settings, ui=True) as client:
             token = mint_token(settings.auth_jwt_secret, ORG, settings.auth_scope)
-            base = f"http://{settings.api_host}:{settings.api_port}"
+            base = settings.api_url
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
                 answer = await api.post(f"{BASE}/future/orders/instant/sms", json=ORDER)
