@@ -42,7 +42,8 @@ class HandoverInput:
     """`deadline` bounds all attempts together: the caller is answered 503 after it.
 
     `shipment` is the order's row, written (rate limits checked) before anything is sent; a
-    retry finds it written and goes straight to the gateway. With `record_as`, the outcome is
+    retry finds it written and goes straight to the gateway, and a first attempt that finds it
+    knows an earlier execution may have sent. With `record_as`, the outcome is
     recorded too, as that event of the shipment's history. Each local activity costs the caller
     several milliseconds of round trips, so the order path is this one activity.
     """
@@ -71,10 +72,12 @@ class HandoverActivities:
     @activity.defn
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
         channel = Channel.SMS if data.sms is not None else Channel.EMAIL
-        _time_left(data.deadline)
-        if data.shipment is not None and self._records is not None:
-            await asyncio.to_thread(self._records.record_shipment, data.shipment)
-        remaining = _time_left(data.deadline)  # the write may have waited for a lock
+        resumed = await self._write_row(data)
+        if resumed and not self._gateway(data).deduplicates:
+            raise _ambiguous(data, "an earlier execution stopped during the handover")
+        # A resumed send repeats one the gateway may already hold: it only settles the outcome,
+        # so the caller's deadline does not stop it; the gateway's own timeout bounds it.
+        remaining = None if resumed else _time_left(data.deadline)
         provider = self._providers.get(channel, "unnamed")
         with _tracer.start_as_current_span(
             f"send {channel} via {provider}",
@@ -98,6 +101,18 @@ class HandoverActivities:
             detail=receipt.detail,
         )
         return await self._record_outcome(data, result)
+
+    async def _write_row(self, data: HandoverInput) -> bool:
+        """Write the order's row; say whether an earlier execution of this handover got as far.
+
+        The row found at a first attempt means the worker that ran the handover before stopped
+        (a crash, a lost workflow task) after writing it, perhaps after sending. A retry after
+        an unavailable gateway also finds it, but at a later attempt, and nothing was sent then.
+        """
+        if data.shipment is None or self._records is None:
+            return False
+        record = await asyncio.to_thread(self._records.record_shipment, data.shipment)
+        return not record.inserted and activity.info().attempt == 1
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:
         """Record what the gateway said. The message has left: a failure here must not fail the
@@ -124,22 +139,23 @@ class HandoverActivities:
             result, recorded=True, recorded_at=recorded.recorded_at, held_reports=recorded.reports
         )
 
-    async def _attempt(self, data: HandoverInput, remaining: float) -> Receipt:
+    async def _attempt(self, data: HandoverInput, remaining: float | None) -> Receipt:
         """One send; every failure becomes an ApplicationError that says whether to retry."""
         try:
             async with asyncio.timeout(remaining):
                 return await self._send(data)
-        except GatewayUnavailable as exc:
+        except (GatewayUnavailable, TimeoutError, HandoverAmbiguous) as exc:
+            if remaining is None:  # resumed: an earlier execution may have sent it
+                raise _ambiguous(data, str(exc) or "no answer") from exc
+            raise self._failure(data, exc) from exc
+
+    def _failure(self, data: HandoverInput, exc: Exception) -> ApplicationError:
+        if isinstance(exc, GatewayUnavailable):
             log.warning("handover of %s not taken: %s", data.reference, exc)
-            raise ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE) from exc
-        except TimeoutError as exc:
-            if self._gateway(data).deduplicates:
-                raise ApplicationError(
-                    "no answer by the deadline", type=GATEWAY_UNAVAILABLE
-                ) from exc
-            raise _ambiguous(data, "no answer by the deadline") from exc
-        except HandoverAmbiguous as exc:
-            raise _ambiguous(data, str(exc)) from exc
+            return ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE)
+        if isinstance(exc, TimeoutError) and self._gateway(data).deduplicates:
+            return ApplicationError("no answer by the deadline", type=GATEWAY_UNAVAILABLE)
+        return _ambiguous(data, str(exc) or "no answer by the deadline")
 
     def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:
         return self._gateways.sms if data.sms is not None else self._gateways.email

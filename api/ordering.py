@@ -7,6 +7,7 @@ import logging
 import math
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -95,6 +96,7 @@ class OrderService:
             task_queue=self._settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            task_timeout=timedelta(seconds=self._settings.workflow_task_timeout_seconds),
         )
         try:
             async with asyncio.timeout(self._settings.handover_deadline_seconds):
@@ -125,6 +127,7 @@ class OrderService:
 
     def _workflow_input(self, org: str, content: OrderContent) -> NotificationInput:
         settings = self._settings
+        handover_seconds = settings.handover_deadline_seconds - _DECISION_MARGIN_SECONDS
         return NotificationInput(
             org=org,
             idempotency_id=content.idempotency_id,
@@ -133,8 +136,9 @@ class OrderService:
             timing=Timing(
                 ttl_seconds=content.ttl_seconds or settings.email_ttl_seconds,
                 grace_seconds=settings.ttl_grace_seconds,
-                handover_seconds=settings.handover_deadline_seconds - _DECISION_MARGIN_SECONDS,
+                handover_seconds=handover_seconds,
                 attempt_seconds=settings.gateway_timeout_seconds + 0.5,
+                answer_by=datetime.now(UTC) + timedelta(seconds=handover_seconds),
             ),
             senders_reference=content.senders_reference,
             sms=content.sms,

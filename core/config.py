@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     handover_deadline_seconds: float = Field(default=10.0, gt=1.0)
     gateway_timeout_seconds: float = Field(default=4.0, gt=0.0)
+    # How soon another worker takes over an order whose worker stopped; well below the
+    # deadline so that the caller still gets its answer. The SDK keeps a longer handover alive.
+    workflow_task_timeout_seconds: float = Field(default=3.0, gt=0.0)
     email_ttl_seconds: int = Field(default=172800, ge=60)
     ttl_grace_seconds: int = Field(default=60, ge=0)
 

@@ -1,6 +1,7 @@
 """What one instant order asks for, and what the workflow answers about its handover."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -38,6 +39,14 @@ class Timing:
     grace_seconds: int
     handover_seconds: float
     attempt_seconds: float
+    # When the API stops waiting for the handover. The workflow's first task may start later
+    # than the request (a worker busy or reconnecting), so its own clock alone would let a
+    # send go out after the caller was told 503.
+    answer_by: datetime | None = None
+
+    def handover_deadline(self, created: datetime) -> datetime:
+        deadline = created + timedelta(seconds=self.handover_seconds)
+        return deadline if self.answer_by is None else min(deadline, self.answer_by)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class InstantNotificationWorkflow:
             HandoverInput(
                 reference=self._reference,
                 ttl_seconds=order.timing.ttl_seconds,
-                deadline=created + timedelta(seconds=order.timing.handover_seconds),
+                deadline=order.timing.handover_deadline(created),
                 sms=order.sms,
                 email=order.email,
                 shipment=self._shipment(created),

@@ -1,7 +1,8 @@
-"""The handover activity against the real simulator: outcomes, deadline and ambiguity."""
+"""The handover activity against the real simulator: outcomes, deadline, ambiguity, resumption."""
 
 import contextlib
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,6 +18,7 @@ from activities.handover import (
     HandoverActivities,
     HandoverInput,
 )
+from activities.records import RecordActivities, ShipmentInput
 from domain.orders import Channel, EmailMessage, SmsMessage
 from gateways.registry import Gateways, build_gateways
 from gateways.simulator import SimulatorSms
@@ -119,3 +121,77 @@ async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> No
         labels = {"provider": provider, "outcome": outcome}
         count = REGISTRY.get_sample_value("notifications_handover_duration_seconds_count", labels)
         assert count == 1, outcome
+
+
+def with_row(data: HandoverInput, seconds: float) -> HandoverInput:
+    """The input the workflow gives: the order's row is written before anything is sent."""
+    now, key = datetime.now(UTC), uuid.uuid4().hex
+    row = ShipmentInput(
+        shipment_id=str(uuid.uuid4()),
+        order_id=str(uuid.uuid4()),
+        org=f"h{key[:10]}",
+        idempotency_id=key,
+        workflow_id=f"instant/test/{key}",
+        reference=data.reference,
+        fingerprint="f",
+        channel=Channel.SMS if data.sms is not None else Channel.EMAIL,
+        destination=data.sms.phone_number if data.sms is not None else "to@example.no",
+        status="Sending",
+        order_status="Order_Processed",
+        created_at=now,
+        expires_at=now + timedelta(seconds=60),
+    )
+    return replace(data, shipment=row, deadline=now + timedelta(seconds=seconds))
+
+
+async def submissions(stack: Stack, reference: str) -> list[int]:
+    found = await stack.simulator.get("/messages", params={"reference": reference})
+    return [message["submissions"] for message in found.json()]
+
+
+async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent_again(
+    stack: Stack,
+) -> None:
+    """A worker that stopped mid-handover leaves the row; its successor cannot know whether
+    plain SMTP took the message, so it says so rather than send a second one."""
+    settings = stack.settings
+    data = with_row(email_input("to@example.no"), 5.0)
+    async with httpx.AsyncClient() as http:
+        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
+        gateways = Gateways(
+            sms=SimulatorSms(http, settings.simulator_url, 5.0), email=SmtpEmail(server, 5.0)
+        )
+        activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
+        first = await ActivityEnvironment().run(activities.hand_over, data)
+        with pytest.raises(ApplicationError) as resumed:
+            await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert first.status == "Email_Succeeded"
+    assert resumed.value.type == HANDOVER_AMBIGUOUS
+    assert resumed.value.non_retryable
+    assert await submissions(stack, data.reference) == [1]
+
+
+async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_deadline(
+    stack: Stack,
+) -> None:
+    """The repeat only asks the gateway what it holds, so the caller's deadline does not stop
+    it; a fresh handover past that deadline writes its row and sends nothing."""
+    data = with_row(sms_input("+4791112222"), 5.0)
+    late = with_row(sms_input("+4791112222"), -1.0)
+    async with httpx.AsyncClient() as http:
+        activities = HandoverActivities(
+            build_gateways(stack.settings, http), records=RecordActivities(stack.engine)
+        )
+        first = await ActivityEnvironment().run(activities.hand_over, data)
+        resumed = await ActivityEnvironment().run(
+            activities.hand_over, replace(data, deadline=late.deadline)
+        )
+        with pytest.raises(ApplicationError) as fresh:
+            await ActivityEnvironment().run(activities.hand_over, late)
+
+    assert resumed.status == first.status == "SMS_Accepted"
+    assert resumed.gateway_reference == first.gateway_reference
+    assert await submissions(stack, data.reference) == [2]
+    assert fresh.value.type == DEADLINE_PASSED
+    assert await submissions(stack, late.reference) == []

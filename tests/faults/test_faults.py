@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from sqlmodel import Session
+from temporalio.client import WorkflowFailureError
 
 from core.temporal import connect_temporal
 from domain.ids import client_reference, workflow_id
@@ -182,6 +183,29 @@ async def test_gateway_outage_then_recovery(faults: FaultStack) -> None:
 
     assert during.status_code == 503
     assert during.json()["code"] == "NOT-00004"
+    assert after.status_code == 201
+    assert len(await messages(faults, org, order["idempotencyId"])) == 1
+
+
+async def test_worker_down_when_the_order_arrives(faults: FaultStack) -> None:
+    """The caller told 503 must not get its message sent later, when a worker picks it up."""
+    org, order = new_org(), sms_order(random_phone())
+    await faults.stop("worker")
+    during = await faults.api.post(SMS, json=order, headers=faults.headers(org))
+
+    await faults.start("worker")
+    client = await connect_temporal(faults.settings)
+    handle = client.get_workflow_handle_for(
+        InstantNotificationWorkflow.run, workflow_id(org, order["idempotencyId"])
+    )
+    async with asyncio.timeout(30):
+        ended = await asyncio.gather(handle.result(), return_exceptions=True)
+    sent_meanwhile = await messages(faults, org, order["idempotencyId"])
+    after = await faults.api.post(SMS, json=order, headers=faults.headers(org))
+
+    assert during.status_code == 503
+    assert isinstance(ended[0], WorkflowFailureError)
+    assert sent_meanwhile == []
     assert after.status_code == 201
     assert len(await messages(faults, org, order["idempotencyId"])) == 1
 
