@@ -5,7 +5,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -32,6 +32,9 @@ from gateways.registry import Gateways
 GATEWAY_UNAVAILABLE = "GatewayUnavailable"
 DEADLINE_PASSED = "HandoverDeadlinePassed"
 HANDOVER_AMBIGUOUS = "HandoverAmbiguous"
+# The longest wait between two attempts (the workflow's retry policy uses it): with less time
+# than this left, a failed attempt is the last, so the caller hears of it before its deadline.
+LONGEST_BACKOFF = timedelta(seconds=1)
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -150,11 +153,14 @@ class HandoverActivities:
             raise self._failure(data, exc) from exc
 
     def _failure(self, data: HandoverInput, exc: Exception) -> ApplicationError:
+        last = data.deadline - datetime.now(UTC) < LONGEST_BACKOFF
         if isinstance(exc, GatewayUnavailable):
             log.warning("handover of %s not taken: %s", data.reference, exc)
-            return ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE)
+            return ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE, non_retryable=last)
         if isinstance(exc, TimeoutError) and self._gateway(data).deduplicates:
-            return ApplicationError("no answer by the deadline", type=GATEWAY_UNAVAILABLE)
+            return ApplicationError(
+                "no answer by the deadline", type=GATEWAY_UNAVAILABLE, non_retryable=last
+            )
         return _ambiguous(data, str(exc) or "no answer by the deadline")
 
     def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:

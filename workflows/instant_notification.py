@@ -10,7 +10,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.handover import GATEWAY_UNAVAILABLE, HandoverActivities, HandoverInput
+    from activities.handover import (
+        GATEWAY_UNAVAILABLE,
+        LONGEST_BACKOFF,
+        HandoverActivities,
+        HandoverInput,
+    )
     from activities.records import (
         DiscardInput,
         RecordActivities,
@@ -41,7 +46,7 @@ _RECORD_TIMEOUT = timedelta(seconds=10)
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=1),
+    maximum_interval=LONGEST_BACKOFF,
 )
 
 

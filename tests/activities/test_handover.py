@@ -66,6 +66,18 @@ async def test_unavailable_gateway_is_retryable(stack: Stack) -> None:
     assert not failure.value.non_retryable
 
 
+async def test_unavailable_gateway_is_final_when_no_retry_fits_before_the_deadline(
+    stack: Stack,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        activities = HandoverActivities(build_gateways(stack.settings, http))
+        with pytest.raises(ApplicationError) as failure:
+            await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990009", 0.8))
+
+    assert failure.value.type == GATEWAY_UNAVAILABLE
+    assert failure.value.non_retryable
+
+
 async def test_passed_deadline_is_final(stack: Stack) -> None:
     async with httpx.AsyncClient() as http:
         activities = HandoverActivities(build_gateways(stack.settings, http))
@@ -95,9 +107,10 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
 
 async def test_silence_from_a_deduplicating_gateway_is_retried(stack: Stack) -> None:
     async with httpx.AsyncClient() as http:
-        activities = HandoverActivities(build_gateways(stack.settings, http))
+        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.5})
+        activities = HandoverActivities(build_gateways(quick, http))
         with pytest.raises(ApplicationError) as failure:
-            await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990013", 1.0))
+            await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990013", 5.0))
 
     assert failure.value.type == GATEWAY_UNAVAILABLE
     assert not failure.value.non_retryable
