@@ -46,8 +46,8 @@ class HandoverInput:
 
     `shipment` is the order's row, written (rate limits checked) before anything is sent; a
     retry finds it written and goes straight to the gateway, and a first attempt that finds it
-    knows an earlier execution may have sent. With `record_as`, the outcome is
-    recorded too, as that event of the shipment's history. Each local activity costs the caller
+    knows an earlier execution may have sent. With `record_as`, the outcome is recorded too,
+    as that event of the shipment's history. Each local activity costs the caller
     several milliseconds of round trips, so the order path is this one activity.
     """
 
@@ -153,7 +153,7 @@ class HandoverActivities:
             raise self._failure(data, exc) from exc
 
     def _failure(self, data: HandoverInput, exc: Exception) -> ApplicationError:
-        last = data.deadline - datetime.now(UTC) < LONGEST_BACKOFF
+        last = _seconds_left(data.deadline) < LONGEST_BACKOFF.total_seconds()
         if isinstance(exc, GatewayUnavailable):
             log.warning("handover of %s not taken: %s", data.reference, exc)
             return ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE, non_retryable=last)
@@ -193,10 +193,14 @@ class HandoverActivities:
 def _time_left(deadline: datetime) -> float:
     """Seconds to the handover deadline, which is enforced here: the SDK does not enforce a
     local activity's schedule-to-close timeout, so retries alone would go on past it."""
-    remaining = (deadline - datetime.now(UTC)).total_seconds()
+    remaining = _seconds_left(deadline)
     if remaining <= 0:
         raise ApplicationError("handover deadline passed", type=DEADLINE_PASSED, non_retryable=True)
     return remaining
+
+
+def _seconds_left(deadline: datetime) -> float:
+    return (deadline - datetime.now(UTC)).total_seconds()
 
 
 def _ambiguous(data: HandoverInput, reason: str) -> ApplicationError:
