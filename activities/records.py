@@ -15,6 +15,7 @@ from domain.statuses import is_final
 from store import limits as rate_limits
 from store import reports as report_store
 from store import shipments
+from store.engine import committed
 from store.limits import Limit
 from store.models import Shipment, ShipmentEvent
 
@@ -136,9 +137,7 @@ class RecordActivities:
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:
-        with Session(self._engine) as session:
-            shipments.delete_shipment(session, data.shipment_id)
-            session.commit()
+        committed(self._engine, shipments.delete_shipment, data.shipment_id)
         return DiscardResult(shipment_id=data.shipment_id)
 
 

@@ -1,8 +1,10 @@
 """Delivery reports in: verify, match to a shipment, signal its workflow, keep what cannot be."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,10 +25,12 @@ from gateways.base import (
 )
 from store import reports as report_store
 from store import shipments
+from store.engine import committed
 from store.models import DeadReport, Shipment, ShipmentEvent
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,9 @@ class ReportInbox:
             count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
-        if delivery_id is not None and not await run_in_threadpool(self._claim, delivery_id):
+        if delivery_id is not None and not await self._write(
+            report_store.claim_webhook, delivery_id, datetime.now(UTC)
+        ):
             count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
         try:
@@ -64,7 +70,7 @@ class ReportInbox:
                 await self._deliver(report, inbound.body)
         except BaseException:
             if delivery_id is not None:
-                await run_in_threadpool(self._release, delivery_id)
+                await self._write(report_store.release_webhook, delivery_id)
             raise
         return InboxResult(received=len(read.reports), response=read.response)
 
@@ -88,7 +94,7 @@ class ReportInbox:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 log.warning("report for %s not signalled: %s", report.reference, exc.status)
                 raise unavailable("The report could not reach the workflow engine.") from exc
-            await run_in_threadpool(self._keep_late, row, report)
+            await self._write(report_store.add_late_report, _late(row, report))
             count_report(report.provider, ReportOutcome.LATE)
 
     def _find(self, report: DeliveryReport) -> Shipment | None:
@@ -100,9 +106,7 @@ class ReportInbox:
     def _hold(self, report: DeliveryReport) -> Shipment | None:
         """Keep a report that outran the record of its handover. The workflow claims it when
         it records the gateway reference; if that happened meanwhile, the claim is ours."""
-        with Session(self._engine) as session:
-            held_id = report_store.hold_report(session, report)
-            session.commit()
+        held_id = committed(self._engine, report_store.hold_report, report)
         with Session(self._engine) as session:
             row = shipments.find_by_gateway_reference(session, report.reference)
             if row is None or not report_store.claim_held_report(session, held_id, row.id):
@@ -111,31 +115,10 @@ class ReportInbox:
             session.commit()
             return row
 
-    def _claim(self, delivery_id: str) -> bool:
-        with Session(self._engine) as session:
-            claimed = report_store.claim_webhook(session, delivery_id, datetime.now(UTC))
-            session.commit()
-        return claimed
-
-    def _release(self, delivery_id: str) -> None:
-        with Session(self._engine) as session:
-            report_store.release_webhook(session, delivery_id)
-            session.commit()
-
-    def _keep_late(self, row: Shipment, report: DeliveryReport) -> None:
-        event = ShipmentEvent(
-            shipment_id=row.id,
-            kind="late_report",
-            status=report.status,
-            applied=False,
-            provider=report.provider,
-            provider_status=report.provider_status,
-            report_id=report.report_id,
-            at=report.received_at,
-        )
-        with Session(self._engine) as session:
-            report_store.add_late_report(session, event)
-            session.commit()
+    async def _write(self, write: Callable[..., T], *args: object) -> T:
+        """One store write, in its own transaction, off the event loop."""
+        result: T = await run_in_threadpool(committed, self._engine, write, *args)
+        return result
 
     async def _keep_dead(
         self, provider: str, reference: str | None, reason: str, raw: bytes
@@ -148,9 +131,17 @@ class ReportInbox:
             payload=raw.decode("utf-8", "replace"),
             received_at=datetime.now(UTC),
         )
-        await run_in_threadpool(self._add_dead, dead)
+        await self._write(report_store.add_dead_report, dead)
 
-    def _add_dead(self, dead: DeadReport) -> None:
-        with Session(self._engine) as session:
-            report_store.add_dead_report(session, dead)
-            session.commit()
+
+def _late(row: Shipment, report: DeliveryReport) -> ShipmentEvent:
+    return ShipmentEvent(
+        shipment_id=row.id,
+        kind="late_report",
+        status=report.status,
+        applied=False,
+        provider=report.provider,
+        provider_status=report.provider_status,
+        report_id=report.report_id,
+        at=report.received_at,
+    )

@@ -1,11 +1,15 @@
 """The one database engine factory: SQLite for local use, PostgreSQL in production."""
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import create_engine
+from sqlmodel import Session, create_engine
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -17,6 +21,16 @@ def create_db_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def committed(
+    engine: Engine, write: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """One store write in a transaction of its own."""
+    with Session(engine) as session:
+        result = write(session, *args, **kwargs)
+        session.commit()
+    return result
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
