@@ -62,6 +62,13 @@ async def order(stack: Stack, tenant: Tenant, route: str, body: dict[str, Any]) 
     return shipment_id
 
 
+async def waiting(stack: Stack, tenant: Tenant) -> tuple[str, str, str]:
+    """An SMS whose gateway stays silent: (idempotencyId, shipmentId, our reference)."""
+    key = new_key()
+    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
+    return key, shipment_id, client_reference(workflow_id(tenant.org, key))
+
+
 @pytest.mark.parametrize(("phone", "status"), SMS_FINAL.items())
 async def test_sms_reaches_its_final_status(
     stack: Stack, tenant: Tenant, phone: str, status: str
@@ -197,9 +204,7 @@ async def forged_variants(stack: Stack, reference: str) -> list[tuple[bytes, dic
 async def test_forged_unsigned_and_stale_reports_are_401_and_not_applied(
     stack: Stack, tenant: Tenant
 ) -> None:
-    key = new_key()
-    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
-    reference = client_reference(workflow_id(tenant.org, key))
+    key, shipment_id, reference = await waiting(stack, tenant)
     before = len(history(stack, shipment_id))
 
     for body, headers in await forged_variants(stack, reference):
@@ -219,9 +224,7 @@ async def test_forged_unsigned_and_stale_reports_are_401_and_not_applied(
 
 
 async def test_replayed_webhook_is_ignored(stack: Stack, tenant: Tenant) -> None:
-    key = new_key()
-    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
-    reference = client_reference(workflow_id(tenant.org, key))
+    _key, shipment_id, reference = await waiting(stack, tenant)
     body, headers = signed_report(
         stack.settings.delivery_report_secret,
         {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
@@ -247,9 +250,7 @@ async def test_unknown_provider_is_404(stack: Stack) -> None:
 async def test_concurrent_copies_of_one_webhook_are_processed_once(
     stack: Stack, tenant: Tenant
 ) -> None:
-    key = new_key()
-    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
-    reference = client_reference(workflow_id(tenant.org, key))
+    _key, shipment_id, reference = await waiting(stack, tenant)
     body, headers = signed_report(
         stack.settings.delivery_report_secret,
         {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
