@@ -153,15 +153,14 @@ class HandoverActivities:
             raise self._failure(data, exc) from exc
 
     def _failure(self, data: HandoverInput, exc: Exception) -> ApplicationError:
+        """Retry what cannot send twice: a refusal, or any failure where the gateway
+        recognises a repeat; otherwise a failure after the request left ends the handover."""
+        reason = str(exc) or "no answer by the deadline"
+        if not isinstance(exc, GatewayUnavailable) and not self._gateway(data).deduplicates:
+            return _ambiguous(data, reason)
+        log.warning("handover of %s not taken: %s", data.reference, reason)
         last = _seconds_left(data.deadline) < LONGEST_BACKOFF.total_seconds()
-        if isinstance(exc, GatewayUnavailable):
-            log.warning("handover of %s not taken: %s", data.reference, exc)
-            return ApplicationError(str(exc), type=GATEWAY_UNAVAILABLE, non_retryable=last)
-        if isinstance(exc, TimeoutError) and self._gateway(data).deduplicates:
-            return ApplicationError(
-                "no answer by the deadline", type=GATEWAY_UNAVAILABLE, non_retryable=last
-            )
-        return _ambiguous(data, str(exc) or "no answer by the deadline")
+        return ApplicationError(reason, type=GATEWAY_UNAVAILABLE, non_retryable=last)
 
     def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:
         return self._gateways.sms if data.sms is not None else self._gateways.email

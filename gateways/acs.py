@@ -75,7 +75,7 @@ class AcsEmail:
                 self._url, content=body, headers=headers, timeout=self._timeout
             )
         except httpx.TransportError as exc:
-            raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
+            raise transport_failure(PROVIDER, exc) from exc
         if response.status_code == 202:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_operation(response, operation))
         if response.status_code in (401, 403, 408, 429) or response.status_code >= 500:

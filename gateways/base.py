@@ -60,8 +60,8 @@ class EmailSend:
 
 
 class SmsGateway(Protocol):
-    # Whether the provider recognises a repeated reference, so that a retry after a timeout
-    # cannot send twice. Without it, a failure after the request left is HandoverAmbiguous.
+    # Whether the provider recognises a repeated reference, so that a retry after a failure
+    # that left the message's fate open (HandoverAmbiguous, a timeout) cannot send twice.
     deduplicates: bool
 
     async def send_sms(self, message: SmsSend) -> Receipt: ...

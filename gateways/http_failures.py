@@ -10,10 +10,11 @@ _BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def transport_failure(
-    provider: str, exc: httpx.TransportError, deduplicates: bool
+    provider: str, exc: httpx.TransportError
 ) -> GatewayUnavailable | HandoverAmbiguous:
+    """What the failure says happened; whether a retry is safe is the handover's decision."""
     reason = type(exc).__name__
-    if deduplicates or isinstance(exc, _BEFORE_SENDING):
+    if isinstance(exc, _BEFORE_SENDING):
         return GatewayUnavailable(f"{provider} unreachable: {reason}")
     return HandoverAmbiguous(f"{provider} did not answer after the request left: {reason}")
 

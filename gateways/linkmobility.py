@@ -57,7 +57,7 @@ class LinkMobilitySms:
                 timeout=self._timeout,
             )
         except httpx.TransportError as exc:
-            raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
+            raise transport_failure(PROVIDER, exc) from exc
         if response.status_code != 200:
             raise unavailable(PROVIDER, response)
         return _receipt(response.content)

@@ -9,7 +9,6 @@ from domain.reports import DeliveryReport
 from domain.statuses import EMAIL_REPORT_STATES, SMS_REPORT_STATES
 from gateways import standard_webhooks
 from gateways.base import (
-    GatewayUnavailable,
     InboundReport,
     Outcome,
     ReadReports,
@@ -17,6 +16,7 @@ from gateways.base import (
     ReportUnreadable,
     SmsSend,
 )
+from gateways.http_failures import transport_failure, unavailable
 
 PROVIDER = "simulator"
 _INVALID_RECIPIENT = "Invalid RCV"
@@ -43,8 +43,7 @@ class SimulatorSms:
         try:
             response = await self._http.post(self._url, json=payload, timeout=self._timeout)
         except httpx.TransportError as exc:
-            # The simulator de-duplicates on the reference, so a retry after a timeout is safe.
-            raise GatewayUnavailable(f"simulator unreachable: {type(exc).__name__}") from exc
+            raise transport_failure(PROVIDER, exc) from exc
         if response.status_code in (200, 201):
             return Receipt(Outcome.ACCEPTED, gateway_reference=response.json()["messageId"])
         if response.status_code in (400, 422):
@@ -52,7 +51,7 @@ class SimulatorSms:
             if error.startswith(_INVALID_RECIPIENT):
                 return Receipt(Outcome.INVALID_RECIPIENT, detail=error)
             return Receipt(Outcome.REFUSED, detail=error)
-        raise GatewayUnavailable(f"simulator answered {response.status_code}")
+        raise unavailable(PROVIDER, response)
 
 
 class SimulatorReports:

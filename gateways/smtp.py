@@ -44,7 +44,7 @@ class SmtpEmail:
         deduplicates: bool = False,
         request_dsn: bool = False,
     ) -> None:
-        # Plain SMTP has no such thing; the simulator's server de-duplicates on Message-ID.
+        # Plain SMTP has no such thing; the simulator's server recognises a Message-ID again.
         self.deduplicates = deduplicates
         self._server = server
         self._timeout = timeout_seconds
@@ -74,7 +74,7 @@ class SmtpEmail:
             return Receipt(Outcome.REFUSED, detail=str(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:
             reason = type(exc).__name__
-            if client.data_sent and not self.deduplicates:
+            if client.data_sent:
                 raise HandoverAmbiguous(f"SMTP server lost after DATA: {reason}") from exc
             raise GatewayUnavailable(f"SMTP server unreachable: {reason}") from exc
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])

@@ -98,7 +98,7 @@ class TwilioSms:
                 timeout=self._timeout,
             )
         except httpx.TransportError as exc:
-            raise transport_failure(PROVIDER, exc, self.deduplicates) from exc
+            raise transport_failure(PROVIDER, exc) from exc
         if response.status_code == 201:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_sid(response))
         if response.status_code != 400:
