@@ -40,13 +40,12 @@ class Timing:
     handover_seconds: float
     attempt_seconds: float
     # When the API stops waiting for the handover. The workflow's first task may start later
-    # than the request (a worker busy or reconnecting), so its own clock alone would let a
-    # send go out after the caller was told 503.
+    # than the request (a worker busy or reconnecting), so its own clock would let a send go
+    # out after the caller was told 503. Inputs from before this field count from `created`.
     answer_by: datetime | None = None
 
     def handover_deadline(self, created: datetime) -> datetime:
-        deadline = created + timedelta(seconds=self.handover_seconds)
-        return deadline if self.answer_by is None else min(deadline, self.answer_by)
+        return self.answer_by or created + timedelta(seconds=self.handover_seconds)
 
 
 @dataclass(frozen=True)
