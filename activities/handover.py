@@ -5,15 +5,18 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core import metrics
+from domain.deadlines import LONGEST_BACKOFF
+from domain.failures import FailureKind, HandoverFailure
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
@@ -28,13 +31,6 @@ from gateways.base import (
     SmsSend,
 )
 from gateways.registry import Gateways
-
-GATEWAY_UNAVAILABLE = "GatewayUnavailable"
-DEADLINE_PASSED = "HandoverDeadlinePassed"
-HANDOVER_AMBIGUOUS = "HandoverAmbiguous"
-# The longest wait between two attempts (the workflow's retry policy uses it): with less time
-# than this left, a failed attempt is the last, so the caller hears of it before its deadline.
-LONGEST_BACKOFF = timedelta(seconds=1)
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -91,7 +87,7 @@ class HandoverActivities:
             try:
                 receipt = await self._attempt(data, remaining)
             except ApplicationError as err:
-                outcome = "ambiguous" if err.type == HANDOVER_AMBIGUOUS else "unavailable"
+                outcome = "ambiguous" if err.type == FailureKind.AMBIGUOUS else "unavailable"
                 metrics.observe_handover(provider, outcome, time.perf_counter() - started)
                 raise
             metrics.observe_handover(provider, receipt.outcome, time.perf_counter() - started)
@@ -130,6 +126,7 @@ class HandoverActivities:
             at=result.at,
             status=result.status,
             gateway_reference=result.gateway_reference,
+            detail=result.detail,
         )
         try:
             recorded = await asyncio.to_thread(self._records.record_transition, outcome)
@@ -160,7 +157,7 @@ class HandoverActivities:
             return _ambiguous(data, reason)
         log.warning("handover of %s not taken: %s", data.reference, reason)
         last = _seconds_left(data.deadline) < LONGEST_BACKOFF.total_seconds()
-        return ApplicationError(reason, type=GATEWAY_UNAVAILABLE, non_retryable=last)
+        return handover_error(HandoverFailure(FailureKind.NOT_TAKEN, reason), final=last)
 
     def _gateway(self, data: HandoverInput) -> SmsGateway | EmailGateway:
         return self._gateways.sms if data.sms is not None else self._gateways.email
@@ -194,7 +191,9 @@ def _time_left(deadline: datetime) -> float:
     local activity's schedule-to-close timeout, so retries alone would go on past it."""
     remaining = _seconds_left(deadline)
     if remaining <= 0:
-        raise ApplicationError("handover deadline passed", type=DEADLINE_PASSED, non_retryable=True)
+        raise handover_error(
+            HandoverFailure(FailureKind.DEADLINE_PASSED, "handover deadline passed")
+        )
     return remaining
 
 
@@ -205,7 +204,7 @@ def _seconds_left(deadline: datetime) -> float:
 def _ambiguous(data: HandoverInput, reason: str) -> ApplicationError:
     """The message may have left: retrying could send it twice, so the attempt stops here."""
     log.warning("handover of %s unconfirmed: %s", data.reference, reason)
-    return ApplicationError(reason, type=HANDOVER_AMBIGUOUS, non_retryable=True)
+    return handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason))
 
 
 def _status(channel: Channel, receipt: Receipt) -> str:

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.failures import handover_error
 from core import metrics
+from domain.failures import FailureKind, HandoverFailure
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from store import limits as rate_limits
@@ -17,10 +18,7 @@ from store import reports as report_store
 from store import shipments
 from store.engine import committed
 from store.limits import Limit
-from store.models import Shipment, ShipmentEvent
-
-KEY_ALREADY_USED = "KeyAlreadyUsed"
-RATE_LIMITED = "RateLimited"
+from store.models import MAX_DETAIL, Shipment, ShipmentEvent
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,7 @@ class TransitionInput:
     provider: str | None = None
     provider_status: str | None = None
     report_id: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,27 +98,29 @@ class RecordActivities:
             try:
                 inserted = shipments.insert_shipment(session, row)
             except shipments.KeyAlreadyUsedError as taken:
-                raise ApplicationError(
-                    "another order holds this idempotency key",
-                    type=KEY_ALREADY_USED,
-                    non_retryable=True,
+                raise handover_error(
+                    HandoverFailure(
+                        FailureKind.KEY_ALREADY_USED, "another order holds this idempotency key"
+                    )
                 ) from taken
             refusal = rate_limits.first_refusal(session, row, self._limits) if inserted else None
             if refusal is not None:
                 session.rollback()
-                raise ApplicationError(
-                    f"over the {refusal.scope} rate limit",
-                    refusal.scope,
-                    refusal.retry_after_seconds,
-                    type=RATE_LIMITED,
-                    non_retryable=True,
+                raise handover_error(
+                    HandoverFailure(
+                        FailureKind.RATE_LIMITED,
+                        f"over the {refusal.scope} rate limit",
+                        scope=refusal.scope,
+                        retry_after_seconds=refusal.retry_after_seconds,
+                    )
                 )
             session.commit()
         return ShipmentRecord(inserted=inserted)
 
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:
-        event = ShipmentEvent(**_without(data, "gateway_reference"))
+        event = ShipmentEvent(**_without(data, "gateway_reference", "detail"))
+        event.detail = data.detail and data.detail[:MAX_DETAIL]
         held: list[DeliveryReport] = []
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)

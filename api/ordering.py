@@ -4,7 +4,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,11 +22,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.handover import HANDOVER_AMBIGUOUS
-from activities.records import KEY_ALREADY_USED, RATE_LIMITED
-from api.problems import Problem
+from api.handover_answers import ANSWERS
+from api.problems import Problem, unavailable
 from core.config import Settings
-from core.metrics import count_rate_limited
+from domain.failures import FailureKind, HandoverFailure
 from domain.ids import workflow_id
 from domain.orders import (
     EmailMessage,
@@ -39,12 +37,9 @@ from domain.orders import (
 )
 from store import shipments
 from store.models import Shipment
-from workflows.instant_notification import HANDOVER_FAILED, InstantNotificationWorkflow
+from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
-
-# The workflow must give up on the gateway before the API gives up on the workflow.
-_DECISION_MARGIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,27 +53,6 @@ class OrderContent:
     def fingerprint(self) -> str:
         content = {k: v for k, v in asdict(self).items() if k != "idempotency_id"}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-def rate_limited(scope: str, retry_after: float) -> Problem:
-    log.warning("order refused by the %s rate limit", scope)
-    count_rate_limited(scope)
-    return Problem(
-        429,
-        "Too Many Requests",
-        f"Too many orders for this {scope}; nothing was sent. Retry after the given time.",
-        headers={"Retry-After": str(max(math.ceil(retry_after), 1))},
-    )
-
-
-def unavailable(detail: str) -> Problem:
-    return Problem(
-        503,
-        "A temporary network failure occurred",
-        detail,
-        code="NOT-00004",
-        headers={"Retry-After": "2"},
-    )
 
 
 class OrderService:
@@ -99,7 +73,7 @@ class OrderService:
             task_timeout=timedelta(seconds=self._settings.workflow_task_timeout_seconds),
         )
         try:
-            async with asyncio.timeout(self._settings.handover_deadline_seconds):
+            async with asyncio.timeout(self._settings.budget.deadline_seconds):
                 answer: HandoverAnswer = await self._client.execute_update_with_start_workflow(
                     InstantNotificationWorkflow.handover,
                     HandoverRequest(request_id=order.request_id),
@@ -110,8 +84,10 @@ class OrderService:
             # The workflow completed: its row answers, and the engine refused a second send.
             answer = await self._from_store(org, content.idempotency_id)
         except WorkflowUpdateFailedError as exc:
-            if _failure_reason(exc) != KEY_ALREADY_USED:
-                raise self._update_failed(exc) from exc
+            failure = _failure(exc)
+            answer_of = ANSWERS[failure.kind]
+            if answer_of is not None:
+                raise answer_of(failure) from exc
             # Retention deleted the key's workflow, not its row: the row answers, nothing is sent.
             answer = await self._from_store(org, content.idempotency_id)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
@@ -127,7 +103,7 @@ class OrderService:
 
     def _workflow_input(self, org: str, content: OrderContent) -> NotificationInput:
         settings = self._settings
-        handover_seconds = settings.handover_deadline_seconds - _DECISION_MARGIN_SECONDS
+        budget = settings.budget
         return NotificationInput(
             org=org,
             idempotency_id=content.idempotency_id,
@@ -136,27 +112,14 @@ class OrderService:
             timing=Timing(
                 ttl_seconds=content.ttl_seconds or settings.email_ttl_seconds,
                 grace_seconds=settings.ttl_grace_seconds,
-                handover_seconds=handover_seconds,
-                attempt_seconds=settings.gateway_timeout_seconds + 0.5,
-                answer_by=datetime.now(UTC) + timedelta(seconds=handover_seconds),
+                handover_seconds=budget.workflow_seconds,
+                attempt_seconds=budget.attempt_seconds,
+                answer_by=datetime.now(UTC) + timedelta(seconds=budget.workflow_seconds),
             ),
             senders_reference=content.senders_reference,
             sms=content.sms,
             email=content.email,
         )
-
-    def _update_failed(self, exc: WorkflowUpdateFailedError) -> Problem:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED:
-            if cause.details and cause.details[0] == RATE_LIMITED:
-                return rate_limited(str(cause.details[1]), float(cause.details[2]))
-            if cause.details and cause.details[0] == HANDOVER_AMBIGUOUS:
-                return unavailable(
-                    "The gateway did not confirm the handover; the message may have been sent."
-                )
-            return unavailable("The gateway did not accept the message; nothing was sent.")
-        log.error("handover update failed unexpectedly: %s", cause)
-        return unavailable("The order could not be completed; nothing was sent.")
 
     async def _from_store(self, org: str, idempotency_id: str) -> HandoverAnswer:
         row = await run_in_threadpool(self._find, org, idempotency_id)
@@ -188,12 +151,12 @@ class OrderService:
             )
 
 
-def _failure_reason(exc: WorkflowUpdateFailedError) -> object:
-    """Why the workflow failed the handover: the `type` of the error that ended it."""
+def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:
+    """Why the workflow failed the handover, from the error that ended it."""
     cause = exc.cause
-    if isinstance(cause, ApplicationError) and cause.type == HANDOVER_FAILED and cause.details:
-        return cause.details[0]
-    return None
+    if isinstance(cause, ApplicationError):
+        return HandoverFailure.of(cause.type, cause.details, cause.message)
+    return HandoverFailure(FailureKind.UNEXPECTED, str(cause))
 
 
 def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:

@@ -60,6 +60,17 @@ class Problem(Exception):
         return body
 
 
+def unavailable(detail: str) -> Problem:
+    """503 with Altinn's code for a temporary failure; the caller may retry with the same key."""
+    return Problem(
+        503,
+        "A temporary network failure occurred",
+        detail,
+        code="NOT-00004",
+        headers={"Retry-After": "2"},
+    )
+
+
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(
         problem.document(request),

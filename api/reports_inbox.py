@@ -12,8 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.ordering import unavailable
-from api.problems import Problem
+from api.problems import Problem, unavailable
 from core.metrics import ReportOutcome, count_report
 from domain.reports import DeliveryReport, MatchKey
 from gateways.base import (

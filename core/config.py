@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.codec import parse_keyring
+from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
 
     idempotency_mismatch: Literal["ignore", "reject"] = "ignore"
 
+    # The handover's time budget (domain/deadlines.py derives every other timeout from these).
     handover_deadline_seconds: float = Field(default=10.0, gt=1.0)
     gateway_timeout_seconds: float = Field(default=4.0, gt=0.0)
     # How soon another worker takes over an order whose worker stopped; well below the
@@ -107,10 +109,14 @@ class Settings(BaseSettings):
     worker_sdk_metrics_port: int = Field(default=9465, ge=0, le=65535)
     # After SIGTERM, how long work in flight may finish: longer than the longest handover.
     worker_shutdown_grace_seconds: float = Field(
-        default_factory=lambda data: data["handover_deadline_seconds"] + 5.0, ge=0.0
+        default_factory=lambda data: data["handover_deadline_seconds"] + SHUTDOWN_SPARE_SECONDS,
+        ge=0.0,
     )
     api_shutdown_grace_seconds: int = Field(
-        default_factory=lambda data: int(data["handover_deadline_seconds"]) + 5, ge=0
+        default_factory=lambda data: int(
+            data["handover_deadline_seconds"] + SHUTDOWN_SPARE_SECONDS
+        ),
+        ge=0,
     )
 
     payload_encryption_key: str = ""
@@ -119,6 +125,21 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         """The API's base URL as the local tools and the simulator reach it."""
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def budget(self) -> HandoverBudget:
+        return HandoverBudget(
+            deadline_seconds=self.handover_deadline_seconds,
+            gateway_timeout_seconds=self.gateway_timeout_seconds,
+            task_timeout_seconds=self.workflow_task_timeout_seconds,
+        )
+
+    @model_validator(mode="after")
+    def _budget_fits(self) -> "Settings":
+        conflicts = self.budget.conflicts()
+        if conflicts:
+            raise ValueError("the handover's timeouts do not fit: " + "; ".join(conflicts))
+        return self
 
     @field_validator("payload_encryption_key")
     @classmethod

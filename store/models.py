@@ -7,6 +7,8 @@ from sqlalchemy import DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+MAX_DETAIL = 500
+
 # Named constraints let a later migration drop or alter them by name on every database.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -79,6 +81,8 @@ class ShipmentEvent(SQLModel, table=True):
     provider: str | None = Field(default=None, max_length=32)
     provider_status: str | None = Field(default=None, max_length=64)
     report_id: str | None = Field(default=None, max_length=255)
+    # What the gateway said with its answer (a refusal's reason), for operators.
+    detail: str | None = Field(default=None, max_length=MAX_DETAIL)
     at: datetime = _utc()
 
 

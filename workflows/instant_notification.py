@@ -1,6 +1,5 @@
 """InstantNotificationWorkflow: one order, from the handover to its final delivery status."""
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -10,18 +9,16 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.handover import (
-        GATEWAY_UNAVAILABLE,
-        LONGEST_BACKOFF,
-        HandoverActivities,
-        HandoverInput,
-    )
+    from activities.failures import handover_error
+    from activities.handover import HandoverActivities, HandoverInput
     from activities.records import (
         DiscardInput,
         RecordActivities,
         ShipmentInput,
         TransitionInput,
     )
+    from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
+    from domain.failures import HandoverFailure
     from domain.handover import HandoverResult
     from domain.ids import client_reference
     from domain.manifest import ShipmentManifest, StatusRequest
@@ -35,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.statuses import OrderStatus, is_final, order_status_of, sending, ttl_expired
     from workflows import search_attributes as sa
 
-HANDOVER_FAILED = "HandoverFailed"
 _NO_ARGUMENTS = StatusRequest()
 
 # Post-handover records must land eventually: a status or report is never given up on.
@@ -44,7 +40,7 @@ _RECORD_RETRY = RetryPolicy(
 )
 _RECORD_TIMEOUT = timedelta(seconds=10)
 _HANDOVER_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
+    initial_interval=FIRST_BACKOFF,
     backoff_coefficient=2.0,
     maximum_interval=LONGEST_BACKOFF,
 )
@@ -93,6 +89,7 @@ class InstantNotificationWorkflow:
                 at=result.at,
                 applied=True,
                 gateway_reference=result.gateway_reference,
+                detail=result.detail,
             )
         self._handed_over = True
         await self._follow_reports(created)
@@ -170,18 +167,14 @@ class InstantNotificationWorkflow:
             retry_policy=_RECORD_RETRY,
         )
         cause = err if isinstance(err, ApplicationError) else err.cause
-        reason: str = GATEWAY_UNAVAILABLE
-        details: Sequence[object] = ()
         if isinstance(cause, ApplicationError):
-            reason, details = cause.type or reason, cause.details
+            failure = HandoverFailure.of(cause.type, cause.details, cause.message)
+        else:
+            failure = HandoverFailure.of(None, (), str(cause or err))
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
-        self._failure = ApplicationError(
-            f"handover did not complete ({reason})",
-            reason,
-            *details,
-            type=HANDOVER_FAILED,
-            non_retryable=True,
+        self._failure = handover_error(
+            failure, message=f"handover did not complete ({failure.kind}): {failure.reason}"
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         raise self._failure

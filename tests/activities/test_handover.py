@@ -11,14 +11,9 @@ from prometheus_client import REGISTRY
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.handover import (
-    DEADLINE_PASSED,
-    GATEWAY_UNAVAILABLE,
-    HANDOVER_AMBIGUOUS,
-    HandoverActivities,
-    HandoverInput,
-)
+from activities.handover import HandoverActivities, HandoverInput
 from activities.records import RecordActivities, ShipmentInput
+from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
 from gateways.registry import Gateways, build_gateways
 from gateways.simulator import SimulatorSms
@@ -62,7 +57,7 @@ async def test_unavailable_gateway_is_retryable(stack: Stack) -> None:
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990009"))
 
-    assert failure.value.type == GATEWAY_UNAVAILABLE
+    assert failure.value.type == FailureKind.NOT_TAKEN
     assert not failure.value.non_retryable
 
 
@@ -74,7 +69,7 @@ async def test_unavailable_gateway_is_final_when_no_retry_fits_before_the_deadli
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990009", 0.8))
 
-    assert failure.value.type == GATEWAY_UNAVAILABLE
+    assert failure.value.type == FailureKind.NOT_TAKEN
     assert failure.value.non_retryable
 
 
@@ -84,7 +79,7 @@ async def test_passed_deadline_is_final(stack: Stack) -> None:
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(activities.hand_over, sms_input("+4791112222", -1))
 
-    assert failure.value.type == DEADLINE_PASSED
+    assert failure.value.type == FailureKind.DEADLINE_PASSED
     assert failure.value.non_retryable
 
 
@@ -101,7 +96,7 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
                 activities.hand_over, email_input("hang@example.no", 1.0)
             )
 
-    assert failure.value.type == HANDOVER_AMBIGUOUS
+    assert failure.value.type == FailureKind.AMBIGUOUS
     assert failure.value.non_retryable
 
 
@@ -112,7 +107,7 @@ async def test_silence_from_a_deduplicating_gateway_is_retried(stack: Stack) -> 
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990013", 5.0))
 
-    assert failure.value.type == GATEWAY_UNAVAILABLE
+    assert failure.value.type == FailureKind.NOT_TAKEN
     assert not failure.value.non_retryable
 
 
@@ -180,7 +175,7 @@ async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent
             await ActivityEnvironment().run(activities.hand_over, data)
 
     assert first.status == "Email_Succeeded"
-    assert resumed.value.type == HANDOVER_AMBIGUOUS
+    assert resumed.value.type == FailureKind.AMBIGUOUS
     assert resumed.value.non_retryable
     assert await submissions(stack, data.reference) == [1]
 
@@ -206,5 +201,5 @@ async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_de
     assert resumed.status == first.status == "SMS_Accepted"
     assert resumed.gateway_reference == first.gateway_reference
     assert await submissions(stack, data.reference) == [2]
-    assert fresh.value.type == DEADLINE_PASSED
+    assert fresh.value.type == FailureKind.DEADLINE_PASSED
     assert await submissions(stack, late.reference) == []

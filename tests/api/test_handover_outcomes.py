@@ -34,6 +34,16 @@ ACCEPTED_EMAIL = [
 ]
 
 
+def refusal_detail(stack: Stack, shipment_id: str) -> str:
+    """What the gateway said with its refusal, as the shipment's history keeps it."""
+    with Session(stack.engine) as session:
+        events = shipments.history(session, shipment_id)
+    handover = [event for event in events if event.kind == "handover"]
+    assert len(handover) == 1
+    assert handover[0].detail
+    return handover[0].detail
+
+
 @pytest.mark.parametrize("phone", ACCEPTED_SMS)
 async def test_sms_accepted_by_the_gateway(stack: Stack, tenant: Tenant, phone: str) -> None:
     response = await stack.api.post(SMS, json=sms_order(phone), headers=tenant.headers)
@@ -61,6 +71,7 @@ async def test_refused_sms_recipient_is_201_with_a_failed_status(
     manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
     assert manifest["status"] == "Order_Completed"
     assert manifest["recipients"][0]["status"] == "SMS_Failed_InvalidRecipient"
+    assert "invalid" in refusal_detail(stack, manifest["shipmentId"]).lower()
 
 
 async def test_refused_email_recipient_is_201_with_a_failed_status(
@@ -73,6 +84,7 @@ async def test_refused_email_recipient_is_201_with_a_failed_status(
     assert response.status_code == 201
     manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
     assert manifest["recipients"][0]["status"] == "Email_Failed_InvalidFormat"
+    assert refusal_detail(stack, manifest["shipmentId"]).startswith("5")  # the SMTP reply
 
 
 @pytest.mark.parametrize(

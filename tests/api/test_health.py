@@ -38,6 +38,8 @@ async def test_unreachable_temporal_is_503_for_health_and_orders(
         tmp_path,
         f"127.0.0.1:{free_port()}",
         handover_deadline_seconds=2.0,
+        gateway_timeout_seconds=0.5,
+        workflow_task_timeout_seconds=1.0,
         database_url=stack.settings.database_url,
     )
     async with api_for(settings) as api:

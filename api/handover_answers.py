@@ -1,0 +1,48 @@
+"""What the caller hears when a handover ends without one: one answer per kind of failure."""
+
+import logging
+import math
+from collections.abc import Callable
+
+from api.problems import Problem, unavailable
+from core.metrics import count_rate_limited
+from domain.failures import FailureKind, HandoverFailure
+
+log = logging.getLogger(__name__)
+
+
+def _rate_limited(failure: HandoverFailure) -> Problem:
+    scope = failure.scope or "tenant"
+    log.warning("order refused by the %s rate limit", scope)
+    count_rate_limited(scope)
+    retry_after = max(math.ceil(failure.retry_after_seconds or 1), 1)
+    return Problem(
+        429,
+        "Too Many Requests",
+        f"Too many orders for this {scope}; nothing was sent. Retry after the given time.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _unexpected(failure: HandoverFailure) -> Problem:
+    log.error("handover failed unexpectedly: %s", failure.reason)
+    return unavailable("The order could not be completed.")
+
+
+def _saying(detail: str) -> Callable[[HandoverFailure], Problem]:
+    return lambda _failure: unavailable(detail)
+
+
+# None: the key belongs to an order whose workflow retention deleted; its row answers (200).
+ANSWERS: dict[FailureKind, Callable[[HandoverFailure], Problem] | None] = {
+    FailureKind.NOT_TAKEN: _saying("The gateway did not accept the message; nothing was sent."),
+    FailureKind.DEADLINE_PASSED: _saying(
+        "The handover could not start before its deadline; nothing was sent."
+    ),
+    FailureKind.AMBIGUOUS: _saying(
+        "The gateway did not confirm the handover; the message may have been sent."
+    ),
+    FailureKind.RATE_LIMITED: _rate_limited,
+    FailureKind.KEY_ALREADY_USED: None,
+    FailureKind.UNEXPECTED: _unexpected,
+}
