@@ -23,7 +23,7 @@ class ReportsReceived(ApiModel):
 async def receive_reports(
     provider: str, request: Request, inbox: InboxDep
 ) -> ReportsReceived | Response:
-    """Take one provider request of delivery reports (signed; see the README per provider).
+    """Take one provider request of delivery reports (signed; docs/providers.md per provider).
 
     Providers that prescribe an answer (an XML acknowledgement, a validation handshake) get it.
     """

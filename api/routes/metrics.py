@@ -9,5 +9,5 @@ router = APIRouter(tags=["Operations"])
 
 @router.get("/metrics", response_class=Response)
 async def metrics() -> Response:
-    """This process's metrics in the Prometheus text format (README: Observability)."""
+    """This process's metrics in the Prometheus text format (docs/observability.md)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
