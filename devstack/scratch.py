@@ -1,4 +1,4 @@
-"""A throwaway local stack on free ports, for the tools that drive real orders through it."""
+"""A throwaway local stack on free ports, for the tools and tests that drive real orders."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -15,7 +15,6 @@ from core.config import Settings
 from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, free_port
-from store.migrate import migrate_database
 
 
 def scratch_settings(data: Path, **overrides: Any) -> Settings:
@@ -42,18 +41,16 @@ async def scratch_stack(
     db_file: str | None = None,
     group: ProcessGroup | None = None,
 ) -> AsyncIterator[Client]:
-    """Migrate the store, start Temporal (in memory unless `db_file`), the simulator, a worker
-    and the API; a caller that passes `group` can reach the processes and add its own.
+    """The whole stack of `settings` (services.start_stack); a caller that passes `group` can
+    reach the processes and add its own.
 
     Yields a client once the worker polls, so the first order does not wait for it.
     """
-    migrate_database(settings.database_url)
     group = group or ProcessGroup(echo=False)
     try:
-        await group.start(services.temporal(settings, ui=ui, db_file=db_file))
-        await group.start(services.simulator(settings, simulator_env))
-        await group.start(services.worker(settings))
-        await group.start(services.api(settings))
+        await services.start_stack(
+            group, settings, ui=ui, db_file=db_file, simulator_env=simulator_env
+        )
         client = await connect_temporal(settings)
         await _worker_polling(client, settings)
         yield client
