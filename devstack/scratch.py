@@ -1,6 +1,7 @@
 """A throwaway local stack on free ports, for the tools and tests that drive real orders."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,17 +19,22 @@ from devstack.processes import ProcessGroup, free_port
 
 
 def scratch_settings(data: Path, **overrides: Any) -> Settings:
-    """Settings of a stack whose every port is free and whose store lives in `data`."""
+    """Settings of a stack whose every port is free, whose store lives in `data` and whose
+    task queue is its own, so that it runs beside any other stack on the machine."""
     values: dict[str, Any] = {
         "temporal_address": f"127.0.0.1:{free_port()}",
         "temporal_ui_port": free_port(),
+        "temporal_task_queue": f"instant-{uuid.uuid4().hex[:8]}",
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
+        "worker_metrics_port": free_port(),
+        "worker_sdk_metrics_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
         **overrides,
     }
+    values.setdefault("public_base_url", f"http://127.0.0.1:{values['api_port']}")
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
