@@ -21,7 +21,8 @@ run: $(STAMP)  ## migrate the store, start Temporal, the simulator, the worker a
 	$(PY) -m devstack
 
 test: $(STAMP)  ## run the test suite against real Temporal, simulator and databases
-	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m pytest
+	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" TEST_HAPROXY="$$(scripts/test-haproxy.sh)" \
+		$(PY) -m pytest
 
 migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
 	$(PY) -m store.migrate

@@ -26,8 +26,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.handover import HandoverActivities
 from activities.records import RecordActivities
 from core.config import Settings, get_settings
+from core.connection import ConnectionSettingsError
 from core.logs import configure_logging
-from core.temporal import connect_temporal
+from core.temporal import TemporalConnectionError, connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing
 from domain.orders import Channel
 from gateways.registry import build_gateways
@@ -100,7 +101,16 @@ def rate_limits(settings: Settings) -> list[Limit]:
     ]
 
 
-async def main() -> None:
+async def main() -> int:
+    try:
+        await run()
+    except (ConnectionSettingsError, TemporalConnectionError) as exc:
+        log.error("the worker cannot start: %s", exc)
+        return 1
+    return 0
+
+
+async def run() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     configure_tracing(settings, SERVICE_NAME)
@@ -118,7 +128,7 @@ async def main() -> None:
                 log.info(
                     "worker polling %s on %s",
                     settings.temporal_task_queue,
-                    settings.temporal_address,
+                    client.service_client.config.target_host,
                 )
                 await stop.wait()
                 log.info("worker draining for up to %ss", settings.worker_shutdown_grace_seconds)
@@ -136,5 +146,4 @@ def exit_at_once(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
-    exit_at_once(0)
+    exit_at_once(asyncio.run(main()))

@@ -65,7 +65,8 @@ class TokenVerifiers:
         return verifier.verify(token)
 
 
-def authenticate(token: str | None, verifier: TokenVerifier, scope: str) -> Principal:
+def authorize(token: str | None, verifier: TokenVerifier, scope: str) -> dict[str, object]:
+    """The token's claims, once it is verified and holds `scope`: 401, 403 or 503 otherwise."""
     if not token or not token.strip():
         raise Problem(401, "Unauthorized", "A bearer token is required.", headers=_CHALLENGE)
     try:
@@ -81,10 +82,19 @@ def authenticate(token: str | None, verifier: TokenVerifier, scope: str) -> Prin
         raise Problem(
             401, "Unauthorized", f"The token is not valid: {exc}.", headers=_CHALLENGE
         ) from exc
-    scopes = frozenset(str(claims.get("scope", "")).split())
-    if scope not in scopes:
+    if scope not in _scopes(claims):
         raise Problem(403, "Forbidden", f"The token lacks the scope {scope}.")
+    return claims
+
+
+def authenticate(token: str | None, verifier: TokenVerifier, scope: str) -> Principal:
+    """A tenant's caller: `authorize`, and the tenant from the token's `org` claim."""
+    claims = authorize(token, verifier, scope)
     org = claims.get("org")
     if not isinstance(org, str) or not _ORG.match(org):
         raise Problem(403, "Forbidden", "The token carries no valid org claim.")
-    return Principal(org=org, scopes=scopes)
+    return Principal(org=org, scopes=_scopes(claims))
+
+
+def _scopes(claims: dict[str, object]) -> frozenset[str]:
+    return frozenset(str(claims.get("scope", "")).split())

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from temporalio.client import Client
 
-from api.auth import Principal, TokenVerifier, authenticate
+from api.auth import Principal, TokenVerifier, authenticate, authorize
+from api.codec_service import CodecService
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from core.config import Settings
@@ -36,6 +38,16 @@ async def _inbox(request: Request) -> ReportInbox:
     return inbox
 
 
+async def _codec(request: Request) -> CodecService:
+    codec: CodecService = request.app.state.codec
+    return codec
+
+
+async def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
 _bearer = HTTPBearer(
     auto_error=False,
     description="A JWT whose `org` claim is the tenant and whose `scope` has the order scope.",
@@ -55,8 +67,22 @@ async def _tenant(principal: Annotated[Principal, Depends(_principal)]) -> str:
     return principal.org
 
 
+def _codec_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """A token with CODEC_SCOPE (no tenant needed); none at all when CODEC_SCOPE is empty."""
+    scope: str = request.app.state.settings.codec_scope
+    if scope:
+        token = credentials.credentials if credentials is not None else None
+        authorize(token, request.app.state.verifier, scope)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 OrdersDep = Annotated[OrderService, Depends(_orders)]
 InboxDep = Annotated[ReportInbox, Depends(_inbox)]
+CodecDep = Annotated[CodecService, Depends(_codec)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+CodecCaller = Annotated[None, Depends(_codec_caller)]
 Tenant = Annotated[str, Depends(_tenant)]

@@ -32,10 +32,18 @@ class _DuplicateKey(ValueError):
 class RequestGuard:
     """Pure ASGI: the whole body is read here (it is small by contract) and handed on."""
 
-    def __init__(self, app: App, max_bytes: int, json_prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: App,
+        max_bytes: int,
+        json_prefixes: tuple[str, ...],
+        larger: dict[str, int] | None = None,
+    ) -> None:
+        """`larger`: path prefixes whose bodies may exceed `max_bytes`, with their own limit."""
         self._app = app
         self._max = max_bytes
         self._json_prefixes = json_prefixes
+        self._larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,8 +62,9 @@ class RequestGuard:
     async def _checked(self, scope: Scope, receive: Receive) -> tuple[Problem | None, Receive]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self._max:
-            return self._too_large(), receive
+        limit = self._limit(scope["path"])
+        if length.isdigit() and int(length) > limit:
+            return self._too_large(limit), receive
         wants_json = scope["path"].startswith(self._json_prefixes)
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if wants_json and not (media == "application/json" or media.endswith("+json")):
@@ -63,12 +72,15 @@ class RequestGuard:
                 415, "Unsupported Media Type", "The body must be application/json."
             ), receive
         try:
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
         except _TooLarge:
-            return self._too_large(), receive
+            return self._too_large(limit), receive
         return (_json_problem(body) if wants_json else None), _replay(body, receive)
 
-    async def _read(self, receive: Receive) -> bytes:
+    def _limit(self, path: str) -> int:
+        return next((n for prefix, n in self._larger.items() if path.startswith(prefix)), self._max)
+
+    async def _read(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -77,16 +89,14 @@ class RequestGuard:
                 break
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self._max:
+            if size > limit:
                 raise _TooLarge
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
 
-    def _too_large(self) -> Problem:
-        return Problem(
-            413, "Content Too Large", f"The request body must be at most {self._max} bytes."
-        )
+    def _too_large(self, limit: int) -> Problem:
+        return Problem(413, "Content Too Large", f"The request body must be at most {limit} bytes.")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

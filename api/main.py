@@ -5,15 +5,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from temporalio.envconfig import ClientConfigProfile
 
 from api import openapi, problems
 from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
+from api.codec_service import CodecService
+from api.cors import PathCors
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
-from api.routes import delivery_reports, health, metrics, orders, shipments
+from api.routes import codec, delivery_reports, health, metrics, orders, shipments
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
@@ -23,6 +26,10 @@ from store.engine import create_db_engine
 from store.migrate import require_current_schema
 
 BASE_PATH = "/notifications/api/v1"
+CODEC_PATH = "/codec/"
+# The UI sends a payload of the history at a time; Temporal's own limit on a message is 4 MB,
+# which base64 makes a third larger.
+CODEC_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 SERVICE_NAME = "instant-notifications-api"
 # Probes and scrapes every few seconds would drown the orders' traces.
 _UNTRACED = "/health,/metrics$"
@@ -41,20 +48,25 @@ def token_verifiers(settings: Settings) -> TokenVerifiers:
     return TokenVerifiers(by_algorithm)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, connection: ClientConfigProfile | None = None
+) -> FastAPI:
+    """`connection` is the Temporal connection; by default the TEMPORAL_* variables and
+    profile of the process (core/connection.py)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.database_url)
         require_current_schema(engine)
-        client = await connect_temporal(settings, lazy=True)
+        client = await connect_temporal(settings, connection, lazy=True)
         app.state.settings = settings
         app.state.engine = engine
         app.state.temporal = client
         app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
+        app.state.codec = CodecService(settings.payload_encryption_key)
         yield
         engine.dispose()
 
@@ -69,16 +81,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestGuard,
         max_bytes=settings.max_request_bytes,
-        json_prefixes=(f"{BASE_PATH}/future/orders",),
+        json_prefixes=(f"{BASE_PATH}/future/orders", CODEC_PATH),
+        larger={CODEC_PATH: CODEC_MAX_REQUEST_BYTES},
     )
     app.add_middleware(RequestMetrics)
     problems.install(app)
     openapi.install(app)
     for router in (orders.router, shipments.router, delivery_reports.router):
         app.include_router(router, prefix=BASE_PATH)
+    app.include_router(codec.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
     )
+    if settings.codec_origins:
+        # Outermost, so that refusals (401, 413) reach the UI's page with their CORS headers.
+        app.add_middleware(PathCors, prefix=CODEC_PATH, origins=settings.codec_origins)
     return app

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.envconfig import ClientConfigProfile
 
 from bench import engine, scenarios
 from bench.plot import plot
@@ -20,19 +21,19 @@ from core.config import Settings
 from core.logs import configure_logging
 from devstack import services
 from devstack.processes import ProcessGroup, Service, free_port
-from devstack.scratch import scratch_settings, scratch_stack
+from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from store.engine import create_db_engine
 
 log = logging.getLogger("bench")
 RESULTS = Path(__file__).parent / "results"
 
 
-def floor_service(settings: Settings, port: int) -> Service:
+def floor_service(settings: Settings, connection: ClientConfigProfile, port: int) -> Service:
     command = services.uvicorn_command("bench.floor:create_floor", "127.0.0.1", port)
     return Service(
         "floor",
         command,
-        services.environment(settings),
+        services.environment(settings, connection),
         ready=lambda: services.http_ok(f"http://127.0.0.1:{port}/health"),
     )
 
@@ -86,11 +87,12 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # Many tenants share the load, and each shipment of the waiting kind has its own, so
         # only the recipient limit could refuse an order: it stays at its default.
-        settings = scratch_settings(Path(tmp))
+        settings, connection = scratch_settings(Path(tmp)), scratch_connection()
         group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
         floor_port = free_port()
-        async with scratch_stack(settings, group=group, db_file=f"{tmp}/temporal.sqlite") as client:
-            await group.start(floor_service(settings, floor_port))
+        temporal_db = f"{tmp}/temporal.sqlite"
+        async with scratch_stack(settings, connection, group=group, db_file=temporal_db) as client:
+            await group.start(floor_service(settings, connection, floor_port))
             limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 ctx = scenarios.Context(

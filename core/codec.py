@@ -17,6 +17,11 @@ class KeyringError(ValueError):
     pass
 
 
+def new_key(key_id: str) -> str:
+    """A fresh keyring entry `id:<base64 of 32 random bytes>` for PAYLOAD_ENCRYPTION_KEY."""
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
 def parse_keyring(spec: str) -> dict[str, bytes]:
     """`id:base64key,id2:base64key2`: the first key encrypts, every key decrypts.
 

@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     max_request_bytes: int = 64 * 1024
 
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
+    # The connection (address, namespace, TLS, API key) is not here: core/connection.py reads
+    # it with the SDK's environment configuration, the names the `temporal` CLI reads.
     temporal_task_queue: str = "instant-notifications"
     temporal_ui_port: int = 8233
     temporal_db_file: str = ".data/temporal.sqlite"
@@ -120,11 +120,20 @@ class Settings(BaseSettings):
     )
 
     payload_encryption_key: str = ""
+    # The codec server of the Temporal UI (api/routes/codec.py): the scope a caller's token
+    # needs (empty: no token, refused in production), and the UI origins browsers call it from.
+    codec_scope: str = "notifications.codec"
+    codec_cors_origins: str = ""
 
     @property
     def api_url(self) -> str:
         """The API's base URL as the local tools and the simulator reach it."""
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        """CODEC_CORS_ORIGINS, comma-separated, as a list."""
+        return [origin.strip() for origin in self.codec_cors_origins.split(",") if origin.strip()]
 
     @property
     def budget(self) -> HandoverBudget:
@@ -163,6 +172,13 @@ class Settings(BaseSettings):
             raise ValueError(f"weak or development secrets outside development: {weak}")
         if not self.auth_jwt_secret and not self.auth_jwks_url:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
+        if not self.payload_encryption_key:
+            raise ValueError(
+                "set PAYLOAD_ENCRYPTION_KEY: without it message bodies are stored readable in "
+                "Temporal's history (docs/security.md#message-bodies)"
+            )
+        if not self.codec_scope:
+            raise ValueError("set CODEC_SCOPE: without it the codec server decodes for anyone")
         return self
 
 

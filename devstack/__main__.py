@@ -10,6 +10,7 @@ from pathlib import Path
 from core.config import get_settings
 from core.logs import configure_logging
 from devstack import services
+from devstack.local import local_connection, local_settings
 from devstack.processes import ProcessGroup
 from devstack.token import mint_token
 
@@ -41,8 +42,9 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
 
 
 async def main() -> int:
-    settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(get_settings().log_level)
+    settings = local_settings(get_settings())
+    connection = local_connection()
     group = ProcessGroup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,7 +52,7 @@ async def main() -> int:
         loop.add_signal_handler(signum, stop.set)
     Path(settings.temporal_db_file).parent.mkdir(parents=True, exist_ok=True)
     try:
-        await services.start_stack(group, settings, db_file=settings.temporal_db_file)
+        await services.start_stack(group, settings, connection, db_file=settings.temporal_db_file)
     except RuntimeError as exc:
         log.error("the stack did not start: %s", exc)
         await group.stop_all()

@@ -25,9 +25,11 @@ def free_port() -> int:
 
 @dataclass
 class Service:
+    """`env` is the child's whole environment (by default this process's)."""
+
     name: str
     command: list[str]
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     ready: Probe | None = None
     startup_seconds: float = 60.0
 
@@ -45,7 +47,7 @@ class ProcessGroup:
     async def start(self, service: Service) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
             *service.command,
-            env={**os.environ, **service.env, "PYTHONUNBUFFERED": "1"},
+            env={**service.env, "PYTHONUNBUFFERED": "1"},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,

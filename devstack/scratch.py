@@ -11,8 +11,11 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
 
+from core.codec import new_key
 from core.config import Settings
+from core.connection import plain_connection
 from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, free_port
@@ -20,9 +23,9 @@ from devstack.processes import ProcessGroup, free_port
 
 def scratch_settings(data: Path, **overrides: Any) -> Settings:
     """Settings of a stack whose every port is free, whose store lives in `data` and whose
-    task queue is its own, so that it runs beside any other stack on the machine."""
+    task queue is its own, so that it runs beside any other stack on the machine. Its payloads
+    are encrypted with a key of its own, as in every real deployment."""
     values: dict[str, Any] = {
-        "temporal_address": f"127.0.0.1:{free_port()}",
         "temporal_ui_port": free_port(),
         "temporal_task_queue": f"instant-{uuid.uuid4().hex[:8]}",
         "api_port": free_port(),
@@ -32,15 +35,22 @@ def scratch_settings(data: Path, **overrides: Any) -> Settings:
         "worker_sdk_metrics_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
+        "payload_encryption_key": new_key("scratch"),
         **overrides,
     }
     values.setdefault("public_base_url", f"http://127.0.0.1:{values['api_port']}")
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def scratch_connection() -> ClientConfigProfile:
+    """A dev server of its own, on a free port."""
+    return plain_connection(f"127.0.0.1:{free_port()}")
+
+
 @asynccontextmanager
 async def scratch_stack(
     settings: Settings,
+    connection: ClientConfigProfile,
     *,
     ui: bool = False,
     simulator_env: dict[str, str] | None = None,
@@ -55,19 +65,20 @@ async def scratch_stack(
     group = group or ProcessGroup(echo=False)
     try:
         await services.start_stack(
-            group, settings, ui=ui, db_file=db_file, simulator_env=simulator_env
+            group, settings, connection, ui=ui, db_file=db_file, simulator_env=simulator_env
         )
-        client = await connect_temporal(settings)
-        await _worker_polling(client, settings)
+        client = await connect_temporal(settings, connection)
+        await worker_polling(client, settings.temporal_task_queue)
         yield client
     finally:
         await group.stop_all()
 
 
-async def _worker_polling(client: Client, settings: Settings, within: float = 30.0) -> None:
+async def worker_polling(client: Client, task_queue: str, within: float = 30.0) -> None:
+    """Wait until a worker polls `task_queue`."""
     request = DescribeTaskQueueRequest(
-        namespace=settings.temporal_namespace,
-        task_queue=TaskQueue(name=settings.temporal_task_queue),
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     )
     deadline = asyncio.get_running_loop().time() + within

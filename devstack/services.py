@@ -1,23 +1,30 @@
 """The four services of the local stack, built from one Settings object, and their start."""
 
+import os
 import sys
 from urllib.parse import urlsplit
 
 import httpx
-from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
 
 from core.config import Settings
+from core.connection import connection_environment, is_connection_variable
+from core.temporal import connect_temporal
 from devstack.processes import ProcessGroup, Service
 from devstack.temporal_server import dev_server_command
 from store.migrate import migrate_database
 
 REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
+CODEC_ROUTE = "/codec"
 
 
-def environment(settings: Settings) -> dict[str, str]:
-    """The settings as environment variables, so every child reads the same configuration."""
+def environment(settings: Settings, connection: ClientConfigProfile) -> dict[str, str]:
+    """A child's whole environment: this process's, with the settings and the Temporal
+    connection as variables, so every child reads the same configuration. No connection
+    variable of this process's own leaks in (a developer's TEMPORAL_API_KEY, say)."""
     values = settings.model_dump(mode="json")
-    env = {key.upper(): str(value) for key, value in values.items()}
+    env = {**_inherited(), **connection_environment(connection)}
+    env.update({key.upper(): str(value) for key, value in values.items()})
     api = settings.api_url
     sim = urlsplit(settings.simulator_url)
     env.update(
@@ -31,26 +38,41 @@ def environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def temporal(settings: Settings, *, ui: bool = True, db_file: str | None = None) -> Service:
-    port = int(settings.temporal_address.rsplit(":", 1)[1])
+def temporal(
+    settings: Settings,
+    connection: ClientConfigProfile,
+    *,
+    ui: bool = True,
+    db_file: str | None = None,
+) -> Service:
+    """The dev server on the port of the connection's address; its UI decodes payloads
+    through the API's codec route."""
+    port = int((connection.address or "").rsplit(":", 1)[1])
+    command = dev_server_command(
+        port,
+        settings.temporal_ui_port if ui else None,
+        db_file,
+        settings.api_url + CODEC_ROUTE,
+        connection.namespace or "default",
+    )
     return Service(
-        "temporal",
-        dev_server_command(port, settings.temporal_ui_port if ui else None, db_file),
-        ready=lambda: _temporal_ready(settings.temporal_address),
+        "temporal", command, _inherited(), ready=lambda: _temporal_ready(settings, connection)
     )
 
 
-def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
+def simulator(
+    settings: Settings, connection: ClientConfigProfile, extra_env: dict[str, str] | None = None
+) -> Service:
     return Service(
         "simulator",
         [sys.executable, "-m", "simulator"],
-        {**environment(settings), **(extra_env or {})},
+        {**environment(settings, connection), **(extra_env or {})},
         ready=lambda: http_ok(settings.simulator_url + "/messages?to=ready"),
     )
 
 
-def worker(settings: Settings) -> Service:
-    return Service("worker", [sys.executable, "-m", "worker"], environment(settings))
+def worker(settings: Settings, connection: ClientConfigProfile) -> Service:
+    return Service("worker", [sys.executable, "-m", "worker"], environment(settings, connection))
 
 
 def uvicorn_command(factory: str, host: str, port: int, *options: str) -> list[str]:
@@ -72,7 +94,7 @@ def uvicorn_command(factory: str, host: str, port: int, *options: str) -> list[s
     ]
 
 
-def api(settings: Settings) -> Service:
+def api(settings: Settings, connection: ClientConfigProfile) -> Service:
     command = uvicorn_command(
         "api.main:create_app",
         settings.api_host,
@@ -83,12 +105,14 @@ def api(settings: Settings) -> Service:
     )
     base = settings.api_url
     ready = base + "/health/ready"
-    return Service("api", command, environment(settings), ready=lambda: http_ok(ready))
+    env = environment(settings, connection)
+    return Service("api", command, env, ready=lambda: http_ok(ready))
 
 
 async def start_stack(
     group: ProcessGroup,
     settings: Settings,
+    connection: ClientConfigProfile,
     *,
     ui: bool = True,
     db_file: str | None = None,
@@ -98,15 +122,19 @@ async def start_stack(
     worker and the API in `group`, each ready before the next: the group can stop, kill and
     restart any of them by name."""
     migrate_database(settings.database_url)
-    await group.start(temporal(settings, ui=ui, db_file=db_file))
-    await group.start(simulator(settings, simulator_env))
-    await group.start(worker(settings))
-    await group.start(api(settings))
+    await group.start(temporal(settings, connection, ui=ui, db_file=db_file))
+    await group.start(simulator(settings, connection, simulator_env))
+    await group.start(worker(settings, connection))
+    await group.start(api(settings, connection))
 
 
-async def _temporal_ready(address: str) -> bool:
+def _inherited() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not is_connection_variable(k)}
+
+
+async def _temporal_ready(settings: Settings, connection: ClientConfigProfile) -> bool:
     try:
-        client = await Client.connect(address)
+        client = await connect_temporal(settings, connection)
         return await client.service_client.check_health()
     except Exception:
         return False

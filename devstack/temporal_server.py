@@ -31,7 +31,14 @@ def tuning_flags() -> list[str]:
     ]
 
 
-def dev_server_command(port: int, ui_port: int | None, db_file: str | None) -> list[str]:
+def dev_server_command(
+    port: int,
+    ui_port: int | None,
+    db_file: str | None,
+    codec_endpoint: str | None = None,
+    namespace: str = "default",
+) -> list[str]:
+    """`codec_endpoint`: where the UI's page decodes payloads (our codec route)."""
     command = [
         temporal_binary(),
         "server",
@@ -46,8 +53,12 @@ def dev_server_command(port: int, ui_port: int | None, db_file: str | None) -> l
     ]
     command += tuning_flags()
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    if ui_port and codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     if db_file:
         command += ["--db-filename", db_file]
+    if namespace != "default":  # the dev server always has "default"
+        command += ["--namespace", namespace]
     return command
 
 

@@ -25,7 +25,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
 from core.logs import configure_logging
-from devstack.scratch import scratch_settings, scratch_stack
+from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from devstack.token import auth_headers
 from domain.ids import workflow_id
 
@@ -103,11 +103,13 @@ async def main() -> int:
             handover_deadline_seconds=3.0,
             gateway_timeout_seconds=1.0,
             ttl_grace_seconds=0,
+            # Recorded readable: the replay test reads them without a key.
+            payload_encryption_key="",
         )
         # Reports come 10 ms after the handover, so both of the late scenario's reports
         # reach the workflow before it closes.
         reports = {"SIMULATOR_REPORT_DELAY_SECONDS": "0.01"}
-        async with scratch_stack(settings, simulator_env=reports) as client:
+        async with scratch_stack(settings, scratch_connection(), simulator_env=reports) as client:
             base = settings.api_url
             headers = auth_headers(settings, ORG)
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:

@@ -1,9 +1,10 @@
 """The README's picture of a shipment traced in the Temporal UI: `make screenshot`.
 
-Starts a throwaway stack on free ports with the Temporal UI, sends the README's SMS
+Starts a throwaway stack on free ports with the Temporal UI, its payloads encrypted and the
+UI decoding them through the API's codec route (as `make run` does), sends the README's SMS
 (`login-4711`, tenant `ttd`) through the API, waits for its delivery report, opens the UI's
 page of workflow `instant/ttd/login-4711` in headless Chromium and saves
-docs/images/shipment-in-temporal-ui.png.
+docs/images/shipment-in-temporal-ui.png: the input readable, its body redacted.
 
 It needs Debian's Chromium, and pngquant to keep the picture small, and installs both where
 they are missing (`apt-get install -y chromium pngquant`, which takes root; elsewhere install
@@ -22,7 +23,8 @@ from urllib.parse import quote
 import httpx
 
 from core.logs import configure_logging
-from devstack.scratch import scratch_settings, scratch_stack
+from devstack.local import open_to_ui
+from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from devstack.token import auth_headers
 from domain.ids import workflow_id
 
@@ -99,8 +101,8 @@ async def main() -> int:
     configure_logging("WARNING")
     PICTURE.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data:
-        settings = scratch_settings(Path(data))
-        async with scratch_stack(settings, ui=True) as client:
+        settings = open_to_ui(scratch_settings(Path(data)))
+        async with scratch_stack(settings, scratch_connection(), ui=True) as client:
             base = settings.api_url
             headers = auth_headers(settings, ORG)
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
@@ -110,7 +112,7 @@ async def main() -> int:
             await handle.result()
             run_id = (await handle.describe()).run_id
             ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
-            page = f"{ui}/namespaces/{settings.temporal_namespace}/workflows/"
+            page = f"{ui}/namespaces/{client.namespace}/workflows/"
             page += f"{quote(handle.id, safe='')}/{run_id}/history"
             await asyncio.to_thread(shoot, page, PICTURE)
     log.warning("saved %s", PICTURE)

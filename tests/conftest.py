@@ -15,6 +15,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from core.connection import plain_connection
 from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup
@@ -92,22 +93,21 @@ async def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     settings = scratch_settings(
-        tmp_path_factory.mktemp("stack"),
-        temporal_address=temporal_env.client.service_client.config.target_host,
-        database_url=database_url,
-        **SHORT_TIMINGS,
+        tmp_path_factory.mktemp("stack"), database_url=database_url, **SHORT_TIMINGS
     )
+    connection = plain_connection(temporal_env.client.service_client.config.target_host)
     engine = create_db_engine(settings.database_url)
-    # The one client factory, as in production: it brings the tracing interceptor.
-    client = await connect_temporal(settings)
+    # The one client factory, as in production: it brings the tracing interceptor and codec.
+    client = await connect_temporal(settings, connection)
     group = ProcessGroup(echo=False)
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
-    await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
+    simulator = services.simulator(settings, connection, {"SIMULATOR_EXPIRY_SCALE": "0.02"})
+    await group.start(simulator)
     async with (
-        api_and_worker(client, settings, engine) as api,
+        api_and_worker(client, settings, engine, connection) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
     ):
-        yield Stack(settings, client, engine, api, sim)
+        yield Stack(settings, client, engine, api, sim, connection)
     await group.stop_all()
     engine.dispose()
 

@@ -20,8 +20,9 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from api.main import create_app
+from api.main import CODEC_PATH, create_app
 from core.config import Settings
+from core.connection import VARIABLES as CONNECTION_VARIABLES
 from simulator.config import SimulatorSettings
 from workflows import search_attributes
 
@@ -53,6 +54,8 @@ DOCUMENTED = {
     "temporalio/ui": {
         "TEMPORAL_ADDRESS", "TEMPORAL_UI_PORT", "TEMPORAL_DEFAULT_NAMESPACE",
         "TEMPORAL_CORS_ORIGINS", "TEMPORAL_UI_PUBLIC_PATH", "TEMPORAL_AUTH_ENABLED",
+        "TEMPORAL_CODEC_ENDPOINT", "TEMPORAL_CODEC_PASS_ACCESS_TOKEN",
+        "TEMPORAL_CODEC_INCLUDE_CREDENTIALS",
     },
 }  # fmt: skip
 TEMPORAL_FRONTEND_PORT = 7233
@@ -130,7 +133,8 @@ def listening_port(name: str) -> int:
 
 
 def settings_variables() -> set[str]:
-    return {field.upper() for field in Settings.model_fields}
+    """Our settings, and the Temporal connection's variables (read by the SDK's envconfig)."""
+    return {field.upper() for field in Settings.model_fields} | CONNECTION_VARIABLES
 
 
 def simulator_variables() -> set[str]:
@@ -300,6 +304,26 @@ def test_simulator_reports_to_a_report_route_of_the_api() -> None:
     assert url.hostname == "api"
     assert url.port == listening_port("api")
     assert url.path.replace("/simulator", "/{provider}") in routes
+
+
+def test_the_ui_decodes_through_the_apis_codec_route_from_an_allowed_origin() -> None:
+    """The browser calls the codec: the UI's endpoint is the API's published port, and the API
+    lets the UI's published origin call it."""
+    endpoint = urlsplit(environment("temporal-ui")["TEMPORAL_CODEC_ENDPOINT"])
+    ui_port = published_port("temporal-ui")
+    origins = environment("api")["CODEC_CORS_ORIGINS"].split(",")
+
+    assert (endpoint.hostname, endpoint.port) == ("127.0.0.1", published_port("api"))
+    assert endpoint.path + "/" == CODEC_PATH
+    assert f"http://127.0.0.1:{ui_port}" in origins
+    assert (
+        environment("worker")["PAYLOAD_ENCRYPTION_KEY"]
+        == environment("api")["PAYLOAD_ENCRYPTION_KEY"]
+    )
+
+
+def published_port(name: str) -> int:
+    return int(interpolate(SERVICES[name]["ports"][0]).rsplit(":", 1)[0])
 
 
 @pytest.mark.parametrize("name", ["api", "simulator", "temporal-ui"])

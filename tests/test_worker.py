@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import httpx
 from core.config import Settings
 from devstack import services
 from devstack.processes import free_port
-from devstack.scratch import scratch_settings
+from devstack.scratch import scratch_connection, scratch_settings
 from tests.support.answers import shipment_id
 from tests.support.bodies import new_key, sms_order
 from tests.support.inprocess import api_for, running_worker
@@ -75,7 +74,7 @@ async def worker_process(stack: Stack, **overrides: object) -> AsyncIterator[Wor
         "-m",
         "worker",
         cwd=ROOT,
-        env={**os.environ, **services.environment(settings), "PYTHONUNBUFFERED": "1"},
+        env={**services.environment(settings, stack.connection), "PYTHONUNBUFFERED": "1"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -103,7 +102,8 @@ async def scrape(port: int) -> str:
 
 
 async def test_worker_serves_our_metrics_and_the_sdks(stack: Stack, tenant: Tenant) -> None:
-    async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
+    connection = stack.connection
+    async with worker_process(stack) as worker, api_for(api_settings(worker), connection) as api:
         placed = await api.post(SMS, json=sms_order(), headers=tenant.headers)
         assert placed.status_code == 201
         await final_status(stack.api, tenant.headers, shipment_id(placed))
@@ -123,17 +123,17 @@ async def test_worker_serves_our_metrics_and_the_sdks(stack: Stack, tenant: Tena
     assert metric(ours, "notifications_handover_duration_seconds_count", **accepted) == 1
     assert metric(ours, "notifications_final_statuses_total", **delivered) == 1
     assert metric(ours, "notifications_delivery_report_lag_seconds_count", **simulator) == 1
-    hand_over = _of_workflow(worker, "hand_over")
+    hand_over = _of_workflow(worker, stack.client.namespace, "hand_over")
     assert metric(sdk, "temporal_local_activity_total_total", **hand_over) == 1
     assert code == 0, worker.lines
     assert not [line for line in worker.lines if line.get("not_json")]
 
 
-def _of_workflow(worker: WorkerProcess, activity_type: str) -> dict[str, str]:
+def _of_workflow(worker: WorkerProcess, namespace: str, activity_type: str) -> dict[str, str]:
     """The labels the SDK puts on its local-activity metrics."""
     return {
         "activity_type": activity_type,
-        "namespace": worker.settings.temporal_namespace,
+        "namespace": namespace,
         "service_name": "temporal-core-sdk",
         "task_queue": worker.settings.temporal_task_queue,
         "workflow_type": "InstantNotificationWorkflow",
@@ -144,7 +144,8 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
     """The handover is a local activity: SIGTERM stops polling, but the workflow task that
     runs it goes on within the grace period, records the result and answers the caller."""
     key = new_key()
-    async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
+    connection = stack.connection
+    async with worker_process(stack) as worker, api_for(api_settings(worker), connection) as api:
         placing = asyncio.create_task(
             api.post(SMS, json=sms_order(SLOW, key=key), headers=tenant.headers)
         )
@@ -174,7 +175,7 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
 
 
 def test_worker_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
-    env = {**os.environ, **services.environment(scratch_settings(tmp_path))}
+    env = services.environment(scratch_settings(tmp_path), scratch_connection())
 
     done = subprocess.run(
         [sys.executable, "-m", "worker"],

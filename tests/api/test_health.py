@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from devstack.scratch import scratch_settings
+from devstack.scratch import scratch_connection, scratch_settings
 from tests.support.bodies import sms_order
 from tests.support.inprocess import api_for
 from tests.support.routes import SMS
@@ -20,7 +20,7 @@ async def test_healthy_stack_is_200(stack: Stack) -> None:
 async def test_unreachable_temporal_is_503_for_health_and_orders(
     stack: Stack, tmp_path: Path
 ) -> None:
-    # Nothing listens on the temporal address of scratch settings.
+    # Nothing listens on the address of a scratch connection until its stack starts.
     settings = scratch_settings(
         tmp_path,
         handover_deadline_seconds=2.0,
@@ -28,7 +28,7 @@ async def test_unreachable_temporal_is_503_for_health_and_orders(
         workflow_task_timeout_seconds=1.0,
         database_url=stack.settings.database_url,
     )
-    async with api_for(settings) as api:
+    async with api_for(settings, scratch_connection()) as api:
         health = await api.get("/health")
         ready = await api.get("/health/ready")
         live = await api.get("/health/live")

@@ -98,7 +98,7 @@ async def api(stack: Stack, idp: tuple[KeySet, str]) -> AsyncIterator[httpx.Asyn
             "auth_leeway_seconds": 30,
         }
     )
-    async with api_for(settings) as client:
+    async with api_for(settings, stack.connection) as client:
         yield client
 
 
@@ -194,7 +194,7 @@ async def test_unreachable_key_set_is_503(stack: Stack) -> None:
     )
     keyset = KeySet()
     keyset.add("k1", "RS256")
-    async with api_for(settings) as client:
+    async with api_for(settings, stack.connection) as client:
         response = await client.get(FEED, headers=bearer(keyset.token("k1")))
 
     assert_problem(response, 503)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from devstack.scratch import scratch_settings
+from devstack.scratch import scratch_connection, scratch_settings
 from store.engine import create_db_engine
 from store.migrate import SchemaNotCurrentError
 from tests.support.inprocess import api_for
@@ -15,7 +15,7 @@ async def test_api_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) ->
     settings = scratch_settings(tmp_path)
 
     with pytest.raises(SchemaNotCurrentError, match=r"not migrated.*make migrate"):
-        async with api_for(settings):
+        async with api_for(settings, scratch_connection()):
             pass
 
     # Nothing was created behind the operator's back.

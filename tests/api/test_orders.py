@@ -213,7 +213,7 @@ async def test_reject_mode_answers_422_for_different_content(stack: Stack, tenan
     settings = stack.settings.model_copy(update={"idempotency_mismatch": "reject"})
     order = sms_order()
     changed = {**order, "sendersReference": "changed"}
-    async with api_for(settings) as strict:
+    async with api_for(settings, stack.connection) as strict:
         first = await strict.post(SMS, json=order, headers=tenant.headers)
         same = await strict.post(SMS, json=order, headers=tenant.headers)
         different = await strict.post(SMS, json=changed, headers=tenant.headers)

@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
+from core.connection import plain_connection
+from core.temporal import connect_temporal
 from devstack.scratch import scratch_settings
 from devstack.token import auth_headers
 from store.engine import create_db_engine
@@ -61,11 +63,12 @@ async def provider_stack(
     env: WorkflowEnvironment, data: Path, **providers: Any
 ) -> AsyncIterator[ProviderStack]:
     """The API and a worker on a store of their own, with the providers' settings."""
-    target = env.client.service_client.config.target_host
-    settings = scratch_settings(data, temporal_address=target, **SHORT_TIMINGS, **providers)
+    connection = plain_connection(env.client.service_client.config.target_host)
+    settings = scratch_settings(data, **SHORT_TIMINGS, **providers)
     migrate_database(settings.database_url)
     engine = create_db_engine(settings.database_url)
-    async with api_and_worker(env.client, settings, engine) as api:
+    client = await connect_temporal(settings, connection)
+    async with api_and_worker(client, settings, engine, connection) as api:
         yield ProviderStack(settings, api, auth_headers(settings, new_org()))
     engine.dispose()
 

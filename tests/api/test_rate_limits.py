@@ -1,34 +1,18 @@
 """Rate limits against SMS pumping: per (tenant, recipient) and per tenant, kept in the store."""
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
-
-from core.config import Settings
 from tests.support.answers import assert_problem
 from tests.support.bodies import random_phone, sms_order
-from tests.support.inprocess import api_for, workflow_worker
+from tests.support.inprocess import api_and_worker_with
 from tests.support.routes import SMS
 from tests.support.simulator import received
 from tests.support.stack import Stack, Tenant
 
 
-@asynccontextmanager
-async def limited(stack: Stack, **limits: int) -> AsyncIterator[httpx.AsyncClient]:
-    """An API and a worker of their own, with low limits, on a fresh task queue."""
-    settings: Settings = stack.settings.model_copy(
-        update={"temporal_task_queue": f"rl-{uuid.uuid4().hex[:8]}", **limits}
-    )
-    async with workflow_worker(stack.client, stack, settings), api_for(settings) as api:
-        yield api
-
-
 async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Tenant) -> None:
     phone = random_phone()
-    async with limited(stack, recipient_limit=3, recipient_window_seconds=600) as api:
+    async with api_and_worker_with(stack, recipient_limit=3, recipient_window_seconds=600) as api:
         accepted = [
             await api.post(SMS, json=sms_order(phone), headers=tenant.headers) for _ in range(3)
         ]
@@ -46,7 +30,7 @@ async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Te
 async def test_replays_are_not_counted(stack: Stack, tenant: Tenant) -> None:
     phone = random_phone()
     first = sms_order(phone)
-    async with limited(stack, recipient_limit=2) as api:
+    async with api_and_worker_with(stack, recipient_limit=2) as api:
         created = await api.post(SMS, json=first, headers=tenant.headers)
         replays = [await api.post(SMS, json=first, headers=tenant.headers) for _ in range(3)]
         second = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
@@ -60,7 +44,7 @@ async def test_replays_are_not_counted(stack: Stack, tenant: Tenant) -> None:
 async def test_refused_key_can_be_used_later(stack: Stack, tenant: Tenant) -> None:
     """A refused order was never handed over: its key is free, not burned."""
     phone = random_phone()
-    async with limited(stack, recipient_limit=1) as api:
+    async with api_and_worker_with(stack, recipient_limit=1) as api:
         await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
         refused_order = sms_order(phone)
         refused = await api.post(SMS, json=refused_order, headers=tenant.headers)
@@ -78,7 +62,7 @@ async def test_tenant_limit_spans_recipients_and_spares_other_tenants(
     stack: Stack, tenant: Tenant
 ) -> None:
     other = stack.headers(f"{tenant.org}b")
-    async with limited(stack, tenant_limit=3, tenant_window_seconds=60) as api:
+    async with api_and_worker_with(stack, tenant_limit=3, tenant_window_seconds=60) as api:
         mine = [await api.post(SMS, json=sms_order(), headers=tenant.headers) for _ in range(4)]
         theirs = await api.post(SMS, json=sms_order(), headers=other)
 
@@ -90,7 +74,7 @@ async def test_tenant_limit_spans_recipients_and_spares_other_tenants(
 
 async def test_concurrent_orders_cannot_overrun_the_limit(stack: Stack, tenant: Tenant) -> None:
     phone = random_phone()
-    async with limited(stack, recipient_limit=3) as api:
+    async with api_and_worker_with(stack, recipient_limit=3) as api:
         responses = await asyncio.gather(
             *(api.post(SMS, json=sms_order(phone), headers=tenant.headers) for _ in range(10))
         )

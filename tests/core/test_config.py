@@ -3,12 +3,15 @@
 import pytest
 from pydantic import ValidationError
 
+from core.codec import new_key
 from core.config import DEV_JWT_SECRET, DEV_REPORT_SECRET, Settings
 
 STRONG = "s" * 40
+KEY = new_key("k1")
 
 
 def production(**values: object) -> Settings:
+    values = {"payload_encryption_key": KEY, **values}
     return Settings(_env_file=None, environment="production", **values)  # type: ignore[call-arg, arg-type]
 
 
@@ -20,8 +23,18 @@ def production(**values: object) -> Settings:
         {"auth_jwt_secret": STRONG, "delivery_report_secret": DEV_REPORT_SECRET},
         {"auth_jwt_secret": "short", "delivery_report_secret": STRONG},
         {"auth_jwt_secret": "", "delivery_report_secret": STRONG},
+        {"auth_jwt_secret": STRONG, "delivery_report_secret": STRONG, "payload_encryption_key": ""},
+        {"auth_jwt_secret": STRONG, "delivery_report_secret": STRONG, "codec_scope": ""},
     ],
-    ids=["defaults", "dev-jwt", "dev-report", "short-jwt", "no-way-to-verify-tokens"],
+    ids=[
+        "defaults",
+        "dev-jwt",
+        "dev-report",
+        "short-jwt",
+        "no-way-to-verify-tokens",
+        "no-payload-key",
+        "codec-for-anyone",
+    ],
 )
 def test_production_refuses(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
@@ -35,8 +48,15 @@ def test_production_accepts_strong_secrets_or_jwks() -> None:
     )
 
 
+def test_production_names_the_missing_payload_key() -> None:
+    with pytest.raises(ValidationError, match="PAYLOAD_ENCRYPTION_KEY"):
+        production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG, payload_encryption_key="")
+
+
 def test_development_defaults_are_allowed() -> None:
-    assert Settings(_env_file=None).auth_jwt_secret == DEV_JWT_SECRET  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.auth_jwt_secret == DEV_JWT_SECRET
+    assert settings.payload_encryption_key == ""
 
 
 def test_malformed_payload_key_is_refused_everywhere() -> None:

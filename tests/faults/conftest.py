@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from devstack.processes import ProcessGroup
-from devstack.scratch import scratch_settings, scratch_stack
+from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from store.engine import create_db_engine
 from tests.support.stack import FaultStack
 
@@ -18,12 +18,14 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
     settings = scratch_settings(
         tmp, ttl_grace_seconds=1, recipient_limit=10_000, tenant_limit=100_000
     )
+    connection = scratch_connection()
     log = (tmp / "processes.log").open("wb")
     group = ProcessGroup(sink=log)
     engine = create_db_engine(settings.database_url)
     async with (
         scratch_stack(
             settings,
+            connection,
             group=group,
             db_file=str(tmp / "temporal.sqlite"),
             simulator_env={"SIMULATOR_EXPIRY_SCALE": "0.1"},
@@ -31,7 +33,7 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
         httpx.AsyncClient(base_url=settings.api_url, timeout=60) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as simulator,
     ):
-        yield FaultStack(settings, client, engine, api, simulator, group)
+        yield FaultStack(settings, client, engine, api, simulator, connection, group)
     engine.dispose()
     log.close()
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
 
 from api.main import create_app
 from core.config import Settings
@@ -42,11 +43,12 @@ async def workflow_worker(
 
 @asynccontextmanager
 async def api_and_worker(
-    client: Client, settings: Settings, engine: Engine
+    client: Client, settings: Settings, engine: Engine, connection: ClientConfigProfile
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    """The API on its real port and a worker on the settings' task queue, both for `settings`;
+    the API connects to Temporal by `connection`, the worker uses `client`."""
     async with (
-        serving(create_app(settings), settings.api_port) as base,
+        serving(create_app(settings, connection), settings.api_port) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as api,
         running_worker(client, settings, engine, threads=16),
     ):
@@ -54,10 +56,28 @@ async def api_and_worker(
 
 
 @asynccontextmanager
-async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def api_for(
+    settings: Settings, connection: ClientConfigProfile
+) -> AsyncIterator[httpx.AsyncClient]:
     """The real app in-process, lifespan included, without a port of its own."""
-    app = create_app(settings)
+    app = create_app(settings, connection)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
+
+
+@asynccontextmanager
+async def api_and_worker_with(
+    stack: Stack, **overrides: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An API and a worker of their own, for the stack's settings with `overrides`, on a fresh
+    task queue."""
+    settings = stack.settings.model_copy(
+        update={"temporal_task_queue": f"own-{uuid.uuid4().hex[:8]}", **overrides}
+    )
+    async with (
+        workflow_worker(stack.client, stack, settings),
+        api_for(settings, stack.connection) as api,
+    ):
+        yield api

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle
+from temporalio.envconfig import ClientConfigProfile
 
 from core.config import Settings
 from devstack.processes import ProcessGroup
@@ -39,6 +40,8 @@ class Stack:
     engine: Engine
     api: httpx.AsyncClient
     simulator: httpx.AsyncClient
+    # The Temporal connection every client and process of the stack uses.
+    connection: ClientConfigProfile
 
     def headers(self, org: str, scope: str | None = None) -> dict[str, str]:
         return auth_headers(self.settings, org, scope)

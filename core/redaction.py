@@ -1,0 +1,66 @@
+"""What the codec server shows of a decoded payload: everything but message bodies and subjects.
+
+Redaction goes by field name at any depth of a JSON payload, so it covers the workflow input,
+an activity's input and any later dataclass that carries a message the same way. A payload
+that cannot be read as JSON is hidden whole: the codec fails closed.
+"""
+
+import json
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+
+from core.codec import ENCODING as SEALED
+
+JSON_ENCODINGS = frozenset({b"json/plain", b"json/protobuf"})
+# Left alone: nothing to hide (null), or still sealed (a key this process does not hold).
+OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
+# `fingerprint` is a hash of the whole order, body included: with everything else in view,
+# a six-digit code is found by hashing every candidate.
+SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
+
+
+def redact(payload: Payload) -> Payload:
+    encoding = payload.metadata.get("encoding", b"")
+    if encoding in OPAQUE_ENCODINGS:
+        return payload
+    if encoding not in JSON_ENCODINGS:
+        return _hidden(payload, f"{len(payload.data)} bytes of {encoding.decode(errors='replace')}")
+    try:
+        redacted, changed = _redacted(json.loads(payload.data))
+    except (ValueError, RecursionError):
+        return _hidden(payload, f"{len(payload.data)} bytes that are not JSON")
+    if not changed:
+        return payload
+    data = json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
+    return Payload(metadata=dict(payload.metadata), data=data)
+
+
+def mask(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return f"[redacted: {len(value)} characters]"
+    return "[redacted]"
+
+
+def _redacted(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        changed = False
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in SECRET_FIELDS and item is not None:
+                result[key], changed = mask(item), True
+                continue
+            result[key], inner = _redacted(item)
+            changed = changed or inner
+        return result, changed
+    if isinstance(value, list):
+        items = [_redacted(item) for item in value]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return value, False
+
+
+def _hidden(payload: Payload, what: str) -> Payload:
+    metadata = {**dict(payload.metadata), "encoding": b"json/plain"}
+    return Payload(metadata=metadata, data=json.dumps(f"[redacted: {what}]").encode())

@@ -1,0 +1,77 @@
+"""The codec server's redaction: bodies, subjects and the content hash hidden at any depth,
+everything else left as it was; what cannot be read is hidden whole."""
+
+import json
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import DataConverter
+
+from core.codec import ENCODING
+from core.redaction import redact
+from tests.support.workflows import notification_input
+
+
+def json_payload(value: Any) -> Payload:
+    return DataConverter.default.payload_converter.to_payloads([value])[0]
+
+
+def read(payload: Payload) -> Any:
+    assert payload.metadata["encoding"] == b"json/plain"
+    return json.loads(payload.data)
+
+
+def test_the_workflow_input_keeps_everything_but_body_subject_and_hash() -> None:
+    sms = notification_input("ttd", sms="+4791234567", body="Your code is 123456")
+    email = notification_input("ttd", email="kari@example.no", body="<b>123456</b>")
+
+    shown_sms, shown_email = read(redact(json_payload(sms))), read(redact(json_payload(email)))
+
+    assert shown_sms["sms"] == {
+        "body": "[redacted: 19 characters]",
+        "phone_number": "+4791234567",
+        "sender": "Altinn",
+    }
+    assert shown_sms["fingerprint"] == "[redacted: 64 characters]"
+    assert shown_sms["idempotency_id"] == sms.idempotency_id
+    assert shown_sms["timing"]["ttl_seconds"] == 300
+    assert shown_email["email"]["subject"] == "[redacted: 4 characters]"
+    assert shown_email["email"]["body"] == "[redacted: 13 characters]"
+    assert shown_email["email"]["address"] == "kari@example.no"
+
+
+def test_fields_are_found_at_any_depth_and_in_lists() -> None:
+    value = {"batch": [{"message": {"body": "123456", "to": "+47"}}, {"subject": {"x": 1}}]}
+
+    shown = read(redact(json_payload(value)))
+
+    assert shown == {
+        "batch": [
+            {"message": {"body": "[redacted: 6 characters]", "to": "+47"}},
+            {"subject": "[redacted]"},
+        ]
+    }
+
+
+def test_a_payload_without_secrets_is_returned_as_it_was() -> None:
+    payload = json_payload({"shipment_id": "s-1", "status": "SMS_Delivered", "body": None})
+
+    assert redact(payload) is payload
+
+
+def test_what_cannot_be_read_is_hidden_whole() -> None:
+    not_json = Payload(metadata={"encoding": b"json/plain"}, data=b'{"body": "1234')
+    binary = Payload(metadata={"encoding": b"binary/plain"}, data=b"Your code is 123456")
+    deep = Payload(metadata={"encoding": b"json/plain"}, data=b"[" * 100_000 + b"]" * 100_000)
+
+    assert read(redact(not_json)) == "[redacted: 14 bytes that are not JSON]"
+    assert read(redact(binary)) == "[redacted: 19 bytes of binary/plain]"
+    assert read(redact(deep)).startswith("[redacted: 200000 bytes")
+
+
+def test_sealed_and_null_payloads_are_left_alone() -> None:
+    sealed = Payload(metadata={"encoding": ENCODING}, data=b"\x00ciphertext")
+    null = Payload(metadata={"encoding": b"binary/null"})
+
+    assert redact(sealed) is sealed
+    assert redact(null) is null
