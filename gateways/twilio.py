@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21635: Outcome.INVALID_RECIPIENT,  # 'To' is a landline
     21610: Outcome.BARRED,  # the recipient replied STOP
 }
+# Twilio's error codes are five digits; str.isdigit() would also pass "²" or "٣".
+_ERROR_CODE = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
         raise ReportUnreadable(f"unknown message status {state!r}")
     status = TWILIO_REPORT_STATES.get(state)
     code = fields.get("ErrorCode", "")
-    if state in ("undelivered", "failed") and code.isdigit():
+    if state in ("undelivered", "failed") and _ERROR_CODE.fullmatch(code):
         status = TWILIO_ERROR_CODES.get(int(code), status)
     return DeliveryReport(
         reference=reference,

@@ -173,8 +173,16 @@ def test_dsn_without_the_code_is_rejected(url: str) -> None:
         ORIGINAL,
         dsn("delivered", "2.0.0").replace(b"Original-Envelope-Id", b"X-Envelope"),
         dsn("teleported", "2.0.0"),
+        # 8-bit bytes in a field: the email package hands back a Header object, not a str.
+        dsn("deliv\xe9red", "2.0.0"),
     ],
 )
 def test_unreadable_dsn(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
         DsnReports("dsn-secret").read(InboundReport(URL, {}, body))
+
+
+def test_an_envelope_id_with_8_bit_bytes_is_read_as_no_reference_of_ours() -> None:
+    body = dsn("delivered", "2.0.0").replace(b"Id: ref0001", b"Id: ref\xff0001")
+    [report] = DsnReports("dsn-secret").read(InboundReport(URL, {}, body)).reports
+    assert report.reference == "ref\ufffd0001"
