@@ -42,28 +42,42 @@ def _text_body(value: str) -> bool:
     return not rules.has_control_characters(value, allow_newlines=True)
 
 
-def _content_type(value: Any) -> Any:
-    """Plain or Html in any case, or the enum numbers 0 and 1, as Altinn's binder accepts."""
-    names = {
-        "plain": ContentType.PLAIN,
-        "html": ContentType.HTML,
-        0: ContentType.PLAIN,
-        1: ContentType.HTML,
-    }
-    key = value.lower() if isinstance(value, str) else value
-    if isinstance(key, bool) or key not in names:
+_CONTENT_TYPES: dict[str | int, ContentType] = {
+    "plain": ContentType.PLAIN,
+    "html": ContentType.HTML,
+    0: ContentType.PLAIN,
+    1: ContentType.HTML,
+}
+
+
+def _content_type(value: Any) -> ContentType:
+    """Plain or Html in any case, or the enum numbers 0 and 1, as Altinn's binder accepts.
+
+    Only a string or a whole number is looked up: an object or a list cannot be a dict key,
+    and `true` and `1.0` would match the numbers by equality."""
+    key = value.lower() if isinstance(value, str) else value if type(value) is int else None
+    if key is None or key not in _CONTENT_TYPES:
         raise PydanticCustomError(
             "content_type", "Email content type must be either Plain or HTML."
         )
-    return names[key]
+    return _CONTENT_TYPES[key]
 
 
 NotBlank = _rule(_not_blank, "blank", "Must not be empty.")
+# Every string field: JSON can carry half a surrogate pair, which no store or gateway can encode.
+Text = Annotated[
+    StrictStr,
+    _rule(
+        rules.is_unicode,
+        "unicode",
+        "Must be valid Unicode: a \\uD800-\\uDFFF escape must be half of a surrogate pair.",
+    ),
+]
 SingleLine = _rule(_single_line, "control_characters", "Must not contain control characters.")
 TextBody = _rule(_text_body, "control_characters", "Must not contain control characters.")
 
 IdempotencyId = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     SingleLine,
     _rule(
@@ -73,7 +87,7 @@ IdempotencyId = Annotated[
     ),
 ]
 SendersReference = Annotated[
-    StrictStr | None,
+    Text | None,
     _rule(
         lambda v: v is None or len(v) <= rules.MAX_SENDERS_REFERENCE,
         "too_long",
@@ -86,7 +100,7 @@ SendersReference = Annotated[
     ),
 ]
 PhoneNumber = Annotated[
-    StrictStr,
+    Text,
     _rule(
         rules.is_valid_phone, "phone_number", "Recipient phone number is not a valid mobile number."
     ),
@@ -100,13 +114,13 @@ TimeToLive = Annotated[
     ),
 ]
 SmsBody = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     TextBody,
     _rule(rules.fits_sms, "too_long", "The SMS body must fit in 16 segments."),
 ]
 SmsSender = Annotated[
-    StrictStr | None,
+    Text | None,
     _rule(
         lambda v: v is None or not v.strip() or rules.is_valid_sender(v),
         "sender",
@@ -115,14 +129,19 @@ SmsSender = Annotated[
     ),
 ]
 EmailAddress = Annotated[
-    StrictStr,
+    Text,
     AfterValidator(str.strip),
     _rule(rules.is_valid_email, "email", "Invalid email address format."),
 ]
 Subject = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     SingleLine,
+    _rule(
+        lambda v: not rules.breaks_lines(v),
+        "line_separator",
+        "Must be one line: an email subject cannot carry U+2028 or U+2029.",
+    ),
     _rule(
         lambda v: len(v) <= rules.MAX_SUBJECT,
         "too_long",
@@ -130,7 +149,7 @@ Subject = Annotated[
     ),
 ]
 EmailBody = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     TextBody,
     _rule(

@@ -44,7 +44,17 @@ async def assert_accepted(stack: Stack, tenant: Tenant, route: str, body: Any) -
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize("phone", ["+4740000001", "004740000000", "+233242426224", "+4790000000"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+4740000001",
+        "004740000000",
+        "+233242426224",
+        "+4790000000",
+        "+47 912 34 567",
+        "0047-91234567",
+    ],
+)
 async def test_valid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
     await assert_accepted(stack, tenant, SMS, with_sms(phoneNumber=phone))
 
@@ -61,6 +71,13 @@ async def test_valid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> 
         "",
         "0+4740000001",
         "+47 abc",
+        # libphonenumber reads these as valid, but the digits a gateway gets would be another
+        # number (the extension appended) or digits it cannot read.
+        "+4791234567;ext=5",
+        "+47 912 34 567 x5",
+        "+４７９１２３４５６７",
+        "+4791234567\n",
+        "+4791234567\u200b",
     ],
 )
 async def test_invalid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
@@ -107,7 +124,7 @@ async def test_sms_sender_accepted(stack: Stack, tenant: Tenant, sender: Any) ->
 
 
 @pytest.mark.parametrize(
-    "sender", ["ABCDEFGHIJKL", "12345678901234567", "Bank<script>", "line\nbreak"]
+    "sender", ["ABCDEFGHIJKL", "12345678901234567", "Bank<script>", "line\nbreak", "Altinn\n"]
 )
 async def test_sms_sender_rejected(stack: Stack, tenant: Tenant, sender: str) -> None:
     await assert_rejected(
@@ -198,6 +215,8 @@ async def test_valid_email_addresses(stack: Stack, tenant: Tenant, address: str)
         f"{'l' * 65}@example.no",
         "a@-bad.no",
         "a b@c.no",
+        # 63 letters pass the pattern, but in its ASCII (IDNA) form the label is too long.
+        f"a@{'ø' * 63}.no",
     ],
 )
 async def test_invalid_email_addresses(stack: Stack, tenant: Tenant, address: str) -> None:
