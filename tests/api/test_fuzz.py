@@ -129,12 +129,15 @@ def schemathesis_command(base: str, authorization: str, report: Path) -> list[st
 
 @pytest.fixture(scope="module")
 def fuzz_run(fuzz_api: str, stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> FuzzRun:
-    report = tmp_path_factory.mktemp("schemathesis") / "events.ndjson"
+    # Its own directory: schemathesis keeps a cache of past failures in the working directory
+    # and replays them first, so a run would depend on the runs before it.
+    workdir = tmp_path_factory.mktemp("schemathesis")
+    report = workdir / "events.ndjson"
     authorization = stack.headers(f"fz{uuid.uuid4().hex[:8]}")["Authorization"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": "tests.api.fuzz_checks"}
     result = subprocess.run(
         schemathesis_command(fuzz_api, authorization, report),
-        cwd=ROOT,
+        cwd=workdir,
         env=env,
         capture_output=True,
         text=True,
