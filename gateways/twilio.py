@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from domain.reports import DeliveryReport
-from domain.sms import international_digits
+from domain.sms import SmsCapacity, international_digits
 from domain.statuses import TWILIO_ERROR_CODES, TWILIO_PENDING_STATES, TWILIO_REPORT_STATES
 from gateways.base import (
     HandoverAmbiguous,
@@ -32,6 +32,9 @@ REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
 # Twilio refuses a longer ValidityPeriod (errors 21624/90007). Beyond it, our own TTL timer
 # still decides the shipment; Twilio merely stops queueing the message after 10 hours.
 MAX_VALIDITY_SECONDS = 36000
+# A Body of at most 1600 characters (error 21617); an alphanumeric From of up to 11 of A-Z, a-z,
+# 0-9, space, +, -, _ and & (error 21212; the AlphaSender resource lists the characters).
+CAPACITY = SmsCapacity("Twilio", 1600, 1600, "+-_&")
 # Error codes of a refused create request that speak about the recipient.
 _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21211: Outcome.INVALID_RECIPIENT,  # invalid 'To' number

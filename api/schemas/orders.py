@@ -1,12 +1,13 @@
 """Bodies of the instant order routes, with every validation rule of the contract."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StrictInt,
     StrictStr,
 )
@@ -15,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
 from domain.orders import ContentType, EmailMessage, SmsMessage
+from domain.sms import SmsCapacity
 
 
 class ApiModel(BaseModel):
@@ -32,6 +34,11 @@ def _rule(check: Any, kind: str, message: str) -> AfterValidator:
 
 def _not_blank(value: str) -> bool:
     return bool(value.strip())
+
+
+def _given(value: str | None) -> TypeGuard[str]:
+    """Altinn takes a blank optional text as absent."""
+    return bool(value and value.strip())
 
 
 def _single_line(value: str) -> bool:
@@ -113,19 +120,21 @@ TimeToLive = Annotated[
         "Time-to-live must be between 60 and 172800 seconds (48 hours).",
     ),
 ]
+# How long a body and which senders depend on the SMS provider: RecipientSmsIn.capacity_errors.
 SmsBody = Annotated[
     Text,
     NotBlank,
     TextBody,
-    _rule(rules.fits_sms, "too_long", "The SMS body must fit in 16 segments."),
+    Field(
+        description="At most what the SMS provider carries whole: 2144 GSM characters or 1072 "
+        "UCS-2 units through Link Mobility, 1600 through Twilio."
+    ),
 ]
 SmsSender = Annotated[
     Text | None,
-    _rule(
-        lambda v: v is None or not v.strip() or rules.is_valid_sender(v),
-        "sender",
-        "The sender must be at most 11 letters, digits, spaces or .&_- "
-        "(with at least one letter), or a number of at most 15 digits.",
+    Field(
+        description="A name of at most 11 characters (with at least one letter) or a number "
+        "of at most 15 digits; blank or absent: the default sender."
     ),
 ]
 EmailAddress = Annotated[
@@ -174,9 +183,18 @@ class RecipientSmsIn(ApiModel):
         sender = self.sms_settings.sender
         return SmsMessage(
             phone_number=self.phone_number,
-            sender=sender if sender and sender.strip() else default_sender,
+            sender=sender if _given(sender) else default_sender,
             body=self.sms_settings.body,
         )
+
+    def capacity_errors(self, capacity: SmsCapacity, path: str) -> dict[str, list[str]]:
+        """What the provider could not carry as given, by field, under `path` (this object)."""
+        settings = self.sms_settings
+        faults = {
+            "body": capacity.body_fault(settings.body),
+            "sender": capacity.sender_fault(settings.sender) if _given(settings.sender) else None,
+        }
+        return {f"{path}.smsSettings.{name}": [fault] for name, fault in faults.items() if fault}
 
 
 class EmailSettingsIn(ApiModel):
@@ -208,7 +226,7 @@ class OrderIn(ApiModel):
     def reference(self) -> str | None:
         """Altinn stores a blank sendersReference as absent."""
         value = self.senders_reference
-        return value if value and value.strip() else None
+        return value if _given(value) else None
 
 
 class InstantSmsOrderIn(OrderIn):

@@ -1,18 +1,18 @@
-"""Field rules shared by the order bodies: phone numbers, email addresses, senders, text limits."""
+"""Field rules shared by the order bodies: phone numbers, email addresses, text limits."""
 
 import re
 import unicodedata
 
 import phonenumbers
 
-from domain.sms import MAX_SEGMENTS, segments
-
 MAX_IDEMPOTENCY_ID = 255
 MAX_SENDERS_REFERENCE = 1024
-MAX_SUBJECT = 255
+# Altinn and ACS set none; RFC 5322 folding carries any length. The bound keeps a subject's
+# encoded form (at most ~11 KB) far below what mail servers take for all headers together
+# (sendmail's default MaxHeadersLength is 32768 bytes, Postfix's header_size_limit 102400).
+MAX_SUBJECT = 2000
 MAX_EMAIL_BODY = 60_000
 MAX_EMAIL_ADDRESS = 254
-MAX_ALPHANUMERIC_SENDER = 11
 
 _LOCAL_ATOM = r"[A-Za-z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"
 _LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
@@ -24,8 +24,6 @@ _EMAIL = re.compile(
 # extensions (`;ext=5`, ` x5`) and non-ASCII digits, which the gateways' digit strings cannot carry.
 _PHONE_CHARACTERS = re.compile(r"(?:\+|00)[0-9 ()./-]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-zæøåÆØÅ])[A-Za-z0-9æøåÆØÅ .&_-]{1,11}")
-_NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,15}")
 
 
 def is_valid_phone(number: str) -> bool:
@@ -63,15 +61,6 @@ def _has_dns_form(domain: str) -> bool:
     except UnicodeError:
         return False
     return True
-
-
-def is_valid_sender(sender: str) -> bool:
-    """An alphanumeric sender ID (at most 11 characters, as GSM allows) or a number."""
-    return bool(_ALPHANUMERIC_SENDER.fullmatch(sender) or _NUMERIC_SENDER.fullmatch(sender))
-
-
-def fits_sms(body: str) -> bool:
-    return segments(body) <= MAX_SEGMENTS
 
 
 def is_unicode(text: str) -> bool:
