@@ -10,8 +10,10 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
@@ -54,6 +56,17 @@ _CONTENT_TYPES: dict[str | int, ContentType] = {
     "html": ContentType.HTML,
     0: ContentType.PLAIN,
     1: ContentType.HTML,
+}
+
+
+# What _content_type takes, as JSON Schema can say it (ECMA-262 patterns have no ignore-case flag).
+_CONTENT_TYPE_SCHEMA: JsonDict = {
+    "anyOf": [
+        {"type": "string", "pattern": "^([Pp][Ll][Aa][Ii][Nn]|[Hh][Tt][Mm][Ll])$"},
+        {"type": "integer", "enum": [0, 1]},
+    ],
+    "description": "Plain or Html in any case, or 0 (Plain) and 1 (Html).",
+    "examples": ["Plain", "Html"],
 }
 
 
@@ -201,7 +214,9 @@ class EmailSettingsIn(ApiModel):
     subject: Subject
     body: EmailBody
     sender_email_address: EmailAddress | None = None
-    content_type: Annotated[ContentType, BeforeValidator(_content_type)] = ContentType.PLAIN
+    content_type: Annotated[
+        ContentType, BeforeValidator(_content_type), WithJsonSchema(_CONTENT_TYPE_SCHEMA)
+    ] = ContentType.PLAIN
 
 
 class RecipientEmailIn(ApiModel):
@@ -229,11 +244,48 @@ class OrderIn(ApiModel):
         return value if _given(value) else None
 
 
+_SMS_EXAMPLE: JsonDict = {
+    "phoneNumber": "+4791234567",
+    "timeToLiveInSeconds": 300,
+    "smsSettings": {"sender": "Altinn", "body": "Your login code is 123456"},
+}
+
+
 class InstantSmsOrderIn(OrderIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "idempotencyId": "login-7f3c2a9e",
+                    "sendersReference": "login-flow",
+                    "recipientSms": _SMS_EXAMPLE,
+                }
+            ]
+        }
+    )
+
     recipient_sms: RecipientSmsIn
 
 
 class InstantEmailOrderIn(OrderIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "idempotencyId": "login-5b81d04c",
+                    "recipientEmail": {
+                        "emailAddress": "kari.nordmann@example.no",
+                        "emailSettings": {
+                            "subject": "Your login code",
+                            "body": "Your login code is 123456",
+                            "contentType": "Plain",
+                        },
+                    },
+                }
+            ]
+        }
+    )
+
     recipient_email: RecipientEmailIn
 
 
@@ -243,6 +295,14 @@ class DeprecatedRecipientIn(ApiModel):
 
 class DeprecatedInstantOrderIn(OrderIn):
     """The first instant shape: the SMS recipient nested under `recipient`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"idempotencyId": "login-0e6d91b2", "recipient": {"recipientSms": _SMS_EXAMPLE}}
+            ]
+        }
+    )
 
     recipient: DeprecatedRecipientIn
 
