@@ -75,7 +75,7 @@ def _parse(body: bytes, webhook_id: str) -> DeliveryReport:
         reference, state = str(data["reference"]), str(data["status"])
         states = SMS_REPORT_STATES if data.get("channel", "SMS") == "SMS" else EMAIL_REPORT_STATES
         occurred = datetime.fromisoformat(data["timestamp"]) if data.get("timestamp") else None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ReportUnreadable(f"not a simulator report: {type(exc).__name__}") from exc
     if state not in states and state not in _IN_FLIGHT:
         raise ReportUnreadable(f"unknown state {state!r}")
