@@ -36,6 +36,8 @@ def scratch_settings(data: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
         "payload_encryption_key": new_key("scratch"),
+        # A throwaway stack removes nothing on its own: its tests and measurements decide.
+        "retention_days": 0,
         **overrides,
     }
     values.setdefault("public_base_url", f"http://127.0.0.1:{values['api_port']}")

@@ -1,8 +1,9 @@
 """On PostgreSQL, a reader that follows the feed cursor never misses an entry.
 
-PostgreSQL assigns a sequence value at insert time but shows the row at commit time; two
-transactions can commit in the opposite order of their values. The feed serialises its writers
-with a transaction-scoped advisory lock, so commit order equals sequence order.
+A number given at insert would become visible at commit, and two transactions can commit in the
+opposite order of their numbers. The feed numbers only committed entries, one numbering at a
+time under a transaction-scoped advisory lock, so numbers become visible in order, and writers
+never wait for each other's commits.
 """
 
 import random
@@ -10,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from store import shipments
 from store.engine import create_db_engine
-from store.feed import FeedOrder, read_feed
-from store.models import Shipment, ShipmentEvent
+from store.feed import FeedOrder, number_feed_entries, read_feed
+from tests.support.store import final_event, new_shipment
 
 
 @pytest.fixture(scope="module")
@@ -29,41 +29,8 @@ def engine(postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def pending_shipment(engine: Engine, org: str) -> str:
-    now = datetime.now(UTC)
-    shipment_id = str(uuid.uuid4())
-    row = Shipment(
-        id=shipment_id,
-        order_id=str(uuid.uuid4()),
-        org=org,
-        idempotency_id=shipment_id,
-        workflow_id=f"instant/{org}/{shipment_id}",
-        reference=uuid.uuid4().hex,
-        fingerprint="f",
-        channel="SMS",
-        destination="+4790000000",
-        status="SMS_Accepted",
-        order_status="Order_Processed",
-        created_at=now,
-        expires_at=now,
-        last_update=now,
-    )
-    with Session(engine) as session:
-        shipments.insert_shipment(session, row)
-        session.commit()
-    return shipment_id
-
-
 def complete(session: Session, shipment_id: str) -> None:
-    event = ShipmentEvent(
-        shipment_id=shipment_id,
-        number=1,
-        kind="report",
-        applied=True,
-        status="SMS_Delivered",
-        at=datetime.now(UTC),
-    )
-    shipments.record_event(session, event, None)
+    shipments.record_event(session, final_event(shipment_id), None)
     session.flush()
 
 
@@ -72,34 +39,54 @@ def feed_ids(engine: Engine, org: str, after: int = 0) -> list[str]:
         return [e.shipment_id for e in read_feed(session, org, after, 500, FeedOrder.ASC)]
 
 
-def test_a_later_completion_waits_for_the_earlier_commit(engine: Engine) -> None:
+def finish(session: Session, shipment_id: str) -> int | None:
+    """Commit a completion and number the feed, as the record activity does."""
+    session.commit()
+    return number_feed_entries(session, shipment_id)
+
+
+def test_an_uncommitted_completion_holds_back_neither_writers_nor_numbers(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
-    first, second = pending_shipment(engine, org), pending_shipment(engine, org)
+    first, second = new_shipment(engine, org), new_shipment(engine, org)
     holder = Session(engine)
     complete(holder, first)
 
     def complete_second() -> None:
         with Session(engine) as session:
             complete(session, second)
-            session.commit()
+            finish(session, second)
 
     writer = threading.Thread(target=complete_second)
     writer.start()
-    writer.join(timeout=0.5)
-    blocked = writer.is_alive()
-    visible_meanwhile = feed_ids(engine, org)
-    holder.commit()
-    holder.close()
     writer.join(timeout=10)
+    visible_meanwhile = feed_ids(engine, org)
+    first_number = finish(holder, first)
+    holder.close()
 
-    assert blocked
-    assert visible_meanwhile == []
-    assert feed_ids(engine, org) == [first, second]
+    assert not writer.is_alive()
+    assert visible_meanwhile == [second]
+    assert feed_ids(engine, org) == [second, first]
+    with Session(engine) as session:
+        [_, entry] = read_feed(session, org, 0, 10, FeedOrder.ASC)
+    assert entry.seq == first_number
+
+
+def test_numbering_is_idempotent(engine: Engine) -> None:
+    org = f"pg{uuid.uuid4().hex[:8]}"
+    shipment = new_shipment(engine, org)
+    with Session(engine) as session:
+        complete(session, shipment)
+        number = finish(session, shipment)
+        again = number_feed_entries(session, shipment)
+
+    assert number is not None
+    assert again == number
+    assert feed_ids(engine, org, after=number - 1) == [shipment]
 
 
 def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
-    pending = [pending_shipment(engine, org) for _ in range(60)]
+    pending = [new_shipment(engine, org) for _ in range(60)]
     seen: list[str] = []
     done = threading.Event()
 
@@ -108,7 +95,7 @@ def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
             with Session(engine) as session:
                 complete(session, shipment_id)
                 time.sleep(random.uniform(0, 0.01))  # widen the insert-to-commit window
-                session.commit()
+                finish(session, shipment_id)
 
     def reader() -> None:
         cursor = 0
