@@ -37,8 +37,8 @@ lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 
-token: $(STAMP)  ## print a development token: make token ORG=ttd
-	@$(PY) -m devstack.token --org $(ORG)
+token: $(STAMP)  ## print a development token: make token ORG=ttd (SCOPE=notifications.codec)
+	@$(PY) -m devstack.token --org $(ORG) $(if $(SCOPE),--scope "$(SCOPE)")
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

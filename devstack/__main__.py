@@ -26,7 +26,7 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
   Instant notifications is running.
 
     API          {api}/docs
-    Temporal UI  {ui}
+    Temporal UI  {ui}  (decodes through {api}/codec: bodies redacted)
     Inbox        {simulator}/
 
   Development token (org ttd, 12 h):

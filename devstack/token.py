@@ -1,4 +1,5 @@
-"""Development tokens: `python -m devstack.token --org ttd` prints one for AUTH_JWT_SECRET."""
+"""Development tokens: `python -m devstack.token --org ttd` prints one for AUTH_JWT_SECRET
+(`--scope notifications.codec` for the codec server)."""
 
 import argparse
 import sys
@@ -28,11 +29,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--org", default="ttd")
     parser.add_argument("--hours", type=float, default=12)
+    parser.add_argument("--scope", help="the token's scope; AUTH_SCOPE when not given")
     args = parser.parse_args()
     settings = get_settings()
-    token = mint_token(
-        settings.auth_jwt_secret, args.org, settings.auth_scope, int(args.hours * 3600)
-    )
+    scope = args.scope or settings.auth_scope
+    token = mint_token(settings.auth_jwt_secret, args.org, scope, int(args.hours * 3600))
     sys.stdout.write(token + "\n")
 
 
