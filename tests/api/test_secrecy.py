@@ -1,15 +1,21 @@
-"""Message bodies carry codes: they never reach logs, search attributes or memos."""
+"""Message bodies carry codes: they never reach logs, search attributes or memos, and Temporal
+stores them only sealed."""
 
+import json
 import logging
 import uuid
 
 import pytest
 
+from core.codec import ENCODING
 from tests.support.answers import shipment_id
 from tests.support.bodies import email_order, sms_order
+from tests.support.history import payloads_in, stored_history
 from tests.support.polling import completed_manifest
 from tests.support.routes import EMAIL, SMS
 from tests.support.stack import Stack, Tenant
+
+MARKER_BOOKKEEPING = {"seq", "attempt", "activity_id", "activity_type", "complete_time"}
 
 
 @pytest.mark.parametrize("channel", ["sms", "email"])
@@ -26,7 +32,15 @@ async def test_body_is_in_no_log_search_attribute_or_memo(
 
     assert response.status_code == 201
     assert secret not in caplog.text
-    description = await stack.workflow(tenant.org, order["idempotencyId"]).describe()
+    handle = stack.workflow(tenant.org, order["idempotencyId"])
+    description = await handle.describe()
     attributes = " ".join(str(v) for v in description.search_attributes.values())
     assert secret not in attributes
     assert secret not in str(await description.memo())
+    # As Temporal stores the history (and shows it to the UI and CLI without the codec):
+    # every payload sealed but the bookkeeping the SDK writes into a local activity's marker
+    # itself (its sequence number, attempt and times), the body in no form.
+    events = await stored_history(handle)
+    unsealed = [p for p in payloads_in(events) if p.metadata["encoding"] != ENCODING]
+    assert [set(json.loads(p.data)) >= MARKER_BOOKKEEPING for p in unsealed] == [True, True]
+    assert secret.encode() not in b"".join(event.SerializeToString() for event in events)
