@@ -7,48 +7,44 @@ seals what an operator types into the UI (a signal's input, say).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 
 from api.deps import CodecCaller, CodecDep, TemporalDep
 from api.problems import Problem
 from api.schemas.codec import PayloadsJson
 from api.schemas.problems import problem_responses
 
-router = APIRouter(prefix="/codec", tags=["Codec"])
 
-Namespace = Annotated[
-    str | None, Header(alias="X-Namespace", description="The namespace of the payloads.")
-]
-_ANSWERS = problem_responses(400, 401, 403, 404, 413, 503)
-
-
-@router.post("/decode", responses=_ANSWERS)
-async def decode(
-    body: PayloadsJson,
+async def _authorized_for_this_namespace(
     _caller: CodecCaller,
-    codec: CodecDep,
     temporal: TemporalDep,
-    namespace: Namespace = None,
-) -> PayloadsJson:
+    namespace: Annotated[
+        str | None, Header(alias="X-Namespace", description="The namespace of the payloads.")
+    ] = None,
+) -> None:
+    """A caller with CODEC_SCOPE, first; then the namespace: one codec serves one, and a UI
+    pointed here for another gets a clear answer."""
+    if namespace and namespace != temporal.namespace:
+        raise Problem(
+            404, "Not Found", f"This codec serves the namespace {temporal.namespace!r} only."
+        )
+
+
+router = APIRouter(
+    prefix="/codec",
+    tags=["Codec"],
+    dependencies=[Depends(_authorized_for_this_namespace)],
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 503),
+)
+
+
+@router.post("/decode")
+async def decode(body: PayloadsJson, codec: CodecDep) -> PayloadsJson:
     """Open sealed payloads and redact message bodies and subjects; the rest stays readable."""
-    _same_namespace(namespace, temporal.namespace)
     return PayloadsJson.of(await codec.decode(body.to_payloads()))
 
 
-@router.post("/encode", responses=_ANSWERS)
-async def encode(
-    body: PayloadsJson,
-    _caller: CodecCaller,
-    codec: CodecDep,
-    temporal: TemporalDep,
-    namespace: Namespace = None,
-) -> PayloadsJson:
+@router.post("/encode")
+async def encode(body: PayloadsJson, codec: CodecDep) -> PayloadsJson:
     """Seal payloads as the API and the worker do."""
-    _same_namespace(namespace, temporal.namespace)
     return PayloadsJson.of(await codec.encode(body.to_payloads()))
-
-
-def _same_namespace(asked: str | None, served: str) -> None:
-    """One codec serves one namespace; a UI pointed here for another gets a clear answer."""
-    if asked is not None and asked != served:
-        raise Problem(404, "Not Found", f"This codec serves the namespace {served!r} only.")

@@ -6,6 +6,7 @@ import pytest
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 
+
 def postgres_server() -> str:
     """The URL of the machine's PostgreSQL; skips the test where there is none, except in CI."""
     if not POSTGRES_URL:

@@ -1,11 +1,23 @@
-"""Workflow inputs and starts for the tests that drive InstantNotificationWorkflow directly."""
+"""Workflow inputs, starts and reports for the tests that drive InstantNotificationWorkflow
+directly."""
 
 import uuid
+from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 
-from domain.ids import workflow_id
-from domain.orders import EmailMessage, NotificationInput, NotificationResult, SmsMessage, Timing
+from domain.ids import client_reference, workflow_id
+from domain.orders import (
+    EmailMessage,
+    HandoverAnswer,
+    HandoverRequest,
+    NotificationInput,
+    NotificationResult,
+    SmsMessage,
+    Timing,
+)
+from domain.reports import DeliveryReport
 from tests.support.bodies import new_key
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -48,4 +60,41 @@ def id_of(data: NotificationInput) -> str:
 async def start_notification(client: Client, task_queue: str, data: NotificationInput) -> Handle:
     return await client.start_workflow(
         InstantNotificationWorkflow.run, data, id=id_of(data), task_queue=task_queue
+    )
+
+
+async def place(
+    client: Client, task_queue: str, data: NotificationInput
+) -> tuple[HandoverAnswer, Handle]:
+    """What the API does with an order: Update-with-Start, waiting for the handover."""
+    start = WithStartWorkflowOperation(
+        InstantNotificationWorkflow.run,
+        data,
+        id=id_of(data),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    answer = await client.execute_update_with_start_workflow(
+        InstantNotificationWorkflow.handover,
+        HandoverRequest(request_id=data.request_id),
+        start_workflow_operation=start,
+    )
+    return answer, handle_of(client, data)
+
+
+def handle_of(client: Client, data: NotificationInput) -> Handle:
+    return client.get_workflow_handle_for(InstantNotificationWorkflow.run, id_of(data))
+
+
+def report(
+    data: NotificationInput, state: str, status: str | None, number: int = 1
+) -> DeliveryReport:
+    """A delivery report of the order's gateway, as the report route signals it."""
+    return DeliveryReport(
+        reference=client_reference(id_of(data)),
+        provider="simulator",
+        provider_status=state,
+        received_at=datetime.now(UTC),
+        status=status,
+        report_id=f"{state}-{number}",
     )

@@ -12,11 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -31,7 +29,15 @@ from domain.orders import HandoverAnswer, HandoverRequest, NotificationInput
 from domain.reports import DeliveryReport
 from tests.support.bodies import new_org
 from tests.support.mocked_activities import MockedActivities, accepted, refused
-from tests.support.workflows import Handle, id_of, notification_input, start_notification
+from tests.support.workflows import (
+    Handle,
+    handle_of,
+    id_of,
+    notification_input,
+    place,
+    report,
+    start_notification,
+)
 from workflows.instant_notification import InstantNotificationWorkflow
 
 PHONE = "+4791234567"
@@ -62,25 +68,6 @@ async def mocked_worker(client: Client, mocks: MockedActivities) -> AsyncIterato
         yield task_queue
 
 
-async def place(
-    client: Client, task_queue: str, data: NotificationInput
-) -> tuple[HandoverAnswer, Handle]:
-    """What the API does with an order: Update-with-Start, waiting for the handover."""
-    start = WithStartWorkflowOperation(
-        InstantNotificationWorkflow.run,
-        data,
-        id=id_of(data),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    answer = await client.execute_update_with_start_workflow(
-        InstantNotificationWorkflow.handover,
-        HandoverRequest(request_id=data.request_id),
-        start_workflow_operation=start,
-    )
-    return answer, handle_of(client, data)
-
-
 @asynccontextmanager
 async def placed(
     client: Client, data: NotificationInput, mocks: MockedActivities
@@ -88,24 +75,6 @@ async def placed(
     """The order placed with a worker of the mocked activities running."""
     async with mocked_worker(client, mocks) as task_queue:
         yield await place(client, task_queue, data)
-
-
-def handle_of(client: Client, data: NotificationInput) -> Handle:
-    return client.get_workflow_handle_for(InstantNotificationWorkflow.run, id_of(data))
-
-
-def report(
-    data: NotificationInput, state: str, status: str | None, number: int = 1
-) -> DeliveryReport:
-    """A delivery report of the order's gateway, as the report route signals it."""
-    return DeliveryReport(
-        reference=client_reference(id_of(data)),
-        provider="simulator",
-        provider_status=state,
-        received_at=datetime.now(UTC),
-        status=status,
-        report_id=f"{state}-{number}",
-    )
 
 
 async def deliver(handle: Handle, *reports: DeliveryReport) -> None:

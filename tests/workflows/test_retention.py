@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import Payload
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleIntervalSpec
-from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from tests.support.inprocess import workflow_worker
@@ -48,9 +47,7 @@ async def test_the_schedule_is_made_once_and_follows_the_settings(stack: Stack) 
         await schedule_retention(stack.client, stack.settings)
         await schedule_retention(stack.client, settings)  # a second worker, newer settings
         described = await handle.describe()
-        await schedule_retention(
-            stack.client, settings.model_copy(update={"retention_days": 0})
-        )
+        await schedule_retention(stack.client, settings.model_copy(update={"retention_days": 0}))
         gone = None
         try:
             await handle.describe()
@@ -65,7 +62,8 @@ async def test_the_schedule_is_made_once_and_follows_the_settings(stack: Stack) 
     assert action.task_queue == settings.temporal_task_queue
     [payload] = action.args
     assert isinstance(payload, Payload)
-    [arguments] = DataConverter.default.payload_converter.from_payloads([payload], [RetentionInput])
+    # Sealed like every payload: the stack's own client opens it.
+    [arguments] = await stack.client.data_converter.decode([payload], [RetentionInput])
     assert arguments == RetentionInput(days=30, batch_size=settings.retention_batch_size)
     assert described.schedule.spec.intervals == [ScheduleIntervalSpec(every=timedelta(hours=1))]
     assert gone is not None

@@ -9,22 +9,19 @@ workflow code".
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.ids import client_reference
-from domain.orders import HandoverRequest, NotificationInput, NotificationResult
+from domain.orders import NotificationInput, NotificationResult
 from domain.reports import DeliveryReport
 from tests.support.bodies import new_org
 from tests.support.history import stored_history
 from tests.support.mocked_activities import MockedActivities, accepted
 from tests.support.polling import eventually
-from tests.support.workflows import Handle, id_of, notification_input
+from tests.support.workflows import Handle, notification_input, place, report
 from tests.workflows.changed_workflows import PatchedChangeWorkflow, UnguardedChangeWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -40,31 +37,8 @@ async def release(
         yield
 
 
-async def place(client: Client, task_queue: str, data: NotificationInput) -> Handle:
-    """Update-with-Start, as the API places an order; the order then waits for its report."""
-    start = WithStartWorkflowOperation(
-        InstantNotificationWorkflow.run,
-        data,
-        id=id_of(data),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    await client.execute_update_with_start_workflow(
-        InstantNotificationWorkflow.handover,
-        HandoverRequest(request_id=data.request_id),
-        start_workflow_operation=start,
-    )
-    return client.get_workflow_handle_for(InstantNotificationWorkflow.run, id_of(data))
-
-
 def delivered(data: NotificationInput) -> DeliveryReport:
-    return DeliveryReport(
-        reference=client_reference(id_of(data)),
-        provider="simulator",
-        provider_status="DELIVRD",
-        received_at=datetime.now(UTC),
-        status="SMS_Delivered",
-    )
+    return report(data, "DELIVRD", "SMS_Delivered")
 
 
 async def markers(handle: Handle) -> list[str]:
@@ -84,11 +58,11 @@ async def test_a_patched_release_takes_over_orders_in_flight(
     waiting, fresh = (notification_input(new_org(), sms="+4791234567") for _ in range(2))
 
     async with release(client, task_queue, InstantNotificationWorkflow, mocks):
-        in_flight = await place(client, task_queue, waiting)
+        _, in_flight = await place(client, task_queue, waiting)
     async with release(client, task_queue, PatchedChangeWorkflow, mocks):
         await in_flight.signal(InstantNotificationWorkflow.report, delivered(waiting))
         result = await in_flight.result()
-        after = await place(client, task_queue, fresh)
+        _, after = await place(client, task_queue, fresh)
         await after.signal(InstantNotificationWorkflow.report, delivered(fresh))
         await after.result()
 
@@ -106,7 +80,7 @@ async def test_an_unguarded_release_cannot_continue_an_order_in_flight(
     data = notification_input(new_org(), sms="+4791234567")
 
     async with release(client, task_queue, InstantNotificationWorkflow, mocks):
-        in_flight = await place(client, task_queue, data)
+        _, in_flight = await place(client, task_queue, data)
     async with release(client, task_queue, UnguardedChangeWorkflow, mocks):
         await in_flight.signal(InstantNotificationWorkflow.report, delivered(data))
 
