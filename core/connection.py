@@ -60,7 +60,7 @@ def is_connection_variable(name: str) -> bool:
 
 def load_connection(environ: Mapping[str, str] | None = None) -> ClientConfigProfile:
     """The profile of `environ` (by default this process's environment and the connection lines
-    of `.env`), with the CLI's address and namespace where none is set."""
+    of `.env`), with a local dev server's address and the default namespace where none is set."""
     env = dict(environ) if environ is not None else _process_environment()
     _check_variables(env)
     try:

@@ -18,12 +18,13 @@ REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
 CODEC_ROUTE = "/codec"
 
 
-def environment(settings: Settings, connection: ClientConfigProfile) -> dict[str, str]:
+def environment(settings: Settings, connection: ClientConfigProfile | None) -> dict[str, str]:
     """A child's whole environment: this process's, with the settings and the Temporal
-    connection as variables, so every child reads the same configuration. No connection
-    variable of this process's own leaks in (a developer's TEMPORAL_API_KEY, say)."""
+    connection (for a child that talks to Temporal) as variables, so every child reads the
+    same configuration. No connection variable of this process's own leaks in (a developer's
+    TEMPORAL_API_KEY, say)."""
     values = settings.model_dump(mode="json")
-    env = {**_inherited(), **connection_environment(connection)}
+    env = {**_inherited(), **(connection_environment(connection) if connection else {})}
     env.update({key.upper(): str(value) for key, value in values.items()})
     api = settings.api_url
     sim = urlsplit(settings.simulator_url)
@@ -60,13 +61,11 @@ def temporal(
     )
 
 
-def simulator(
-    settings: Settings, connection: ClientConfigProfile, extra_env: dict[str, str] | None = None
-) -> Service:
+def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
     return Service(
         "simulator",
         [sys.executable, "-m", "simulator"],
-        {**environment(settings, connection), **(extra_env or {})},
+        {**environment(settings, None), **(extra_env or {})},
         ready=lambda: http_ok(settings.simulator_url + "/messages?to=ready"),
     )
 
@@ -123,7 +122,7 @@ async def start_stack(
     restart any of them by name."""
     migrate_database(settings.database_url)
     await group.start(temporal(settings, connection, ui=ui, db_file=db_file))
-    await group.start(simulator(settings, connection, simulator_env))
+    await group.start(simulator(settings, simulator_env))
     await group.start(worker(settings, connection))
     await group.start(api(settings, connection))
 

@@ -102,8 +102,7 @@ async def stack(
     client = await connect_temporal(settings, connection)
     group = ProcessGroup(echo=False)
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
-    simulator = services.simulator(settings, connection, {"SIMULATOR_EXPIRY_SCALE": "0.02"})
-    await group.start(simulator)
+    await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
         api_and_worker(client, settings, engine, connection) as api,
         httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
