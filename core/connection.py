@@ -80,8 +80,10 @@ def plain_connection(address: str, namespace: str = DEFAULT_NAMESPACE) -> Client
 
 
 def connection_environment(profile: ClientConfigProfile) -> dict[str, str]:
-    """The profile as the variables a child process reads back with `load_connection`."""
+    """The profile as the variables a child process reads back with `load_connection`, and
+    nothing else: no profile file (a developer's default profile, say) adds to it."""
     env = {f"{META_PREFIX}{k.upper().replace('-', '_')}": v for k, v in profile.grpc_meta.items()}
+    env["TEMPORAL_CONFIG_FILE"] = os.devnull
     env["TEMPORAL_ADDRESS"] = profile.address or DEFAULT_ADDRESS
     env["TEMPORAL_NAMESPACE"] = profile.namespace or DEFAULT_NAMESPACE
     if profile.api_key is not None:
@@ -117,7 +119,7 @@ def _process_environment() -> dict[str, str]:
 
 def _check_variables(env: Mapping[str, str]) -> None:
     config_file = env.get("TEMPORAL_CONFIG_FILE")
-    if config_file and not Path(config_file).is_file():
+    if config_file and not Path(config_file).exists():
         raise ConnectionSettingsError(f"TEMPORAL_CONFIG_FILE: no such file {config_file!r}")
     for name in ("TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"):
         if name in env and env[name].lower() not in _BOOLEANS:

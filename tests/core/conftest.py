@@ -1,4 +1,5 @@
-"""An in-memory span exporter behind this process's tracer provider, for the tests of traces."""
+"""An in-memory span exporter behind this process's tracer provider, for the tests of traces;
+and no `temporal` CLI profile file of whoever runs the connection tests."""
 
 import pytest
 from opentelemetry import trace
@@ -20,3 +21,12 @@ def spans() -> InMemorySpanExporter:
     assert trace.get_tracer_provider() is _provider, "another test installed a tracer provider"
     _exporter.clear()
     return _exporter
+
+
+@pytest.fixture(autouse=True)
+def no_profile_file(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection tests read only what they set: not the `temporal` CLI's default profile
+    file of whoever runs them (`$XDG_CONFIG_HOME/temporalio/temporal.toml`)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

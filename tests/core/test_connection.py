@@ -1,6 +1,7 @@
 """The connection is read with the `temporal` CLI's names (temporalio.envconfig), and a setting
 that cannot work is named before any connection is tried."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,29 @@ def test_a_child_reads_back_the_same_connection(pki: Pki) -> None:
         "TEMPORAL_GRPC_META_X_TENANT": "ops",
     }
 
-    assert connection_environment(load_connection(env)) == env
+    profile = load_connection(env)
+
+    assert load_connection(connection_environment(profile)) == profile
+    assert connection_environment(profile) == {**env, "TEMPORAL_CONFIG_FILE": os.devnull}
     plain = plain_connection("127.0.0.1:7000")
     assert load_connection(connection_environment(plain)) == plain
+
+
+def test_a_childs_connection_ignores_the_developers_default_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's default file (`$XDG_CONFIG_HOME/temporalio/temporal.toml`) may hold a cloud
+    account's profile; a child of the local stack must connect as it was told."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "temporalio").mkdir()
+    (tmp_path / "temporalio" / "temporal.toml").write_text(
+        '[profile.default]\napi_key = "of-a-cloud-account"\n'
+    )
+
+    told = connection_environment(plain_connection("127.0.0.1:7000"))
+
+    assert load_connection({"TEMPORAL_ADDRESS": "127.0.0.1:7000"}).api_key == "of-a-cloud-account"
+    assert load_connection(told) == plain_connection("127.0.0.1:7000")
 
 
 @pytest.mark.parametrize(
@@ -151,3 +172,19 @@ def test_connect_failures_name_what_to_change(
 
     assert named in diagnosis.hint
     assert diagnosis.misconfigured is certain
+
+
+def test_the_process_reads_its_environment_over_the_lines_of_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "TEMPORAL_ADDRESS=from-dotenv:7233\nTEMPORAL_NAMESPACE=notifications\nLOG_LEVEL=DEBUG\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "from-environment:7233")
+
+    connection = load_connection()
+
+    assert (connection.address, connection.namespace) == ("from-environment:7233", "notifications")
