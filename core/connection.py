@@ -61,7 +61,7 @@ def is_connection_variable(name: str) -> bool:
 def load_connection(environ: Mapping[str, str] | None = None) -> ClientConfigProfile:
     """The profile of `environ` (by default this process's environment and the connection lines
     of `.env`), with a local dev server's address and the default namespace where none is set."""
-    env = dict(environ) if environ is not None else _process_environment()
+    env = dict(environ) if environ is not None else process_environment()
     _check_variables(env)
     try:
         profile = ClientConfigProfile.load(override_env_vars=env)
@@ -111,7 +111,8 @@ def connect_config(profile: ClientConfigProfile) -> ClientConnectConfig:
     return profile.to_client_connect_config()
 
 
-def _process_environment() -> dict[str, str]:
+def process_environment() -> dict[str, str]:
+    """This process's environment over the connection lines of `.env`."""
     dotenv = dotenv_values(".env") if Path(".env").is_file() else {}
     lines = {k: v for k, v in dotenv.items() if v is not None and is_connection_variable(k)}
     return {**lines, **os.environ}

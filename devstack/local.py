@@ -10,7 +10,12 @@ from temporalio.envconfig import ClientConfigProfile
 
 from core.codec import new_key
 from core.config import Settings
-from core.connection import load_connection, plain_connection
+from core.connection import (
+    is_connection_variable,
+    load_connection,
+    plain_connection,
+    process_environment,
+)
 
 log = logging.getLogger("devstack")
 
@@ -47,10 +52,17 @@ def development_key(data: Path) -> str:
     return path.read_text().strip()
 
 
+_LOCAL = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")
+
+
 def local_connection() -> ClientConfigProfile:
-    """The dev server `make run` starts: on this machine, at the port of TEMPORAL_ADDRESS."""
-    wanted = load_connection()
-    if wanted.tls is not None or wanted.api_key is not None:
-        log.warning("make run starts a plain local dev server: TLS and API key are not used")
+    """The dev server `make run` starts: on this machine, at the port of TEMPORAL_ADDRESS, in
+    TEMPORAL_NAMESPACE. Profiles, TLS and API keys are a cluster's, not the local stack's."""
+    env = process_environment()
+    ignored = sorted(k for k in env if is_connection_variable(k) and k not in _LOCAL)
+    if ignored:
+        log.warning("make run starts a plain local dev server; not used: %s", ", ".join(ignored))
+    local = {k: env[k] for k in _LOCAL if k in env}
+    wanted = load_connection({**local, "TEMPORAL_CONFIG_FILE": os.devnull})
     port = (wanted.address or "").rsplit(":", 1)[-1]
     return plain_connection(f"127.0.0.1:{port}", wanted.namespace or "default")
