@@ -14,6 +14,7 @@ from store.models import FeedEntry
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
 _WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
+_APPEND = insert(_FEED).returning(_FEED.c.seq)
 
 
 class FeedOrder(StrEnum):
@@ -21,8 +22,9 @@ class FeedOrder(StrEnum):
     DESC = "desc"
 
 
-def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
-    """Write the completion snapshot; a second call for the same shipment changes nothing.
+def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> int:
+    """Write the completion snapshot and return its sequence number; a second call for the
+    same shipment changes nothing and returns the first one's.
 
     A reader following the cursor must never see seq N+1 before seq N. PostgreSQL hands out
     sequence values at insert time but makes rows visible at commit, in any order; holding one
@@ -30,10 +32,18 @@ def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) ->
     sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
     """
     connection = session.connection()
-    if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
-        return
+    written = connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).scalar()
+    if written is not None:
+        return int(written)
     lock_until_commit(connection, _FEED_LOCK)
-    connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
+    seq = connection.execute(_APPEND, {"org": org, **asdict(snapshot)}).scalar_one()
+    return int(seq)
+
+
+def sequence_number(session: Session, shipment_id: str) -> int | None:
+    """The feed entry's sequence number of a completed shipment."""
+    written = session.connection().execute(_WRITTEN, {"sid": shipment_id}).scalar()
+    return None if written is None else int(written)
 
 
 def snapshot_of(source: object) -> ShipmentManifest:
