@@ -13,10 +13,9 @@ from core import metrics
 from domain.failures import FailureKind, HandoverFailure
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
-from store import feed
+from store import feed, shipments
 from store import limits as rate_limits
 from store import reports as report_store
-from store import shipments
 from store import webhooks as webhook_store
 from store.engine import committed
 from store.limits import Limit

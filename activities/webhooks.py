@@ -120,7 +120,11 @@ class WebhookActivities:
         if attempt.status_code == 410:
             await self._record(delivery, attempt, DeliveryStatus.FAILED)
             await asyncio.to_thread(
-                committed, self._engine, store.disable_subscription, subscription.id, datetime.now(UTC)
+                committed,
+                self._engine,
+                store.disable_subscription,
+                subscription.id,
+                datetime.now(UTC),
             )
             metrics.count_webhook_delivery("gone")
             log.warning("webhook subscription %s answered 410: disabled", subscription.id)

@@ -1,10 +1,13 @@
 """The status feed: one entry per completed shipment, read with an exclusive cursor."""
 
+from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 from enum import StrEnum
 
-from sqlalchemy import bindparam, insert
+import psycopg
+from sqlalchemy import bindparam, func, insert, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
@@ -15,6 +18,14 @@ _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
 _WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
 _APPEND = insert(_FEED).returning(_FEED.c.seq)
+_AFTER = (
+    sa_select(_FEED.c.seq, _FEED.c.shipment_id)
+    .where(_FEED.c.seq > bindparam("seq"))
+    .order_by(_FEED.c.seq)
+)
+# PostgreSQL tells the API processes of each completion at commit (api/completions.py).
+COMPLETIONS_CHANNEL = "shipment_completed"
+_NOTIFY = text(f"SELECT pg_notify('{COMPLETIONS_CHANNEL}', :sid)")
 
 
 class FeedOrder(StrEnum):
@@ -37,7 +48,29 @@ def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) ->
         return int(written)
     lock_until_commit(connection, _FEED_LOCK)
     seq = connection.execute(_APPEND, {"org": org, **asdict(snapshot)}).scalar_one()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_NOTIFY, {"sid": snapshot.shipment_id})
     return int(seq)
+
+
+def completed_after(connection: Connection, seq: int) -> list[tuple[int, str]]:
+    """(sequence number, shipment id) of the feed entries after `seq`, oldest first."""
+    return [(int(r.seq), r.shipment_id) for r in connection.execute(_AFTER, {"seq": seq})]
+
+
+def newest_sequence_number(connection: Connection) -> int:
+    newest = connection.execute(sa_select(func.max(_FEED.c.seq))).scalar()
+    return int(newest or 0)
+
+
+async def completion_notices(engine: Engine) -> AsyncIterator[str]:
+    """PostgreSQL only: the shipment id of every completion from now on, as it commits."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        await connection.execute(f"LISTEN {COMPLETIONS_CHANNEL}")
+        yield ""  # listening: completions from here on are not missed
+        async for notice in connection.notifies():
+            yield notice.payload
 
 
 def sequence_number(session: Session, shipment_id: str) -> int | None:

@@ -166,7 +166,9 @@ class WebhookDelivery(SQLModel, table=True):
     """One event to one subscription; its id is the `webhook-id` of every attempt."""
 
     __tablename__ = "webhook_delivery"
-    __table_args__ = (Index("ix_webhook_delivery_subscription_status", "subscription_id", "status"),)
+    __table_args__ = (
+        Index("ix_webhook_delivery_subscription_status", "subscription_id", "status"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     subscription_id: str = Field(

@@ -27,7 +27,9 @@ def add_subscription(session: Session, row: WebhookSubscription, limit: int) -> 
     """Add the row unless the tenant already has `limit` subscriptions (False then)."""
     lock_tenant(session, row.org)
     count = session.exec(
-        select(func.count()).select_from(WebhookSubscription).where(WebhookSubscription.org == row.org)
+        select(func.count())
+        .select_from(WebhookSubscription)
+        .where(WebhookSubscription.org == row.org)
     ).one()
     if count >= limit:
         return False
@@ -47,7 +49,9 @@ def active_subscriptions(session: Session, org: str) -> list[WebhookSubscription
     return list(session.exec(query.order_by(col(WebhookSubscription.created_at))))
 
 
-def find_subscription(session: Session, org: str, subscription_id: str) -> WebhookSubscription | None:
+def find_subscription(
+    session: Session, org: str, subscription_id: str
+) -> WebhookSubscription | None:
     row = session.get(WebhookSubscription, subscription_id)
     return row if row is not None and row.org == org else None
 
@@ -133,7 +137,9 @@ def deliveries(
     return list(session.exec(query.order_by(*order).limit(limit)))
 
 
-def find_delivery(session: Session, subscription_id: str, delivery_id: str) -> WebhookDelivery | None:
+def find_delivery(
+    session: Session, subscription_id: str, delivery_id: str
+) -> WebhookDelivery | None:
     row = session.get(WebhookDelivery, delivery_id)
     return row if row is not None and row.subscription_id == subscription_id else None
 

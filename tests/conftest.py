@@ -36,7 +36,7 @@ from store.engine import create_db_engine
 from store.migrate import migrate_database
 from tests.helpers import scratch_postgres_database
 from tests.serving import serving
-from worker import build_worker
+from worker import build_worker, running_workers
 from workflows import search_attributes
 
 
@@ -144,14 +144,15 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 async def api_and_worker(
     client: Client, settings: Settings, engine: Engine
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    """The API on its real port and the workers on the settings' task queues (orders and
+    webhooks), all for `settings`."""
     async with (
         serving(create_app(settings), settings.api_port) as base,
         httpx.AsyncClient() as http,
         httpx.AsyncClient(base_url=base, timeout=30) as api,
     ):
         with ThreadPoolExecutor(max_workers=16) as executor:
-            async with build_worker(client, settings, engine, http, executor):
+            async with running_workers(client, settings, engine, http, executor):
                 yield api
 
 

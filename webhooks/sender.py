@@ -38,7 +38,7 @@ def new_client() -> httpx.AsyncClient:
 
 
 async def post_event(
-    http: httpx.AsyncClient, target: Target, headers: dict[str, str], body: bytes, timeout: float
+    http: httpx.AsyncClient, target: Target, headers: dict[str, str], body: bytes, seconds: float
 ) -> Attempt:
     started = time.perf_counter()
     request = http.build_request(
@@ -48,18 +48,18 @@ async def post_event(
         headers={**headers, "host": urlsplit(target.url).netloc, "user-agent": USER_AGENT},
         # TLS checks the certificate against the name, while TCP goes to the checked address.
         extensions={"sni_hostname": target.host},
-        timeout=timeout,
+        timeout=seconds,
     )
     try:
         # httpx's timeout bounds each read; this bounds a receiver that drips its answer.
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             response = await http.send(request, stream=True)
             try:
                 await _read_some(response)
             finally:
                 await response.aclose()
     except TimeoutError:
-        return Attempt(None, f"no answer within {timeout:g} s", time.perf_counter() - started)
+        return Attempt(None, f"no answer within {seconds:g} s", time.perf_counter() - started)
     except httpx.HTTPError as exc:
         return Attempt(None, f"{type(exc).__name__}: {exc}"[:200], time.perf_counter() - started)
     code = response.status_code

@@ -1,6 +1,7 @@
 """InstantNotificationWorkflow: one order, from the handover to its final delivery status."""
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -253,7 +254,8 @@ class InstantNotificationWorkflow:
         self._announcements.append(asyncio.create_task(self._start_event(data)))
 
     async def _start_event(self, event: WebhookEvent) -> None:
-        try:
+        # Already started means an earlier run of this code path sent the event on its way.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(
                 WebhookEventWorkflow.run,
                 event,
@@ -261,8 +263,6 @@ class InstantNotificationWorkflow:
                 task_queue=webhook_task_queue(workflow.info().task_queue),
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
-        except WorkflowAlreadyStartedError:
-            pass  # started by an earlier run of this code path: the event is on its way
 
     def _next_event(self) -> int:
         self._events += 1
