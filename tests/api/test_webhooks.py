@@ -1,0 +1,146 @@
+"""Webhooks on the real stack: signed events arrive and verify with the official Standard
+Webhooks library, survive a receiver that is down, sign with both secrets while one is rotated,
+stop at 410, and stay within their tenant."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from store.models import WebhookSubscription
+from tests.conftest import Stack, Tenant
+from tests.helpers import BASE, FEED, SMS, completed_manifest, eventually, sms_order
+from tests.webhooks.receiver import Receiver
+
+WEBHOOKS = f"{BASE}/future/webhooks"
+
+
+async def subscribe(stack: Stack, tenant: Tenant, url: str) -> dict[str, Any]:
+    created = await stack.api.post(
+        WEBHOOKS, json={"url": url, "description": "test receiver"}, headers=tenant.headers
+    )
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    return body
+
+
+async def place(stack: Stack, tenant: Tenant, phone: str | None = None) -> str:
+    created = await stack.api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    shipment_id: str = created.json()["notification"]["shipmentId"]
+    return shipment_id
+
+
+async def deliveries(
+    stack: Stack, tenant: Tenant, subscription: dict[str, Any], **params: str
+) -> list[dict[str, Any]]:
+    url = f"{WEBHOOKS}/{subscription['id']}/deliveries"
+    response = await stack.api.get(url, params=params, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    listed: list[dict[str, Any]] = response.json()
+    return listed
+
+
+async def test_events_arrive_signed_and_match_the_manifest_and_the_feed(
+    stack: Stack, tenant: Tenant
+) -> None:
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        shipment_id = await place(stack, tenant)
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+        arrived = await receiver.events(2)
+
+    verifier = Webhook(subscription["secret"])
+    events = {r.event["type"]: verifier.verify(r.body, r.headers) for r in arrived}
+    assert sorted(events) == ["shipment.accepted", "shipment.completed"]
+    accepted = events["shipment.accepted"]["data"]
+    assert accepted["shipmentId"] == shipment_id
+    assert accepted["status"] == "Order_Processed"
+    assert accepted["recipients"][0]["status"] == "SMS_Accepted"
+    feed = (await stack.api.get(FEED, headers=tenant.headers)).json()
+    assert events["shipment.completed"]["data"] == feed[0]
+    assert feed[0]["sequenceNumber"] > 0
+    listed = await deliveries(stack, tenant, subscription)
+    assert {d["id"] for d in listed} == {r.webhook_id for r in arrived}
+    assert {d["status"] for d in listed} == {"succeeded"}
+
+
+async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(
+    stack: Stack, tenant: Tenant
+) -> None:
+    receiver = Receiver()  # not listening yet: connections are refused
+    subscription = await subscribe(stack, tenant, receiver.url)
+    shipment_id = await place(stack, tenant)
+    await completed_manifest(stack.api, tenant.headers, shipment_id)
+
+    async def refused_twice() -> list[dict[str, Any]] | None:
+        listed = await deliveries(stack, tenant, subscription)
+        return listed if len(listed) == 2 and all(d["attempts"] >= 1 for d in listed) else None
+
+    pending = await eventually(refused_twice)
+    async with receiver.running():
+        arrived = await receiver.events(2)
+
+    assert {d["status"] for d in pending} == {"pending"}
+    assert all(d["lastError"] for d in pending)
+    assert sorted(r.webhook_id for r in arrived) == sorted(d["id"] for d in pending)
+    for received in arrived:
+        Webhook(subscription["secret"]).verify(received.body, received.headers)
+
+
+async def test_both_secrets_sign_during_the_overlap_after_a_rotation(
+    stack: Stack, tenant: Tenant
+) -> None:
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        rotate = f"{WEBHOOKS}/{subscription['id']}/rotate-secret"
+        rotated = (await stack.api.post(rotate, headers=tenant.headers)).json()
+        await place(stack, tenant, "+4799990001")  # refused at handover: one event only
+        during = (await receiver.events(1))[0]
+        _end_overlap(stack, subscription["id"])
+        await place(stack, tenant, "+4799990001")
+        after = (await receiver.events(2))[1]
+
+    assert rotated["secret"] != subscription["secret"]
+    assert rotated["previousSecretExpiresAt"]
+    assert len(during.headers["webhook-signature"].split()) == 2
+    for secret in (subscription["secret"], rotated["secret"]):
+        Webhook(secret).verify(during.body, during.headers)
+    assert len(after.headers["webhook-signature"].split()) == 1
+    Webhook(rotated["secret"]).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(subscription["secret"]).verify(after.body, after.headers)
+
+
+def _end_overlap(stack: Stack, subscription_id: str) -> None:
+    with Session(stack.engine) as session:
+        session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == subscription_id)  # type: ignore[arg-type]
+            .values(previous_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        session.commit()
+
+
+async def test_410_gone_disables_the_subscription(stack: Stack, tenant: Tenant) -> None:
+    async with Receiver(status=410).running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        await place(stack, tenant, "+4799990001")
+        await receiver.events(1)
+        url = f"{WEBHOOKS}/{subscription['id']}"
+
+        async def disabled() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await stack.api.get(url, headers=tenant.headers)).json()
+            return body if not body["active"] else None
+
+        await eventually(disabled)
+        failed = await deliveries(stack, tenant, subscription, status="failed")
+        shipment_id = await place(stack, tenant, "+4799990001")
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+
+    assert [(d["lastStatusCode"], d["attempts"]) for d in failed] == [(410, 1)]
+    assert len(receiver.received) == 1
+    assert len(await deliveries(stack, tenant, subscription)) == 1
