@@ -2,16 +2,19 @@
 Webhooks library, survive a receiver that is down, sign with both secrets while one is rotated,
 stop at 410, and stay within their tenant."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from devstack.processes import free_port
 from store.models import WebhookSubscription
-from tests.conftest import Stack, Tenant
+from tests.conftest import Stack, Tenant, api_and_worker
 from tests.helpers import BASE, FEED, SMS, completed_manifest, eventually, sms_order
 from tests.webhooks.receiver import Receiver
 
@@ -28,10 +31,7 @@ async def subscribe(stack: Stack, tenant: Tenant, url: str) -> dict[str, Any]:
 
 
 async def place(stack: Stack, tenant: Tenant, phone: str | None = None) -> str:
-    created = await stack.api.post(SMS, json=sms_order(phone), headers=tenant.headers)
-    assert created.status_code == 201, created.text
-    shipment_id: str = created.json()["notification"]["shipmentId"]
-    return shipment_id
+    return await place_on(stack.api, tenant, phone)
 
 
 async def deliveries(
@@ -144,3 +144,44 @@ async def test_410_gone_disables_the_subscription(stack: Stack, tenant: Tenant) 
     assert [(d["lastStatusCode"], d["attempts"]) for d in failed] == [(410, 1)]
     assert len(receiver.received) == 1
     assert len(await deliveries(stack, tenant, subscription)) == 1
+
+
+async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) -> None:
+    """Every webhook slot of the worker held by a receiver that never answers: orders are
+    still answered, completed and in the feed, on slots and a task queue of their own."""
+    slots = 2
+    settings = stack.settings.model_copy(
+        update={
+            "api_port": free_port(),
+            "temporal_task_queue": f"hang-{uuid.uuid4().hex[:8]}",
+            "webhook_max_concurrent_deliveries": slots,
+            "webhook_timeout_seconds": 60,
+            "worker_shutdown_grace_seconds": 0.5,
+        }
+    )
+    async with (
+        api_and_worker(stack.client, settings, stack.engine) as api,
+        Receiver(hang=True).running() as receiver,
+    ):
+        created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)
+        held = [await place_on(api, tenant) for _ in range(slots + 1)]
+        await receiver.events(slots)
+        flowing = [await place_on(api, tenant) for _ in range(3)]
+        completed = [
+            await completed_manifest(api, tenant.headers, shipment_id)
+            for shipment_id in held + flowing
+        ]
+        feed = (await api.get(FEED, headers=tenant.headers)).json()
+        hanging = len(receiver.received)
+        await api.delete(f"{WEBHOOKS}/{created.json()['id']}", headers=tenant.headers)
+
+    assert hanging == slots  # the webhook slots are all taken, and no more
+    assert {m["status"] for m in completed} == {"Order_Completed"}
+    assert {e["shipmentId"] for e in feed} == set(held + flowing)
+
+
+async def place_on(api: httpx.AsyncClient, tenant: Tenant, phone: str | None = None) -> str:
+    created = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    shipment_id: str = created.json()["notification"]["shipmentId"]
+    return shipment_id
