@@ -70,9 +70,10 @@ class WebhookActivities:
                 )
                 for subscription in store.active_subscriptions(session, event.org)
             ]
+            ids = [row.id for row in rows]
             store.add_deliveries(session, rows)
             session.commit()
-        return [row.id for row in rows]
+        return ids
 
     @activity.defn
     async def deliver_webhook(self, request: DeliveryRequest) -> DeliveryOutcome:

@@ -65,6 +65,8 @@ def fault_settings(tmp: Path) -> Settings:
         simulator_url=f"http://127.0.0.1:{free_port()}",
         simulator_smtp_port=free_port(),
         ttl_grace_seconds=1,
+        # A delivery attempt whose worker died is given up on, and retried, after 4 s.
+        webhook_timeout_seconds=1,
         recipient_limit=10_000,
         tenant_limit=100_000,
         log_level="WARNING",

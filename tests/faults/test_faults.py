@@ -10,14 +10,17 @@ from typing import Any
 
 import httpx
 from sqlmodel import Session
+from standardwebhooks.webhooks import Webhook
 from temporalio.client import WorkflowFailureError
 
 from core.temporal import connect_temporal
 from domain.ids import client_reference, workflow_id
 from domain.orders import NotificationInput, SmsMessage, Timing
 from store import shipments
+from tests.api.test_webhooks import WEBHOOKS
 from tests.faults.conftest import FaultStack
 from tests.helpers import SMS, eventually, random_phone, signed_report, sms_order
+from tests.webhooks.receiver import Receiver
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
@@ -279,3 +282,25 @@ async def test_flood_of_reports_with_duplicates(faults: FaultStack) -> None:
 
     await eventually(all_recorded, 60, interval=0.5)
     log.warning("all recorded %.1f s after the flood began", time.monotonic() - started)
+
+
+async def test_worker_killed_during_a_webhook_delivery(faults: FaultStack) -> None:
+    """The receiver holds the first attempt; the worker dies under it. The next worker delivers
+    the same event, with the same webhook-id, once the attempt's time is up."""
+    org = new_org()
+    async with Receiver(hang=True).running() as receiver:
+        created = await faults.api.post(
+            WEBHOOKS, json={"url": receiver.url}, headers=faults.headers(org)
+        )
+        await faults.api.post(SMS, json=sms_order("+4799990001"), headers=faults.headers(org))
+        (held,) = await receiver.events(1)
+        receiver.hang = False
+
+        await faults.kill("worker")
+        await faults.start("worker")
+        redelivered = (await receiver.events(2, within=60))[1]
+
+    secret = created.json()["secret"]
+    assert redelivered.webhook_id == held.webhook_id
+    assert redelivered.body == held.body
+    Webhook(secret).verify(redelivered.body, redelivered.headers)
