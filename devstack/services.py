@@ -1,4 +1,4 @@
-"""The four services of the local stack, built from one Settings object."""
+"""The four services of the local stack, built from one Settings object, and their start."""
 
 import sys
 from urllib.parse import urlsplit
@@ -7,8 +7,9 @@ import httpx
 from temporalio.client import Client
 
 from core.config import Settings
-from devstack.processes import Service
+from devstack.processes import ProcessGroup, Service
 from devstack.temporal_server import dev_server_command
+from store.migrate import migrate_database
 
 REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
 
@@ -83,6 +84,24 @@ def api(settings: Settings) -> Service:
     base = settings.api_url
     ready = base + "/health/ready"
     return Service("api", command, environment(settings), ready=lambda: http_ok(ready))
+
+
+async def start_stack(
+    group: ProcessGroup,
+    settings: Settings,
+    *,
+    ui: bool = True,
+    db_file: str | None = None,
+    simulator_env: dict[str, str] | None = None,
+) -> None:
+    """Migrate the store, then start Temporal (in memory unless `db_file`), the simulator, a
+    worker and the API in `group`, each ready before the next: the group can stop, kill and
+    restart any of them by name."""
+    migrate_database(settings.database_url)
+    await group.start(temporal(settings, ui=ui, db_file=db_file))
+    await group.start(simulator(settings, simulator_env))
+    await group.start(worker(settings))
+    await group.start(api(settings))
 
 
 async def _temporal_ready(address: str) -> bool:

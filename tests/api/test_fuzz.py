@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from devstack import services
 from devstack.processes import free_port
-from tests.conftest import Stack
+from tests.support.stack import Stack
 
 
 @schemathesis.check

@@ -5,8 +5,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Stack, Tenant
-from tests.helpers import EMAIL, SMS, email_order, sms_order
+from tests.support.answers import assert_problem
+from tests.support.bodies import email_order, sms_order
+from tests.support.routes import EMAIL, SMS
+from tests.support.stack import Stack, Tenant
 
 JSON = {"Content-Type": "application/json"}
 
@@ -49,13 +51,6 @@ async def post_raw(
     if content_type is not None:
         headers["Content-Type"] = content_type
     return await stack.api.post(route, content=raw, headers=headers)
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.mark.parametrize("depth", [33, 1000, 30_000])

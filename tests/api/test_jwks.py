@@ -21,10 +21,12 @@ from fastapi import FastAPI
 from api.auth import InvalidToken
 from api.jwks import JwksKeys, JwksTokenVerifier
 from devstack.processes import free_port
-from tests.api.test_health import api_for
-from tests.conftest import Stack
-from tests.helpers import FEED
-from tests.serving import serving
+from devstack.token import bearer
+from tests.support.answers import assert_problem
+from tests.support.inprocess import api_for
+from tests.support.routes import FEED
+from tests.support.serving import serving
+from tests.support.stack import Stack
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "notifications"
@@ -100,10 +102,6 @@ async def api(stack: Stack, idp: tuple[KeySet, str]) -> AsyncIterator[httpx.Asyn
         yield client
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 async def test_signed_by_the_provider_is_accepted(
     api: httpx.AsyncClient, idp: tuple[KeySet, str], algorithm: str
@@ -138,8 +136,7 @@ async def test_claims_are_checked(
 
     response = await api.get(FEED, headers=bearer(keyset.token("k1", **claims)))
 
-    assert response.status_code == 401
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 401)
 
 
 async def test_clock_skew_within_the_leeway_is_tolerated(
@@ -200,8 +197,7 @@ async def test_unreachable_key_set_is_503(stack: Stack) -> None:
     async with api_for(settings) as client:
         response = await client.get(FEED, headers=bearer(keyset.token("k1")))
 
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 503)
 
 
 async def test_forged_algorithms_are_refused(

@@ -6,8 +6,10 @@ import asyncio
 import pytest
 
 from domain.ids import client_reference, workflow_id
-from tests.conftest import Stack, Tenant
-from tests.helpers import REPORTS, SHIPMENT, SMS, new_key, signed_report, sms_order
+from tests.support.bodies import new_key, sms_order
+from tests.support.reports import signed_report
+from tests.support.routes import SHIPMENT, SIMULATOR_REPORTS, SMS
+from tests.support.stack import Stack, Tenant
 
 pytestmark = pytest.mark.both_databases
 
@@ -27,7 +29,7 @@ async def deliver_report(stack: Stack, reference: str) -> None:
         stack.settings.delivery_report_secret,
         {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
     )
-    answer = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    answer = await stack.api.post(SIMULATOR_REPORTS, content=body, headers=headers)
     assert answer.status_code == 200
 
 
@@ -103,7 +105,7 @@ async def test_waiting_for_another_tenants_shipment_is_404(stack: Stack, tenant:
     answer = await stack.api.get(
         f"{SHIPMENT}/{shipment_id}",
         params={"waitSeconds": 5},
-        headers=stack.headers(f"{tenant.org}x"),
+        headers=stack.tenant().headers,
     )
 
     assert answer.status_code == 404

@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Stack, Tenant
-from tests.helpers import DEPRECATED, EMAIL, SMS, email_order, new_key, sms_order
+from tests.support.bodies import email_order, new_key, sms_order
+from tests.support.routes import DEPRECATED, EMAIL, SMS
+from tests.support.stack import Stack, Tenant
 
 
 def with_sms(**changes: Any) -> dict[str, Any]:

@@ -6,16 +6,16 @@ import pytest
 
 from core.config import Settings
 from devstack.processes import free_port
-from tests.api.test_webhooks import WEBHOOKS, deliveries, place, subscribe
-from tests.conftest import Stack, Tenant, api_and_worker
-from tests.helpers import completed_manifest
-from tests.webhooks.receiver import Receiver
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import completed_manifest
+from tests.support.routes import WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, deliveries, place, subscribe
 
 
 @pytest.fixture
 def intruder(stack: Stack, tenant: Tenant) -> Tenant:
-    org = f"{tenant.org}x"
-    return Tenant(org=org, headers=stack.headers(org))
+    return stack.tenant()
 
 
 async def test_create_list_get_delete(stack: Stack, tenant: Tenant) -> None:
@@ -42,7 +42,7 @@ async def test_another_tenant_can_neither_see_nor_change_a_subscription(
 ) -> None:
     async with Receiver().running() as receiver:
         created = await subscribe(stack, tenant, receiver.url)
-        await place(stack, tenant, "+4799990001")
+        await place(stack.api, tenant, "+4799990001")
         (delivered,) = await receiver.events(1)
         url = f"{WEBHOOKS}/{created['id']}"
         retry = f"{url}/deliveries/{delivered.webhook_id}/retry"
@@ -56,8 +56,8 @@ async def test_another_tenant_can_neither_see_nor_change_a_subscription(
         ]
         theirs = (await stack.api.get(WEBHOOKS, headers=intruder.headers)).json()
         mine = (await stack.api.get(url, headers=tenant.headers)).json()
-        await place(stack, intruder, "+4799990001")  # the intruder's events are its own
-        shipment_id = await place(stack, tenant, "+4799990001")
+        await place(stack.api, intruder, "+4799990001")  # the intruder's events are its own
+        shipment_id = await place(stack.api, tenant, "+4799990001")
         await completed_manifest(stack.api, tenant.headers, shipment_id)
         await receiver.events(2)
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session
@@ -14,34 +13,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from devstack.processes import free_port
 from store.models import WebhookSubscription
-from tests.conftest import Stack, Tenant, api_and_worker
-from tests.helpers import BASE, FEED, SMS, completed_manifest, eventually, sms_order
-from tests.webhooks.receiver import Receiver
-
-WEBHOOKS = f"{BASE}/future/webhooks"
-
-
-async def subscribe(stack: Stack, tenant: Tenant, url: str) -> dict[str, Any]:
-    created = await stack.api.post(
-        WEBHOOKS, json={"url": url, "description": "test receiver"}, headers=tenant.headers
-    )
-    assert created.status_code == 201, created.text
-    body: dict[str, Any] = created.json()
-    return body
-
-
-async def place(stack: Stack, tenant: Tenant, phone: str | None = None) -> str:
-    return await place_on(stack.api, tenant, phone)
-
-
-async def deliveries(
-    stack: Stack, tenant: Tenant, subscription: dict[str, Any], **params: str
-) -> list[dict[str, Any]]:
-    url = f"{WEBHOOKS}/{subscription['id']}/deliveries"
-    response = await stack.api.get(url, params=params, headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    listed: list[dict[str, Any]] = response.json()
-    return listed
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import completed_manifest, eventually
+from tests.support.routes import FEED, WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, deliveries, place, subscribe
 
 
 async def test_events_arrive_signed_and_match_the_manifest_and_the_feed(
@@ -49,7 +25,7 @@ async def test_events_arrive_signed_and_match_the_manifest_and_the_feed(
 ) -> None:
     async with Receiver().running() as receiver:
         subscription = await subscribe(stack, tenant, receiver.url)
-        shipment_id = await place(stack, tenant)
+        shipment_id = await place(stack.api, tenant)
         await completed_manifest(stack.api, tenant.headers, shipment_id)
         arrived = await receiver.events(2)
 
@@ -73,7 +49,7 @@ async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(
 ) -> None:
     receiver = Receiver()  # not listening yet: connections are refused
     subscription = await subscribe(stack, tenant, receiver.url)
-    shipment_id = await place(stack, tenant)
+    shipment_id = await place(stack.api, tenant)
     await completed_manifest(stack.api, tenant.headers, shipment_id)
 
     async def refused_twice() -> list[dict[str, Any]] | None:
@@ -98,10 +74,10 @@ async def test_both_secrets_sign_during_the_overlap_after_a_rotation(
         subscription = await subscribe(stack, tenant, receiver.url)
         rotate = f"{WEBHOOKS}/{subscription['id']}/rotate-secret"
         rotated = (await stack.api.post(rotate, headers=tenant.headers)).json()
-        await place(stack, tenant, "+4799990001")  # refused at handover: one event only
+        await place(stack.api, tenant, "+4799990001")  # refused at handover: one event only
         during = (await receiver.events(1))[0]
         _end_overlap(stack, subscription["id"])
-        await place(stack, tenant, "+4799990001")
+        await place(stack.api, tenant, "+4799990001")
         after = (await receiver.events(2))[1]
 
     assert rotated["secret"] != subscription["secret"]
@@ -128,7 +104,7 @@ def _end_overlap(stack: Stack, subscription_id: str) -> None:
 async def test_410_gone_disables_the_subscription(stack: Stack, tenant: Tenant) -> None:
     async with Receiver(status=410).running() as receiver:
         subscription = await subscribe(stack, tenant, receiver.url)
-        await place(stack, tenant, "+4799990001")
+        await place(stack.api, tenant, "+4799990001")
         await receiver.events(1)
         url = f"{WEBHOOKS}/{subscription['id']}"
 
@@ -138,7 +114,7 @@ async def test_410_gone_disables_the_subscription(stack: Stack, tenant: Tenant) 
 
         await eventually(disabled)
         failed = await deliveries(stack, tenant, subscription, status="failed")
-        shipment_id = await place(stack, tenant, "+4799990001")
+        shipment_id = await place(stack.api, tenant, "+4799990001")
         await completed_manifest(stack.api, tenant.headers, shipment_id)
 
     assert [(d["lastStatusCode"], d["attempts"]) for d in failed] == [(410, 1)]
@@ -164,9 +140,9 @@ async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) 
         Receiver(hang=True).running() as receiver,
     ):
         created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)
-        held = [await place_on(api, tenant) for _ in range(slots + 1)]
+        held = [await place(api, tenant) for _ in range(slots + 1)]
         await receiver.events(slots)
-        flowing = [await place_on(api, tenant) for _ in range(3)]
+        flowing = [await place(api, tenant) for _ in range(3)]
         completed = [
             await completed_manifest(api, tenant.headers, shipment_id)
             for shipment_id in held + flowing
@@ -178,10 +154,3 @@ async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) 
     assert hanging == slots  # the webhook slots are all taken, and no more
     assert {m["status"] for m in completed} == {"Order_Completed"}
     assert {e["shipmentId"] for e in feed} == set(held + flowing)
-
-
-async def place_on(api: httpx.AsyncClient, tenant: Tenant, phone: str | None = None) -> str:
-    created = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
-    assert created.status_code == 201, created.text
-    shipment_id: str = created.json()["notification"]["shipmentId"]
-    return shipment_id

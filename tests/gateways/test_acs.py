@@ -20,8 +20,8 @@ from gateways.base import (
     ReportUnreadable,
 )
 from gateways.event_grid import EventGridReports
-from tests.gateways.fakes.acs import FakeAcs, delivery_report_event, validation_event
-from tests.serving import serving
+from tests.support.fakes.acs import FakeAcs, delivery_report_event, validation_event
+from tests.support.serving import serving
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from gateways.base import (
 )
 from gateways.dsn import DsnReports
 from gateways.smtp import SmtpEmail, SmtpServer
-from tests.gateways.fakes.smtp import FakeSmtp, Received, delivery_status_notification
-from tests.gateways.fakes.tls import self_signed
+from tests.support.fakes.smtp import FakeSmtp, Received, delivery_status_notification
+from tests.support.fakes.tls import self_signed
 
 
 @pytest.fixture(scope="module")

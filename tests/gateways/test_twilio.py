@@ -17,9 +17,9 @@ from gateways.base import (
     SmsSend,
 )
 from gateways.twilio import TwilioAccount, TwilioReports, TwilioSms, callback_url, signature
-from tests.gateways.fakes import twilio as fake_twilio
-from tests.gateways.fakes.twilio import FakeTwilio, twilio_signature
-from tests.serving import serving
+from tests.support.fakes import twilio as fake_twilio
+from tests.support.fakes.twilio import FakeTwilio, twilio_signature
+from tests.support.serving import serving
 
 PUBLIC = "https://notify.example.no"
 

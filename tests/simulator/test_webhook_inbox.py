@@ -3,9 +3,9 @@ an order on its inbox, their signatures checked."""
 
 from typing import Any
 
-from tests.api.test_webhooks import place, subscribe
-from tests.conftest import Stack, Tenant
-from tests.helpers import eventually
+from tests.support.polling import eventually
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import place, subscribe
 
 
 async def test_the_simulator_receives_and_verifies_the_events_of_an_order(
@@ -13,7 +13,7 @@ async def test_the_simulator_receives_and_verifies_the_events_of_an_order(
 ) -> None:
     subscription = await subscribe(stack, tenant, f"{stack.settings.simulator_url}/webhooks")
     learned = await stack.simulator.post("/webhooks/secrets", json=subscription)
-    shipment_id = await place(stack, tenant)
+    shipment_id = await place(stack.api, tenant)
 
     async def both() -> list[dict[str, Any]] | None:
         events: list[dict[str, Any]] = (await stack.simulator.get("/webhooks")).json()

@@ -18,8 +18,7 @@ from sqlmodel import SQLModel
 
 from store.engine import create_db_engine
 from store.migrate import SchemaNotCurrentError, downgrade, require_current_schema, upgrade
-from tests.conftest import postgres_server
-from tests.helpers import scratch_postgres_database
+from tests.support.postgres import postgres_server, scratch_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from core.config import Settings
 from domain.manifest import ShipmentManifest
 from domain.webhooks import DeliveryStatus, EventType, WebhookEvent, event_workflow_id
-from tests.api.test_webhooks import WEBHOOKS, deliveries, subscribe
-from tests.conftest import Stack, Tenant
-from tests.helpers import eventually
-from tests.webhooks.receiver import Receiver
+from tests.support.polling import eventually
+from tests.support.routes import WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, deliveries, subscribe
 from webhooks.sender import new_client
 from worker import build_webhook_worker
 from workflows.webhook_event import WebhookEventWorkflow

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 INVALID = "4799990001"
 BARRED = "4799990003"

@@ -1,5 +1,6 @@
-"""A webhook receiver for the tests: a local HTTP server that records what it is sent, and
-answers as the test says (2xx, an error status, or never)."""
+"""Webhooks as the tests reach them: a receiver (a local HTTP server that records what it is
+sent and answers as the test says: 2xx, an error status, or never), and the subscription
+routes."""
 
 import asyncio
 import json
@@ -8,14 +9,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from devstack.processes import free_port
-from tests.helpers import eventually
-from tests.serving import serving
+from tests.support.answers import shipment_id
+from tests.support.bodies import sms_order
+from tests.support.polling import eventually
+from tests.support.routes import SMS, WEBHOOKS
+from tests.support.serving import serving
+from tests.support.stack import Stack, Tenant
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,30 @@ class Receiver:
 
     def of_type(self, event_type: str) -> list[Received]:
         return [r for r in self.received if r.event["type"] == event_type]
+
+
+async def subscribe(stack: Stack, tenant: Tenant, url: str) -> dict[str, Any]:
+    """A subscription of the tenant's, as its creation answered (with the secret)."""
+    created = await stack.api.post(
+        WEBHOOKS, json={"url": url, "description": "test receiver"}, headers=tenant.headers
+    )
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    return body
+
+
+async def place(api: httpx.AsyncClient, tenant: Tenant, phone: str | None = None) -> str:
+    """An SMS order of the tenant's; its shipment id."""
+    created = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    return shipment_id(created)
+
+
+async def deliveries(
+    stack: Stack, tenant: Tenant, subscription: dict[str, Any], **params: str
+) -> list[dict[str, Any]]:
+    url = f"{WEBHOOKS}/{subscription['id']}/deliveries"
+    response = await stack.api.get(url, params=params, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    listed: list[dict[str, Any]] = response.json()
+    return listed

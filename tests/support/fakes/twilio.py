@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 # Magic recipients: the final callback each one gets (status, error code), or a behaviour.
 INVALID = "+4799990001"
