@@ -6,7 +6,7 @@ Names carry their unit (`_seconds`, `_total`); labels take values from small fix
 
 from enum import StrEnum
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Handovers are bounded by the handover deadline (10 s by default); reports may lag minutes.
 _HANDOVER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
@@ -71,6 +71,11 @@ WEBHOOK_LAG_SECONDS = Histogram(
     "Time from an event's deliveries being created to the receiver's 2xx, retries included.",
     buckets=_LAG_BUCKETS,
 )
+WEBHOOK_FAILING_SUBSCRIPTIONS = Gauge(
+    "notifications_webhook_failing_subscriptions",
+    "Active webhook subscriptions with a delivery that failed or whose last attempt failed "
+    "(the API counts them in the store at each scrape).",
+)
 
 
 def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
@@ -109,3 +114,7 @@ def observe_webhook_attempt(seconds: float) -> None:
 
 def observe_webhook_lag(seconds: float) -> None:
     WEBHOOK_LAG_SECONDS.observe(max(seconds, 0.0))
+
+
+def set_failing_webhook_subscriptions(count: int) -> None:
+    WEBHOOK_FAILING_SUBSCRIPTIONS.set(count)

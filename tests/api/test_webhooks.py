@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from devstack.processes import free_port
 from store.models import WebhookSubscription
 from tests.support.inprocess import api_and_worker
+from tests.support.metrics import metric
 from tests.support.polling import completed_manifest, eventually
 from tests.support.routes import FEED, WEBHOOKS
 from tests.support.stack import Stack, Tenant
@@ -154,3 +155,39 @@ async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) 
     assert hanging == slots  # the webhook slots are all taken, and no more
     assert {m["status"] for m in completed} == {"Order_Completed"}
     assert {e["shipmentId"] for e in feed} == set(held + flowing)
+
+
+async def test_metrics_count_deliveries_and_failing_subscriptions(
+    stack: Stack, tenant: Tenant
+) -> None:
+    before = (await stack.api.get("/metrics")).text
+    receiver = Receiver()  # down
+    subscription = await subscribe(stack, tenant, receiver.url)
+    await place(stack.api, tenant, "+4799990001")
+
+    async def refused() -> list[dict[str, Any]] | None:
+        listed = await deliveries(stack, tenant, subscription)
+        return listed if listed and listed[0]["attempts"] >= 1 else None
+
+    await eventually(refused)
+    failing = (await stack.api.get("/metrics")).text
+    async with receiver.running():
+        await receiver.events(1)
+
+        async def delivered() -> list[dict[str, Any]] | None:
+            return await deliveries(stack, tenant, subscription, status="succeeded") or None
+
+        await eventually(delivered)
+    after = (await stack.api.get("/metrics")).text
+
+    deliveries_total = "notifications_webhook_deliveries_total"
+    assert metric(failing, "notifications_webhook_failing_subscriptions") >= 1
+    assert metric(after, deliveries_total, outcome="retried") > metric(
+        before, deliveries_total, outcome="retried"
+    )
+    assert metric(after, deliveries_total, outcome="delivered") > metric(
+        before, deliveries_total, outcome="delivered"
+    )
+    assert metric(after, "notifications_webhook_delivery_lag_seconds_count") > metric(
+        before, "notifications_webhook_delivery_lag_seconds_count"
+    )
