@@ -131,6 +131,7 @@ async def main() -> int:
             Path(data),
             handover_deadline_seconds=3.0,
             gateway_timeout_seconds=1.0,
+            workflow_task_timeout_seconds=2.0,
             ttl_grace_seconds=0,
         )
         # Reports come 10 ms after the handover, so both of the late scenario's reports
