@@ -59,14 +59,22 @@ class CompletionWatcher:
         return self._ready
 
     async def _poll(self, ready: asyncio.Future[None]) -> None:
-        """SQLite: one query of the feed's newest entries every 10 ms, while anyone waits."""
-        newest = await asyncio.to_thread(self._newest)
-        ready.set_result(None)
-        while self._waiters:
-            await asyncio.sleep(_POLL_SECONDS)
-            for seq, shipment_id in await asyncio.to_thread(self._entries_after, newest):
-                newest = max(newest, seq)
-                self._wake(shipment_id)
+        """SQLite: one query of the feed's newest entries every 10 ms, while anyone waits.
+
+        If the store fails, the poll ends and waiters fall back to their own time limit; the
+        next waiter starts it again."""
+        try:
+            newest = await asyncio.to_thread(self._newest)
+            ready.set_result(None)
+            while self._waiters:
+                await asyncio.sleep(_POLL_SECONDS)
+                for seq, shipment_id in await asyncio.to_thread(self._entries_after, newest):
+                    newest = max(newest, seq)
+                    self._wake(shipment_id)
+        except Exception:
+            log.warning("polling for completions failed", exc_info=True)
+            if not ready.done():
+                ready.set_result(None)
 
     async def _listen(self, ready: asyncio.Future[None]) -> None:
         """PostgreSQL: LISTEN on one connection for as long as the process runs."""

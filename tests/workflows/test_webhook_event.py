@@ -5,12 +5,15 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
+from devstack.temporal_server import temporal_binary
 from domain.manifest import ShipmentManifest
 from domain.webhooks import DeliveryStatus, EventType, WebhookEvent, event_workflow_id
 from tests.support.polling import eventually
@@ -56,14 +59,26 @@ async def run_event(client: Client, task_queue: str, data: WebhookEvent) -> Any:
     )
 
 
+@pytest.fixture(scope="module")
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own: once a run of retries is over, the server
+    skips years ahead, which the shared one's other tests must not find."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(temporal_binary()).parent / "temporal-test-server")
+    )
+    yield env
+    await env.shutdown()
+
+
 async def test_a_receiver_down_for_a_day_ends_failed_listed_and_can_be_retried(
-    time_skipping_env: WorkflowEnvironment, stack: Stack, tenant: Tenant
+    own_time_skipping_env: WorkflowEnvironment, stack: Stack, tenant: Tenant
 ) -> None:
     receiver = Receiver()  # down: nothing listens on its port
     subscription = await subscribe(stack, tenant, receiver.url)
     data = event(tenant.org)
-    async with webhook_worker(time_skipping_env.client, stack) as task_queue:
-        result = await run_event(time_skipping_env.client, task_queue, data)
+    client = own_time_skipping_env.client
+    async with webhook_worker(client, stack) as task_queue:
+        result = await run_event(client, task_queue, data)
 
     (failed,) = await deliveries(stack, tenant, subscription, status="failed")
     assert [o.status for o in result.outcomes] == [DeliveryStatus.FAILED]
