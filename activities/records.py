@@ -133,12 +133,13 @@ class RecordActivities:
         sequence_number = None
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
-            if applied and data.status is not None and is_final(data.status):
-                sequence_number = feed.sequence_number(session, data.shipment_id)
             webhooks = bool(applied and data.org) and webhook_store.has_active_subscription(
                 session, data.org or ""
             )
             session.commit()
+            if data.applied and data.status is not None and is_final(data.status):
+                # Also on a retry: an earlier attempt may have stopped between the two commits.
+                sequence_number = feed.number_feed_entries(session, data.shipment_id)
             if data.gateway_reference is not None:
                 # After the commit above, so that a report held from now on finds the reference.
                 held = report_store.claim_held_reports(

@@ -1,10 +1,11 @@
 """The two interfaces every provider implements: a sender and a delivery-report reader."""
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.orders import ContentType
 from domain.reports import DeliveryReport
@@ -98,6 +99,17 @@ class ReadReports:
     reports: list[DeliveryReport]
     delivery_id: str | None = None
     response: ReportResponse | None = None
+
+
+def report_json(body: bytes) -> Any:
+    """A report body as JSON; text that cannot be stored (half a surrogate pair written as a
+    `\\ud800` escape) makes it unreadable, like malformed JSON."""
+    try:
+        data = json.loads(body)
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:
+        raise ReportUnreadable(f"not JSON: {type(exc).__name__}") from exc
+    return data
 
 
 def batch_id(ids: Iterable[str]) -> str:

@@ -28,7 +28,7 @@ class DsnReports:
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
         envelope, recipients = _status_blocks(message)
-        reference = (envelope.get("Original-Envelope-Id") or "").strip()
+        reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
         reports = [_report(reference, block, report_id) for block in recipients]
@@ -47,10 +47,10 @@ def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
 
 
 def _report(reference: str, block: Message, report_id: str) -> DeliveryReport:
-    action = (block.get("Action") or "").strip().lower()
+    action = _field(block, "Action").lower()
     if action not in DSN_ACTIONS and action not in DSN_PENDING_ACTIONS:
         raise ReportUnreadable(f"unknown DSN action {action!r}")
-    code = (block.get("Status") or "").strip()
+    code = _field(block, "Status")
     return DeliveryReport(
         reference=reference,
         provider=PROVIDER,
@@ -59,6 +59,11 @@ def _report(reference: str, block: Message, report_id: str) -> DeliveryReport:
         received_at=datetime.now(UTC),
         report_id=report_id,
     )
+
+
+def _field(block: Message, name: str) -> str:
+    # A field with 8-bit bytes comes back as an email.header.Header, not a str.
+    return str(block.get(name) or "").strip()
 
 
 def _report_id(message: Message, raw: bytes) -> str:

@@ -1,11 +1,12 @@
 """Which provider serves each channel, chosen by settings: one line per provider."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
 from core.config import Settings
+from domain.sms import SmsCapacity
 from gateways import acs, dsn, event_grid, linkmobility, simulator, twilio
 from gateways.base import EmailGateway, ReportReader, SmsGateway
 from gateways.smtp import SmtpEmail, SmtpServer
@@ -35,6 +36,16 @@ SMS_PROVIDERS: dict[str, SmsFactory] = {
     "twilio": lambda s, http: twilio.TwilioSms(
         http, s.twilio_base_url, _twilio_account(s), s.public_base_url, s.gateway_timeout_seconds
     ),
+}
+
+# What each SMS provider carries as given; the API refuses more (see domain.sms.SmsCapacity).
+# The simulator stands in for Link Mobility, the provider Altinn uses, and keeps its limits.
+SMS_CAPACITIES: dict[str, SmsCapacity] = {
+    "simulator": replace(
+        linkmobility.CAPACITY, provider="the simulator (with Link Mobility's limits)"
+    ),
+    "linkmobility": linkmobility.CAPACITY,
+    "twilio": twilio.CAPACITY,
 }
 
 EMAIL_PROVIDERS: dict[str, EmailFactory] = {

@@ -1,6 +1,5 @@
 """The local gateway simulator: its SMS HTTP API and its signed delivery-report webhook."""
 
-import json
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +14,7 @@ from gateways.base import (
     Receipt,
     ReportUnreadable,
     SmsSend,
+    report_json,
 )
 from gateways.http_failures import transport_failure, unavailable
 
@@ -70,8 +70,8 @@ class SimulatorReports:
 
 
 def _parse(body: bytes, webhook_id: str) -> DeliveryReport:
+    data = report_json(body)
     try:
-        data = json.loads(body)
         reference, state = str(data["reference"]), str(data["status"])
         states = SMS_REPORT_STATES if data.get("channel", "SMS") == "SMS" else EMAIL_REPORT_STATES
         occurred = datetime.fromisoformat(data["timestamp"]) if data.get("timestamp") else None

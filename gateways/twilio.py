@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from domain.reports import DeliveryReport
-from domain.sms import international_digits
+from domain.sms import SmsCapacity, international_digits
 from domain.statuses import TWILIO_ERROR_CODES, TWILIO_PENDING_STATES, TWILIO_REPORT_STATES
 from gateways.base import (
     HandoverAmbiguous,
@@ -31,6 +32,9 @@ REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
 # Twilio refuses a longer ValidityPeriod (errors 21624/90007). Beyond it, our own TTL timer
 # still decides the shipment; Twilio merely stops queueing the message after 10 hours.
 MAX_VALIDITY_SECONDS = 36000
+# A Body of at most 1600 characters (error 21617); an alphanumeric From of up to 11 of A-Z, a-z,
+# 0-9, space, +, -, _ and & (error 21212; the AlphaSender resource lists the characters).
+CAPACITY = SmsCapacity("Twilio", 1600, 1600, "+-_&")
 # Error codes of a refused create request that speak about the recipient.
 _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21211: Outcome.INVALID_RECIPIENT,  # invalid 'To' number
@@ -39,6 +43,8 @@ _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21635: Outcome.INVALID_RECIPIENT,  # 'To' is a landline
     21610: Outcome.BARRED,  # the recipient replied STOP
 }
+# Twilio's error codes are five digits; str.isdigit() would also pass "²" or "٣".
+_ERROR_CODE = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,7 @@ def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
         raise ReportUnreadable(f"unknown message status {state!r}")
     status = TWILIO_REPORT_STATES.get(state)
     code = fields.get("ErrorCode", "")
-    if state in ("undelivered", "failed") and code.isdigit():
+    if state in ("undelivered", "failed") and _ERROR_CODE.fullmatch(code):
         status = TWILIO_ERROR_CODES.get(int(code), status)
     return DeliveryReport(
         reference=reference,

@@ -5,7 +5,7 @@ from dataclasses import asdict, fields
 from enum import StrEnum
 
 import psycopg
-from sqlalchemy import bindparam, func, insert, text
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
@@ -16,8 +16,18 @@ from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
-_WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
-_APPEND = insert(_FEED).returning(_FEED.c.seq)
+_WRITTEN = sa_select(_FEED.c.id).where(_FEED.c.shipment_id == bindparam("sid"))
+_UNNUMBERED = (
+    sa_select(_FEED.c.id, func.row_number().over(order_by=_FEED.c.id).label("n"))
+    .where(_FEED.c.seq.is_(None))
+    .subquery()
+)
+_LAST_NUMBER = sa_select(func.coalesce(func.max(_FEED.c.seq), 0)).scalar_subquery()
+# Every committed entry without a number takes the next ones, in the order it was written.
+_NUMBER = (
+    update(_FEED).where(_FEED.c.id == _UNNUMBERED.c.id).values(seq=_LAST_NUMBER + _UNNUMBERED.c.n)
+)
+_NUMBER_OF = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
 _AFTER = (
     sa_select(_FEED.c.seq, _FEED.c.shipment_id)
     .where(_FEED.c.seq > bindparam("seq"))
@@ -33,28 +43,41 @@ class FeedOrder(StrEnum):
     DESC = "desc"
 
 
-def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> int:
-    """Write the completion snapshot and return its sequence number; a second call for the
-    same shipment changes nothing and returns the first one's.
+def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
+    """Write the completion snapshot, not numbered yet; a second call changes nothing.
 
-    A reader following the cursor must never see seq N+1 before seq N. PostgreSQL hands out
-    sequence values at insert time but makes rows visible at commit, in any order; holding one
-    transaction-scoped advisory lock from the insert to the commit makes commit order equal
-    sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
+    The writer numbers it after its commit, with `number_feed_entries`.
     """
     connection = session.connection()
-    written = connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).scalar()
-    if written is not None:
-        return int(written)
-    lock_until_commit(connection, _FEED_LOCK)
-    seq = connection.execute(_APPEND, {"org": org, **asdict(snapshot)}).scalar_one()
+    if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
+        return
+    connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
     if connection.dialect.name == "postgresql":
+        # Delivered at the commit that makes the shipment's final status visible.
         connection.execute(_NOTIFY, {"sid": snapshot.shipment_id})
-    return int(seq)
+
+
+def number_feed_entries(session: Session, shipment_id: str) -> int | None:
+    """Number every committed entry that has no number yet, and commit; return the number of
+    `shipment_id`'s entry (None when it has none).
+
+    A reader following the cursor must never see N+1 before N. Numbers given at insert would
+    become visible at commit, in any order; here they are given only to committed rows, by one
+    writer at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer
+    anyway), and all of one batch become visible together. Writers do not hold the lock over
+    their own commits, and one numbering serves every entry committed before it, so the feed
+    takes completions as fast as the database commits them.
+    """
+    connection = session.connection()
+    lock_until_commit(connection, _FEED_LOCK)
+    connection.execute(_NUMBER)
+    session.commit()
+    number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
+    return number
 
 
 def completed_after(connection: Connection, seq: int) -> list[tuple[int, str]]:
-    """(sequence number, shipment id) of the feed entries after `seq`, oldest first."""
+    """(sequence number, shipment id) of the numbered entries after `seq`, oldest first."""
     return [(int(r.seq), r.shipment_id) for r in connection.execute(_AFTER, {"seq": seq})]
 
 
@@ -73,23 +96,18 @@ async def completion_notices(engine: Engine) -> AsyncIterator[str]:
             yield notice.payload
 
 
-def sequence_number(session: Session, shipment_id: str) -> int | None:
-    """The feed entry's sequence number of a completed shipment."""
-    written = session.connection().execute(_WRITTEN, {"sid": shipment_id}).scalar()
-    return None if written is None else int(written)
-
-
 def snapshot_of(source: object) -> ShipmentManifest:
     """The manifest from anything with its fields by name: a feed entry, a returned row."""
     return ShipmentManifest(**{f.name: getattr(source, f.name) for f in fields(ShipmentManifest)})
 
 
 def read_feed(session: Session, org: str, seq: int, size: int, order: FeedOrder) -> list[FeedEntry]:
+    """Numbered entries only: an entry becomes readable once it has its place in the feed."""
     query = select(FeedEntry).where(FeedEntry.org == org)
     if order is FeedOrder.ASC:
         query = query.where(col(FeedEntry.seq) > seq).order_by(col(FeedEntry.seq).asc())
     else:
-        if seq > 0:
-            query = query.where(col(FeedEntry.seq) < seq)
+        newest_first = col(FeedEntry.seq) < seq if seq > 0 else col(FeedEntry.seq).is_not(None)
+        query = query.where(newest_first)
         query = query.order_by(col(FeedEntry.seq).desc())
     return list(session.exec(query.limit(size)))

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.temporal import connect_temporal
 from devstack import services
+from devstack.postgres import scratch_postgres_database
 from devstack.processes import ProcessGroup
 from devstack.scratch import scratch_settings
 from devstack.temporal_server import (
@@ -27,7 +28,7 @@ from devstack.temporal_server import (
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from tests.support.inprocess import api_and_worker
-from tests.support.postgres import postgres_server, scratch_postgres_database
+from tests.support.postgres import postgres_server
 from tests.support.stack import SHORT_TIMINGS, Stack, Tenant
 from workflows import search_attributes
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import OrdersDep, SettingsDep, Tenant
 from api.ordering import OrderContent
+from api.problems import invalid
 from api.schemas.orders import (
     DeprecatedInstantOrderIn,
     InstantEmailOrderIn,
@@ -14,7 +15,9 @@ from api.schemas.orders import (
     RecipientSmsIn,
 )
 from api.schemas.problems import problem_responses
+from core.config import Settings
 from domain.orders import HandoverAnswer
+from gateways.registry import SMS_CAPACITIES
 
 router = APIRouter(prefix="/future/orders/instant", tags=["Instant orders"])
 
@@ -37,11 +40,17 @@ def _answer(response: Response, answer: HandoverAnswer) -> OrderOut:
     )
 
 
-def _sms_content(body: OrderIn, recipient: RecipientSmsIn, default_sender: str) -> OrderContent:
+def _sms_content(
+    body: OrderIn, recipient: RecipientSmsIn, settings: Settings, path: str
+) -> OrderContent:
+    """The order, once the configured SMS provider is known to carry it as given."""
+    errors = recipient.capacity_errors(SMS_CAPACITIES[settings.sms_provider], path)
+    if errors:
+        raise invalid(errors)
     return OrderContent(
         idempotency_id=body.idempotency_id,
         senders_reference=body.reference(),
-        sms=recipient.message(default_sender),
+        sms=recipient.message(settings.sms_default_sender),
         ttl_seconds=recipient.time_to_live_in_seconds,
     )
 
@@ -55,7 +64,7 @@ async def order_sms(
     response: Response,
 ) -> OrderOut:
     """Send one SMS now; answers once the gateway has accepted or refused it."""
-    content = _sms_content(body, body.recipient_sms, settings.sms_default_sender)
+    content = _sms_content(body, body.recipient_sms, settings, "recipientSms")
     return _answer(response, await orders.place(tenant, content))
 
 
@@ -93,5 +102,5 @@ async def order_instant_deprecated(
     response: Response,
 ) -> OrderOut:
     """Deprecated SMS shape (`recipient.recipientSms`); same behaviour as `/sms`."""
-    content = _sms_content(body, body.recipient.recipient_sms, settings.sms_default_sender)
+    content = _sms_content(body, body.recipient.recipient_sms, settings, "recipient.recipientSms")
     return _answer(response, await orders.place(tenant, content))

@@ -1,6 +1,8 @@
 """Each real provider end to end: order → handover to a local server speaking the provider's
 protocol → that server's own delivery report to our report route → the final status."""
 
+import email
+import email.policy
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -262,3 +264,84 @@ async def test_report_before_its_gateway_reference_is_held_then_applied(
     engine.dispose()
     assert (held.shipment_id, held.claimed_by) == (shipment, "workflow")
     assert dead == []
+
+
+def sms_with(body: str, sender: str | None = None) -> dict[str, Any]:
+    order = sms_order(body=body)
+    if sender is not None:
+        order["recipientSms"]["smsSettings"]["sender"] = sender
+    return order
+
+
+async def refusal(stack: ProviderStack, order: dict[str, Any]) -> dict[str, list[str]]:
+    response = await stack.api.post(SMS, json=order, headers=stack.headers)
+    assert response.status_code == 400, response.text
+    errors: dict[str, list[str]] = response.json()["errors"]
+    return errors
+
+
+async def test_link_mobility_gets_the_longest_body_it_carries_whole(
+    link_and_acs: ProviderStack,
+) -> None:
+    """Its gateway cuts a text after 16 parts of 134 characters; up to that it arrives whole."""
+    stack = link_and_acs
+    assert stack.link is not None
+    body = ("Your code is 123456. " * 103)[:2144]
+    await stack.order(SMS, sms_with(body, "(TEST) SMS"))
+    sent = stack.link.submitted[-1]
+    assert (sent["TEXT"], sent["SND"]) == (body, "(TEST) SMS")
+
+    before = len(stack.link.submitted)
+    errors = await refusal(stack, sms_with(body + "x"))
+    assert errors["recipientSms.smsSettings.body"] == [
+        "The SMS body is 2145 GSM characters long; Link Mobility carries at most 2144 "
+        "and would cut off the rest."
+    ]
+    assert len(stack.link.submitted) == before
+
+
+async def test_link_mobility_gets_a_numeric_sender_without_its_plus(
+    link_and_acs: ProviderStack,
+) -> None:
+    assert link_and_acs.link is not None
+    await link_and_acs.order(SMS, sms_with("Your code is 123456", "+4790000000"))
+    assert link_and_acs.link.submitted[-1]["SND"] == "4790000000"
+
+
+async def test_twilio_gets_the_longest_body_it_takes(twilio_and_smtp: ProviderStack) -> None:
+    stack = twilio_and_smtp
+    assert stack.twilio is not None
+    body = "x" * 1600
+    await stack.order(SMS, sms_with(body, "Kari_Nordm"))
+    assert (stack.twilio.created[-1]["Body"], stack.twilio.created[-1]["From"]) == (
+        body,
+        "Kari_Nordm",
+    )
+
+    errors = await refusal(stack, sms_with(body + "x", "(TEST) SMS"))
+    assert errors == {
+        "recipientSms.smsSettings.body": [
+            "The SMS body is 1601 GSM characters long; Twilio carries at most 1600 "
+            "and would cut off the rest."
+        ],
+        "recipientSms.smsSettings.sender": [
+            "A sender name through Twilio has at least one letter and only A-Z, a-z, 0-9, "
+            "space and +-_& (no national letters)."
+        ],
+    }
+
+
+async def test_a_long_subject_reaches_the_mail_server_folded_and_whole(
+    twilio_and_smtp: ProviderStack,
+) -> None:
+    """RFC 5322 lets a header run over several lines; the email package folds a long subject
+    (encoded words where a line has no space to break at) and a reader unfolds it whole."""
+    stack = twilio_and_smtp
+    assert stack.smtp is not None
+    words = "Kvittering for innsending av skjema RF-1086 for 2026, med vedlegg og merknader. "
+    for subject in ((words * 7)[:500], "x" * 500, ("Frist: 1. mai for æøå-søknad. " * 17)[:500]):
+        await stack.order(EMAIL, email_order(subject=subject))
+        raw = stack.smtp.received[-1].content
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        assert mail["Subject"] == subject

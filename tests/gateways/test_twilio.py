@@ -215,6 +215,12 @@ def test_forged_callbacks_are_rejected(inbound: InboundReport, accepting: Twilio
         accepting.read(inbound)
 
 
+@pytest.mark.parametrize("code", ["²", "٣٠٠٠٤", "9" * 5000, "30004\n", ""])
+def test_an_error_code_that_is_no_number_leaves_the_state_to_decide(code: str) -> None:
+    [report] = reader().read(callback(MessageStatus="undelivered", ErrorCode=code)).reports
+    assert report.status == "SMS_Failed_Undelivered"
+
+
 def test_unknown_status_is_unreadable() -> None:
     with pytest.raises(ReportUnreadable):
         reader().read(callback(MessageStatus="teleported"))
