@@ -52,7 +52,7 @@ def status_feed(
 @router.get(
     "/{shipment_id}",
     response_model_exclude_none=True,
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(400, 401, 403, 404, 503),
 )
 async def shipment(
     shipment_id: str,

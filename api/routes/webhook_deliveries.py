@@ -4,7 +4,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, Tenant
 from api.problems import Problem, unavailable
-from api.routes.webhooks import NOT_FOUND, SubscriptionId, subscription_of
+from api.routes.webhooks import NOT_FOUND, normalized_id, subscription_of
 from api.schemas.problems import problem_responses
 from api.schemas.webhooks import DeliveryOut
 from domain.webhooks import DeliveryRequest, DeliveryStatus, retry_workflow_id
@@ -34,7 +34,7 @@ _NOT_FOUND = {404: "No such webhook subscription or delivery for this caller."}
     responses=problem_responses(400, 401, 403, 404, described=NOT_FOUND),
 )
 def list_deliveries(
-    subscription_id: SubscriptionId,
+    subscription_id: str,
     tenant: Tenant,
     session: SessionDep,
     status: Annotated[DeliveryStatus | None, Query()] = None,
@@ -52,8 +52,8 @@ def list_deliveries(
     responses=problem_responses(401, 403, 404, 409, 503, described=_NOT_FOUND),
 )
 async def retry_delivery(
-    subscription_id: SubscriptionId,
-    delivery_id: Annotated[str, Path(max_length=36)],
+    subscription_id: str,
+    delivery_id: str,
     tenant: Tenant,
     session: SessionDep,
     settings: SettingsDep,
@@ -84,8 +84,9 @@ def _claim(
 ) -> tuple[WebhookDelivery, DeliveryStatus]:
     """The delivery, back to pending, and the status it had."""
     subscription = subscription_of(session, tenant, subscription_id)
-    delivery = store.find_delivery(session, subscription.id, delivery_id)
-    if delivery is None:
+    normalized = normalized_id(delivery_id)
+    delivery = normalized and store.find_delivery(session, subscription.id, normalized)
+    if not delivery:
         raise Problem(404, "Webhook delivery not found", f"No delivery {delivery_id}.")
     if subscription.disabled_at is not None:
         raise Problem(409, "Webhook subscription disabled", "Its receiver answered 410 Gone.")
