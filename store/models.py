@@ -185,6 +185,8 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         Index("ix_webhook_delivery_subscription_status", "subscription_id", "status"),
+        # Retention removes finished deliveries by their age.
+        Index("ix_webhook_delivery_created", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
