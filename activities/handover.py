@@ -127,6 +127,7 @@ class HandoverActivities:
             status=result.status,
             gateway_reference=result.gateway_reference,
             detail=result.detail,
+            org=data.shipment.org,
         )
         try:
             recorded = await asyncio.to_thread(self._records.record_transition, outcome)
@@ -136,7 +137,12 @@ class HandoverActivities:
             )
             return result
         return replace(
-            result, recorded=True, recorded_at=recorded.recorded_at, held_reports=recorded.reports
+            result,
+            recorded=True,
+            recorded_at=recorded.recorded_at,
+            held_reports=recorded.reports,
+            webhooks=recorded.webhooks,
+            sequence_number=recorded.sequence_number,
         )
 
     async def _attempt(self, data: HandoverInput, remaining: float | None) -> Receipt:

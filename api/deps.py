@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.auth import Principal, TokenVerifier, authenticate, authorize
 from api.codec_service import CodecService
+from api.completions import CompletionWatcher
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from core.config import Settings
@@ -33,6 +34,16 @@ async def _orders(request: Request) -> OrderService:
     return service
 
 
+async def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+async def _completions(request: Request) -> CompletionWatcher:
+    watcher: CompletionWatcher = request.app.state.completions
+    return watcher
+
+
 async def _inbox(request: Request) -> ReportInbox:
     inbox: ReportInbox = request.app.state.inbox
     return inbox
@@ -41,11 +52,6 @@ async def _inbox(request: Request) -> ReportInbox:
 async def _codec(request: Request) -> CodecService:
     codec: CodecService = request.app.state.codec
     return codec
-
-
-async def _temporal(request: Request) -> Client:
-    client: Client = request.app.state.temporal
-    return client
 
 
 _bearer = HTTPBearer(
@@ -82,7 +88,8 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 OrdersDep = Annotated[OrderService, Depends(_orders)]
 InboxDep = Annotated[ReportInbox, Depends(_inbox)]
-CodecDep = Annotated[CodecService, Depends(_codec)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+CompletionsDep = Annotated[CompletionWatcher, Depends(_completions)]
+CodecDep = Annotated[CodecService, Depends(_codec)]
 CodecCaller = Annotated[None, Depends(_codec_caller)]
 Tenant = Annotated[str, Depends(_tenant)]

@@ -10,6 +10,7 @@ from temporalio.envconfig import ClientConfigProfile
 from api import openapi, problems
 from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
 from api.codec_service import CodecService
+from api.completions import CompletionWatcher
 from api.cors import PathCors
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
@@ -17,7 +18,16 @@ from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.query_names import QueryNames
 from api.reports_inbox import ReportInbox
-from api.routes import codec, delivery_reports, health, metrics, orders, shipments
+from api.routes import (
+    codec,
+    delivery_reports,
+    health,
+    metrics,
+    orders,
+    shipments,
+    webhook_deliveries,
+    webhooks,
+)
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
@@ -67,8 +77,10 @@ def create_app(
         app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
+        app.state.completions = CompletionWatcher(engine)
         app.state.codec = CodecService(settings.payload_encryption_key)
         yield
+        await app.state.completions.close()
         engine.dispose()
 
     configure_logging(settings.log_level, settings.log_format)
@@ -91,7 +103,13 @@ def create_app(
     app.add_middleware(RequestMetrics)
     problems.install(app)
     openapi.install(app)
-    for router in (orders.router, shipments.router, delivery_reports.router):
+    for router in (
+        orders.router,
+        shipments.router,
+        delivery_reports.router,
+        webhooks.router,
+        webhook_deliveries.router,
+    ):
         app.include_router(router, prefix=BASE_PATH)
     app.include_router(codec.router)
     app.include_router(health.router)

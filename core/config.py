@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
+from domain.webhooks import webhook_task_queue
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
@@ -128,6 +129,14 @@ class Settings(BaseSettings):
     codec_scope: str = "notifications.codec"
     codec_cors_origins: str = ""
 
+    # Outbound webhooks (docs/webhooks.md).
+    webhook_limit_per_tenant: int = Field(default=10, ge=1)
+    webhook_allow_private_targets: bool = Field(
+        default_factory=lambda data: data["environment"] != "production"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    webhook_max_concurrent_deliveries: int = Field(default=100, ge=1)
+
     @property
     def api_url(self) -> str:
         """The API's base URL as the local tools and the simulator reach it."""
@@ -137,6 +146,10 @@ class Settings(BaseSettings):
     def codec_origins(self) -> list[str]:
         """CODEC_CORS_ORIGINS, comma-separated, as a list."""
         return [origin.strip() for origin in self.codec_cors_origins.split(",") if origin.strip()]
+
+    @property
+    def webhook_task_queue(self) -> str:
+        return webhook_task_queue(self.temporal_task_queue)
 
     @property
     def budget(self) -> HandoverBudget:

@@ -6,10 +6,11 @@ Names carry their unit (`_seconds`, `_total`); labels take values from small fix
 
 from enum import StrEnum
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Handovers are bounded by the handover deadline (10 s by default); reports may lag minutes.
 _HANDOVER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+_WEBHOOK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -54,6 +55,28 @@ REPORT_LAG_SECONDS = Histogram(
     buckets=_LAG_BUCKETS,
 )
 
+WEBHOOK_DELIVERIES = Counter(
+    "notifications_webhook_deliveries_total",
+    "Webhook delivery attempts and outcomes: delivered, retried (no 2xx), gone (410), "
+    "forbidden_target, failed (retries over).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "notifications_webhook_attempt_duration_seconds",
+    "Time of one webhook delivery attempt, until the receiver answered or the attempt failed.",
+    buckets=_WEBHOOK_BUCKETS,
+)
+WEBHOOK_LAG_SECONDS = Histogram(
+    "notifications_webhook_delivery_lag_seconds",
+    "Time from an event's deliveries being created to the receiver's 2xx, retries included.",
+    buckets=_LAG_BUCKETS,
+)
+WEBHOOK_FAILING_SUBSCRIPTIONS = Gauge(
+    "notifications_webhook_failing_subscriptions",
+    "Active webhook subscriptions with a delivery that failed or whose last attempt failed "
+    "(the API counts them in the store at each scrape).",
+)
+
 
 def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
     HTTP_REQUEST_SECONDS.labels(method, route, str(status_code)).observe(seconds)
@@ -79,3 +102,19 @@ def count_final_status(status: str) -> None:
 
 def observe_report_lag(provider: str, seconds: float) -> None:
     REPORT_LAG_SECONDS.labels(provider).observe(max(seconds, 0.0))
+
+
+def count_webhook_delivery(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+
+
+def observe_webhook_attempt(seconds: float) -> None:
+    WEBHOOK_ATTEMPT_SECONDS.observe(seconds)
+
+
+def observe_webhook_lag(seconds: float) -> None:
+    WEBHOOK_LAG_SECONDS.observe(max(seconds, 0.0))
+
+
+def set_failing_webhook_subscriptions(count: int) -> None:
+    WEBHOOK_FAILING_SUBSCRIPTIONS.set(count)

@@ -32,6 +32,12 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
   Development token (org ttd, 12 h):
     export TOKEN={token}
 
+  Optionally, push shipment events to the inbox (subscribe it, hand it the secret):
+    curl -s -X POST {api}/notifications/api/v1/future/webhooks \\
+      -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+      -d '{{"url": "{simulator}/webhooks"}}' \\
+      | curl -s -X POST {simulator}/webhooks/secrets -H "Content-Type: application/json" -d @-
+
   Send an SMS:
     curl -i -X POST {api}/notifications/api/v1/future/orders/instant/sms \\
       -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\

@@ -4,7 +4,7 @@ import asyncio
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,13 @@ from simulator.config import SimulatorSettings
 from simulator.inbox import Inbox
 from simulator.outcomes import normalize_phone, sms_outcome
 from simulator.reports import ReportSender
+from simulator.webhook_inbox import WebhookInbox
+
+
+class SecretIn(BaseModel):
+    """A subscription as the service's API answered its creation: only `secret` is read."""
+
+    secret: str
 
 
 class SmsIn(BaseModel):
@@ -24,8 +31,14 @@ class SmsIn(BaseModel):
     validity_seconds: int = Field(alias="validitySeconds", default=172800)
 
 
-def create_app(inbox: Inbox, reports: ReportSender, settings: SimulatorSettings) -> FastAPI:
+def create_app(
+    inbox: Inbox,
+    reports: ReportSender,
+    settings: SimulatorSettings,
+    webhooks: WebhookInbox | None = None,
+) -> FastAPI:
     app = FastAPI(title="Gateway simulator", docs_url="/docs")
+    webhooks = webhooks or WebhookInbox()
 
     @app.post("/sms", status_code=201)
     async def send_sms(sms: SmsIn) -> JSONResponse:
@@ -63,6 +76,21 @@ def create_app(inbox: Inbox, reports: ReportSender, settings: SimulatorSettings)
             # An unencoded '+' in a query string arrives as a space.
             to = normalize_phone("+" + to[1:] if to.startswith(" ") else to)
         return [m.as_json() for m in inbox.messages(to=to, reference=reference)]
+
+    @app.post("/webhooks", status_code=204)
+    async def receive_webhook(request: Request) -> None:
+        """Record a webhook event of the service, and whether its signature checks out."""
+        webhooks.receive(dict(request.headers), await request.body())
+
+    @app.get("/webhooks")
+    async def webhook_events() -> list[dict[str, Any]]:
+        """The webhook events received, newest first."""
+        return [event.as_json() for event in webhooks.events()]
+
+    @app.post("/webhooks/secrets")
+    async def learn_secret(subscription: SecretIn) -> dict[str, int]:
+        """Learn a subscription's secret, to check the signatures of the events it sends."""
+        return {"secrets": webhooks.learn(subscription.secret)}
 
     @app.get("/", response_class=HTMLResponse)
     async def inbox_page() -> str:

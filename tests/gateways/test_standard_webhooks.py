@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from gateways import standard_webhooks
 from gateways.base import ReportRejected
@@ -66,3 +67,16 @@ def test_stale_request_is_rejected_even_when_signed() -> None:
     key = standard_webhooks.secret_key(SECRET)
     with pytest.raises(ReportRejected):
         standard_webhooks.verify(key, headers(), BODY, tolerance_seconds=300)
+
+
+def test_a_new_secret_and_two_keys_verify_with_the_official_library() -> None:
+    old, new = standard_webhooks.new_secret(), standard_webhooks.new_secret()
+    keys = [standard_webhooks.secret_key(s) for s in (new, old)]
+
+    signed = standard_webhooks.signed_headers(keys, "msg_rotating", BODY)
+
+    assert new.startswith("whsec_")
+    assert new != old
+    assert len(signed["webhook-signature"].split()) == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(BODY, signed) == {"test": 2432232314}
