@@ -29,7 +29,6 @@ from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing
-from domain.orders import Channel
 from gateways.registry import build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
@@ -50,9 +49,9 @@ def build_worker(
 ) -> Worker:
     # Gateway calls become client spans under the handover activity's span.
     HTTPXClientInstrumentor.instrument_client(http)
-    providers = {Channel.SMS: settings.sms_provider, Channel.EMAIL: settings.email_provider}
     records = RecordActivities(engine, rate_limits(settings))
-    handover = HandoverActivities(build_gateways(settings, http), providers, records)
+    # Circuits are this process's: reported under the client's identity (host and pid).
+    handover = HandoverActivities(build_gateways(settings, http), records, client.identity)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

@@ -6,7 +6,7 @@ Names carry their unit (`_seconds`, `_total`); labels take values from small fix
 
 from enum import StrEnum
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Handovers are bounded by the handover deadline (10 s by default); reports may lag minutes.
 _HANDOVER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
@@ -54,6 +54,24 @@ REPORT_LAG_SECONDS = Histogram(
     buckets=_LAG_BUCKETS,
 )
 
+CIRCUIT_OPEN = Gauge(
+    "notifications_provider_circuit_open",
+    "1 while this worker skips a provider of a channel (its circuit is open or probing), else 0.",
+    ["channel", "provider"],
+)
+CIRCUITS_OPENED = Counter(
+    "notifications_provider_circuit_opened_total",
+    "Times this worker opened a provider's circuit (a run of not-taken failures, or a failed "
+    "probe).",
+    ["channel", "provider"],
+)
+SMS_RECIPIENTS_REFUSED = Counter(
+    "notifications_sms_recipients_refused_total",
+    "SMS orders refused (400) for a recipient number of a country or a type that is not "
+    "allowed, by reason.",
+    ["reason"],
+)
+
 
 def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
     HTTP_REQUEST_SECONDS.labels(method, route, str(status_code)).observe(seconds)
@@ -79,3 +97,13 @@ def count_final_status(status: str) -> None:
 
 def observe_report_lag(provider: str, seconds: float) -> None:
     REPORT_LAG_SECONDS.labels(provider).observe(max(seconds, 0.0))
+
+
+def set_circuit(channel: str, provider: str, is_open: bool) -> None:
+    CIRCUIT_OPEN.labels(channel, provider).set(1 if is_open else 0)
+    if is_open:
+        CIRCUITS_OPENED.labels(channel, provider).inc()
+
+
+def count_refused_recipient(reason: str) -> None:
+    SMS_RECIPIENTS_REFUSED.labels(reason).inc()

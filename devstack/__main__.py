@@ -17,7 +17,7 @@ from store.migrate import migrate_database
 log = logging.getLogger("devstack")
 
 
-def banner(api: str, ui: str, simulator: str, token: str) -> str:
+def banner(api: str, ui: str, simulators: list[str], token: str) -> str:
     sms = (
         '{"idempotencyId":"demo-1","recipientSms":{"phoneNumber":"+4799999999",'
         '"timeToLiveInSeconds":300,"smsSettings":{"body":"Your code is 123456"}}}'
@@ -27,7 +27,7 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
 
     API          {api}/docs
     Temporal UI  {ui}
-    Inbox        {simulator}/
+    Inboxes      {"  ".join(f"{url}/" for url in simulators)}
 
   Development token (org ttd, 12 h):
     export TOKEN={token}
@@ -53,7 +53,8 @@ async def main() -> int:
     migrate_database(settings.database_url)
     try:
         await group.start(services.temporal(settings, db_file=settings.temporal_db_file))
-        await group.start(services.simulator(settings))
+        for name in services.simulators_in_use(settings):
+            await group.start(services.simulator(settings, name=name))
         await group.start(services.worker(settings))
         await group.start(services.api(settings))
     except RuntimeError as exc:
@@ -63,7 +64,8 @@ async def main() -> int:
     api = settings.api_url
     ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
     token = mint_token(settings.auth_jwt_secret, "ttd", settings.auth_scope)
-    sys.stdout.write(banner(api, ui, settings.simulator_url, token))
+    inboxes = [getattr(settings, name).url for name in services.simulators_in_use(settings)]
+    sys.stdout.write(banner(api, ui, inboxes, token))
     exited = asyncio.create_task(group.first_exit())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)

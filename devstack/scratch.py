@@ -26,6 +26,8 @@ def scratch_settings(data: Path, **overrides: Any) -> Settings:
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
+        "simulator2_url": f"http://127.0.0.1:{free_port()}",
+        "simulator2_smtp_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
         **overrides,
@@ -51,7 +53,8 @@ async def scratch_stack(
     group = group or ProcessGroup(echo=False)
     try:
         await group.start(services.temporal(settings, ui=ui, db_file=db_file))
-        await group.start(services.simulator(settings, simulator_env))
+        for name in services.simulators_in_use(settings):
+            await group.start(services.simulator(settings, simulator_env, name))
         await group.start(services.worker(settings))
         await group.start(services.api(settings))
         client = await connect_temporal(settings)

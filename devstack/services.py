@@ -1,33 +1,50 @@
 """The four services of the local stack, built from one Settings object."""
 
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic_settings import BaseSettings
 from temporalio.client import Client
 
 from core.config import Settings
 from devstack.processes import Service
 from devstack.temporal_server import dev_server_command
+from gateways.simulator import SimulatorSettings
 
-REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
+REPORT_ROUTE = "/notifications/api/v1/delivery-reports/"
+# The two simulators the local stack can run: each plays a provider of its own.
+SIMULATORS = ("simulator", "simulator2")
 
 
 def environment(settings: Settings) -> dict[str, str]:
     """The settings as environment variables, so every child reads the same configuration."""
-    values = settings.model_dump(mode="json")
-    env = {key.upper(): str(value) for key, value in values.items()}
-    api = settings.api_url
-    sim = urlsplit(settings.simulator_url)
-    env.update(
-        {
-            "SIMULATOR_HOST": sim.hostname or "127.0.0.1",
-            "SIMULATOR_HTTP_PORT": str(sim.port or 8025),
-            "SIMULATOR_SMTP_PORT": str(settings.simulator_smtp_port),
-            "SIMULATOR_WEBHOOK_URL": settings.simulator_webhook_url or api + REPORT_ROUTE,
-        }
-    )
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        section = getattr(settings, name)
+        if isinstance(section, BaseSettings):
+            prefix = str(section.model_config.get("env_prefix", ""))
+            env.update({f"{prefix}{k}".upper(): _text(v) for k, v in value.items()})
+        else:
+            env[name.upper()] = _text(value)
     return env
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _simulator_environment(settings: Settings, name: str) -> dict[str, str]:
+    """The variables the simulator process reads (simulator/config.py) for the one `name`."""
+    section: SimulatorSettings = getattr(settings, name)
+    where = urlsplit(section.url)
+    return {
+        "SIMULATOR_HOST": where.hostname or "127.0.0.1",
+        "SIMULATOR_HTTP_PORT": str(where.port or 80),
+        "SIMULATOR_SMTP_PORT": str(section.smtp_port),
+        "SIMULATOR_WEBHOOK_URL": section.webhook_url or settings.api_url + REPORT_ROUTE + name,
+    }
 
 
 def temporal(settings: Settings, *, ui: bool = True, db_file: str | None = None) -> Service:
@@ -39,13 +56,19 @@ def temporal(settings: Settings, *, ui: bool = True, db_file: str | None = None)
     )
 
 
-def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
-    return Service(
-        "simulator",
-        [sys.executable, "-m", "simulator"],
-        {**environment(settings), **(extra_env or {})},
-        ready=lambda: http_ok(settings.simulator_url + "/messages?to=ready"),
-    )
+def simulator(
+    settings: Settings, extra_env: dict[str, str] | None = None, name: str = "simulator"
+) -> Service:
+    """The simulator that plays the provider `name` (`simulator` or `simulator2`)."""
+    env = {**environment(settings), **_simulator_environment(settings, name), **(extra_env or {})}
+    ready = getattr(settings, name).url + "/messages?to=ready"
+    return Service(name, [sys.executable, "-m", "simulator"], env, ready=lambda: http_ok(ready))
+
+
+def simulators_in_use(settings: Settings) -> list[str]:
+    """The simulators the settings send through, in order."""
+    chosen = {*settings.sms_providers, *settings.email_providers}
+    return [name for name in SIMULATORS if name in chosen]
 
 
 def worker(settings: Settings) -> Service:

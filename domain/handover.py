@@ -19,3 +19,5 @@ class HandoverResult:
     recorded: bool = False
     recorded_at: datetime | None = None
     held_reports: list[DeliveryReport] = field(default_factory=list)
+    # The provider that took (or refused) the message.
+    provider: str | None = None

@@ -67,6 +67,10 @@ def stack_settings(tmp: Path, temporal_address: str, **overrides: object) -> Set
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
+        # One provider, whose circuit never opens: tests of failover and circuits set their own.
+        "sms_providers": ["simulator"],
+        "email_providers": ["simulator"],
+        "provider_failure_threshold": 1_000_000,
         "handover_deadline_seconds": 4.0,
         "gateway_timeout_seconds": 2.5,
         "ttl_grace_seconds": 1,
@@ -171,7 +175,7 @@ async def stack(
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
         api_and_worker(client, settings, engine) as api,
-        httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
+        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as sim,
     ):
         yield Stack(settings, client, engine, api, sim)
     await group.stop_all()

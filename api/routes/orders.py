@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import OrdersDep, SettingsDep, Tenant
 from api.ordering import OrderContent
+from api.pumping import check_recipient
 from api.schemas.orders import (
     DeprecatedInstantOrderIn,
     InstantEmailOrderIn,
@@ -55,6 +56,11 @@ async def order_sms(
     response: Response,
 ) -> OrderOut:
     """Send one SMS now; answers once the gateway has accepted or refused it."""
+    check_recipient(
+        body.recipient_sms.phone_number,
+        settings.sms_allowed_countries,
+        "recipientSms.phoneNumber",
+    )
     content = _sms_content(body, body.recipient_sms, settings.sms_default_sender)
     return _answer(response, await orders.place(tenant, content))
 
@@ -93,5 +99,10 @@ async def order_instant_deprecated(
     response: Response,
 ) -> OrderOut:
     """Deprecated SMS shape (`recipient.recipientSms`); same behaviour as `/sms`."""
+    check_recipient(
+        body.recipient.recipient_sms.phone_number,
+        settings.sms_allowed_countries,
+        "recipient.recipientSms.phoneNumber",
+    )
     content = _sms_content(body, body.recipient.recipient_sms, settings.sms_default_sender)
     return _answer(response, await orders.place(tenant, content))

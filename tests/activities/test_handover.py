@@ -15,10 +15,20 @@ from activities.handover import HandoverActivities, HandoverInput
 from activities.records import RecordActivities, ShipmentInput
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
-from gateways.registry import Gateways, build_gateways
+from gateways.base import EmailGateway, SmsGateway
+from gateways.breaker import CircuitBreaker
+from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
 from tests.conftest import Stack
+
+
+def one_each(sms: SmsGateway, email: EmailGateway, name: str = "simulator") -> Gateways:
+    """One provider per channel, under `name`, its circuit never opening."""
+    return Gateways(
+        sms=[Route(name, sms, CircuitBreaker(Channel.SMS, name, 1_000_000, 30))],
+        email=[Route(name, email, CircuitBreaker(Channel.EMAIL, name, 1_000_000, 30))],
+    )
 
 
 def email_input(address: str, seconds: float = 2.0) -> HandoverInput:
@@ -87,10 +97,10 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
     """Plain SMTP cannot recognise a repeat: a timeout after the request left is ambiguous."""
     settings = stack.settings
     async with httpx.AsyncClient() as http:
-        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
+        server = SmtpServer(settings.simulator.smtp_host, settings.simulator.smtp_port)
         plain_smtp = SmtpEmail(server, 10.0)
-        sms = SimulatorSms(http, settings.simulator_url, 10.0)
-        activities = HandoverActivities(Gateways(sms=sms, email=plain_smtp))
+        sms = SimulatorSms(http, settings.simulator.url, 10.0)
+        activities = HandoverActivities(one_each(sms, plain_smtp))
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(
                 activities.hand_over, email_input("hang@example.no", 1.0)
@@ -100,15 +110,22 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
     assert failure.value.non_retryable
 
 
-async def test_silence_from_a_deduplicating_gateway_is_retried(stack: Stack) -> None:
+async def test_silence_from_a_deduplicating_gateway_is_asked_again_until_the_deadline(
+    stack: Stack,
+) -> None:
+    """The simulator recognises a repeat: it is asked again with the same reference (one message,
+    several submissions); at the deadline the message may still have been sent."""
+    data = sms_input("+4799990013", 2.0)
     async with httpx.AsyncClient() as http:
-        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.5})
+        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.3})
         activities = HandoverActivities(build_gateways(quick, http))
         with pytest.raises(ApplicationError) as failure:
-            await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990013", 5.0))
+            await ActivityEnvironment().run(activities.hand_over, data)
 
-    assert failure.value.type == FailureKind.NOT_TAKEN
-    assert not failure.value.non_retryable
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert failure.value.non_retryable
+    [submitted] = await submissions(stack, data.reference)
+    assert submitted >= 2
 
 
 async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> None:
@@ -119,8 +136,9 @@ async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> No
         "unavailable": "+4799990009",
     }
     async with httpx.AsyncClient() as http:
-        gateways = build_gateways(stack.settings, http)
-        activities = HandoverActivities(gateways, {Channel.SMS: provider})
+        simulator = build_gateways(stack.settings, http)
+        gateways = one_each(simulator.sms[0].gateway, simulator.email[0].gateway, provider)
+        activities = HandoverActivities(gateways)
         for phone in phones.values():
             with contextlib.suppress(ApplicationError):
                 await ActivityEnvironment().run(activities.hand_over, sms_input(phone))
@@ -165,10 +183,8 @@ async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent
     settings = stack.settings
     data = with_row(email_input("to@example.no"), 5.0)
     async with httpx.AsyncClient() as http:
-        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
-        gateways = Gateways(
-            sms=SimulatorSms(http, settings.simulator_url, 5.0), email=SmtpEmail(server, 5.0)
-        )
+        server = SmtpServer(settings.simulator.smtp_host, settings.simulator.smtp_port)
+        gateways = one_each(SimulatorSms(http, settings.simulator.url, 5.0), SmtpEmail(server, 5.0))
         activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
         first = await ActivityEnvironment().run(activities.hand_over, data)
         with pytest.raises(ApplicationError) as resumed:

@@ -87,7 +87,7 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
     engine = create_db_engine(settings.database_url)
     async with (
         httpx.AsyncClient(base_url=base, timeout=60) as api,
-        httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as simulator,
+        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as simulator,
     ):
         yield FaultStack(settings, group, api, simulator, engine)
     await group.stop_all()

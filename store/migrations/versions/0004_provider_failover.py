@@ -1,0 +1,36 @@
+"""The provider a shipment's handover asks, and the circuits of the workers' providers
+
+Revision 0004, after 0003.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("shipment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("provider", sa.String(length=32), nullable=True))
+    op.create_table(
+        "provider_circuit",
+        sa.Column("worker", sa.String(length=128), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("open_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("worker", "channel", "provider", name="pk_provider_circuit"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("provider_circuit")
+    with op.batch_alter_table("shipment", schema=None) as batch_op:
+        batch_op.drop_column("provider")
