@@ -8,18 +8,21 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.handover import HandoverActivities, HandoverInput
 from activities.records import RecordActivities, ShipmentInput
+from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
-from gateways.base import EmailGateway, SmsGateway
+from gateways.base import EmailGateway, Receipt, SmsGateway, SmsSend
 from gateways.breaker import CircuitBreaker
 from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
+from store import shipments
 from tests.conftest import Stack
 
 
@@ -219,3 +222,95 @@ async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_de
     assert await submissions(stack, data.reference) == [2]
     assert fresh.value.type == FailureKind.DEADLINE_PASSED
     assert await submissions(stack, late.reference) == []
+
+
+def two_sms_providers(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gateways:
+    """`down-…` refuses connections; `up-…` is the simulator. Names unique to the test, so the
+    metrics tell which one was asked."""
+    nobody = f"http://127.0.0.1:{free_port()}"
+    up = SimulatorSms(http, stack.settings.simulator.url, 2.0)
+    routes = [
+        Route(f"down-{tag}", SimulatorSms(http, nobody, 2.0), CircuitBreaker("SMS", "d", 99, 30)),
+        Route(f"up-{tag}", up, CircuitBreaker("SMS", "u", 99, 30)),
+    ]
+    email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
+    return Gateways(sms=routes, email=[Route("mail", email, CircuitBreaker("Email", "m", 9, 1))])
+
+
+def asked(provider: str) -> float:
+    total = 0.0
+    for outcome in ("accepted", "unavailable", "ambiguous", "invalid_recipient", "refused"):
+        labels = {"provider": provider, "outcome": outcome}
+        total += (
+            REGISTRY.get_sample_value("notifications_handover_duration_seconds_count", labels) or 0
+        )
+    return total
+
+
+def row_provider(stack: Stack, shipment_id: str) -> str | None:
+    with Session(stack.engine) as session:
+        return shipments.provider_of(session, shipment_id)
+
+
+async def test_failover_names_the_next_provider_on_the_row_before_asking_it(stack: Stack) -> None:
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    async with httpx.AsyncClient() as http:
+        records = RecordActivities(stack.engine)
+        activities = HandoverActivities(two_sms_providers(http, stack, tag), records)
+        result = await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert (result.status, result.provider) == ("SMS_Accepted", f"up-{tag}")
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}")) == (1, 1)
+    assert data.shipment is not None
+    assert row_provider(stack, data.shipment.shipment_id) == f"up-{tag}"
+
+
+async def test_a_resumed_handover_asks_only_the_provider_its_row_names(stack: Stack) -> None:
+    """The earlier execution failed over to the second provider and stopped: the first,
+    though preferred and now perhaps up, may not be asked (the second may hold the message)."""
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    records = RecordActivities(stack.engine)
+    records.record_shipment(replace(data.shipment, provider=f"up-{tag}"))
+    async with httpx.AsyncClient() as http:
+        activities = HandoverActivities(two_sms_providers(http, stack, tag), records)
+        resumed = await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert (resumed.status, resumed.provider) == ("SMS_Accepted", f"up-{tag}")
+    assert asked(f"down-{tag}") == 0
+
+
+async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_none(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    records = RecordActivities(stack.engine)
+    records.record_shipment(replace(data.shipment, provider=f"twilio-{tag}"))
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        plain = Route(
+            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
+        )
+        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        activities = HandoverActivities(gateways, records)
+        with pytest.raises(ApplicationError) as failure:
+            await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
+
+
+class NoRepeats:
+    """A provider that would not recognise a repeat (as Twilio), in front of the simulator."""
+
+    deduplicates = False
+
+    def __init__(self, inner: SmsGateway) -> None:
+        self._inner = inner
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        return await self._inner.send_sms(message)

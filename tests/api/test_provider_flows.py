@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.processes import free_port
 from devstack.token import mint_token
+from store import shipments
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
@@ -172,6 +173,44 @@ async def test_twilio_status_callbacks_decide(
     assert stack.twilio.refused_credentials == 0
 
 
+async def test_twilio_statuses_we_do_not_map_are_acknowledged_and_kept(
+    twilio_and_smtp: ProviderStack,
+) -> None:
+    """partially_delivered, receiving, received: 200, kept in the shipment's history, and the
+    final status still decides."""
+    stack = twilio_and_smtp
+    assert stack.twilio is not None
+    shipment_id = await stack.order(SMS, sms_order(fake_twilio.SILENT))
+    form = stack.twilio.created[-1]
+    sid = "SM" + uuid.uuid4().hex
+    answered = [
+        await stack.twilio.status_callback(form, sid, state)
+        for state in ("partially_delivered", "receiving", "received", "delivered")
+    ]
+
+    assert [r.status_code for r in answered] == [200, 200, 200, 200]
+    assert await stack.final_status(shipment_id) == "SMS_Delivered"
+    kept = await eventually(lambda: history_of(stack, shipment_id, min_reports=4))
+    assert kept == [
+        ("partially_delivered", False),
+        ("receiving", False),
+        ("received", False),
+        ("delivered", True),
+    ]
+
+
+async def history_of(
+    stack: ProviderStack, shipment_id: str, min_reports: int
+) -> list[tuple[str | None, bool]] | None:
+    """The reports in a shipment's history: (provider status, applied)."""
+    engine = create_db_engine(stack.database_url)
+    with Session(engine) as session:
+        events = shipments.history(session, shipment_id)
+    engine.dispose()
+    reports = [(e.provider_status, e.applied) for e in events if e.kind == "report"]
+    return reports if len(reports) >= min_reports else None
+
+
 async def test_twilio_refusal_of_the_number_is_final_at_once(
     twilio_and_smtp: ProviderStack,
 ) -> None:
@@ -242,6 +281,35 @@ async def test_event_grid_subscription_validation_is_answered(link_and_acs: Prov
 
     assert response.status_code == 200
     assert response.json() == {"validationResponse": "512d38b6-c7b8-40c8"}
+
+
+async def test_each_report_of_a_link_mobility_batch_stands_on_its_own(
+    link_and_acs: ProviderStack,
+) -> None:
+    """One batch: a delivered report, a state we do not know, one without a REF. The delivered
+    shipment is delivered, the unknown state is kept in the other's history, the third is a
+    dead report, and the gateway hears OK for every message."""
+    stack = link_and_acs
+    assert stack.link is not None
+    references = [f"B{uuid.uuid4().hex.upper()}" for _ in range(2)]
+    stack.link.next_refs.extend(references)
+    delivered = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
+    pending = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
+
+    answer = await stack.link.delivery_batch(
+        [
+            (references[0], fake_lm.SILENT, "DELIVRD"),
+            (references[1], fake_lm.SILENT, "TELEPORTED"),
+            (None, fake_lm.SILENT, "DELIVRD"),
+        ]
+    )
+
+    assert answer.status_code == 200
+    assert answer.content.count(b"<STATUS>OK</STATUS>") == 3
+    assert await stack.final_status(delivered) == "SMS_Delivered"
+    assert await eventually(lambda: history_of(stack, pending, min_reports=1)) == [
+        ("TELEPORTED", False)
+    ]
 
 
 async def test_report_before_its_gateway_reference_is_held_then_applied(
