@@ -14,7 +14,7 @@ from domain.failures import FailureKind, HandoverFailure
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from gateways.breaker import CircuitView
-from store import circuits, shipments
+from store import circuits, feed, shipments
 from store import limits as rate_limits
 from store import reports as report_store
 from store.engine import committed
@@ -152,6 +152,9 @@ class RecordActivities:
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
             session.commit()
+            if data.applied and data.status is not None and is_final(data.status):
+                # Also on a retry: an earlier attempt may have stopped between the two commits.
+                feed.number_feed_entries(session, data.shipment_id)
             if data.gateway_reference is not None:
                 # After the commit above, so that a report held from now on finds the reference.
                 held = report_store.claim_held_reports(

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from api.problems import Problem, problem_response
+from api.problems import Problem, invalid, problem_response
 from core.tracing import current_ids
 
 Scope = MutableMapping[str, Any]
@@ -119,7 +119,7 @@ def _json_problem(body: bytes) -> Problem | None:
 
 
 def _bad_json(message: str) -> Problem:
-    return Problem(400, "One or more validation errors occurred.", errors={"$": [message]})
+    return invalid({"$": [message]})
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
+from api.query_names import QueryNames
 from api.reports_inbox import ReportInbox
 from api.routes import delivery_reports, health, metrics, orders, shipments
 from core.config import Settings, get_settings
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One SMS or one email, to one recipient, right now.",
         lifespan=lifespan,
     )
+    # Added first, so it runs last, right before the routes read their parameters; a lambda,
+    # because openapi.install below replaces app.openapi.
+    app.add_middleware(QueryNames, document=lambda: app.openapi())
     app.add_middleware(
         RequestGuard,
         max_bytes=settings.max_request_bytes,

@@ -71,6 +71,11 @@ def unavailable(detail: str, retry_after: int = 2) -> Problem:
     )
 
 
+def invalid(errors: dict[str, list[str]]) -> Problem:
+    """The 400 of ASP.NET's ValidationProblemDetails: what was wrong, by field."""
+    return Problem(400, "One or more validation errors occurred.", errors=errors)
+
+
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(
         problem.document(request),
@@ -102,10 +107,7 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problem = Problem(
-            400, "One or more validation errors occurred.", errors=validation_errors(exc)
-        )
-        return problem_response(request, problem)
+        return problem_response(request, invalid(validation_errors(exc)))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

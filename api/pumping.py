@@ -5,7 +5,7 @@ tools of toll fraud (premium rate, shared cost, UAN, voicemail, pager)."""
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from api.problems import Problem
+from api.problems import invalid
 from core.metrics import count_refused_recipient
 
 # libphonenumber's number types that are refused, as the caller reads them.
@@ -39,4 +39,4 @@ def check_recipient(number: str, allowed_countries: list[str], field: str) -> No
         return
     reason, message = refused
     count_refused_recipient(reason)
-    raise Problem(400, "One or more validation errors occurred.", errors={field: [message]})
+    raise invalid({field: [message]})

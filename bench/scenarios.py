@@ -19,7 +19,7 @@ from temporalio.client import Client
 from bench.load import Sample, Summary, open_loop, percentile, summarize
 from core.config import Settings
 from devstack.services import REPORT_ROUTE
-from devstack.token import mint_token
+from devstack.token import auth_headers
 from domain.ids import client_reference, workflow_id
 from domain.orders import NotificationInput, SmsMessage, Timing
 from gateways import standard_webhooks
@@ -43,13 +43,7 @@ class Context:
 
 def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:
     # Many tenants, so the per-tenant rate limit never decides a benchmark.
-    return [
-        {
-            "Authorization": "Bearer "
-            + mint_token(settings.auth_jwt_secret, f"bench{n}", settings.auth_scope)
-        }
-        for n in range(count)
-    ]
+    return [auth_headers(settings, f"bench{n}") for n in range(count)]
 
 
 def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from core.logs import configure_logging
 from devstack import services
 from devstack.processes import ProcessGroup
 from devstack.token import mint_token
-from store.migrate import migrate_database
 
 log = logging.getLogger("devstack")
 
@@ -50,13 +49,8 @@ async def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     Path(settings.temporal_db_file).parent.mkdir(parents=True, exist_ok=True)
-    migrate_database(settings.database_url)
     try:
-        await group.start(services.temporal(settings, db_file=settings.temporal_db_file))
-        for name in services.simulators_in_use(settings):
-            await group.start(services.simulator(settings, name=name))
-        await group.start(services.worker(settings))
-        await group.start(services.api(settings))
+        await services.start_stack(group, settings, db_file=settings.temporal_db_file)
     except RuntimeError as exc:
         log.error("the stack did not start: %s", exc)
         await group.stop_all()

@@ -1,6 +1,7 @@
-"""A throwaway local stack on free ports, for the tools that drive real orders through it."""
+"""A throwaway local stack on free ports, for the tools and tests that drive real orders."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,23 +16,27 @@ from core.config import Settings
 from core.temporal import connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, free_port
-from store.migrate import migrate_database
 
 
 def scratch_settings(data: Path, **overrides: Any) -> Settings:
-    """Settings of a stack whose every port is free and whose store lives in `data`."""
+    """Settings of a stack whose every port is free, whose store lives in `data` and whose
+    task queue is its own, so that it runs beside any other stack on the machine."""
     values: dict[str, Any] = {
         "temporal_address": f"127.0.0.1:{free_port()}",
         "temporal_ui_port": free_port(),
+        "temporal_task_queue": f"instant-{uuid.uuid4().hex[:8]}",
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
         "simulator2_url": f"http://127.0.0.1:{free_port()}",
         "simulator2_smtp_port": free_port(),
+        "worker_metrics_port": free_port(),
+        "worker_sdk_metrics_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
         **overrides,
     }
+    values.setdefault("public_base_url", f"http://127.0.0.1:{values['api_port']}")
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -44,19 +49,16 @@ async def scratch_stack(
     db_file: str | None = None,
     group: ProcessGroup | None = None,
 ) -> AsyncIterator[Client]:
-    """Migrate the store, start Temporal (in memory unless `db_file`), the simulator, a worker
-    and the API; a caller that passes `group` can reach the processes and add its own.
+    """The whole stack of `settings` (services.start_stack); a caller that passes `group` can
+    reach the processes and add its own.
 
     Yields a client once the worker polls, so the first order does not wait for it.
     """
-    migrate_database(settings.database_url)
     group = group or ProcessGroup(echo=False)
     try:
-        await group.start(services.temporal(settings, ui=ui, db_file=db_file))
-        for name in services.simulators_in_use(settings):
-            await group.start(services.simulator(settings, simulator_env, name))
-        await group.start(services.worker(settings))
-        await group.start(services.api(settings))
+        await services.start_stack(
+            group, settings, ui=ui, db_file=db_file, simulator_env=simulator_env
+        )
         client = await connect_temporal(settings)
         await _worker_polling(client, settings)
         yield client

@@ -1,4 +1,4 @@
-"""The four services of the local stack, built from one Settings object."""
+"""The four services of the local stack, built from one Settings object, and their start."""
 
 import sys
 from typing import Any
@@ -9,9 +9,10 @@ from pydantic_settings import BaseSettings
 from temporalio.client import Client
 
 from core.config import Settings
-from devstack.processes import Service
+from devstack.processes import ProcessGroup, Service
 from devstack.temporal_server import dev_server_command
 from gateways.simulator import SimulatorSettings
+from store.migrate import migrate_database
 
 REPORT_ROUTE = "/notifications/api/v1/delivery-reports/"
 # The two simulators the local stack can run: each plays a provider of its own.
@@ -106,6 +107,25 @@ def api(settings: Settings) -> Service:
     base = settings.api_url
     ready = base + "/health/ready"
     return Service("api", command, environment(settings), ready=lambda: http_ok(ready))
+
+
+async def start_stack(
+    group: ProcessGroup,
+    settings: Settings,
+    *,
+    ui: bool = True,
+    db_file: str | None = None,
+    simulator_env: dict[str, str] | None = None,
+) -> None:
+    """Migrate the store, then start Temporal (in memory unless `db_file`), the simulators the
+    settings send through, a worker and the API in `group`, each ready before the next: the
+    group can stop, kill and restart any of them by name."""
+    migrate_database(settings.database_url)
+    await group.start(temporal(settings, ui=ui, db_file=db_file))
+    for name in simulators_in_use(settings):
+        await group.start(simulator(settings, simulator_env, name))
+    await group.start(worker(settings))
+    await group.start(api(settings))
 
 
 async def _temporal_ready(address: str) -> bool:

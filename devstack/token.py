@@ -6,13 +6,22 @@ import time
 
 import jwt
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 
 
 def mint_token(secret: str, org: str, scope: str, lifetime_seconds: int = 12 * 3600) -> str:
     now = int(time.time())
     claims = {"org": org, "scope": scope, "iat": now, "exp": now + lifetime_seconds}
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def auth_headers(settings: Settings, org: str, scope: str | None = None) -> dict[str, str]:
+    """Request headers with a development token of `org`, by default with the required scope."""
+    return bearer(mint_token(settings.auth_jwt_secret, org, scope or settings.auth_scope))
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""How many SMS segments a body takes (GSM 03.38 or UCS-2), so bodies can be bounded honestly."""
+"""How an SMS body is counted (GSM 03.38 septets or UCS-2 units), and what a provider carries as
+given: bodies and senders beyond that would be cut off or refused on the way."""
 
-import math
+import re
+from dataclasses import dataclass
 
 _GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -8,7 +10,14 @@ _GSM_BASIC = frozenset(
 )
 _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
 
-MAX_SEGMENTS = 16
+# An alphanumeric sender (GSM TP-OA, 3GPP TS 23.040 9.1.2.5) is at most 11 characters; a
+# numeric one is an international number of at most 15 digits (E.164).
+MAX_SENDER_NAME = 11
+_SENDER_NUMBER = re.compile(r"\+?[0-9]{1,15}")
+
+
+def is_sender_number(sender: str) -> bool:
+    return bool(_SENDER_NUMBER.fullmatch(sender))
 
 
 def is_gsm7(body: str) -> bool:
@@ -21,12 +30,47 @@ def international_digits(phone_number: str) -> str:
     return digits.removeprefix("00") if phone_number.lstrip().startswith("00") else digits
 
 
-def segments(body: str) -> int:
-    """Concatenated messages lose room to the UDH: 153 GSM septets or 67 UCS-2 units a part."""
+def units(body: str) -> int:
+    """GSM septets (an extension character takes two) or, outside GSM 03.38, UCS-2 units."""
     if is_gsm7(body):
-        units = sum(2 if ch in _GSM_EXTENDED else 1 for ch in body)
-        single, part = 160, 153
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if units <= single else math.ceil(units / part)
+        return sum(2 if ch in _GSM_EXTENDED else 1 for ch in body)
+    return len(body.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class SmsCapacity:
+    """What one SMS provider carries as given, from its documentation."""
+
+    provider: str
+    gsm_septets: int
+    ucs2_units: int
+    # Besides the ASCII letters, digits and space, what a sender name may contain.
+    sender_punctuation: str
+
+    def body_fault(self, body: str) -> str | None:
+        size, gsm = units(body), is_gsm7(body)
+        limit = self.gsm_septets if gsm else self.ucs2_units
+        if size <= limit:
+            return None
+        kind = "GSM characters" if gsm else "UCS-2 units, as it is not all GSM 03.38 text,"
+        return (
+            f"The SMS body is {size} {kind} long; {self.provider} carries at most {limit} "
+            "and would cut off the rest."
+        )
+
+    def sender_fault(self, sender: str) -> str | None:
+        if is_sender_number(sender):
+            return None
+        if len(sender) > MAX_SENDER_NAME:
+            return (
+                f"The sender is {len(sender)} characters long; a phone shows at most "
+                f"{MAX_SENDER_NAME} (or a number of at most 15 digits), so {self.provider} "
+                "would cut it off or refuse the message."
+            )
+        allowed = re.escape(self.sender_punctuation)
+        if not re.fullmatch(rf"(?=.*[A-Za-z])[A-Za-z0-9 {allowed}]+", sender):
+            return (
+                f"A sender name through {self.provider} has at least one letter and only "
+                f"A-Z, a-z, 0-9, space and {self.sender_punctuation} (no national letters)."
+            )
+        return None

@@ -2,16 +2,18 @@
 that builds them."""
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 from pydantic_settings import SettingsConfigDict
 
 from domain.orders import ContentType
 from domain.reports import DeliveryReport
+from domain.sms import SmsCapacity
 
 
 class GatewayUnavailable(Exception):
@@ -107,6 +109,17 @@ class ReadReports:
     unreadable: list[str] = field(default_factory=list)
 
 
+def report_json(body: bytes) -> Any:
+    """A report body as JSON; text that cannot be stored (half a surrogate pair written as a
+    `\\ud800` escape) makes it unreadable, like malformed JSON."""
+    try:
+        data = json.loads(body)
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:
+        raise ReportUnreadable(f"not JSON: {type(exc).__name__}") from exc
+    return data
+
+
 def batch_id(ids: Iterable[str]) -> str:
     """One delivery id for a request of several reports: the same reports, the same id."""
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:40]
@@ -140,7 +153,10 @@ class GatewayContext:
 
 @runtime_checkable
 class SmsProvider(Protocol):
-    """A settings section of a provider that sends SMS."""
+    """A settings section of a provider that sends SMS, and what that provider carries."""
+
+    @property
+    def capacity(self) -> SmsCapacity: ...
 
     def sms_gateway(self, context: GatewayContext) -> SmsGateway: ...
 

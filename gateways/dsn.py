@@ -33,7 +33,7 @@ class DsnReports:
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
         envelope, recipients = _status_blocks(message)
-        reference = (envelope.get("Original-Envelope-Id") or "").strip()
+        reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
         reports = [_report(self._provider, reference, block, report_id) for block in recipients]
@@ -52,10 +52,10 @@ def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
 
 
 def _report(provider: str, reference: str, block: Message, report_id: str) -> DeliveryReport:
-    action = (block.get("Action") or "").strip().lower()
+    action = _field(block, "Action").lower()
     if action not in ACTIONS and action not in PENDING_ACTIONS:
         raise ReportUnreadable(f"unknown DSN action {action!r}")
-    code = (block.get("Status") or "").strip()
+    code = _field(block, "Status")
     return DeliveryReport(
         reference=reference,
         provider=provider,
@@ -64,6 +64,11 @@ def _report(provider: str, reference: str, block: Message, report_id: str) -> De
         received_at=datetime.now(UTC),
         report_id=report_id,
     )
+
+
+def _field(block: Message, name: str) -> str:
+    # A field with 8-bit bytes comes back as an email.header.Header, not a str.
+    return str(block.get(name) or "").strip()
 
 
 def _report_id(message: Message, raw: bytes) -> str:

@@ -12,6 +12,7 @@ from gateways.base import (
     ReportResponse,
     ReportUnreadable,
     batch_id,
+    report_json,
 )
 from gateways.credentials import require_code
 
@@ -51,10 +52,7 @@ class EventGridReports:
 
 
 def _events(body: bytes) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ReportUnreadable("not JSON") from exc
+    data = report_json(body)
     events = data if isinstance(data, list) else [data]
     if not events or not all(isinstance(e, dict) for e in events):
         raise ReportUnreadable("not an array of Event Grid events")
@@ -62,16 +60,28 @@ def _events(body: bytes) -> list[dict[str, Any]]:
 
 
 def _validation(event: dict[str, Any]) -> ReportResponse:
-    code = (event.get("data") or {}).get("validationCode")
+    code = _data(event).get("validationCode")
     if not isinstance(code, str):
         raise ReportUnreadable("a validation event without validationCode")
     return ReportResponse(json.dumps({"validationResponse": code}).encode(), "application/json")
 
 
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise ReportUnreadable("an event whose data is not an object")
+    return data
+
+
 def _report(provider: str, event: dict[str, Any]) -> DeliveryReport:
-    data = event.get("data") or {}
+    data = _data(event)
     message_id, state = data.get("messageId"), data.get("status")
-    if not isinstance(message_id, str) or not message_id or state not in STATES:
+    if (
+        not isinstance(message_id, str)
+        or not message_id
+        or not isinstance(state, str)
+        or state not in STATES
+    ):
         raise ReportUnreadable(f"a report without messageId or with unknown status {state!r}")
     return DeliveryReport(
         reference=message_id,

@@ -3,12 +3,13 @@ their states, and its settings (`LINKMOBILITY_…`)."""
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import httpx
 from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport, MatchKey
-from domain.sms import international_digits, is_gsm7
+from domain.sms import SmsCapacity, international_digits, is_gsm7, is_sender_number
 from domain.statuses import ShipmentStatus
 from gateways.base import (
     GatewayContext,
@@ -31,6 +32,10 @@ from gateways.http_failures import transport_failure, unavailable
 PROVIDER = "linkmobility"
 _INVALID_RECIPIENT = "Invalid RCV"
 _UNICODE = "9"  # message type (OP) of a UCS-2 text, sent hex-encoded
+# From its XML API documentation (wiki.pswin.com, "Gateway XML API"): a text is split into at most
+# 16 parts of 134 characters, 2144 in all, and cut off after that; a UCS-2 part holds 67 units
+# (3GPP TS 23.040 9.2.3.24.1). A sender name is up to 11 of a-z, A-Z, 0-9 and these characters.
+CAPACITY = SmsCapacity("Link Mobility", 16 * 134, 16 * 67, "!\"#%&'()*+-./?<>;")
 # The STATE of a delivery report, as Link Mobility documents them (the last three for premium
 # messages). A state not listed decides nothing: it is kept in the shipment's history.
 STATES: dict[str, ShipmentStatus] = {
@@ -95,13 +100,18 @@ class LinkMobilitySms:
         else:
             ET.SubElement(msg, "TEXT").text = message.body.encode("utf-16-be").hex()
             ET.SubElement(msg, "OP").text = _UNICODE
-        ET.SubElement(msg, "SND").text = message.sender
+        ET.SubElement(msg, "SND").text = _sender(message.sender)
         ET.SubElement(msg, "RCV").text = international_digits(message.to)
         # Whole minutes, rounded down: the gateway must not try for longer than the caller allows.
         ET.SubElement(msg, "TTL").text = str(max(1, message.validity_seconds // 60))
         ET.SubElement(msg, "RCPREQ").text = "Y"
         document: bytes = ET.tostring(session, encoding="ISO-8859-1", xml_declaration=True)
         return document
+
+
+def _sender(sender: str) -> str:
+    """A numeric sender goes as digits only: the gateway takes no `+` there."""
+    return sender.removeprefix("+") if is_sender_number(sender) else sender
 
 
 def _receipt(content: bytes) -> Receipt:
@@ -194,6 +204,7 @@ class LinkMobilitySettings(BaseSettings):
     reports must carry (`…_REPORT_USERNAME`, `…_REPORT_PASSWORD`)."""
 
     model_config = section_config("LINKMOBILITY_")
+    capacity: ClassVar[SmsCapacity] = CAPACITY
 
     base_url: str = "https://xml.pswin.com"
     username: str = ""

@@ -9,6 +9,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from domain.orders import Channel
+from domain.sms import SmsCapacity
 from gateways.acs import AcsSettings
 from gateways.base import (
     EmailGateway,
@@ -52,6 +53,13 @@ class ProviderSettings(BaseModel):
     def report_sections(self) -> dict[str, ReportProvider]:
         return {n: s for n, s in self.sections().items() if isinstance(s, ReportProvider)}
 
+
+# The `{provider}` segments of the report route: every provider whose reports reach us.
+REPORT_PROVIDERS = sorted(
+    name
+    for name, field in ProviderSettings.model_fields.items()
+    if hasattr(field.annotation, "report_reader")
+)
 
 G = TypeVar("G", SmsGateway, EmailGateway)
 
@@ -107,6 +115,13 @@ def build_gateways(settings: "Settings", http: httpx.AsyncClient) -> Gateways:
             for n in settings.email_providers
         ],
     )
+
+
+def sms_capacities(settings: "Settings") -> list[SmsCapacity]:
+    """What each SMS provider in use carries as given: an order may go through any of them, so
+    the API refuses what one of them would not carry (see domain.sms.SmsCapacity)."""
+    sections = settings.sms_sections()
+    return [sections[name].capacity for name in settings.sms_providers]
 
 
 def build_report_readers(settings: "Settings") -> dict[str, ReportReader]:

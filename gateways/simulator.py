@@ -1,13 +1,15 @@
 """The local gateway simulator: its SMS HTTP API, its SMTP server, its signed delivery-report
 webhook, and its settings (`SIMULATOR_…`, and `SIMULATOR2_…` for a second, independent one)."""
 
-import json
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import httpx
 from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport
+from domain.sms import SmsCapacity
 from gateways import event_grid, linkmobility, standard_webhooks
 from gateways.base import (
     GatewayContext,
@@ -17,6 +19,7 @@ from gateways.base import (
     Receipt,
     ReportUnreadable,
     SmsSend,
+    report_json,
     section_config,
 )
 from gateways.http_failures import transport_failure, unavailable
@@ -84,8 +87,8 @@ class SimulatorReports:
 
 
 def _parse(body: bytes, webhook_id: str, provider: str) -> DeliveryReport:
+    data = report_json(body)
     try:
-        data = json.loads(body)
         reference, state = str(data["reference"]), str(data["status"])
         email = data.get("channel", "SMS") != "SMS"
         states = event_grid.STATES if email else linkmobility.STATES
@@ -111,6 +114,10 @@ class SimulatorSettings(BaseSettings):
     its reports (`SIMULATOR_WEBHOOK_URL`; empty: the API's report route)."""
 
     model_config = section_config("SIMULATOR_")
+    # It stands in for Link Mobility, the provider Altinn uses, and keeps its limits.
+    capacity: ClassVar[SmsCapacity] = replace(
+        linkmobility.CAPACITY, provider="the simulator (with Link Mobility's limits)"
+    )
 
     url: str = "http://127.0.0.1:8025"
     smtp_host: str = "127.0.0.1"
@@ -136,6 +143,9 @@ class SecondSimulatorSettings(SimulatorSettings):
     fail over to on this machine."""
 
     model_config = section_config("SIMULATOR2_")
+    capacity: ClassVar[SmsCapacity] = replace(
+        linkmobility.CAPACITY, provider="the second simulator (with Link Mobility's limits)"
+    )
 
     url: str = "http://127.0.0.1:8026"
     smtp_port: int = 2526

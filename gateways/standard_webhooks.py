@@ -54,7 +54,8 @@ def verify(key: bytes, headers: Mapping[str, str], body: bytes, tolerance_second
         timestamp = int(stamp)
     except ValueError as exc:
         raise ReportRejected("webhook-timestamp is not a number") from exc
-    if abs(time.time() - timestamp) > tolerance_seconds:
+    # Whole seconds: a float cannot hold every integer a header may spell.
+    if abs(int(time.time()) - timestamp) > tolerance_seconds:
         raise ReportRejected("webhook-timestamp is outside the tolerance")
     expected = sign(key, webhook_id, timestamp, body)
     for candidate in signatures.split():

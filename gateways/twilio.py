@@ -4,16 +4,18 @@ and error codes, and its settings (`TWILIO_…`)."""
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 import httpx
 from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport
-from domain.sms import international_digits
+from domain.sms import SmsCapacity, international_digits
 from domain.statuses import ShipmentStatus
 from gateways.base import (
     GatewayContext,
@@ -35,6 +37,9 @@ REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
 # Twilio refuses a longer ValidityPeriod (errors 21624/90007). Beyond it, our own TTL timer
 # still decides the shipment; Twilio merely stops queueing the message after 10 hours.
 MAX_VALIDITY_SECONDS = 36000
+# A Body of at most 1600 characters (error 21617); an alphanumeric From of up to 11 of A-Z, a-z,
+# 0-9, space, +, -, _ and & (error 21212; the AlphaSender resource lists the characters).
+CAPACITY = SmsCapacity("Twilio", 1600, 1600, "+-_&")
 # Error codes of a refused create request that speak about the recipient.
 _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21211: Outcome.INVALID_RECIPIENT,  # invalid 'To' number
@@ -67,6 +72,8 @@ ERROR_CODES: dict[int, ShipmentStatus] = {
     30036: ShipmentStatus.SMS_FAILED_EXPIRED,  # validity period expired
 }
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# Twilio's error codes are five digits; str.isdigit() would also pass "²" or "٣".
+_ERROR_CODE = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
         raise ReportUnreadable("a callback without MessageSid or MessageStatus")
     status = REPORT_STATES.get(state)
     code = fields.get("ErrorCode", "")
-    if state in ("undelivered", "failed") and code.isdigit():
+    if state in ("undelivered", "failed") and _ERROR_CODE.fullmatch(code):
         status = ERROR_CODES.get(int(code), status)
     return DeliveryReport(
         reference=reference,
@@ -216,6 +223,7 @@ class TwilioSettings(BaseSettings):
     callbacks), `TWILIO_MESSAGING_SERVICE_SID` (sends through a Messaging Service)."""
 
     model_config = section_config("TWILIO_")
+    capacity: ClassVar[SmsCapacity] = CAPACITY
 
     base_url: str = "https://api.twilio.com"
     account_sid: str = ""

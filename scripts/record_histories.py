@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
 from core.logs import configure_logging
 from devstack.scratch import scratch_settings, scratch_stack
-from devstack.token import mint_token
+from devstack.token import auth_headers
 from domain.ids import workflow_id
 
 log = logging.getLogger("record_histories")
@@ -108,9 +108,8 @@ async def main() -> int:
         # reach the workflow before it closes.
         reports = {"SIMULATOR_REPORT_DELAY_SECONDS": "0.01"}
         async with scratch_stack(settings, simulator_env=reports) as client:
-            token = mint_token(settings.auth_jwt_secret, ORG, settings.auth_scope)
             base = settings.api_url
-            headers = {"Authorization": f"Bearer {token}"}
+            headers = auth_headers(settings, ORG)
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
                 await asyncio.gather(
                     *(record(name, s, client, api) for name, s in SCENARIOS.items())

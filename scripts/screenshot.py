@@ -23,7 +23,7 @@ import httpx
 
 from core.logs import configure_logging
 from devstack.scratch import scratch_settings, scratch_stack
-from devstack.token import mint_token
+from devstack.token import auth_headers
 from domain.ids import workflow_id
 
 log = logging.getLogger("screenshot")
@@ -101,9 +101,8 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as data:
         settings = scratch_settings(Path(data))
         async with scratch_stack(settings, ui=True) as client:
-            token = mint_token(settings.auth_jwt_secret, ORG, settings.auth_scope)
             base = settings.api_url
-            headers = {"Authorization": f"Bearer {token}"}
+            headers = auth_headers(settings, ORG)
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
                 answer = await api.post(f"{BASE}/future/orders/instant/sms", json=ORDER)
                 answer.raise_for_status()

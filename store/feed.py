@@ -3,7 +3,7 @@
 from dataclasses import asdict, fields
 from enum import StrEnum
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -13,7 +13,20 @@ from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
-_WRITTEN = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
+_WRITTEN = sa_select(_FEED.c.id).where(_FEED.c.shipment_id == bindparam("sid"))
+_UNNUMBERED = (
+    sa_select(_FEED.c.id, func.row_number().over(order_by=_FEED.c.id).label("n"))
+    .where(_FEED.c.seq.is_(None))
+    .subquery()
+)
+_LAST_NUMBER = sa_select(func.coalesce(func.max(_FEED.c.seq), 0)).scalar_subquery()
+# Every committed entry without a number takes the next ones, in the order it was written.
+_NUMBER = (
+    update(_FEED)
+    .where(_FEED.c.id == _UNNUMBERED.c.id)
+    .values(seq=_LAST_NUMBER + _UNNUMBERED.c.n)
+)
+_NUMBER_OF = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
 
 
 class FeedOrder(StrEnum):
@@ -22,18 +35,33 @@ class FeedOrder(StrEnum):
 
 
 def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
-    """Write the completion snapshot; a second call for the same shipment changes nothing.
+    """Write the completion snapshot, not numbered yet; a second call changes nothing.
 
-    A reader following the cursor must never see seq N+1 before seq N. PostgreSQL hands out
-    sequence values at insert time but makes rows visible at commit, in any order; holding one
-    transaction-scoped advisory lock from the insert to the commit makes commit order equal
-    sequence order. SQLite already allows one writer at a time, which gives the same guarantee.
+    The writer numbers it after its commit, with `number_feed_entries`.
     """
     connection = session.connection()
     if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
         return
-    lock_until_commit(connection, _FEED_LOCK)
     connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
+
+
+def number_feed_entries(session: Session, shipment_id: str) -> int | None:
+    """Number every committed entry that has no number yet, and commit; return the number of
+    `shipment_id`'s entry (None when it has none).
+
+    A reader following the cursor must never see N+1 before N. Numbers given at insert would
+    become visible at commit, in any order; here they are given only to committed rows, by one
+    writer at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer
+    anyway), and all of one batch become visible together. Writers do not hold the lock over
+    their own commits, and one numbering serves every entry committed before it, so the feed
+    takes completions as fast as the database commits them.
+    """
+    connection = session.connection()
+    lock_until_commit(connection, _FEED_LOCK)
+    connection.execute(_NUMBER)
+    session.commit()
+    number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
+    return number
 
 
 def snapshot_of(source: object) -> ShipmentManifest:
@@ -42,11 +70,12 @@ def snapshot_of(source: object) -> ShipmentManifest:
 
 
 def read_feed(session: Session, org: str, seq: int, size: int, order: FeedOrder) -> list[FeedEntry]:
+    """Numbered entries only: an entry becomes readable once it has its place in the feed."""
     query = select(FeedEntry).where(FeedEntry.org == org)
     if order is FeedOrder.ASC:
         query = query.where(col(FeedEntry.seq) > seq).order_by(col(FeedEntry.seq).asc())
     else:
-        if seq > 0:
-            query = query.where(col(FeedEntry.seq) < seq)
+        newest_first = col(FeedEntry.seq) < seq if seq > 0 else col(FeedEntry.seq).is_not(None)
+        query = query.where(newest_first)
         query = query.order_by(col(FeedEntry.seq).desc())
     return list(session.exec(query.limit(size)))

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -90,14 +90,29 @@ class ShipmentEvent(SQLModel, table=True):
 
 
 class FeedEntry(SQLModel, table=True):
-    """One row per completed shipment; `seq` is the feed cursor, in commit order."""
+    """One row per completed shipment. `seq`, the feed cursor, is given after the row is
+    committed, to every committed row without one at once (store/feed.py): readers see numbers
+    appear only in order, and writers do not wait for each other's commits."""
 
     __tablename__ = "feed_entry"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # Pages of one tenant's feed, either way, from any cursor.
+        Index("ix_feed_entry_org_seq", "org", "seq", unique=True),
+        Index(
+            "ix_feed_entry_unnumbered",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
 
-    seq: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    seq: int | None = Field(default=None, unique=True, sa_type=BigInteger)
     shipment_id: str = Field(foreign_key="shipment.id", unique=True, ondelete="CASCADE")
-    org: str = Field(index=True, max_length=64)
+    org: str = Field(max_length=64)
     senders_reference: str | None = Field(default=None, max_length=1024)
     order_status: str = Field(max_length=40)
     channel: str = Field(max_length=8)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from api.main import create_app
 from core.config import Settings
 from simulator.config import SimulatorSettings
+from tests.support.settings import variables
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,7 @@ def listening_port(name: str) -> int:
 
 
 def settings_variables() -> set[str]:
-    return {field.upper() for field in Settings.model_fields}
+    return set(variables(older_names=True))
 
 
 def simulator_variables() -> set[str]:

@@ -9,30 +9,25 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import Session
 
 from core.config import Settings
 from devstack import services
 from devstack.processes import free_port
-from domain.ids import client_reference, workflow_id
-from store import shipments
-from tests.api.test_health import api_for
-from tests.conftest import Stack, Tenant
-from tests.helpers import (
-    SMS,
-    completed_manifest,
-    eventually,
-    metric,
-    new_key,
-    sms_order,
-)
-from worker import build_worker
+from devstack.scratch import scratch_settings
+from tests.support.answers import shipment_id
+from tests.support.bodies import new_key, sms_order
+from tests.support.inprocess import api_for, running_worker
+from tests.support.metrics import metric
+from tests.support.polling import eventually, final_status
+from tests.support.routes import SMS
+from tests.support.simulator import received_for
+from tests.support.stack import Stack, Tenant
+from tests.support.store import shipment_row
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = "+4799990012"  # the simulator holds this handover for 2 s
@@ -111,8 +106,7 @@ async def test_worker_serves_our_metrics_and_the_sdks(stack: Stack, tenant: Tena
     async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
         placed = await api.post(SMS, json=sms_order(), headers=tenant.headers)
         assert placed.status_code == 201
-        shipment_id = placed.json()["notification"]["shipmentId"]
-        await completed_manifest(stack.api, tenant.headers, shipment_id)
+        await final_status(stack.api, tenant.headers, shipment_id(placed))
 
         async def counted() -> str | None:
             text = await scrape(worker.settings.worker_metrics_port)
@@ -150,7 +144,6 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
     """The handover is a local activity: SIGTERM stops polling, but the workflow task that
     runs it goes on within the grace period, records the result and answers the caller."""
     key = new_key()
-    reference = client_reference(workflow_id(tenant.org, key))
     async with worker_process(stack) as worker, api_for(api_settings(worker)) as api:
         placing = asyncio.create_task(
             api.post(SMS, json=sms_order(SLOW, key=key), headers=tenant.headers)
@@ -158,10 +151,9 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
 
         async def in_flight() -> bool:
             """The simulator holds the message, and its answer is not recorded yet."""
-            held = await stack.simulator.get("/messages", params={"reference": reference})
-            with Session(stack.engine) as session:
-                row = shipments.find_by_key(session, tenant.org, key)
-            return bool(held.json()) and row is not None and row.status == "SMS_Sending"
+            held = await received_for(stack.simulator, tenant.org, key)
+            row = shipment_row(stack.engine, tenant.org, key)
+            return bool(held) and row is not None and row.status == "SMS_Sending"
 
         await eventually(in_flight)
         worker.process.send_signal(signal.SIGTERM)
@@ -174,22 +166,15 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
     handover = next(line for line in worker.lines if line["message"].startswith("handover of"))
     assert len(handover["trace_id"]) == 32
     # Reports arrive after it left: a new worker on the queue takes the order to its end.
-    async with httpx.AsyncClient() as http:
-        with ThreadPoolExecutor(max_workers=4) as executor:
-            async with build_worker(stack.client, worker.settings, stack.engine, http, executor):
-                shipment_id = placed.json()["notification"]["shipmentId"]
-                manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "SMS_Delivered"
-    held = (await stack.simulator.get("/messages", params={"reference": reference})).json()
+    async with running_worker(stack.client, worker.settings, stack.engine):
+        status = await final_status(stack.api, tenant.headers, shipment_id(placed))
+    assert status == "SMS_Delivered"
+    held = await received_for(stack.simulator, tenant.org, key)
     assert [m["submissions"] for m in held] == [1]
 
 
 def test_worker_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite'}",
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-    }
+    env = {**os.environ, **services.environment(scratch_settings(tmp_path))}
 
     done = subprocess.run(
         [sys.executable, "-m", "worker"],

@@ -1,11 +1,17 @@
 """Delivery reports from gateways: verified, matched to their shipment, never silently dropped."""
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import InboxDep
 from api.schemas.orders import ApiModel
 from api.schemas.problems import problem_responses
 from gateways.base import InboundReport
+from gateways.registry import REPORT_PROVIDERS
+
+# The providers a report may come from; any other name is a 404.
+Provider = Annotated[str, Path(json_schema_extra={"enum": REPORT_PROVIDERS})]
 
 router = APIRouter(prefix="/delivery-reports", tags=["Delivery reports"])
 
@@ -21,7 +27,7 @@ class ReportsReceived(ApiModel):
     responses=problem_responses(400, 401, 404, 413, 503),
 )
 async def receive_reports(
-    provider: str, request: Request, inbox: InboxDep
+    provider: Provider, request: Request, inbox: InboxDep
 ) -> ReportsReceived | Response:
     """Take one provider request of delivery reports (signed; docs/providers.md per provider).
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import OrdersDep, SettingsDep, Tenant
 from api.ordering import OrderContent
+from api.problems import invalid
 from api.pumping import check_recipient
 from api.schemas.orders import (
     DeprecatedInstantOrderIn,
@@ -15,7 +16,9 @@ from api.schemas.orders import (
     RecipientSmsIn,
 )
 from api.schemas.problems import problem_responses
+from core.config import Settings
 from domain.orders import HandoverAnswer
+from gateways.registry import sms_capacities
 
 router = APIRouter(prefix="/future/orders/instant", tags=["Instant orders"])
 
@@ -38,11 +41,20 @@ def _answer(response: Response, answer: HandoverAnswer) -> OrderOut:
     )
 
 
-def _sms_content(body: OrderIn, recipient: RecipientSmsIn, default_sender: str) -> OrderContent:
+def _sms_content(
+    body: OrderIn, recipient: RecipientSmsIn, settings: Settings, path: str
+) -> OrderContent:
+    """The order, once every SMS provider it may go through is known to carry it as given, and
+    its number is not one SMS pumping uses."""
+    for capacity in sms_capacities(settings):
+        errors = recipient.capacity_errors(capacity, path)
+        if errors:
+            raise invalid(errors)
+    check_recipient(recipient.phone_number, settings.sms_allowed_countries, f"{path}.phoneNumber")
     return OrderContent(
         idempotency_id=body.idempotency_id,
         senders_reference=body.reference(),
-        sms=recipient.message(default_sender),
+        sms=recipient.message(settings.sms_default_sender),
         ttl_seconds=recipient.time_to_live_in_seconds,
     )
 
@@ -56,12 +68,7 @@ async def order_sms(
     response: Response,
 ) -> OrderOut:
     """Send one SMS now; answers once the gateway has accepted or refused it."""
-    check_recipient(
-        body.recipient_sms.phone_number,
-        settings.sms_allowed_countries,
-        "recipientSms.phoneNumber",
-    )
-    content = _sms_content(body, body.recipient_sms, settings.sms_default_sender)
+    content = _sms_content(body, body.recipient_sms, settings, "recipientSms")
     return _answer(response, await orders.place(tenant, content))
 
 
@@ -99,10 +106,5 @@ async def order_instant_deprecated(
     response: Response,
 ) -> OrderOut:
     """Deprecated SMS shape (`recipient.recipientSms`); same behaviour as `/sms`."""
-    check_recipient(
-        body.recipient.recipient_sms.phone_number,
-        settings.sms_allowed_countries,
-        "recipient.recipientSms.phoneNumber",
-    )
-    content = _sms_content(body, body.recipient.recipient_sms, settings.sms_default_sender)
+    content = _sms_content(body, body.recipient.recipient_sms, settings, "recipient.recipientSms")
     return _answer(response, await orders.place(tenant, content))

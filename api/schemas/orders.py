@@ -1,20 +1,24 @@
 """Bodies of the instant order routes, with every validation rule of the contract."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
 from domain.orders import ContentType, EmailMessage, SmsMessage
+from domain.sms import SmsCapacity
 
 
 class ApiModel(BaseModel):
@@ -34,6 +38,11 @@ def _not_blank(value: str) -> bool:
     return bool(value.strip())
 
 
+def _given(value: str | None) -> TypeGuard[str]:
+    """Altinn takes a blank optional text as absent."""
+    return bool(value and value.strip())
+
+
 def _single_line(value: str) -> bool:
     return not rules.has_control_characters(value, allow_newlines=False)
 
@@ -42,28 +51,53 @@ def _text_body(value: str) -> bool:
     return not rules.has_control_characters(value, allow_newlines=True)
 
 
-def _content_type(value: Any) -> Any:
-    """Plain or Html in any case, or the enum numbers 0 and 1, as Altinn's binder accepts."""
-    names = {
-        "plain": ContentType.PLAIN,
-        "html": ContentType.HTML,
-        0: ContentType.PLAIN,
-        1: ContentType.HTML,
-    }
-    key = value.lower() if isinstance(value, str) else value
-    if isinstance(key, bool) or key not in names:
+_CONTENT_TYPES: dict[str | int, ContentType] = {
+    "plain": ContentType.PLAIN,
+    "html": ContentType.HTML,
+    0: ContentType.PLAIN,
+    1: ContentType.HTML,
+}
+
+
+# What _content_type takes, as JSON Schema can say it (ECMA-262 patterns have no ignore-case flag).
+_CONTENT_TYPE_SCHEMA: JsonDict = {
+    "anyOf": [
+        {"type": "string", "pattern": "^([Pp][Ll][Aa][Ii][Nn]|[Hh][Tt][Mm][Ll])$"},
+        {"type": "integer", "enum": [0, 1]},
+    ],
+    "description": "Plain or Html in any case, or 0 (Plain) and 1 (Html).",
+    "examples": ["Plain", "Html"],
+}
+
+
+def _content_type(value: Any) -> ContentType:
+    """Plain or Html in any case, or the enum numbers 0 and 1, as Altinn's binder accepts.
+
+    Only a string or a whole number is looked up: an object or a list cannot be a dict key,
+    and `true` and `1.0` would match the numbers by equality."""
+    key = value.lower() if isinstance(value, str) else value if type(value) is int else None
+    if key is None or key not in _CONTENT_TYPES:
         raise PydanticCustomError(
             "content_type", "Email content type must be either Plain or HTML."
         )
-    return names[key]
+    return _CONTENT_TYPES[key]
 
 
 NotBlank = _rule(_not_blank, "blank", "Must not be empty.")
+# Every string field: JSON can carry half a surrogate pair, which no store or gateway can encode.
+Text = Annotated[
+    StrictStr,
+    _rule(
+        rules.is_unicode,
+        "unicode",
+        "Must be valid Unicode: a \\uD800-\\uDFFF escape must be half of a surrogate pair.",
+    ),
+]
 SingleLine = _rule(_single_line, "control_characters", "Must not contain control characters.")
 TextBody = _rule(_text_body, "control_characters", "Must not contain control characters.")
 
 IdempotencyId = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     SingleLine,
     _rule(
@@ -73,7 +107,7 @@ IdempotencyId = Annotated[
     ),
 ]
 SendersReference = Annotated[
-    StrictStr | None,
+    Text | None,
     _rule(
         lambda v: v is None or len(v) <= rules.MAX_SENDERS_REFERENCE,
         "too_long",
@@ -86,7 +120,7 @@ SendersReference = Annotated[
     ),
 ]
 PhoneNumber = Annotated[
-    StrictStr,
+    Text,
     _rule(
         rules.is_valid_phone, "phone_number", "Recipient phone number is not a valid mobile number."
     ),
@@ -99,30 +133,37 @@ TimeToLive = Annotated[
         "Time-to-live must be between 60 and 172800 seconds (48 hours).",
     ),
 ]
+# How long a body and which senders depend on the SMS provider: RecipientSmsIn.capacity_errors.
 SmsBody = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     TextBody,
-    _rule(rules.fits_sms, "too_long", "The SMS body must fit in 16 segments."),
+    Field(
+        description="At most what the SMS provider carries whole: 2144 GSM characters or 1072 "
+        "UCS-2 units through Link Mobility, 1600 through Twilio."
+    ),
 ]
 SmsSender = Annotated[
-    StrictStr | None,
-    _rule(
-        lambda v: v is None or not v.strip() or rules.is_valid_sender(v),
-        "sender",
-        "The sender must be at most 11 letters, digits, spaces or .&_- "
-        "(with at least one letter), or a number of at most 15 digits.",
+    Text | None,
+    Field(
+        description="A name of at most 11 characters (with at least one letter) or a number "
+        "of at most 15 digits; blank or absent: the default sender."
     ),
 ]
 EmailAddress = Annotated[
-    StrictStr,
+    Text,
     AfterValidator(str.strip),
     _rule(rules.is_valid_email, "email", "Invalid email address format."),
 ]
 Subject = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     SingleLine,
+    _rule(
+        lambda v: not rules.breaks_lines(v),
+        "line_separator",
+        "Must be one line: an email subject cannot carry U+2028 or U+2029.",
+    ),
     _rule(
         lambda v: len(v) <= rules.MAX_SUBJECT,
         "too_long",
@@ -130,7 +171,7 @@ Subject = Annotated[
     ),
 ]
 EmailBody = Annotated[
-    StrictStr,
+    Text,
     NotBlank,
     TextBody,
     _rule(
@@ -155,16 +196,27 @@ class RecipientSmsIn(ApiModel):
         sender = self.sms_settings.sender
         return SmsMessage(
             phone_number=self.phone_number,
-            sender=sender if sender and sender.strip() else default_sender,
+            sender=sender if _given(sender) else default_sender,
             body=self.sms_settings.body,
         )
+
+    def capacity_errors(self, capacity: SmsCapacity, path: str) -> dict[str, list[str]]:
+        """What the provider could not carry as given, by field, under `path` (this object)."""
+        settings = self.sms_settings
+        faults = {
+            "body": capacity.body_fault(settings.body),
+            "sender": capacity.sender_fault(settings.sender) if _given(settings.sender) else None,
+        }
+        return {f"{path}.smsSettings.{name}": [fault] for name, fault in faults.items() if fault}
 
 
 class EmailSettingsIn(ApiModel):
     subject: Subject
     body: EmailBody
     sender_email_address: EmailAddress | None = None
-    content_type: Annotated[ContentType, BeforeValidator(_content_type)] = ContentType.PLAIN
+    content_type: Annotated[
+        ContentType, BeforeValidator(_content_type), WithJsonSchema(_CONTENT_TYPE_SCHEMA)
+    ] = ContentType.PLAIN
 
 
 class RecipientEmailIn(ApiModel):
@@ -189,14 +241,51 @@ class OrderIn(ApiModel):
     def reference(self) -> str | None:
         """Altinn stores a blank sendersReference as absent."""
         value = self.senders_reference
-        return value if value and value.strip() else None
+        return value if _given(value) else None
+
+
+_SMS_EXAMPLE: JsonDict = {
+    "phoneNumber": "+4791234567",
+    "timeToLiveInSeconds": 300,
+    "smsSettings": {"sender": "Altinn", "body": "Your login code is 123456"},
+}
 
 
 class InstantSmsOrderIn(OrderIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "idempotencyId": "login-7f3c2a9e",
+                    "sendersReference": "login-flow",
+                    "recipientSms": _SMS_EXAMPLE,
+                }
+            ]
+        }
+    )
+
     recipient_sms: RecipientSmsIn
 
 
 class InstantEmailOrderIn(OrderIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "idempotencyId": "login-5b81d04c",
+                    "recipientEmail": {
+                        "emailAddress": "kari.nordmann@example.no",
+                        "emailSettings": {
+                            "subject": "Your login code",
+                            "body": "Your login code is 123456",
+                            "contentType": "Plain",
+                        },
+                    },
+                }
+            ]
+        }
+    )
+
     recipient_email: RecipientEmailIn
 
 
@@ -206,6 +295,14 @@ class DeprecatedRecipientIn(ApiModel):
 
 class DeprecatedInstantOrderIn(OrderIn):
     """The first instant shape: the SMS recipient nested under `recipient`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"idempotencyId": "login-0e6d91b2", "recipient": {"recipientSms": _SMS_EXAMPLE}}
+            ]
+        }
+    )
 
     recipient: DeprecatedRecipientIn
 

@@ -1,31 +1,35 @@
-"""Field rules shared by the order bodies: phone numbers, email addresses, senders, text limits."""
+"""Field rules shared by the order bodies: phone numbers, email addresses, text limits."""
 
 import re
 import unicodedata
 
 import phonenumbers
 
-from domain.sms import MAX_SEGMENTS, segments
-
 MAX_IDEMPOTENCY_ID = 255
 MAX_SENDERS_REFERENCE = 1024
-MAX_SUBJECT = 255
+# Altinn and ACS set none; RFC 5322 folding carries any length. The bound keeps a subject's
+# encoded form (at most ~11 KB) far below what mail servers take for all headers together
+# (sendmail's default MaxHeadersLength is 32768 bytes, Postfix's header_size_limit 102400).
+MAX_SUBJECT = 2000
 MAX_EMAIL_BODY = 60_000
 MAX_EMAIL_ADDRESS = 254
-MAX_ALPHANUMERIC_SENDER = 11
 
 _LOCAL_ATOM = r"[A-Za-z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"
 _LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
 _EMAIL = re.compile(
-    rf"^{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*@"
-    rf"(?:(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})$"
+    rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*@"
+    rf"(?:(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})"
 )
-_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-zæøåÆØÅ])[A-Za-z0-9æøåÆØÅ .&_-]{1,11}$")
-_NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
+# After the `+` or `00`: ASCII digits and the usual separators. libphonenumber also reads
+# extensions (`;ext=5`, ` x5`) and non-ASCII digits, which the gateways' digit strings cannot carry.
+_PHONE_CHARACTERS = re.compile(r"(?:\+|00)[0-9 ()./-]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def is_valid_phone(number: str) -> bool:
     """`+` or `00` then a number libphonenumber knows as valid for its country."""
+    if not _PHONE_CHARACTERS.fullmatch(number):
+        return False
     if number.startswith("00"):
         candidate = "+" + number[2:]
     elif number.startswith("+") and not number.startswith("++"):
@@ -40,17 +44,33 @@ def is_valid_phone(number: str) -> bool:
 
 def is_valid_email(address: str) -> bool:
     """One address with a real domain: no `user@localhost`, no `;`-lists, no quoted local parts."""
-    local, _, _ = address.partition("@")
-    return len(address) <= MAX_EMAIL_ADDRESS and len(local) <= 64 and bool(_EMAIL.match(address))
+    local, _, domain = address.partition("@")
+    return (
+        len(address) <= MAX_EMAIL_ADDRESS
+        and len(local) <= 64
+        and bool(_EMAIL.fullmatch(address))
+        and _has_dns_form(domain)
+    )
 
 
-def is_valid_sender(sender: str) -> bool:
-    """An alphanumeric sender ID (at most 11 characters, as GSM allows) or a number."""
-    return bool(_ALPHANUMERIC_SENDER.match(sender) or _NUMERIC_SENDER.match(sender))
+def _has_dns_form(domain: str) -> bool:
+    """A label of 63 letters like `ø` passes the pattern but is longer than DNS allows once
+    written in its ASCII (IDNA) form, the form in which it is mailed."""
+    try:
+        domain.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
-def fits_sms(body: str) -> bool:
-    return segments(body) <= MAX_SEGMENTS
+def is_unicode(text: str) -> bool:
+    """JSON can escape half a surrogate pair (`"\\ud800"`); such a string cannot be encoded."""
+    return not _SURROGATE.search(text)
+
+
+def breaks_lines(text: str) -> bool:
+    """Unicode's line and paragraph separators, which an email header cannot carry either."""
+    return "\u2028" in text or "\u2029" in text
 
 
 def has_control_characters(text: str, *, allow_newlines: bool) -> bool:

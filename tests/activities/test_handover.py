@@ -23,7 +23,8 @@ from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
 from store import shipments
-from tests.conftest import Stack
+from tests.support.simulator import received
+from tests.support.stack import Stack
 
 
 def one_each(sms: SmsGateway, email: EmailGateway, name: str = "simulator") -> Gateways:
@@ -174,8 +175,8 @@ def with_row(data: HandoverInput, seconds: float) -> HandoverInput:
 
 
 async def submissions(stack: Stack, reference: str) -> list[int]:
-    found = await stack.simulator.get("/messages", params={"reference": reference})
-    return [message["submissions"] for message in found.json()]
+    found = await received(stack.simulator, reference=reference)
+    return [message["submissions"] for message in found]
 
 
 async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent_again(

@@ -5,22 +5,20 @@ import time
 import jwt
 import pytest
 
-from tests.conftest import Stack, Tenant
-from tests.helpers import FEED, SHIPMENT, SMS, sms_order
+from devstack.token import bearer
+from tests.support.answers import assert_problem
+from tests.support.bodies import sms_order
+from tests.support.routes import FEED, SHIPMENT, SMS
+from tests.support.stack import Stack, Tenant
 
 
 def token(stack: Stack, **claims: object) -> dict[str, str]:
+    """Headers with a token of the stack's secret and these claims (None leaves one out)."""
     now = int(time.time())
     body = {"org": "ttd", "scope": stack.settings.auth_scope, "iat": now, "exp": now + 300}
     body.update(claims)
     body = {k: v for k, v in body.items() if v is not None}
-    signed = jwt.encode(body, stack.settings.auth_jwt_secret, algorithm="HS256")
-    return {"Authorization": f"Bearer {signed}"}
-
-
-async def assert_problem(response: object, status: int) -> None:
-    assert response.status_code == status  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    return bearer(jwt.encode(body, stack.settings.auth_jwt_secret, algorithm="HS256"))
 
 
 @pytest.mark.parametrize(
@@ -35,7 +33,7 @@ async def assert_problem(response: object, status: int) -> None:
 )
 async def test_missing_or_malformed_token_is_401(stack: Stack, headers: dict[str, str]) -> None:
     response = await stack.api.post(SMS, json=sms_order(), headers=headers)
-    await assert_problem(response, 401)
+    assert_problem(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -43,12 +41,12 @@ async def test_expired_token_is_401(stack: Stack) -> None:
     response = await stack.api.post(
         SMS, json=sms_order(), headers=token(stack, exp=int(time.time()) - 60)
     )
-    await assert_problem(response, 401)
+    assert_problem(response, 401)
 
 
 async def test_token_without_exp_is_401(stack: Stack) -> None:
     response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, exp=None))
-    await assert_problem(response, 401)
+    assert_problem(response, 401)
 
 
 async def test_token_signed_with_another_secret_is_401(stack: Stack) -> None:
@@ -58,10 +56,8 @@ async def test_token_signed_with_another_secret_is_401(stack: Stack) -> None:
         "another-secret-of-sufficient-length-0123456789",
         algorithm="HS256",
     )
-    response = await stack.api.post(
-        SMS, json=sms_order(), headers={"Authorization": f"Bearer {forged}"}
-    )
-    await assert_problem(response, 401)
+    response = await stack.api.post(SMS, json=sms_order(), headers=bearer(forged))
+    assert_problem(response, 401)
 
 
 async def test_unsigned_token_is_401(stack: Stack) -> None:
@@ -69,10 +65,8 @@ async def test_unsigned_token_is_401(stack: Stack) -> None:
     unsigned = jwt.encode(
         {"org": "ttd", "scope": stack.settings.auth_scope, "exp": now + 60}, "", algorithm="none"
     )
-    response = await stack.api.post(
-        SMS, json=sms_order(), headers={"Authorization": f"Bearer {unsigned}"}
-    )
-    await assert_problem(response, 401)
+    response = await stack.api.post(SMS, json=sms_order(), headers=bearer(unsigned))
+    assert_problem(response, 401)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +79,7 @@ async def test_unsigned_token_is_401(stack: Stack) -> None:
 )
 async def test_token_without_the_scope_is_403(stack: Stack, scope: str) -> None:
     response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, scope=scope))
-    await assert_problem(response, 403)
+    assert_problem(response, 403)
 
 
 async def test_scope_among_others_is_accepted(stack: Stack, tenant: Tenant) -> None:
@@ -99,9 +93,9 @@ async def test_scope_among_others_is_accepted(stack: Stack, tenant: Tenant) -> N
 async def test_token_without_a_valid_org_is_403(stack: Stack, org: object) -> None:
     claims = {"org": org} if org is not None else {"org": None}
     response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, **claims))
-    await assert_problem(response, 403)
+    assert_problem(response, 403)
 
 
 @pytest.mark.parametrize("path", [f"{SHIPMENT}/00000000-0000-0000-0000-000000000000", FEED])
 async def test_reads_need_a_token(stack: Stack, path: str) -> None:
-    await assert_problem(await stack.api.get(path), 401)
+    assert_problem(await stack.api.get(path), 401)

@@ -4,24 +4,18 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 
-from domain.ids import client_reference, workflow_id
-from store import shipments
 from store.models import DeadReport, ShipmentEvent
-from tests.conftest import Stack, Tenant
-from tests.helpers import (
-    EMAIL,
-    REPORTS,
-    SMS,
-    completed_manifest,
-    email_order,
-    eventually,
-    new_key,
-    signed_report,
-    sms_order,
-)
+from tests.support.answers import assert_problem, recipient_status, shipment_id
+from tests.support.bodies import email_order, new_key, reference_of, sms_order
+from tests.support.polling import completed_manifest, eventually, final_status
+from tests.support.reports import signed_report, sms_report
+from tests.support.routes import EMAIL, REPORTS, SIMULATOR_REPORTS, SMS
+from tests.support.stack import Stack, Tenant
+from tests.support.store import history, reports_in, shipment_row
 
 pytestmark = pytest.mark.both_databases
 
@@ -50,45 +44,40 @@ EMAIL_FINAL = {
 }
 
 
-def history(stack: Stack, shipment_id: str) -> list[ShipmentEvent]:
-    with Session(stack.engine) as session:
-        return shipments.history(session, shipment_id)
-
-
 async def order(stack: Stack, tenant: Tenant, route: str, body: dict[str, Any]) -> str:
     response = await stack.api.post(route, json=body, headers=tenant.headers)
     assert response.status_code == 201, response.text
-    shipment_id: str = response.json()["notification"]["shipmentId"]
-    return shipment_id
+    return shipment_id(response)
 
 
 async def waiting(stack: Stack, tenant: Tenant) -> tuple[str, str, str]:
     """An SMS whose gateway stays silent: (idempotencyId, shipmentId, our reference)."""
     key = new_key()
-    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
-    return key, shipment_id, client_reference(workflow_id(tenant.org, key))
+    shipment = await order(stack, tenant, SMS, sms_order("+4799990008", key=key, ttl=600))
+    return key, shipment, reference_of(tenant.org, key)
+
+
+async def deliver(stack: Stack, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """A report delivered to the simulator's report route."""
+    return await stack.api.post(SIMULATOR_REPORTS, content=body, headers=headers)
 
 
 @pytest.mark.parametrize(("phone", "status"), SMS_FINAL.items())
 async def test_sms_reaches_its_final_status(
     stack: Stack, tenant: Tenant, phone: str, status: str
 ) -> None:
-    shipment_id = await order(stack, tenant, SMS, sms_order(phone, ttl=60))
+    shipment = await order(stack, tenant, SMS, sms_order(phone, ttl=60))
 
-    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
-
-    assert manifest["recipients"][0]["status"] == status
+    assert await final_status(stack.api, tenant.headers, shipment) == status
 
 
 @pytest.mark.parametrize(("local", "status"), EMAIL_FINAL.items())
 async def test_email_reaches_its_final_status(
     stack: Stack, tenant: Tenant, local: str, status: str
 ) -> None:
-    shipment_id = await order(stack, tenant, EMAIL, email_order(f"{local}@example.no"))
+    shipment = await order(stack, tenant, EMAIL, email_order(f"{local}@example.no"))
 
-    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
-
-    assert manifest["recipients"][0]["status"] == status
+    assert await final_status(stack.api, tenant.headers, shipment) == status
 
 
 @pytest.mark.parametrize(
@@ -97,18 +86,17 @@ async def test_email_reaches_its_final_status(
 async def test_later_reports_are_kept_but_change_nothing(
     stack: Stack, tenant: Tenant, phone: str, second: str
 ) -> None:
-    shipment_id = await order(stack, tenant, SMS, sms_order(phone))
-    await completed_manifest(stack.api, tenant.headers, shipment_id)
+    shipment = await order(stack, tenant, SMS, sms_order(phone))
+    await completed_manifest(stack.api, tenant.headers, shipment)
 
     async def both_reports() -> list[ShipmentEvent] | None:
-        reports = [e for e in history(stack, shipment_id) if e.provider_status is not None]
+        reports = reports_in(history(stack.engine, shipment))
         return reports if len(reports) == 2 else None
 
     first, later = await eventually(both_reports)
     assert (first.provider_status, first.applied) == ("DELIVRD", True)
     assert (later.provider_status, later.applied) == (second, False)
-    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "SMS_Delivered"
+    assert await final_status(stack.api, tenant.headers, shipment) == "SMS_Delivered"
 
 
 async def test_report_before_the_handover_finished_is_applied_after_it(
@@ -118,47 +106,39 @@ async def test_report_before_the_handover_finished_is_applied_after_it(
     placing = asyncio.create_task(
         stack.api.post(SMS, json=sms_order("+4799990012", key=key), headers=tenant.headers)
     )
-    reference = client_reference(workflow_id(tenant.org, key))
 
     async def row_exists() -> bool:
-        with Session(stack.engine) as session:
-            return shipments.find_by_reference(session, reference) is not None
+        return shipment_row(stack.engine, tenant.org, key) is not None
 
     await eventually(row_exists)
     body, headers = signed_report(
-        stack.settings.delivery_report_secret,
-        {"reference": reference, "status": "BARRED", "channel": "SMS"},
+        stack.settings.delivery_report_secret, sms_report(reference_of(tenant.org, key), "BARRED")
     )
-    early = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    early = await deliver(stack, body, headers)
     response = await placing
 
     assert early.status_code == 200
     assert response.status_code == 201
-    manifest = await completed_manifest(
-        stack.api, tenant.headers, response.json()["notification"]["shipmentId"]
-    )
-    assert manifest["recipients"][0]["status"] == "SMS_Failed_BarredReceiver"
-    kinds = [e.kind for e in history(stack, manifest["shipmentId"])][:3]
+    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id(response))
+    assert recipient_status(manifest) == "SMS_Failed_BarredReceiver"
+    kinds = [e.kind for e in history(stack.engine, manifest["shipmentId"])][:3]
     assert kinds == ["order", "handover", "report"]
 
 
 async def test_report_after_completion_is_kept_as_late(stack: Stack, tenant: Tenant) -> None:
     key = new_key()
-    shipment_id = await order(stack, tenant, SMS, sms_order("+4799990001", key=key))
-    await stack.client.get_workflow_handle(workflow_id(tenant.org, key)).result()
-    reference = client_reference(workflow_id(tenant.org, key))
+    shipment = await order(stack, tenant, SMS, sms_order("+4799990001", key=key))
+    await stack.workflow(tenant.org, key).result()
     body, headers = signed_report(
-        stack.settings.delivery_report_secret,
-        {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
+        stack.settings.delivery_report_secret, sms_report(reference_of(tenant.org, key), "DELIVRD")
     )
 
-    response = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    response = await deliver(stack, body, headers)
 
     assert response.status_code == 200
-    late = [e for e in history(stack, shipment_id) if e.kind == "late_report"]
+    late = [e for e in history(stack.engine, shipment) if e.kind == "late_report"]
     assert [(e.provider_status, e.applied) for e in late] == [("DELIVRD", False)]
-    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "SMS_Failed_InvalidRecipient"
+    assert await final_status(stack.api, tenant.headers, shipment) == "SMS_Failed_InvalidRecipient"
 
 
 async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
@@ -167,7 +147,7 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
         stack.settings.delivery_report_secret, {"reference": reference, "status": "DELIVRD"}
     )
 
-    response = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    response = await deliver(stack, body, headers)
 
     assert response.status_code == 200
     with Session(stack.engine) as session:
@@ -181,7 +161,7 @@ async def test_signed_but_unreadable_report_is_400_and_kept(stack: Stack) -> Non
         stack.settings.delivery_report_secret, {"reference": marker, "status": "WHATEVER"}
     )
 
-    response = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    response = await deliver(stack, body, headers)
 
     assert response.status_code == 400
     with Session(stack.engine) as session:
@@ -190,7 +170,7 @@ async def test_signed_but_unreadable_report_is_400_and_kept(stack: Stack) -> Non
 
 
 async def forged_variants(stack: Stack, reference: str) -> list[tuple[bytes, dict[str, str]]]:
-    payload = {"reference": reference, "status": "FAILED", "channel": "SMS"}
+    payload = sms_report(reference, "FAILED")
     genuine_body, genuine = signed_report(stack.settings.delivery_report_secret, payload)
     wrong_key, wrong = signed_report("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", payload)
     stale_body, stale = signed_report(
@@ -204,41 +184,37 @@ async def forged_variants(stack: Stack, reference: str) -> list[tuple[bytes, dic
 async def test_forged_unsigned_and_stale_reports_are_401_and_not_applied(
     stack: Stack, tenant: Tenant
 ) -> None:
-    key, shipment_id, reference = await waiting(stack, tenant)
-    before = len(history(stack, shipment_id))
+    key, shipment, reference = await waiting(stack, tenant)
+    before = len(history(stack.engine, shipment))
 
     for body, headers in await forged_variants(stack, reference):
-        response = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
-        assert response.status_code == 401
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(await deliver(stack, body, headers), 401)
 
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, key))
+    handle = stack.workflow(tenant.org, key)
     signals = [
         e
         async for e in handle.fetch_history_events()
         if e.HasField("workflow_execution_signaled_event_attributes")
     ]
     assert signals == []
-    assert len(history(stack, shipment_id)) == before
+    assert len(history(stack.engine, shipment)) == before
     await handle.terminate(reason="test cleanup")
 
 
 async def test_replayed_webhook_is_ignored(stack: Stack, tenant: Tenant) -> None:
-    _key, shipment_id, reference = await waiting(stack, tenant)
+    _key, shipment, reference = await waiting(stack, tenant)
     body, headers = signed_report(
-        stack.settings.delivery_report_secret,
-        {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
+        stack.settings.delivery_report_secret, sms_report(reference, "DELIVRD")
     )
 
-    first = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
-    replay = await stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers)
+    first = await deliver(stack, body, headers)
+    replay = await deliver(stack, body, headers)
 
     assert first.json() == {"received": 1, "duplicate": False}
     assert replay.status_code == 200
     assert replay.json() == {"received": 0, "duplicate": True}
-    await completed_manifest(stack.api, tenant.headers, shipment_id)
-    reports = [e for e in history(stack, shipment_id) if e.kind in ("report", "late_report")]
-    assert len(reports) == 1
+    await completed_manifest(stack.api, tenant.headers, shipment)
+    assert len(reports_in(history(stack.engine, shipment))) == 1
 
 
 async def test_unknown_provider_is_404(stack: Stack) -> None:
@@ -250,17 +226,13 @@ async def test_unknown_provider_is_404(stack: Stack) -> None:
 async def test_concurrent_copies_of_one_webhook_are_processed_once(
     stack: Stack, tenant: Tenant
 ) -> None:
-    _key, shipment_id, reference = await waiting(stack, tenant)
+    _key, shipment, reference = await waiting(stack, tenant)
     body, headers = signed_report(
-        stack.settings.delivery_report_secret,
-        {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
+        stack.settings.delivery_report_secret, sms_report(reference, "DELIVRD")
     )
 
-    answers = await asyncio.gather(
-        *(stack.api.post(f"{REPORTS}/simulator", content=body, headers=headers) for _ in range(8))
-    )
+    answers = await asyncio.gather(*(deliver(stack, body, headers) for _ in range(8)))
 
     assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 7
-    await completed_manifest(stack.api, tenant.headers, shipment_id)
-    reports = [e for e in history(stack, shipment_id) if e.kind in ("report", "late_report")]
-    assert len(reports) == 1
+    await completed_manifest(stack.api, tenant.headers, shipment)
+    assert len(reports_in(history(stack.engine, shipment))) == 1

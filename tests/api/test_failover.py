@@ -2,7 +2,6 @@
 down (refused connections, or 503 and SMTP 451), falls silent, or rests behind its circuit."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,30 +9,27 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from devstack import services
-from devstack.processes import ProcessGroup, free_port
-from devstack.token import mint_token
-from domain.ids import client_reference, workflow_id
-from store import shipments
+from devstack.processes import ProcessGroup
+from devstack.scratch import scratch_settings
+from devstack.token import auth_headers
 from store.engine import create_db_engine
 from store.migrate import migrate_database
-from tests.conftest import api_and_worker, stack_settings
-from tests.gateways.fakes import twilio as fake_twilio
-from tests.gateways.fakes.twilio import FakeTwilio
-from tests.helpers import (
-    EMAIL,
-    SMS,
-    completed_manifest,
-    email_order,
-    eventually,
-    new_key,
-    sms_order,
-)
-from tests.serving import serving
+from tests.support.answers import recipient_status, shipment_id
+from tests.support.bodies import email_order, new_key, new_org, sms_order
+from tests.support.fakes import twilio as fake_twilio
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import completed_manifest, eventually
+from tests.support.routes import EMAIL, SMS
+from tests.support.serving import serving
+from tests.support.simulator import received_for
+from tests.support.stack import SHORT_TIMINGS
+from tests.support.store import history, shipment_row
 from workflows import search_attributes
 
 COOLDOWN = 2.0
@@ -43,6 +39,7 @@ COOLDOWN = 2.0
 class Simulators:
     settings: Settings
     group: ProcessGroup
+    engine: Engine
     first: httpx.AsyncClient
     second: httpx.AsyncClient
 
@@ -51,34 +48,25 @@ class Simulators:
 class FailoverStack:
     simulators: Simulators
     api: httpx.AsyncClient
-    org: str
-    database_url: str
     temporal: WorkflowEnvironment
+    org: str
 
     @property
     def headers(self) -> dict[str, str]:
-        secret = self.simulators.settings.auth_jwt_secret
-        token = mint_token(secret, self.org, "altinn:serviceowner/notifications.create")
-        return {"Authorization": f"Bearer {token}"}
+        return auth_headers(self.simulators.settings, self.org)
 
     async def order(self, route: str, body: dict[str, Any]) -> httpx.Response:
         return await self.api.post(route, json=body, headers=self.headers)
 
     async def received(self, simulator: httpx.AsyncClient, key: str) -> list[dict[str, Any]]:
-        reference = client_reference(workflow_id(self.org, key))
-        found = await simulator.get("/messages", params={"reference": reference})
-        messages: list[dict[str, Any]] = found.json()
-        return messages
+        return await received_for(simulator, self.org, key)
 
-    def row(self, shipment_id: str) -> tuple[str | None, list[tuple[str, str | None]]]:
-        """The provider named on the shipment's row, and (kind, provider) of its history."""
-        engine = create_db_engine(self.database_url)
-        with Session(engine) as session:
-            row = shipments.find_for_tenant(session, self.org, shipment_id)
-            events = shipments.history(session, shipment_id)
-        engine.dispose()
+    def providers(self, key: str) -> tuple[str | None, list[tuple[str, str | None]]]:
+        """The provider named on the order's row, and (kind, provider) of its history."""
+        engine = self.simulators.engine
+        row = shipment_row(engine, self.org, key)
         assert row is not None
-        return row.provider, [(e.kind, e.provider) for e in events]
+        return row.provider, [(e.kind, e.provider) for e in history(engine, row.id)]
 
 
 @pytest.fixture(scope="module")
@@ -86,19 +74,17 @@ async def simulators(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Simulators]:
     """Both simulators, as processes of their own, for the module."""
-    target = temporal_env.client.service_client.config.target_host
-    settings = stack_settings(
+    settings = scratch_settings(
         tmp_path_factory.mktemp("failover"),
-        target,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+        **{**SHORT_TIMINGS, "gateway_timeout_seconds": 1.0},
         sms_providers=["simulator", "simulator2"],
         email_providers=["simulator", "simulator2"],
-        simulator2_url=f"http://127.0.0.1:{free_port()}",
-        simulator2_smtp_port=free_port(),
         provider_failure_threshold=3,
         provider_cooldown_seconds=COOLDOWN,
-        gateway_timeout_seconds=1.0,
     )
     migrate_database(settings.database_url)
+    engine = create_db_engine(settings.database_url)
     group = ProcessGroup(echo=False)
     for name in services.SIMULATORS:
         await group.start(services.simulator(settings, name=name))
@@ -106,8 +92,9 @@ async def simulators(
         httpx.AsyncClient(base_url=settings.simulator.url, timeout=10) as first,
         httpx.AsyncClient(base_url=settings.simulator2.url, timeout=10) as second,
     ):
-        yield Simulators(settings, group, first, second)
+        yield Simulators(settings, group, engine, first, second)
     await group.stop_all()
+    engine.dispose()
 
 
 @pytest.fixture
@@ -115,15 +102,11 @@ async def failover(
     simulators: Simulators, temporal_env: WorkflowEnvironment
 ) -> AsyncIterator[FailoverStack]:
     """An API and a worker of their own for each test, so each starts with closed circuits."""
-    settings = simulators.settings
-    engine = create_db_engine(settings.database_url)
     if "simulator" not in simulators.group.processes:
         await simulators.group.start(simulators.group.services["simulator"])
     await simulators.first.delete("/outage")
-    async with api_and_worker(temporal_env.client, settings, engine) as api:
-        org = f"fo{uuid.uuid4().hex[:10]}"
-        yield FailoverStack(simulators, api, org, settings.database_url, temporal_env)
-    engine.dispose()
+    async with api_and_worker(temporal_env.client, simulators.settings, simulators.engine) as api:
+        yield FailoverStack(simulators, api, temporal_env, new_org())
 
 
 def handovers(provider: str, outcome: str) -> float:
@@ -143,13 +126,12 @@ async def test_first_provider_refusing_connections_fails_over_to_the_second(
     assert response.status_code == 201, response.text
     [message] = await failover.received(failover.simulators.second, key)
     assert message["submissions"] == 1
-    shipment_id = response.json()["notification"]["shipmentId"]
-    manifest = await completed_manifest(failover.api, failover.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "SMS_Delivered"  # its report, via simulator2
-    provider, history = failover.row(shipment_id)
+    manifest = await completed_manifest(failover.api, failover.headers, shipment_id(response))
+    assert recipient_status(manifest) == "SMS_Delivered"  # by its report, through simulator2
+    provider, events = failover.providers(key)
     assert provider == "simulator2"
-    assert ("handover", "simulator2") in history
-    assert ("report", "simulator2") in history
+    assert ("handover", "simulator2") in events
+    assert ("report", "simulator2") in events
 
 
 async def test_first_provider_answering_503_fails_over_with_exactly_one_message(
@@ -167,7 +149,6 @@ async def test_first_provider_answering_503_fails_over_with_exactly_one_message(
         assert [
             m["submissions"] for m in await failover.received(failover.simulators.second, key)
         ] == [1]
-    shipment_id = sms.json()["notification"]["shipmentId"]
     handle = failover.temporal.client.get_workflow_handle(f"instant/{failover.org}/{sms_key}")
 
     async def provider_attribute() -> list[str] | None:
@@ -175,8 +156,8 @@ async def test_first_provider_answering_503_fails_over_with_exactly_one_message(
         return [found] if found else None
 
     assert await eventually(provider_attribute) == ["simulator2"]
-    manifest = await completed_manifest(failover.api, failover.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "SMS_Delivered"
+    manifest = await completed_manifest(failover.api, failover.headers, shipment_id(sms))
+    assert recipient_status(manifest) == "SMS_Delivered"
 
 
 async def test_first_provider_silent_after_the_request_left_is_never_followed_by_another(
@@ -200,7 +181,6 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     """Twilio first (no idempotency key), the second simulator after it: Twilio goes silent,
     so the message may have been sent, and the second provider is not asked."""
     twilio = FakeTwilio()
-    engine = create_db_engine(simulators.settings.database_url)
     async with serving(twilio.app) as twilio_url:
         settings = simulators.settings.model_copy(
             update={
@@ -214,11 +194,10 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
                 ),
             }
         )
-        async with api_and_worker(temporal_env.client, settings, engine) as api:
-            stack = FailoverStack(simulators, api, f"fo{uuid.uuid4().hex[:10]}", "", temporal_env)
+        async with api_and_worker(temporal_env.client, settings, simulators.engine) as api:
+            stack = FailoverStack(simulators, api, temporal_env, new_org())
             key = new_key()
             response = await stack.order(SMS, sms_order(fake_twilio.HANG, key=key))
-    engine.dispose()
 
     assert response.status_code == 503
     assert "may have been sent" in response.json()["detail"]

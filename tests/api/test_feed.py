@@ -4,8 +4,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Stack, Tenant
-from tests.helpers import FEED, SMS, completed_manifest, sms_order
+from tests.support.answers import recipient_status, shipment_id
+from tests.support.bodies import sms_order
+from tests.support.polling import completed_manifest
+from tests.support.routes import FEED, SMS
+from tests.support.stack import Stack, Tenant
 
 pytestmark = pytest.mark.both_databases
 
@@ -16,7 +19,7 @@ async def complete(stack: Stack, tenant: Tenant, count: int) -> list[str]:
     for n in range(count):
         order = sms_order("+4799990001", sendersReference=f"r{n}")
         response = await stack.api.post(SMS, json=order, headers=tenant.headers)
-        ids.append(response.json()["notification"]["shipmentId"])
+        ids.append(shipment_id(response))
     return ids
 
 
@@ -39,7 +42,7 @@ async def test_entries_in_completion_order_with_the_snapshot(stack: Stack, tenan
     assert first["shipmentType"] == "Instant"
     assert first["status"] == "Order_Completed"
     assert first["sendersReference"] == "r0"
-    assert first["recipients"][0]["status"] == "SMS_Failed_InvalidRecipient"
+    assert recipient_status(first) == "SMS_Failed_InvalidRecipient"
     assert first["recipients"][0]["destination"] == "+4799990001"
 
 
@@ -102,17 +105,16 @@ async def test_pending_shipments_are_not_in_the_feed(stack: Stack, tenant: Tenan
 
 async def test_another_tenant_sees_none_of_it(stack: Stack, tenant: Tenant) -> None:
     await complete(stack, tenant, 2)
-    other = Tenant(org=f"{tenant.org}z", headers=stack.headers(f"{tenant.org}z"))
+    other = stack.tenant(f"{tenant.org}z")
 
     assert await feed(stack, other) == []
 
 
 async def test_delivered_shipment_enters_the_feed_once(stack: Stack, tenant: Tenant) -> None:
     created = await stack.api.post(SMS, json=sms_order("+4799990010"), headers=tenant.headers)
-    shipment_id = created.json()["notification"]["shipmentId"]
-    await completed_manifest(stack.api, tenant.headers, shipment_id)
+    await completed_manifest(stack.api, tenant.headers, shipment_id(created))
 
     entries = await feed(stack, tenant)
 
-    assert [e["shipmentId"] for e in entries] == [shipment_id]
-    assert entries[0]["recipients"][0]["status"] == "SMS_Delivered"
+    assert [e["shipmentId"] for e in entries] == [shipment_id(created)]
+    assert recipient_status(entries[0]) == "SMS_Delivered"

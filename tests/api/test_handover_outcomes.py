@@ -3,13 +3,14 @@
 import time
 
 import pytest
-from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus
 
-from domain.ids import client_reference, workflow_id
-from store import shipments
-from tests.conftest import Stack, Tenant
-from tests.helpers import EMAIL, SMS, email_order, new_key, random_phone, sms_order
+from tests.support.answers import assert_problem, recipient_status
+from tests.support.bodies import email_order, new_key, random_phone, sms_order
+from tests.support.routes import EMAIL, SMS
+from tests.support.simulator import received_for
+from tests.support.stack import Stack, Tenant
+from tests.support.store import history, shipment_row
 
 ACCEPTED_SMS = [
     "+4799990002",
@@ -36,9 +37,7 @@ ACCEPTED_EMAIL = [
 
 def refusal_detail(stack: Stack, shipment_id: str) -> str:
     """What the gateway said with its refusal, as the shipment's history keeps it."""
-    with Session(stack.engine) as session:
-        events = shipments.history(session, shipment_id)
-    handover = [event for event in events if event.kind == "handover"]
+    handover = [event for event in history(stack.engine, shipment_id) if event.kind == "handover"]
     assert len(handover) == 1
     assert handover[0].detail
     return handover[0].detail
@@ -50,7 +49,7 @@ async def test_sms_accepted_by_the_gateway(stack: Stack, tenant: Tenant, phone: 
 
     assert response.status_code == 201
     manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
-    assert manifest["recipients"][0]["status"] != "SMS_Sending"
+    assert recipient_status(manifest) != "SMS_Sending"
 
 
 @pytest.mark.parametrize("local", ACCEPTED_EMAIL)
@@ -70,7 +69,7 @@ async def test_refused_sms_recipient_is_201_with_a_failed_status(
     assert response.status_code == 201
     manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
     assert manifest["status"] == "Order_Completed"
-    assert manifest["recipients"][0]["status"] == "SMS_Failed_InvalidRecipient"
+    assert recipient_status(manifest) == "SMS_Failed_InvalidRecipient"
     assert "invalid" in refusal_detail(stack, manifest["shipmentId"]).lower()
 
 
@@ -83,7 +82,7 @@ async def test_refused_email_recipient_is_201_with_a_failed_status(
 
     assert response.status_code == 201
     manifest = (await stack.api.get(response.headers["location"], headers=tenant.headers)).json()
-    assert manifest["recipients"][0]["status"] == "Email_Failed_InvalidFormat"
+    assert recipient_status(manifest) == "Email_Failed_InvalidFormat"
     assert refusal_detail(stack, manifest["shipmentId"]).startswith("5")  # the SMTP reply
 
 
@@ -95,19 +94,17 @@ async def test_refused_email_recipient_is_201_with_a_failed_status(
 async def test_unavailable_gateway_is_503_and_nothing_is_kept(
     stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
 ) -> None:
-    order = {**order, "idempotencyId": new_key()}
+    key = new_key()
+    order = {**order, "idempotencyId": key}
 
     response = await stack.api.post(route, json=order, headers=tenant.headers)
 
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
+    problem = assert_problem(response, 503)
     assert problem["code"] == "NOT-00004"
     assert problem["type"] == "urn:altinn:error:NOT-00004"
-    with Session(stack.engine) as session:
-        assert shipments.find_by_key(session, tenant.org, str(order["idempotencyId"])) is None
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, str(order["idempotencyId"])))
-    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+    assert shipment_row(stack.engine, tenant.org, key) is None
+    description = await stack.workflow(tenant.org, key).describe()
+    assert description.status == WorkflowExecutionStatus.FAILED
 
 
 async def test_retry_after_503_hands_over_again(stack: Stack, tenant: Tenant) -> None:
@@ -121,8 +118,7 @@ async def test_retry_after_503_hands_over_again(stack: Stack, tenant: Tenant) ->
 
     assert failed.status_code == 503
     assert retried.status_code == 201
-    reference = client_reference(workflow_id(tenant.org, key))
-    sent = (await stack.simulator.get("/messages", params={"reference": reference})).json()
+    sent = await received_for(stack.simulator, tenant.org, key)
     assert [m["to"] for m in sent] == [phone]
 
 

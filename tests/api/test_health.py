@@ -1,26 +1,12 @@
 """Health: liveness always 200; readiness 200 only when Temporal and the database answer."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
-
-from api.main import create_app
-from core.config import Settings
-from devstack.processes import free_port
-from tests.conftest import Stack, stack_settings
-from tests.helpers import SMS, sms_order
-
-
-@asynccontextmanager
-async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app in-process, lifespan included, for settings the shared stack cannot take."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+from devstack.scratch import scratch_settings
+from tests.support.bodies import sms_order
+from tests.support.inprocess import api_for
+from tests.support.routes import SMS
+from tests.support.stack import Stack
 
 
 async def test_healthy_stack_is_200(stack: Stack) -> None:
@@ -34,9 +20,9 @@ async def test_healthy_stack_is_200(stack: Stack) -> None:
 async def test_unreachable_temporal_is_503_for_health_and_orders(
     stack: Stack, tmp_path: Path
 ) -> None:
-    settings = stack_settings(
+    # Nothing listens on the temporal address of scratch settings.
+    settings = scratch_settings(
         tmp_path,
-        f"127.0.0.1:{free_port()}",
         handover_deadline_seconds=2.0,
         gateway_timeout_seconds=0.5,
         workflow_task_timeout_seconds=1.0,

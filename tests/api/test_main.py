@@ -5,15 +5,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from devstack.processes import free_port
+from devstack.scratch import scratch_settings
 from store.engine import create_db_engine
 from store.migrate import SchemaNotCurrentError
-from tests.api.test_health import api_for
-from tests.conftest import stack_settings
+from tests.support.inprocess import api_for
 
 
 async def test_api_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
-    settings = stack_settings(tmp_path, f"127.0.0.1:{free_port()}")
+    settings = scratch_settings(tmp_path)
 
     with pytest.raises(SchemaNotCurrentError, match=r"not migrated.*make migrate"):
         async with api_for(settings):

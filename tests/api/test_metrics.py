@@ -1,18 +1,12 @@
 """The API's /metrics: request latency by route template, and what became of delivery reports."""
 
-from domain.ids import client_reference, workflow_id
-from tests.conftest import Stack, Tenant
-from tests.helpers import (
-    BASE,
-    REPORTS,
-    SHIPMENT,
-    SMS,
-    completed_manifest,
-    metric,
-    new_key,
-    signed_report,
-    sms_order,
-)
+from tests.support.answers import shipment_id
+from tests.support.bodies import new_key, reference_of, sms_order
+from tests.support.metrics import metric
+from tests.support.polling import completed_manifest
+from tests.support.reports import signed_report, sms_report
+from tests.support.routes import BASE, SHIPMENT, SIMULATOR_REPORTS, SMS
+from tests.support.stack import Stack, Tenant
 
 LATENCY = "notifications_http_request_duration_seconds_count"
 REPORTS_TOTAL = "notifications_delivery_reports_total"
@@ -31,10 +25,10 @@ async def test_requests_are_timed_by_route_template_never_by_raw_path(
     shipment_route = f"{BASE}/future/shipment/{{shipment_id}}"
     before = await scrape(stack)
     placed = await stack.api.post(SMS, json=sms_order(), headers=tenant.headers)
-    shipment_id = placed.json()["notification"]["shipmentId"]
-    await stack.api.get(f"{SHIPMENT}/{shipment_id}", headers=tenant.headers)
+    shipment = shipment_id(placed)
+    await stack.api.get(f"{SHIPMENT}/{shipment}", headers=tenant.headers)
     await stack.api.get(f"{SHIPMENT}/{new_key()}", headers=tenant.headers)
-    await stack.api.get(f"/no/such/{shipment_id}")
+    await stack.api.get(f"/no/such/{shipment}")
     after = await scrape(stack)
 
     def grew(method: str, route: str, status: str) -> float:
@@ -45,7 +39,7 @@ async def test_requests_are_timed_by_route_template_never_by_raw_path(
     assert grew("GET", shipment_route, "200") == 1
     assert grew("GET", shipment_route, "404") == 1
     assert grew("GET", "unmatched", "404") == 1
-    assert shipment_id not in after
+    assert shipment not in after
 
 
 async def test_delivery_reports_are_counted_by_outcome(stack: Stack, tenant: Tenant) -> None:
@@ -55,21 +49,20 @@ async def test_delivery_reports_are_counted_by_outcome(stack: Stack, tenant: Ten
     placed = await stack.api.post(
         SMS, json=sms_order("+4799990008", key=key, ttl=600), headers=tenant.headers
     )
-    wf_id = workflow_id(tenant.org, key)
-    payload = {"reference": client_reference(wf_id), "status": "DELIVRD", "channel": "SMS"}
+    payload = sms_report(reference_of(tenant.org, key), "DELIVRD")
     delivered, headers = signed_report(secret, payload)
     before = await scrape(stack)
 
-    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=headers)
-    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=headers)
-    await completed_manifest(stack.api, tenant.headers, placed.json()["notification"]["shipmentId"])
-    await stack.client.get_workflow_handle(wf_id).result()
+    await stack.api.post(SIMULATOR_REPORTS, content=delivered, headers=headers)
+    await stack.api.post(SIMULATOR_REPORTS, content=delivered, headers=headers)
+    await completed_manifest(stack.api, tenant.headers, shipment_id(placed))
+    await stack.workflow(tenant.org, key).result()
     late, late_headers = signed_report(secret, payload)
-    await stack.api.post(f"{REPORTS}/simulator", content=late, headers=late_headers)
+    await stack.api.post(SIMULATOR_REPORTS, content=late, headers=late_headers)
     unknown, unknown_headers = signed_report(secret, {**payload, "reference": new_key()})
-    await stack.api.post(f"{REPORTS}/simulator", content=unknown, headers=unknown_headers)
+    await stack.api.post(SIMULATOR_REPORTS, content=unknown, headers=unknown_headers)
     unsigned = {"content-type": "application/json"}
-    await stack.api.post(f"{REPORTS}/simulator", content=delivered, headers=unsigned)
+    await stack.api.post(SIMULATOR_REPORTS, content=delivered, headers=unsigned)
     after = await scrape(stack)
 
     def grew(outcome: str) -> float:

@@ -5,36 +5,26 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.ids import client_reference, workflow_id
-from store import shipments
-from tests.api.test_health import api_for
-from tests.conftest import Stack, Tenant
-from tests.helpers import (
-    DEPRECATED,
-    EMAIL,
-    SHIPMENT,
-    SMS,
-    completed_manifest,
+from tests.support.answers import assert_problem, recipient_status, shipment_id
+from tests.support.bodies import (
+    deprecated_order,
     email_order,
-    eventually,
     new_key,
     random_phone,
     sms_order,
 )
+from tests.support.inprocess import api_for
+from tests.support.polling import completed_manifest, eventually
+from tests.support.routes import DEPRECATED, EMAIL, SHIPMENT, SMS
+from tests.support.simulator import received_for
+from tests.support.stack import Stack, Tenant
+from tests.support.store import shipment_row
 
 pytestmark = pytest.mark.both_databases
-
-
-async def messages_for(stack: Stack, org: str, key: str) -> list[dict[str, Any]]:
-    reference = client_reference(workflow_id(org, key))
-    response = await stack.simulator.get("/messages", params={"reference": reference})
-    result: list[dict[str, Any]] = response.json()
-    return result
 
 
 async def test_first_call_creates_and_repeat_returns_same_body(
@@ -50,15 +40,15 @@ async def test_first_call_creates_and_repeat_returns_same_body(
     assert again.json() == first.json()
     body = first.json()
     assert body["notification"]["sendersReference"] == "case-17"
-    assert body["notificationOrderId"] != body["notification"]["shipmentId"]
+    assert body["notificationOrderId"] != shipment_id(first)
     uuid.UUID(body["notificationOrderId"])
     location = first.headers["location"]
-    assert location == f"{SHIPMENT}/{body['notification']['shipmentId']}"
+    assert location == f"{SHIPMENT}/{shipment_id(first)}"
     assert again.headers["location"] == location
     resolved = await stack.api.get(location, headers=tenant.headers)
     assert resolved.status_code == 200
-    assert resolved.json()["shipmentId"] == body["notification"]["shipmentId"]
-    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    assert resolved.json()["shipmentId"] == shipment_id(first)
+    sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert len(sent) == 1
     assert sent[0]["submissions"] == 1
     assert sent[0]["body"] == "Your code is 123456"
@@ -70,10 +60,9 @@ async def test_row_exists_when_the_api_answers(stack: Stack, tenant: Tenant) -> 
 
     response = await stack.api.post(SMS, json=order, headers=tenant.headers)
 
-    with Session(stack.engine) as session:
-        row = shipments.find_by_key(session, tenant.org, order["idempotencyId"])
+    row = shipment_row(stack.engine, tenant.org, order["idempotencyId"])
     assert row is not None
-    assert row.id == response.json()["notification"]["shipmentId"]
+    assert row.id == shipment_id(response)
     assert row.destination == order["recipientSms"]["phoneNumber"]
 
 
@@ -87,7 +76,7 @@ async def test_twenty_concurrent_identical_requests_send_once(stack: Stack, tena
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 19 + [201]
     assert len({r.text for r in responses}) == 1
-    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert len(sent) == 1
     assert sent[0]["submissions"] == 1
 
@@ -95,16 +84,14 @@ async def test_twenty_concurrent_identical_requests_send_once(stack: Stack, tena
 async def test_repeat_after_completion_answers_from_the_store(stack: Stack, tenant: Tenant) -> None:
     order = sms_order()
     first = await stack.api.post(SMS, json=order, headers=tenant.headers)
-    shipment_id = first.json()["notification"]["shipmentId"]
-    await completed_manifest(stack.api, tenant.headers, shipment_id)
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
-    await handle.result()
+    await completed_manifest(stack.api, tenant.headers, shipment_id(first))
+    await stack.workflow(tenant.org, order["idempotencyId"]).result()
 
     again = await stack.api.post(SMS, json=order, headers=tenant.headers)
 
     assert again.status_code == 200
     assert again.json() == first.json()
-    assert len(await messages_for(stack, tenant.org, order["idempotencyId"])) == 1
+    assert len(await received_for(stack.simulator, tenant.org, order["idempotencyId"])) == 1
 
 
 async def test_key_is_honoured_after_retention_deleted_the_workflow(
@@ -113,8 +100,8 @@ async def test_key_is_honoured_after_retention_deleted_the_workflow(
     """Retention deletes closed workflows; the shipment row still refuses a second send."""
     order = sms_order()
     first = await stack.api.post(SMS, json=order, headers=tenant.headers)
-    await completed_manifest(stack.api, tenant.headers, first.json()["notification"]["shipmentId"])
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+    await completed_manifest(stack.api, tenant.headers, shipment_id(first))
+    handle = stack.workflow(tenant.org, order["idempotencyId"])
     await handle.result()
     await delete_workflow(stack, handle.id)
 
@@ -123,12 +110,11 @@ async def test_key_is_honoured_after_retention_deleted_the_workflow(
 
     assert (again.status_code, later.status_code) == (200, 200)
     assert again.json() == later.json() == first.json()
-    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert [m["submissions"] for m in sent] == [1]
-    with Session(stack.engine) as session:
-        row = shipments.find_by_key(session, tenant.org, order["idempotencyId"])
+    row = shipment_row(stack.engine, tenant.org, order["idempotencyId"])
     assert row is not None
-    assert (row.id, row.status) == (first.json()["notification"]["shipmentId"], "SMS_Delivered")
+    assert (row.id, row.status) == (shipment_id(first), "SMS_Delivered")
 
 
 async def delete_workflow(stack: Stack, workflow: str) -> None:
@@ -158,7 +144,7 @@ async def test_content_is_not_compared_by_default(stack: Stack, tenant: Tenant) 
 
     assert other.status_code == 200
     assert other.json() == first.json()
-    sent = await messages_for(stack, tenant.org, key)
+    sent = await received_for(stack.simulator, tenant.org, key)
     assert [m["channel"] for m in sent] == ["SMS"]
 
 
@@ -170,7 +156,7 @@ async def test_tenants_never_share_keys(stack: Stack, tenant: Tenant) -> None:
     theirs = await stack.api.post(SMS, json=order, headers=other)
 
     assert (mine.status_code, theirs.status_code) == (201, 201)
-    assert mine.json()["notification"]["shipmentId"] != theirs.json()["notification"]["shipmentId"]
+    assert shipment_id(mine) != shipment_id(theirs)
     cross = await stack.api.get(mine.headers["location"], headers=other)
     assert cross.status_code == 404
 
@@ -183,14 +169,14 @@ async def test_email_is_handed_over_by_smtp(stack: Stack, tenant: Tenant) -> Non
     response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
 
     assert response.status_code == 201
-    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert len(sent) == 1
     assert sent[0]["channel"] == "Email"
     assert sent[0]["subject"] == "Login code"
     assert sent[0]["sender"] == "login@service.example.no"
     assert sent[0]["body"].strip() == "<b>123456</b>"
     manifest = await stack.api.get(response.headers["location"], headers=tenant.headers)
-    assert manifest.json()["recipients"][0]["status"] in ("Email_Succeeded", "Email_Delivered")
+    assert recipient_status(manifest.json()) in ("Email_Succeeded", "Email_Delivered")
 
 
 async def test_deprecated_route_sends_sms(stack: Stack, tenant: Tenant) -> None:
@@ -209,19 +195,15 @@ async def test_deprecated_route_sends_sms(stack: Stack, tenant: Tenant) -> None:
     response = await stack.api.post(DEPRECATED, json=order, headers=tenant.headers)
 
     assert response.status_code == 201
-    sent = await messages_for(stack, tenant.org, order["idempotencyId"])
+    sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert [(m["to"], m["sender"], m["body"]) for m in sent] == [(phone, "Bank", "Code 42")]
 
 
 async def test_deprecated_and_new_routes_share_one_key_space(stack: Stack, tenant: Tenant) -> None:
     order = sms_order()
     first = await stack.api.post(SMS, json=order, headers=tenant.headers)
-    legacy = {
-        "idempotencyId": order["idempotencyId"],
-        "recipient": {"recipientSms": order["recipientSms"]},
-    }
 
-    again = await stack.api.post(DEPRECATED, json=legacy, headers=tenant.headers)
+    again = await stack.api.post(DEPRECATED, json=deprecated_order(order), headers=tenant.headers)
 
     assert again.status_code == 200
     assert again.json() == first.json()
@@ -237,6 +219,5 @@ async def test_reject_mode_answers_422_for_different_content(stack: Stack, tenan
         different = await strict.post(SMS, json=changed, headers=tenant.headers)
 
     assert (first.status_code, same.status_code) == (201, 200)
-    assert different.status_code == 422
-    assert different.headers["content-type"] == "application/problem+json"
-    assert len(await messages_for(stack, tenant.org, order["idempotencyId"])) == 1
+    assert_problem(different, 422)
+    assert len(await received_for(stack.simulator, tenant.org, order["idempotencyId"])) == 1

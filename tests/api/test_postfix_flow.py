@@ -2,7 +2,6 @@
 it and mails its success DSN to the sender's mailbox, and that DSN, relayed to our report route
 as a mailbox's inbound hook would, makes the shipment Email_Delivered."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import Message
@@ -11,12 +10,17 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.token import mint_token
+from devstack.scratch import scratch_settings
+from devstack.token import auth_headers
 from store.engine import create_db_engine
 from store.migrate import migrate_database
-from tests.conftest import api_and_worker, stack_settings
-from tests.gateways.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
-from tests.helpers import EMAIL, REPORTS, SHIPMENT, completed_manifest, email_order, eventually
+from tests.support.answers import recipient_status, shipment_id
+from tests.support.bodies import email_order, new_org
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import eventually, final_status
+from tests.support.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
+from tests.support.routes import EMAIL, REPORTS, SHIPMENT
+from tests.support.stack import SHORT_TIMINGS
 
 
 @dataclass
@@ -31,9 +35,10 @@ async def through_postfix(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PostfixStack]:
     async with running_postfix() as postfix:
-        settings = stack_settings(
+        settings = scratch_settings(
             tmp_path_factory.mktemp("postfix"),
-            temporal_env.client.service_client.config.target_host,
+            temporal_address=temporal_env.client.service_client.config.target_host,
+            **SHORT_TIMINGS,
             email_providers=["smtp"],
             smtp_host="127.0.0.1",
             smtp_port=postfix.port,
@@ -43,11 +48,8 @@ async def through_postfix(
         )
         migrate_database(settings.database_url)
         engine = create_db_engine(settings.database_url)
-        token = mint_token(
-            settings.auth_jwt_secret, f"pf{uuid.uuid4().hex[:8]}", settings.auth_scope
-        )
         async with api_and_worker(temporal_env.client, settings, engine) as api:
-            yield PostfixStack(api, postfix, {"Authorization": f"Bearer {token}"})
+            yield PostfixStack(api, postfix, auth_headers(settings, new_org()))
         engine.dispose()
 
 
@@ -59,9 +61,9 @@ async def test_postfix_success_dsn_makes_the_shipment_delivered(
         EMAIL, json=email_order(f"kari@{RECIPIENTS}"), headers=stack.headers
     )
     assert response.status_code == 201, response.text
-    shipment_id = response.json()["notification"]["shipmentId"]
-    accepted = await stack.api.get(f"{SHIPMENT}/{shipment_id}", headers=stack.headers)
-    assert accepted.json()["recipients"][0]["status"] == "Email_Succeeded"
+    shipment = shipment_id(response)
+    accepted = await stack.api.get(f"{SHIPMENT}/{shipment}", headers=stack.headers)
+    assert recipient_status(accepted.json()) == "Email_Succeeded"
 
     async def notification() -> Message | None:
         found = stack.postfix.mailbox(SENDERS)
@@ -75,5 +77,4 @@ async def test_postfix_success_dsn_makes_the_shipment_delivered(
     )
 
     assert relayed.status_code == 200, relayed.text
-    manifest = await completed_manifest(stack.api, stack.headers, shipment_id)
-    assert manifest["recipients"][0]["status"] == "Email_Delivered"
+    assert await final_status(stack.api, stack.headers, shipment) == "Email_Delivered"

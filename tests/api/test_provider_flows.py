@@ -1,9 +1,12 @@
 """Each real provider end to end: order → handover to a local server speaking the provider's
 protocol → that server's own delivery report to our report route → the final status."""
 
+import email
+import email.policy
 import ssl
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,37 +16,35 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.processes import free_port
-from devstack.token import mint_token
+from core.config import Settings
+from devstack.scratch import scratch_settings
+from devstack.token import auth_headers
 from store import shipments
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
-from tests.conftest import api_and_worker, stack_settings
-from tests.gateways.fakes import linkmobility as fake_lm
-from tests.gateways.fakes import twilio as fake_twilio
-from tests.gateways.fakes.acs import FakeAcs, validation_event
-from tests.gateways.fakes.linkmobility import FakeLinkMobility
-from tests.gateways.fakes.smtp import FakeSmtp
-from tests.gateways.fakes.tls import self_signed
-from tests.gateways.fakes.twilio import FakeTwilio
-from tests.helpers import (
-    EMAIL,
-    REPORTS,
-    SMS,
-    completed_manifest,
-    email_order,
-    eventually,
-    sms_order,
-)
-from tests.serving import serving
+from tests.support import polling
+from tests.support.answers import shipment_id
+from tests.support.bodies import email_order, new_org, sms_order
+from tests.support.fakes import linkmobility as fake_lm
+from tests.support.fakes import twilio as fake_twilio
+from tests.support.fakes.acs import FakeAcs, validation_event
+from tests.support.fakes.linkmobility import FakeLinkMobility
+from tests.support.fakes.smtp import FakeSmtp
+from tests.support.fakes.tls import self_signed
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import eventually
+from tests.support.routes import EMAIL, REPORTS, SMS
+from tests.support.serving import serving
+from tests.support.stack import SHORT_TIMINGS
 
 
 @dataclass
 class ProviderStack:
+    settings: Settings
     api: httpx.AsyncClient
     headers: dict[str, str]
-    database_url: str
     twilio: FakeTwilio | None = None
     smtp: FakeSmtp | None = None
     link: FakeLinkMobility | None = None
@@ -52,13 +53,24 @@ class ProviderStack:
     async def order(self, route: str, body: dict[str, Any], status: int = 201) -> str:
         response = await self.api.post(route, json=body, headers=self.headers)
         assert response.status_code == status, response.text
-        shipment_id: str = response.json()["notification"]["shipmentId"]
-        return shipment_id
+        return shipment_id(response)
 
-    async def final_status(self, shipment_id: str) -> str:
-        manifest = await completed_manifest(self.api, self.headers, shipment_id)
-        status: str = manifest["recipients"][0]["status"]
-        return status
+    async def final_status(self, shipment: str) -> str:
+        return await polling.final_status(self.api, self.headers, shipment)
+
+
+@asynccontextmanager
+async def provider_stack(
+    env: WorkflowEnvironment, data: Path, **providers: Any
+) -> AsyncIterator[ProviderStack]:
+    """The API and a worker on a store of their own, with the providers' settings."""
+    target = env.client.service_client.config.target_host
+    settings = scratch_settings(data, temporal_address=target, **SHORT_TIMINGS, **providers)
+    migrate_database(settings.database_url)
+    engine = create_db_engine(settings.database_url)
+    async with api_and_worker(env.client, settings, engine) as api:
+        yield ProviderStack(settings, api, auth_headers(settings, new_org()))
+    engine.dispose()
 
 
 async def answers(sent: list[httpx.Response], before: int, count: int) -> list[httpx.Response]:
@@ -69,13 +81,6 @@ async def answers(sent: list[httpx.Response], before: int, count: int) -> list[h
         return sent[before : before + count] if len(sent) >= before + count else None
 
     return await eventually(probe)
-
-
-def _headers(secret: str) -> dict[str, str]:
-    token = mint_token(
-        secret, f"org{uuid.uuid4().hex[:10]}", "altinn:serviceowner/notifications.create"
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +96,12 @@ async def twilio_and_smtp(
 ) -> AsyncIterator[ProviderStack]:
     """SMS_PROVIDER=twilio, EMAIL_PROVIDER=smtp (STARTTLS, AUTH, DSN relayed to the route)."""
     twilio, smtp = FakeTwilio(), FakeSmtp()
-    target = temporal_env.client.service_client.config.target_host
-    api_port = free_port()
-    public = f"http://127.0.0.1:{api_port}"
-    smtp.report_url = f"{public}{REPORTS}/smtp?code=dsn-secret"
-    async with serving(twilio.app) as twilio_url, smtp.running("starttls", certificate[0]) as port:
-        settings = stack_settings(
+    async with (
+        serving(twilio.app) as twilio_url,
+        smtp.running("starttls", certificate[0]) as port,
+        provider_stack(
+            temporal_env,
             tmp_path_factory.mktemp("twilio-smtp"),
-            target,
-            api_port=api_port,
-            public_base_url=public,
             sms_providers=["twilio"],
             twilio_base_url=twilio_url,
             twilio_account_sid=twilio.account_sid,
@@ -113,13 +114,11 @@ async def twilio_and_smtp(
             smtp_password=smtp.password,
             smtp_ca_file=str(certificate[1]),
             smtp_report_secret="dsn-secret",
-        )
-        migrate_database(settings.database_url)
-        engine = create_db_engine(settings.database_url)
-        async with api_and_worker(temporal_env.client, settings, engine) as api:
-            headers = _headers(settings.auth_jwt_secret)
-            yield ProviderStack(api, headers, settings.database_url, twilio=twilio, smtp=smtp)
-        engine.dispose()
+        ) as stack,
+    ):
+        smtp.report_url = f"{stack.settings.api_url}{REPORTS}/smtp?code=dsn-secret"
+        stack.twilio, stack.smtp = twilio, smtp
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +127,12 @@ async def link_and_acs(
 ) -> AsyncIterator[ProviderStack]:
     """SMS_PROVIDER=linkmobility, EMAIL_PROVIDER=acs (reports through Event Grid)."""
     link, acs = FakeLinkMobility(), FakeAcs()
-    target = temporal_env.client.service_client.config.target_host
-    async with serving(link.app) as link_url, serving(acs.app) as acs_url:
-        settings = stack_settings(
+    async with (
+        serving(link.app) as link_url,
+        serving(acs.app) as acs_url,
+        provider_stack(
+            temporal_env,
             tmp_path_factory.mktemp("link-acs"),
-            target,
             sms_providers=["linkmobility"],
             linkmobility_base_url=link_url + "/",
             linkmobility_username=link.username,
@@ -143,16 +143,12 @@ async def link_and_acs(
             acs_endpoint=acs_url,
             acs_access_key=acs.access_key,
             acs_report_secret="grid-secret",
-        )
-        api_url = f"http://127.0.0.1:{settings.api_port}"
-        link.report_url = f"{api_url}{REPORTS}/linkmobility"
-        acs.webhook_url = f"{api_url}{REPORTS}/acs?code=grid-secret"
-        migrate_database(settings.database_url)
-        engine = create_db_engine(settings.database_url)
-        async with api_and_worker(temporal_env.client, settings, engine) as api:
-            headers = _headers(settings.auth_jwt_secret)
-            yield ProviderStack(api, headers, settings.database_url, link=link, acs=acs)
-        engine.dispose()
+        ) as stack,
+    ):
+        link.report_url = f"{stack.settings.api_url}{REPORTS}/linkmobility"
+        acs.webhook_url = f"{stack.settings.api_url}{REPORTS}/acs?code=grid-secret"
+        stack.link, stack.acs = link, acs
+        yield stack
 
 
 @pytest.mark.parametrize(
@@ -165,9 +161,9 @@ async def test_twilio_status_callbacks_decide(
     stack = twilio_and_smtp
     assert stack.twilio is not None
     before = len(stack.twilio.callbacks)
-    shipment_id = await stack.order(SMS, sms_order(phone))
+    shipment = await stack.order(SMS, sms_order(phone))
 
-    assert await stack.final_status(shipment_id) == status
+    assert await stack.final_status(shipment) == status
     callbacks = await answers(stack.twilio.callbacks, before, 2)  # sent, then the final one
     assert [r.status_code for r in callbacks] == [200, 200]
     assert stack.twilio.refused_credentials == 0
@@ -203,7 +199,7 @@ async def history_of(
     stack: ProviderStack, shipment_id: str, min_reports: int
 ) -> list[tuple[str | None, bool]] | None:
     """The reports in a shipment's history: (provider status, applied)."""
-    engine = create_db_engine(stack.database_url)
+    engine = create_db_engine(stack.settings.database_url)
     with Session(engine) as session:
         events = shipments.history(session, shipment_id)
     engine.dispose()
@@ -214,8 +210,8 @@ async def history_of(
 async def test_twilio_refusal_of_the_number_is_final_at_once(
     twilio_and_smtp: ProviderStack,
 ) -> None:
-    shipment_id = await twilio_and_smtp.order(SMS, sms_order(fake_twilio.INVALID))
-    assert await twilio_and_smtp.final_status(shipment_id) == "SMS_Failed_InvalidRecipient"
+    shipment = await twilio_and_smtp.order(SMS, sms_order(fake_twilio.INVALID))
+    assert await twilio_and_smtp.final_status(shipment) == "SMS_Failed_InvalidRecipient"
 
 
 @pytest.mark.parametrize(
@@ -227,9 +223,9 @@ async def test_smtp_delivery_status_notifications_decide(
     stack = twilio_and_smtp
     assert stack.smtp is not None
     before = len(stack.smtp.notifications)
-    shipment_id = await stack.order(EMAIL, email_order(f"{local}@example.no"))
+    shipment = await stack.order(EMAIL, email_order(f"{local}@example.no"))
 
-    assert await stack.final_status(shipment_id) == status
+    assert await stack.final_status(shipment) == status
     received = stack.smtp.received[-1]
     assert (received.tls, received.auth) == (True, "PLAIN")
     assert received.envid is not None
@@ -247,9 +243,9 @@ async def test_link_mobility_delivery_reports_decide(
     stack = link_and_acs
     assert stack.link is not None
     before = len(stack.link.acknowledgements)
-    shipment_id = await stack.order(SMS, sms_order(phone))
+    shipment = await stack.order(SMS, sms_order(phone))
 
-    assert await stack.final_status(shipment_id) == status
+    assert await stack.final_status(shipment) == status
     [acknowledgement] = await answers(stack.link.acknowledgements, before, 1)
     assert acknowledgement.status_code == 200
     assert b"<STATUS>OK</STATUS>" in acknowledgement.content
@@ -269,9 +265,9 @@ async def test_acs_event_grid_reports_decide(
 ) -> None:
     stack = link_and_acs
     assert stack.acs is not None
-    shipment_id = await stack.order(EMAIL, email_order(f"{local}@example.no"))
+    shipment = await stack.order(EMAIL, email_order(f"{local}@example.no"))
 
-    assert await stack.final_status(shipment_id) == status
+    assert await stack.final_status(shipment) == status
     assert stack.acs.signature_failures == 0
 
 
@@ -324,15 +320,96 @@ async def test_report_before_its_gateway_reference_is_held_then_applied(
     assert early.status_code == 200
     stack.link.next_refs.append(reference)
 
-    shipment_id = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
+    shipment = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
 
-    assert await stack.final_status(shipment_id) == "SMS_Delivered"
-    engine = create_db_engine(stack.database_url)
+    assert await stack.final_status(shipment) == "SMS_Delivered"
+    engine = create_db_engine(stack.settings.database_url)
     with Session(engine) as session:
         held = session.exec(
             select(HeldReport).where(HeldReport.gateway_reference == reference)
         ).one()
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
     engine.dispose()
-    assert (held.shipment_id, held.claimed_by) == (shipment_id, "workflow")
+    assert (held.shipment_id, held.claimed_by) == (shipment, "workflow")
     assert dead == []
+
+
+def sms_with(body: str, sender: str | None = None) -> dict[str, Any]:
+    order = sms_order(body=body)
+    if sender is not None:
+        order["recipientSms"]["smsSettings"]["sender"] = sender
+    return order
+
+
+async def refusal(stack: ProviderStack, order: dict[str, Any]) -> dict[str, list[str]]:
+    response = await stack.api.post(SMS, json=order, headers=stack.headers)
+    assert response.status_code == 400, response.text
+    errors: dict[str, list[str]] = response.json()["errors"]
+    return errors
+
+
+async def test_link_mobility_gets_the_longest_body_it_carries_whole(
+    link_and_acs: ProviderStack,
+) -> None:
+    """Its gateway cuts a text after 16 parts of 134 characters; up to that it arrives whole."""
+    stack = link_and_acs
+    assert stack.link is not None
+    body = ("Your code is 123456. " * 103)[:2144]
+    await stack.order(SMS, sms_with(body, "(TEST) SMS"))
+    sent = stack.link.submitted[-1]
+    assert (sent["TEXT"], sent["SND"]) == (body, "(TEST) SMS")
+
+    before = len(stack.link.submitted)
+    errors = await refusal(stack, sms_with(body + "x"))
+    assert errors["recipientSms.smsSettings.body"] == [
+        "The SMS body is 2145 GSM characters long; Link Mobility carries at most 2144 "
+        "and would cut off the rest."
+    ]
+    assert len(stack.link.submitted) == before
+
+
+async def test_link_mobility_gets_a_numeric_sender_without_its_plus(
+    link_and_acs: ProviderStack,
+) -> None:
+    assert link_and_acs.link is not None
+    await link_and_acs.order(SMS, sms_with("Your code is 123456", "+4790000000"))
+    assert link_and_acs.link.submitted[-1]["SND"] == "4790000000"
+
+
+async def test_twilio_gets_the_longest_body_it_takes(twilio_and_smtp: ProviderStack) -> None:
+    stack = twilio_and_smtp
+    assert stack.twilio is not None
+    body = "x" * 1600
+    await stack.order(SMS, sms_with(body, "Kari_Nordm"))
+    assert (stack.twilio.created[-1]["Body"], stack.twilio.created[-1]["From"]) == (
+        body,
+        "Kari_Nordm",
+    )
+
+    errors = await refusal(stack, sms_with(body + "x", "(TEST) SMS"))
+    assert errors == {
+        "recipientSms.smsSettings.body": [
+            "The SMS body is 1601 GSM characters long; Twilio carries at most 1600 "
+            "and would cut off the rest."
+        ],
+        "recipientSms.smsSettings.sender": [
+            "A sender name through Twilio has at least one letter and only A-Z, a-z, 0-9, "
+            "space and +-_& (no national letters)."
+        ],
+    }
+
+
+async def test_a_long_subject_reaches_the_mail_server_folded_and_whole(
+    twilio_and_smtp: ProviderStack,
+) -> None:
+    """RFC 5322 lets a header run over several lines; the email package folds a long subject
+    (encoded words where a line has no space to break at) and a reader unfolds it whole."""
+    stack = twilio_and_smtp
+    assert stack.smtp is not None
+    words = "Kvittering for innsending av skjema RF-1086 for 2026, med vedlegg og merknader. "
+    for subject in ((words * 7)[:500], "x" * 500, ("Frist: 1. mai for æøå-søknad. " * 17)[:500]):
+        await stack.order(EMAIL, email_order(subject=subject))
+        raw = stack.smtp.received[-1].content
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        assert mail["Subject"] == subject

@@ -1,15 +1,14 @@
 """Against SMS pumping: numbers of a country not allowed, and premium-rate, shared-cost, UAN,
 voicemail and pager numbers are 400 naming the field, with nothing sent, and counted."""
 
-from pathlib import Path
-
 import pytest
 from prometheus_client import REGISTRY
 
 from api.pumping import refusal
-from tests.api.test_health import api_for
-from tests.conftest import Stack, Tenant, stack_settings
-from tests.helpers import DEPRECATED, SMS, sms_order
+from tests.support.bodies import deprecated_order, sms_order
+from tests.support.inprocess import api_for
+from tests.support.routes import DEPRECATED, SMS
+from tests.support.stack import Stack, Tenant
 
 # libphonenumber's own example numbers of each refused type.
 REFUSED_NUMBERS = {
@@ -45,11 +44,7 @@ async def test_numbers_of_a_toll_fraud_type_are_400_and_not_sent(
 
 
 async def test_the_deprecated_route_names_its_own_path(stack: Stack, tenant: Tenant) -> None:
-    order = sms_order("+4782012345")
-    deprecated = {
-        "idempotencyId": order["idempotencyId"],
-        "recipient": {"recipientSms": order["recipientSms"]},
-    }
+    deprecated = deprecated_order(sms_order("+4782012345"))
 
     response = await stack.api.post(DEPRECATED, json=deprecated, headers=tenant.headers)
 
@@ -57,14 +52,8 @@ async def test_the_deprecated_route_names_its_own_path(stack: Stack, tenant: Ten
     assert list(response.json()["errors"]) == ["recipient.recipientSms.phoneNumber"]
 
 
-async def test_a_country_not_allowed_is_400_and_not_sent(stack: Stack, tmp_path: Path) -> None:
-    settings = stack_settings(
-        tmp_path,
-        stack.settings.temporal_address,
-        database_url=stack.settings.database_url,
-        temporal_task_queue=stack.settings.temporal_task_queue,
-        sms_allowed_countries="NO, dk",
-    )
+async def test_a_country_not_allowed_is_400_and_not_sent(stack: Stack) -> None:
+    settings = stack.settings.model_copy(update={"sms_allowed_countries": ["NO", "DK"]})
     before = refused("country")
     async with api_for(settings) as api:
         swedish = await api.post(SMS, json=sms_order("+46701234567"), headers=stack.headers("ttd"))

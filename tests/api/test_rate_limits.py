@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 import httpx
 
 from core.config import Settings
-from tests.api.test_health import api_for
-from tests.conftest import Stack, Tenant, workflow_worker
-from tests.helpers import SMS, random_phone, sms_order
+from tests.support.answers import assert_problem
+from tests.support.bodies import random_phone, sms_order
+from tests.support.inprocess import api_for, workflow_worker
+from tests.support.routes import SMS
+from tests.support.simulator import received
+from tests.support.stack import Stack, Tenant
 
 
 @asynccontextmanager
@@ -23,10 +26,6 @@ async def limited(stack: Stack, **limits: int) -> AsyncIterator[httpx.AsyncClien
         yield api
 
 
-async def sent_to(stack: Stack, phone: str) -> int:
-    return len((await stack.simulator.get("/messages", params={"to": phone})).json())
-
-
 async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Tenant) -> None:
     phone = random_phone()
     async with limited(stack, recipient_limit=3, recipient_window_seconds=600) as api:
@@ -36,11 +35,10 @@ async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Te
         refused = await api.post(SMS, json=sms_order(phone), headers=tenant.headers)
 
     assert [r.status_code for r in accepted] == [201, 201, 201]
-    assert refused.status_code == 429
-    assert refused.headers["content-type"] == "application/problem+json"
+    assert_problem(refused, 429)
     assert 590 <= int(refused.headers["retry-after"]) <= 600
     assert "recipient" in refused.json()["detail"]
-    assert await sent_to(stack, phone) == 3
+    assert len(await received(stack.simulator, to=phone)) == 3
     counted = await stack.api.get("/metrics")
     assert 'notifications_rate_limited_total{scope="recipient"}' in counted.text
 
@@ -98,4 +96,4 @@ async def test_concurrent_orders_cannot_overrun_the_limit(stack: Stack, tenant: 
         )
 
     assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 7
-    assert await sent_to(stack, phone) == 3
+    assert len(await received(stack.simulator, to=phone)) == 3

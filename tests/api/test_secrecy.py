@@ -5,9 +5,11 @@ import uuid
 
 import pytest
 
-from domain.ids import workflow_id
-from tests.conftest import Stack, Tenant
-from tests.helpers import EMAIL, SMS, completed_manifest, email_order, sms_order
+from tests.support.answers import shipment_id
+from tests.support.bodies import email_order, sms_order
+from tests.support.polling import completed_manifest
+from tests.support.routes import EMAIL, SMS
+from tests.support.stack import Stack, Tenant
 
 
 @pytest.mark.parametrize("channel", ["sms", "email"])
@@ -20,14 +22,11 @@ async def test_body_is_in_no_log_search_attribute_or_memo(
     caplog.set_level(logging.DEBUG)
 
     response = await stack.api.post(route, json=order, headers=tenant.headers)
-    await completed_manifest(
-        stack.api, tenant.headers, response.json()["notification"]["shipmentId"]
-    )
+    await completed_manifest(stack.api, tenant.headers, shipment_id(response))
 
     assert response.status_code == 201
     assert secret not in caplog.text
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
-    description = await handle.describe()
+    description = await stack.workflow(tenant.org, order["idempotencyId"]).describe()
     attributes = " ".join(str(v) for v in description.search_attributes.values())
     assert secret not in attributes
     assert secret not in str(await description.memo())

@@ -5,18 +5,21 @@ import uuid
 import pytest
 
 from api.schemas.shipments import ManifestOut
-from domain.ids import workflow_id
 from domain.manifest import StatusRequest
-from tests.conftest import Stack, Tenant
-from tests.helpers import SHIPMENT, SMS, completed_manifest, new_key, sms_order
+from tests.support.answers import assert_problem, recipient_status, shipment_id
+from tests.support.bodies import new_key, sms_order
+from tests.support.polling import completed_manifest
+from tests.support.routes import SHIPMENT, SMS
+from tests.support.stack import Stack, Tenant
 from workflows.instant_notification import InstantNotificationWorkflow
 
 pytestmark = pytest.mark.both_databases
 
 
 async def queried(stack: Stack, org: str, key: str) -> dict[str, object]:
-    handle = stack.client.get_workflow_handle(workflow_id(org, key))
-    manifest = await handle.query(InstantNotificationWorkflow.status, StatusRequest())
+    manifest = await stack.workflow(org, key).query(
+        InstantNotificationWorkflow.status, StatusRequest()
+    )
     return ManifestOut.of(manifest).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -28,7 +31,7 @@ async def test_manifest_right_after_the_201(stack: Stack, tenant: Tenant) -> Non
 
     assert response.status_code == 200
     body = response.json()
-    assert body["shipmentId"] == created.json()["notification"]["shipmentId"]
+    assert body["shipmentId"] == shipment_id(created)
     assert body["sendersReference"] == "ref-9"
     assert body["type"] == "Instant"
     assert body["status"] == "Order_Processed"
@@ -37,19 +40,16 @@ async def test_manifest_right_after_the_201(stack: Stack, tenant: Tenant) -> Non
     assert recipient["destination"] == order["recipientSms"]["phoneNumber"]
     assert recipient["status"] == "SMS_Accepted"
     assert body == await queried(stack, tenant.org, order["idempotencyId"])
-    await stack.client.get_workflow_handle(
-        workflow_id(tenant.org, order["idempotencyId"])
-    ).terminate(reason="test cleanup")
+    await stack.workflow(tenant.org, order["idempotencyId"]).terminate(reason="test cleanup")
 
 
 async def test_query_and_route_agree_when_delivered(stack: Stack, tenant: Tenant) -> None:
     order = sms_order()
     created = await stack.api.post(SMS, json=order, headers=tenant.headers)
-    shipment_id = created.json()["notification"]["shipmentId"]
 
-    final = await completed_manifest(stack.api, tenant.headers, shipment_id)
+    final = await completed_manifest(stack.api, tenant.headers, shipment_id(created))
 
-    assert final["recipients"][0]["status"] == "SMS_Delivered"
+    assert recipient_status(final) == "SMS_Delivered"
     assert final == await queried(stack, tenant.org, order["idempotencyId"])
 
 
@@ -57,9 +57,7 @@ async def test_query_and_route_agree_when_delivered(stack: Stack, tenant: Tenant
 async def test_unknown_shipment_is_404(stack: Stack, tenant: Tenant, shipment_id: str) -> None:
     response = await stack.api.get(f"{SHIPMENT}/{shipment_id}", headers=tenant.headers)
 
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["code"] == "NOT-00003"
+    assert assert_problem(response, 404)["code"] == "NOT-00003"
 
 
 async def test_another_tenants_shipment_is_404(stack: Stack, tenant: Tenant) -> None:
@@ -73,8 +71,9 @@ async def test_another_tenants_shipment_is_404(stack: Stack, tenant: Tenant) -> 
 
 async def test_uppercase_shipment_id_is_found(stack: Stack, tenant: Tenant) -> None:
     created = await stack.api.post(SMS, json=sms_order(key=new_key()), headers=tenant.headers)
-    shipment_id = created.json()["notification"]["shipmentId"]
 
-    response = await stack.api.get(f"{SHIPMENT}/{shipment_id.upper()}", headers=tenant.headers)
+    response = await stack.api.get(
+        f"{SHIPMENT}/{shipment_id(created).upper()}", headers=tenant.headers
+    )
 
-    assert response.json()["shipmentId"] == shipment_id
+    assert response.json()["shipmentId"] == shipment_id(created)

@@ -3,24 +3,17 @@ tenant's shipments, feed entries or idempotency keys."""
 
 import pytest
 
-from domain.ids import client_reference, workflow_id
-from tests.conftest import Stack, Tenant
-from tests.helpers import (
-    DEPRECATED,
-    EMAIL,
-    FEED,
-    REPORTS,
-    SMS,
-    completed_manifest,
-    email_order,
-    sms_order,
-)
+from tests.support.answers import recipient_status, shipment_id
+from tests.support.bodies import deprecated_order, email_order, reference_of, sms_order
+from tests.support.polling import completed_manifest
+from tests.support.reports import sms_report
+from tests.support.routes import DEPRECATED, EMAIL, FEED, SIMULATOR_REPORTS, SMS
+from tests.support.stack import Stack, Tenant
 
 
 @pytest.fixture
 def intruder(stack: Stack, tenant: Tenant) -> Tenant:
-    org = f"{tenant.org}x"
-    return Tenant(org=org, headers=stack.headers(org))
+    return stack.tenant(f"{tenant.org}x")
 
 
 @pytest.mark.parametrize("route", [SMS, EMAIL, DEPRECATED])
@@ -29,17 +22,14 @@ async def test_the_same_key_is_another_order_for_another_tenant(
 ) -> None:
     order = email_order() if route == EMAIL else sms_order()
     if route == DEPRECATED:
-        order = {
-            "idempotencyId": order["idempotencyId"],
-            "recipient": {"recipientSms": order["recipientSms"]},
-        }
+        order = deprecated_order(order)
     mine = await stack.api.post(route, json=order, headers=tenant.headers)
 
     theirs = await stack.api.post(route, json=order, headers=intruder.headers)
     mine_again = await stack.api.post(route, json=order, headers=tenant.headers)
 
     assert (mine.status_code, theirs.status_code, mine_again.status_code) == (201, 201, 200)
-    assert theirs.json()["notification"]["shipmentId"] != mine.json()["notification"]["shipmentId"]
+    assert shipment_id(theirs) != shipment_id(mine)
     assert mine_again.json() == mine.json()
 
 
@@ -61,9 +51,7 @@ async def test_feed_entries_of_another_tenant_are_invisible(
     stack: Stack, tenant: Tenant, intruder: Tenant
 ) -> None:
     created = await stack.api.post(SMS, json=sms_order(), headers=tenant.headers)
-    await completed_manifest(
-        stack.api, tenant.headers, created.json()["notification"]["shipmentId"]
-    )
+    await completed_manifest(stack.api, tenant.headers, shipment_id(created))
 
     for params in ({}, {"orderBy": "desc"}, {"seq": 0, "pageSize": 500}):
         response = await stack.api.get(FEED, params=params, headers=intruder.headers)
@@ -75,15 +63,11 @@ async def test_feed_entries_of_another_tenant_are_invisible(
 async def test_a_tenant_token_cannot_deliver_reports(stack: Stack, tenant: Tenant) -> None:
     order = sms_order("+4799990008")
     created = await stack.api.post(SMS, json=order, headers=tenant.headers)
-    reference = client_reference(workflow_id(tenant.org, order["idempotencyId"]))
-    report = {"reference": reference, "status": "FAILED", "channel": "SMS"}
+    report = sms_report(reference_of(tenant.org, order["idempotencyId"]), "FAILED")
 
-    response = await stack.api.post(
-        f"{REPORTS}/simulator", json=report, headers=stack.headers(tenant.org)
-    )
+    response = await stack.api.post(SIMULATOR_REPORTS, json=report, headers=tenant.headers)
 
     assert response.status_code == 401
     manifest = (await stack.api.get(created.headers["location"], headers=tenant.headers)).json()
-    assert manifest["recipients"][0]["status"] == "SMS_Accepted"
-    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
-    await handle.terminate(reason="test cleanup")
+    assert recipient_status(manifest) == "SMS_Accepted"
+    await stack.workflow(tenant.org, order["idempotencyId"]).terminate(reason="test cleanup")

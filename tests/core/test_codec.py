@@ -3,7 +3,6 @@
 import base64
 import os
 import uuid
-from dataclasses import replace
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -11,9 +10,10 @@ from temporalio.api.common.v1 import Payload
 
 from core.codec import ENCODING, EncryptionCodec, KeyringError, parse_keyring
 from core.temporal import connect_temporal
-from domain.orders import SmsMessage
-from tests.conftest import Stack, workflow_worker
-from tests.workflows.test_instant_notification import order, start
+from tests.support.bodies import new_org
+from tests.support.inprocess import workflow_worker
+from tests.support.stack import Stack
+from tests.support.workflows import notification_input, start_notification
 
 
 def key(key_id: str) -> str:
@@ -65,13 +65,10 @@ async def test_history_holds_no_readable_body(stack: Stack) -> None:
     settings = stack.settings.model_copy(update={"payload_encryption_key": key("k1")})
     sealed_client = await connect_temporal(settings)
     secret = f"code-{uuid.uuid4().hex}"
-    data = replace(
-        order(f"org{uuid.uuid4().hex[:8]}", ttl=600, grace=1, sms="+4799990001"),
-        sms=SmsMessage("+4799990001", "Altinn", secret),
-    )
+    data = notification_input(new_org(), ttl=600, sms="+4799990001", body=secret)
 
     async with workflow_worker(sealed_client, stack) as task_queue:
-        handle = await start(sealed_client, task_queue, data)
+        handle = await start_notification(sealed_client, task_queue, data)
         result = await handle.result()
 
     assert result.status == "SMS_Failed_InvalidRecipient"

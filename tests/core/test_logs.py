@@ -13,8 +13,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from core.logs import JsonLines
-from tests.conftest import Stack, Tenant
-from tests.helpers import SMS, completed_manifest, eventually, sms_order
+from tests.support.answers import shipment_id
+from tests.support.bodies import sms_order
+from tests.support.polling import completed_manifest, eventually
+from tests.support.routes import SMS
+from tests.support.stack import Stack, Tenant
 
 
 @contextmanager
@@ -65,9 +68,7 @@ async def test_the_handover_line_carries_the_order_trace_and_no_body(
     secret = f"code-{uuid.uuid4().hex}"
     with json_lines("activities") as stream:
         response = await stack.api.post(SMS, json=sms_order(body=secret), headers=tenant.headers)
-        await completed_manifest(
-            stack.api, tenant.headers, response.json()["notification"]["shipmentId"]
-        )
+        await completed_manifest(stack.api, tenant.headers, shipment_id(response))
 
     async def server_span() -> ReadableSpan | None:
         return next((s for s in spans.get_finished_spans() if s.name == f"POST {SMS}"), None)

@@ -5,9 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic_settings import BaseSettings
-
-from core.config import Settings
+from tests.support.settings import variables
 
 SETTINGS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 HEADER = ["variable", "default", "meaning"]
@@ -60,38 +58,6 @@ def same(documented: str, actual: object) -> bool:
         except ValueError:
             return False
     return documented == str(actual)
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable: the class that reads it, and its field there."""
-
-    model: type[BaseSettings]
-    field: str
-
-    def default(self) -> object:
-        # model_construct reads no environment: the class's own defaults, computed ones too.
-        return self.model.model_construct().model_dump()[self.field]
-
-    def may_use_words(self) -> bool:
-        """Only a default computed from other settings, or a development secret, is in words."""
-        info = self.model.model_fields[self.field]
-        return info.default_factory is not None or self.field.endswith("_secret")
-
-
-def variables() -> dict[str, Variable]:
-    """Every variable the settings read: the service's, and each provider's under its prefix."""
-    found = {}
-    for name, info in Settings.model_fields.items():
-        section = info.annotation
-        if isinstance(section, type) and issubclass(section, BaseSettings):
-            prefix = str(section.model_config.get("env_prefix", ""))
-            found.update(
-                {f"{prefix}{f}".upper(): Variable(section, f) for f in section.model_fields}
-            )
-        else:
-            found[name.upper()] = Variable(Settings, name)
-    return found
 
 
 def documented_rows() -> list[Row]:

@@ -5,8 +5,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from domain.ids import workflow_id
-from tests.conftest import Stack, Tenant
-from tests.helpers import SMS, eventually, sms_order
+from tests.support.bodies import sms_order
+from tests.support.polling import eventually
+from tests.support.routes import SMS
+from tests.support.stack import Stack, Tenant
 
 SERVER_SPAN = f"POST {SMS}"
 

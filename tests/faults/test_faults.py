@@ -5,48 +5,29 @@ over, never lose a status or a report."""
 import asyncio
 import logging
 import time
-import uuid
 from typing import Any
 
 import httpx
-from sqlmodel import Session
 from temporalio.client import WorkflowFailureError
 
-from core.temporal import connect_temporal
-from domain.ids import client_reference, workflow_id
-from domain.orders import NotificationInput, SmsMessage, Timing
-from store import shipments
-from tests.faults.conftest import FaultStack
-from tests.helpers import SMS, eventually, random_phone, signed_report, sms_order
-from workflows.instant_notification import InstantNotificationWorkflow
+from domain.orders import NotificationInput
+from tests.support import polling
+from tests.support.answers import shipment_id
+from tests.support.bodies import new_org, random_phone, reference_of, sms_order
+from tests.support.polling import eventually
+from tests.support.reports import signed_report, sms_report
+from tests.support.routes import SIMULATOR_REPORTS, SMS
+from tests.support.simulator import received_for
+from tests.support.stack import FaultStack
+from tests.support.store import history, reports_in
+from tests.support.workflows import notification_input, start_notification
 
 log = logging.getLogger(__name__)
 
 
-def new_org() -> str:
-    return f"f{uuid.uuid4().hex[:10]}"
-
-
-async def messages(faults: FaultStack, org: str, key: str) -> list[dict[str, Any]]:
-    reference = client_reference(workflow_id(org, key))
-    found: list[dict[str, Any]] = (
-        await faults.simulator.get("/messages", params={"reference": reference})
-    ).json()
-    return found
-
-
-async def final_status(faults: FaultStack, org: str, shipment_id: str, within: float = 60) -> str:
-    async def probe() -> str | None:
-        try:
-            response = await faults.api.get(
-                f"/notifications/api/v1/future/shipment/{shipment_id}", headers=faults.headers(org)
-            )
-        except httpx.HTTPError:
-            return None
-        body = response.json() if response.status_code == 200 else {}
-        return body["recipients"][0]["status"] if body.get("status") == "Order_Completed" else None
-
-    return await eventually(probe, within, interval=0.2)
+async def final_status(faults: FaultStack, org: str, shipment: str) -> str:
+    """Patient: the API or Temporal may be coming back from a restart."""
+    return await polling.final_status(faults.api, faults.headers(org), shipment, within=60)
 
 
 async def order_until_answered(
@@ -69,7 +50,7 @@ async def order_until_answered(
 async def test_worker_killed_during_the_handover(faults: FaultStack) -> None:
     org, order = new_org(), sms_order("+4799990012")  # the slow recipient: 2 s at the gateway
     placing = asyncio.create_task(faults.api.post(SMS, json=order, headers=faults.headers(org)))
-    await eventually(lambda: messages(faults, org, order["idempotencyId"]))
+    await eventually(lambda: received_for(faults.simulator, org, order["idempotencyId"]))
 
     await faults.kill("worker")
     await faults.start("worker")
@@ -81,16 +62,15 @@ async def test_worker_killed_during_the_handover(faults: FaultStack) -> None:
     final = answers[-1]
     assert final.status_code in (200, 201), [a.status_code for a in answers]
     assert all(a.status_code in (200, 201, 503) for a in answers)
-    sent = await messages(faults, org, order["idempotencyId"])
+    sent = await received_for(faults.simulator, org, order["idempotencyId"])
     assert len(sent) == 1
-    shipment_id = final.json()["notification"]["shipmentId"]
-    assert await final_status(faults, org, shipment_id) == "SMS_Delivered"
+    assert await final_status(faults, org, shipment_id(final)) == "SMS_Delivered"
 
 
 async def test_api_killed_mid_request_and_the_client_retries(faults: FaultStack) -> None:
     org, order = new_org(), sms_order("+4799990012")
     placing = asyncio.create_task(faults.api.post(SMS, json=order, headers=faults.headers(org)))
-    await eventually(lambda: messages(faults, org, order["idempotencyId"]))
+    await eventually(lambda: received_for(faults.simulator, org, order["idempotencyId"]))
 
     await faults.kill("api")
     await faults.start("api")
@@ -99,10 +79,9 @@ async def test_api_killed_mid_request_and_the_client_retries(faults: FaultStack)
 
     assert isinstance(lost[0], httpx.TransportError)
     assert retried[-1].status_code == 200  # a repeat: the first request started the workflow
-    sent = await messages(faults, org, order["idempotencyId"])
+    sent = await received_for(faults.simulator, org, order["idempotencyId"])
     assert len(sent) == 1
-    shipment_id = retried[-1].json()["notification"]["shipmentId"]
-    assert await final_status(faults, org, shipment_id) == "SMS_Delivered"
+    assert await final_status(faults, org, shipment_id(retried[-1])) == "SMS_Delivered"
 
 
 async def test_temporal_restart_while_shipments_wait(faults: FaultStack) -> None:
@@ -114,38 +93,22 @@ async def test_temporal_restart_while_shipments_wait(faults: FaultStack) -> None
         )
         for _ in range(3)
     ]
-    client = await connect_temporal(faults.settings)
-    timed = [await _start_silent(client, faults, org) for _ in range(3)]
+    timed = [await _start_silent(faults, org) for _ in range(3)]
 
     await faults.stop("temporal")
     await asyncio.sleep(3)
     await faults.start("temporal")
 
     for response in expiring:  # the simulator reports EXPIRED 6 s after the handover
-        shipment_id = response.json()["notification"]["shipmentId"]
-        assert await final_status(faults, org, shipment_id) == "SMS_Failed_Expired"
+        assert await final_status(faults, org, shipment_id(response)) == "SMS_Failed_Expired"
     for data in timed:
-        handle = client.get_workflow_handle_for(
-            InstantNotificationWorkflow.run, workflow_id(org, data.idempotency_id)
-        )
+        handle = faults.workflow(org, data.idempotency_id)
         assert (await handle.result()).status == "SMS_Failed_TTL"
 
 
-async def _start_silent(client: Any, faults: FaultStack, org: str) -> NotificationInput:
-    data = NotificationInput(
-        org=org,
-        idempotency_id=uuid.uuid4().hex,
-        request_id=str(uuid.uuid4()),
-        fingerprint="f",
-        timing=Timing(ttl_seconds=5, grace_seconds=1, handover_seconds=9, attempt_seconds=4.5),
-        sms=SmsMessage("+4799990008", "Altinn", "Code 1"),
-    )
-    await client.start_workflow(
-        InstantNotificationWorkflow.run,
-        data,
-        id=workflow_id(org, data.idempotency_id),
-        task_queue=faults.settings.temporal_task_queue,
-    )
+async def _start_silent(faults: FaultStack, org: str) -> NotificationInput:
+    data = notification_input(org, ttl=5, grace=1, sms="+4799990008")
+    await start_notification(faults.client, faults.settings.temporal_task_queue, data)
     return data
 
 
@@ -184,7 +147,7 @@ async def test_gateway_outage_then_recovery(faults: FaultStack) -> None:
     assert during.status_code == 503
     assert during.json()["code"] == "NOT-00004"
     assert after.status_code == 201
-    assert len(await messages(faults, org, order["idempotencyId"])) == 1
+    assert len(await received_for(faults.simulator, org, order["idempotencyId"])) == 1
 
 
 async def test_worker_down_when_the_order_arrives(faults: FaultStack) -> None:
@@ -194,20 +157,17 @@ async def test_worker_down_when_the_order_arrives(faults: FaultStack) -> None:
     during = await faults.api.post(SMS, json=order, headers=faults.headers(org))
 
     await faults.start("worker")
-    client = await connect_temporal(faults.settings)
-    handle = client.get_workflow_handle_for(
-        InstantNotificationWorkflow.run, workflow_id(org, order["idempotencyId"])
-    )
+    handle = faults.workflow(org, order["idempotencyId"])
     async with asyncio.timeout(30):
         ended = await asyncio.gather(handle.result(), return_exceptions=True)
-    sent_meanwhile = await messages(faults, org, order["idempotencyId"])
+    sent_meanwhile = await received_for(faults.simulator, org, order["idempotencyId"])
     after = await faults.api.post(SMS, json=order, headers=faults.headers(org))
 
     assert during.status_code == 503
     assert isinstance(ended[0], WorkflowFailureError)
     assert sent_meanwhile == []
     assert after.status_code == 201
-    assert len(await messages(faults, org, order["idempotencyId"])) == 1
+    assert len(await received_for(faults.simulator, org, order["idempotencyId"])) == 1
 
 
 async def test_flood_of_reports_with_duplicates(faults: FaultStack) -> None:
@@ -220,31 +180,23 @@ async def test_flood_of_reports_with_duplicates(faults: FaultStack) -> None:
         async with gate:
             response = await faults.api.post(SMS, json=order, headers=faults.headers(org))
         assert response.status_code == 201
-        return order["idempotencyId"], response.json()["notification"]["shipmentId"]
+        return order["idempotencyId"], shipment_id(response)
 
     began = time.monotonic()
     placed = await asyncio.gather(*(place() for _ in range(250)))
     log.warning("placed 250 orders in %.1f s", time.monotonic() - began)
     deliveries = []
     for key, _ in placed:
-        reference = client_reference(workflow_id(org, key))
+        payload = sms_report(reference_of(org, key), "DELIVRD")
         distinct = [
-            signed_report(
-                faults.settings.delivery_report_secret,
-                {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
-            )
-            for _ in range(3)
+            signed_report(faults.settings.delivery_report_secret, payload) for _ in range(3)
         ]
         deliveries += [*distinct, distinct[0]]  # three reports and one replayed webhook
 
     async def deliver(body: bytes, headers: dict[str, str]) -> int:
         async with gate:
             for _ in range(5):
-                response = await faults.api.post(
-                    "/notifications/api/v1/delivery-reports/simulator",
-                    content=body,
-                    headers=headers,
-                )
+                response = await faults.api.post(SIMULATOR_REPORTS, content=body, headers=headers)
                 if response.status_code < 500:
                     return response.status_code
                 await asyncio.sleep(0.5)
@@ -257,22 +209,11 @@ async def test_flood_of_reports_with_duplicates(faults: FaultStack) -> None:
     log.warning("1000 report deliveries in %.1f s", flood_seconds)
     assert len(deliveries) == 1000
     assert set(codes) == {200}, flood_seconds
-    for _, shipment_id in placed:
-        assert await final_status(faults, org, shipment_id) == "SMS_Delivered"
+    for _, shipment in placed:
+        assert await final_status(faults, org, shipment) == "SMS_Delivered"
 
     def reports_recorded() -> bool:
-        with Session(faults.engine) as session:
-            return all(
-                len(
-                    [
-                        e
-                        for e in shipments.history(session, shipment_id)
-                        if e.kind in ("report", "late_report")
-                    ]
-                )
-                == 3
-                for _, shipment_id in placed
-            )
+        return all(len(reports_in(history(faults.engine, shipment))) == 3 for _, shipment in placed)
 
     async def all_recorded() -> bool:
         return await asyncio.to_thread(reports_recorded)

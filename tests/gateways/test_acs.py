@@ -20,8 +20,8 @@ from gateways.base import (
     ReportUnreadable,
 )
 from gateways.event_grid import EventGridReports
-from tests.gateways.fakes.acs import FakeAcs, delivery_report_event, validation_event
-from tests.serving import serving
+from tests.support.fakes.acs import FakeAcs, delivery_report_event, validation_event
+from tests.support.serving import serving
 
 
 @pytest.fixture
@@ -190,9 +190,25 @@ def test_requests_without_the_code_are_rejected(url: str, secret: str) -> None:
         EventGridReports("acs", secret).read(inbound([validation_event("x")], url))
 
 
+def with_data(data: object, event: dict[str, object] = DOC_EVENT) -> bytes:
+    return json.dumps([{**event, "data": data}]).encode()
+
+
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", json.dumps([{**DOC_EVENT, "data": {"status": "Delivered"}}]).encode()],
+    [
+        b"not json",
+        b"[]",
+        with_data({"status": "Delivered"}),
+        with_data(True),
+        with_data("text"),
+        with_data([DOC_EVENT["data"]]),
+        with_data({**DOC_EVENT["data"], "status": {}}),  # type: ignore[dict-item]
+        with_data({**DOC_EVENT["data"], "status": ["Delivered"]}),  # type: ignore[dict-item]
+        with_data({**DOC_EVENT["data"], "messageId": "\ud800"}),  # type: ignore[dict-item]
+        with_data(1.5, validation_event("x")),
+        b'[{"id": "\\udfff", "eventType": "x"}]',
+    ],
 )
 def test_unreadable_events(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):

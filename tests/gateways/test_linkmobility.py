@@ -18,9 +18,9 @@ from gateways.base import (
     SmsSend,
 )
 from gateways.linkmobility import LinkMobilityReports, LinkMobilitySms
-from tests.gateways.fakes import linkmobility as fake_lm
-from tests.gateways.fakes.linkmobility import FakeLinkMobility
-from tests.serving import serving
+from tests.support.fakes import linkmobility as fake_lm
+from tests.support.fakes.linkmobility import FakeLinkMobility
+from tests.support.serving import serving
 
 
 @pytest.fixture

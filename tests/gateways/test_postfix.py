@@ -12,8 +12,8 @@ from domain.orders import ContentType
 from gateways.base import EmailSend, InboundReport, Outcome
 from gateways.dsn import DsnReports
 from gateways.smtp import SmtpEmail, SmtpServer
-from tests.gateways.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
-from tests.helpers import eventually
+from tests.support.polling import eventually
+from tests.support.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
 
 
 @pytest.fixture(scope="module")

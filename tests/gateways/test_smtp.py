@@ -4,6 +4,8 @@ import email as email_message
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -21,8 +23,8 @@ from gateways.base import (
 )
 from gateways.dsn import DsnReports
 from gateways.smtp import SmtpEmail, SmtpServer
-from tests.gateways.fakes.smtp import FakeSmtp, Received, delivery_status_notification
-from tests.gateways.fakes.tls import self_signed
+from tests.support.fakes.smtp import FakeSmtp, Received, delivery_status_notification
+from tests.support.fakes.tls import self_signed
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContex
     return self_signed(tmp_path_factory.mktemp("tls"))
 
 
-def email(to: str = "kari@example.no") -> EmailSend:
-    return EmailSend("ref0001", to, "noreply@example.no", "Your code", "123456", ContentType.PLAIN)
+def email(to: str = "kari@example.no", subject: str = "Your code") -> EmailSend:
+    return EmailSend("ref0001", to, "noreply@example.no", subject, "123456", ContentType.PLAIN)
 
 
 def server(port: int, tls: str, ca: Path | None, password: str = "mail-secret") -> SmtpServer:
@@ -65,6 +67,28 @@ async def test_implicit_tls_then_auth(certificate: tuple[ssl.SSLContext, Path]) 
 
     assert receipt.outcome is Outcome.ACCEPTED
     assert [(r.tls, r.auth) for r in fake.received] == [(True, "PLAIN")]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        ("Frist: 1. mai for æøå-søknad. " * 17)[:500],  # the email package's folding lost a space
+        "Koden er =?utf-8?q?123456?= i dag",  # looks like an encoded word: a reader would decode it
+        " Innrykk og  doble  mellomrom ",
+        "x" * 2000,  # no space to fold at
+        "😀 " * 1000,
+    ],
+    ids=["norwegian", "encoded-word-lookalike", "spaces", "one-word", "emoji"],
+)
+async def test_a_subject_arrives_exactly_on_lines_of_at_most_78(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path], subject: str
+) -> None:
+    fake, port = starttls
+    await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email(subject=subject))
+
+    raw = fake.received[-1].content
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert message_from_bytes(raw, policy=default_policy)["Subject"] == subject
 
 
 async def test_dsn_is_requested_with_our_reference(
@@ -201,8 +225,16 @@ def test_dsn_without_the_code_is_rejected(url: str) -> None:
         ORIGINAL,
         dsn("delivered", "2.0.0").replace(b"Original-Envelope-Id", b"X-Envelope"),
         dsn("teleported", "2.0.0"),
+        # 8-bit bytes in a field: the email package hands back a Header object, not a str.
+        dsn("deliv\xe9red", "2.0.0"),
     ],
 )
 def test_unreadable_dsn(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
         DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body))
+
+
+def test_an_envelope_id_with_8_bit_bytes_is_read_as_no_reference_of_ours() -> None:
+    body = dsn("delivered", "2.0.0").replace(b"Id: ref0001", b"Id: ref\xff0001")
+    [report] = DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body)).reports
+    assert report.reference == "ref\ufffd0001"

@@ -55,8 +55,11 @@ def test_one_valid_signature_among_several_is_enough() -> None:
         (headers("v2," + SIGNATURE[3:]), BODY),
         ({"webhook-id": WEBHOOK_ID}, BODY),
         (headers(stamp=0) | {"webhook-timestamp": "soon"}, BODY),
+        # Beyond what a float holds: compared as a float, it raised OverflowError.
+        (headers(stamp=10**400), BODY),
+        (headers(stamp=-(10**400)), BODY),
     ],
-    ids=["body", "signature", "timestamp", "version", "missing", "not-a-number"],
+    ids=["body", "signature", "timestamp", "version", "missing", "not-a-number", "huge", "-huge"],
 )
 def test_tampered_requests_are_rejected(changed_headers: dict[str, str], body: bytes) -> None:
     key = standard_webhooks.secret_key(SECRET)

@@ -25,9 +25,9 @@ from gateways.twilio import (
     signature,
     signed_forms,
 )
-from tests.gateways.fakes import twilio as fake_twilio
-from tests.gateways.fakes.twilio import FakeTwilio, twilio_signature
-from tests.serving import serving
+from tests.support.fakes import twilio as fake_twilio
+from tests.support.fakes.twilio import FakeTwilio, twilio_signature
+from tests.support.serving import serving
 
 PUBLIC = "https://notify.example.no"
 
@@ -272,6 +272,12 @@ def other_reference(inbound: InboundReport) -> InboundReport:
 def test_forged_callbacks_are_rejected(inbound: InboundReport, accepting: TwilioReports) -> None:
     with pytest.raises(ReportRejected):
         accepting.read(inbound)
+
+
+@pytest.mark.parametrize("code", ["²", "٣٠٠٠٤", "9" * 5000, "30004\n", ""])
+def test_an_error_code_that_is_no_number_leaves_the_state_to_decide(code: str) -> None:
+    [report] = reader().read(callback(MessageStatus="undelivered", ErrorCode=code)).reports
+    assert report.status == "SMS_Failed_Undelivered"
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ from email.message import EmailMessage
 import aiosmtplib
 import pytest
 
-from tests.conftest import Stack
-from tests.helpers import random_phone
+from tests.support.bodies import random_phone
+from tests.support.simulator import received
+from tests.support.stack import Stack
 
 
 def sms(to: str, reference: str) -> dict[str, object]:
@@ -29,7 +30,7 @@ async def test_same_reference_is_one_message_with_a_submission_count(stack: Stac
 
     assert first.status_code == again.status_code == 201
     assert first.json()["messageId"] == again.json()["messageId"]
-    listed = (await stack.simulator.get("/messages", params={"to": phone})).json()
+    listed = await received(stack.simulator, to=phone)
     assert [(m["reference"], m["submissions"]) for m in listed] == [(reference, 2)]
 
 
@@ -47,7 +48,7 @@ async def test_magic_numbers_refuse_or_fail(stack: Stack, phone: str, status: in
     response = await stack.simulator.post("/sms", json=sms(phone, uuid.uuid4().hex))
 
     assert response.status_code == status
-    assert (await stack.simulator.get("/messages", params={"to": phone})).json() == []
+    assert await received(stack.simulator, to=phone) == []
 
 
 async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
@@ -62,7 +63,7 @@ async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
     for _ in range(2):
         await aiosmtplib.send(mail, hostname="127.0.0.1", port=port)
 
-    listed = (await stack.simulator.get("/messages", params={"to": address})).json()
+    listed = await received(stack.simulator, to=address)
     assert [(m["channel"], m["subject"], m["body"].strip(), m["submissions"]) for m in listed] == [
         ("Email", "Code", "Your code is 9", 2)
     ]

@@ -1,8 +1,9 @@
 """On PostgreSQL, a reader that follows the feed cursor never misses an entry.
 
-PostgreSQL assigns a sequence value at insert time but shows the row at commit time; two
-transactions can commit in the opposite order of their values. The feed serialises its writers
-with a transaction-scoped advisory lock, so commit order equals sequence order.
+A number given at insert would become visible at commit, and two transactions can commit in the
+opposite order of their numbers. The feed numbers only committed entries, one numbering at a
+time under a transaction-scoped advisory lock, so numbers become visible in order, and writers
+never wait for each other's commits.
 """
 
 import random
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from store import shipments
 from store.engine import create_db_engine
-from store.feed import FeedOrder, read_feed
+from store.feed import FeedOrder, number_feed_entries, read_feed
 from store.models import Shipment, ShipmentEvent
 
 
@@ -72,7 +73,13 @@ def feed_ids(engine: Engine, org: str, after: int = 0) -> list[str]:
         return [e.shipment_id for e in read_feed(session, org, after, 500, FeedOrder.ASC)]
 
 
-def test_a_later_completion_waits_for_the_earlier_commit(engine: Engine) -> None:
+def finish(session: Session, shipment_id: str) -> int | None:
+    """Commit a completion and number the feed, as the record activity does."""
+    session.commit()
+    return number_feed_entries(session, shipment_id)
+
+
+def test_an_uncommitted_completion_holds_back_neither_writers_nor_numbers(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
     first, second = pending_shipment(engine, org), pending_shipment(engine, org)
     holder = Session(engine)
@@ -81,20 +88,34 @@ def test_a_later_completion_waits_for_the_earlier_commit(engine: Engine) -> None
     def complete_second() -> None:
         with Session(engine) as session:
             complete(session, second)
-            session.commit()
+            finish(session, second)
 
     writer = threading.Thread(target=complete_second)
     writer.start()
-    writer.join(timeout=0.5)
-    blocked = writer.is_alive()
-    visible_meanwhile = feed_ids(engine, org)
-    holder.commit()
-    holder.close()
     writer.join(timeout=10)
+    visible_meanwhile = feed_ids(engine, org)
+    first_number = finish(holder, first)
+    holder.close()
 
-    assert blocked
-    assert visible_meanwhile == []
-    assert feed_ids(engine, org) == [first, second]
+    assert not writer.is_alive()
+    assert visible_meanwhile == [second]
+    assert feed_ids(engine, org) == [second, first]
+    with Session(engine) as session:
+        [_, entry] = read_feed(session, org, 0, 10, FeedOrder.ASC)
+    assert entry.seq == first_number
+
+
+def test_numbering_is_idempotent(engine: Engine) -> None:
+    org = f"pg{uuid.uuid4().hex[:8]}"
+    shipment = pending_shipment(engine, org)
+    with Session(engine) as session:
+        complete(session, shipment)
+        number = finish(session, shipment)
+        again = number_feed_entries(session, shipment)
+
+    assert number is not None
+    assert again == number
+    assert feed_ids(engine, org, after=number - 1) == [shipment]
 
 
 def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
@@ -108,7 +129,7 @@ def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
             with Session(engine) as session:
                 complete(session, shipment_id)
                 time.sleep(random.uniform(0, 0.01))  # widen the insert-to-commit window
-                session.commit()
+                finish(session, shipment_id)
 
     def reader() -> None:
         cursor = 0

@@ -16,10 +16,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from devstack.postgres import scratch_postgres_database
 from store.engine import create_db_engine
 from store.migrate import SchemaNotCurrentError, downgrade, require_current_schema, upgrade
-from tests.conftest import postgres_server
-from tests.helpers import scratch_postgres_database
+from tests.support.postgres import postgres_server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,3 +107,44 @@ def test_make_migrate_applies_the_migrations_to_database_url(tmp_path: Path) -> 
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def _feed(engine: Engine, *columns: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        query = f"SELECT {', '.join(columns)} FROM feed_entry ORDER BY shipment_id"
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_feed_entries_keep_their_numbers_when_numbering_moves_after_commit(
+    empty_engine: Engine,
+) -> None:
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as connection:
+        for n in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO shipment (id, order_id, org, idempotency_id, workflow_id, "
+                    "reference, fingerprint, channel, destination, status, order_status, "
+                    "created_at, expires_at, last_update) VALUES (:id, 'o', 'ttd', :id, :id, "
+                    ":id, 'f', 'SMS', '+4791234567', 'SMS_Delivered', 'Order_Completed', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": f"s{n}"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO feed_entry (shipment_id, org, order_status, channel, "
+                    "destination, status, last_update) VALUES (:id, 'ttd', 'Order_Completed', "
+                    "'SMS', '+4791234567', 'SMS_Delivered', CURRENT_TIMESTAMP)"
+                ),
+                {"id": f"s{n}"},
+            )
+    before = _feed(empty_engine, "shipment_id", "seq")
+
+    upgrade(empty_engine)
+    after = _feed(empty_engine, "shipment_id", "seq", "id")
+    downgrade(empty_engine, "0003")
+
+    assert before == [("s1", 1), ("s2", 2), ("s3", 3)]
+    assert after == [("s1", 1, 1), ("s2", 2, 2), ("s3", 3, 3)]
+    assert _feed(empty_engine, "shipment_id", "seq") == before

@@ -1,13 +1,15 @@
 """A local Twilio: the Messages API as Twilio answers it, and its signed status callbacks.
 
 It checks what Twilio checks (basic auth with the account SID and auth token, an E.164 `To`,
-a ValidityPeriod of 1..36000) and signs its callbacks with Twilio's own library, so the
-product's signature code is checked against Twilio's.
+a ValidityPeriod of 1..36000, a Body of at most 1600 characters, a `From` that is a number or an
+alphanumeric sender ID) and signs its callbacks with Twilio's own library, so the product's
+signature code is checked against Twilio's.
 """
 
 import asyncio
 import base64
 import hmac
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 # Magic recipients: the final callback each one gets (status, error code), or a behaviour.
 INVALID = "+4799990001"
@@ -29,6 +31,8 @@ SILENT = "+4799990008"
 BUSY = "+4799990009"
 HANG = "+4799990013"
 _FINAL = {BARRED: ("undelivered", "30004")}
+# Error 21212: E.164, or up to 11 of A-Z, a-z, 0-9, space, +, -, _, & with at least one letter.
+_FROM = re.compile(r"\+[0-9]{1,15}|(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}")
 
 
 def twilio_signature(token: str, url: str, form: list[tuple[str, str]]) -> str:
@@ -61,6 +65,10 @@ class FakeTwilio:
             return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if not 1 <= int(form.get("ValidityPeriod", "36000")) <= 36000:
             return _error(400, 21624, "Invalid validity period value")
+        if len(form.get("Body", "")) > 1600:
+            return _error(400, 21617, "The concatenated message body exceeds the 1600 limit")
+        if "From" in form and not _FROM.fullmatch(form["From"]):
+            return _error(400, 21212, f"The 'From' number {form['From']} is not valid.")
         if to == BUSY:
             return _error(429, 20429, "Too Many Requests")
         if to == HANG:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 INVALID = "4799990001"
 BARRED = "4799990003"
@@ -60,6 +60,8 @@ class FakeLinkMobility:
         if not rcv.isdigit() or len(rcv) < 9 or rcv == INVALID:
             return _xml(_response(message_id, "FAIL", f"Invalid RCV {rcv}", None))
         reference = self.next_refs.pop(0) if self.next_refs else uuid.uuid4().hex.upper()
+        # As documented: at most 16 parts of 134 characters (of 67 UCS-2 units, hex-encoded).
+        fields["TEXT"] = fields.get("TEXT", "")[: 16 * 67 * 4 if fields.get("OP") == "9" else 2144]
         self.submitted.append({**fields, "REF": reference})
         if rcv != SILENT and fields.get("RCPREQ") == "Y":
             self.background.start(self._report(reference, rcv))

@@ -20,7 +20,7 @@ import httpx
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from devstack.processes import free_port
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 # Local parts that decide what the server does.
 _RCPT_REPLIES = {

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.gateways.fakes.background import Background
+from tests.support.fakes.background import Background
 
 API_VERSIONS = frozenset({"2023-03-31", "2025-09-01"})
 _STATUSES = {"bounced": "Bounced", "spam": "FilteredSpam", "quarantined": "Quarantined"}

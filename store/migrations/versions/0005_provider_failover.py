@@ -1,6 +1,6 @@
 """The provider a shipment's handover asks, and the circuits of the workers' providers
 
-Revision 0004, after 0003.
+Revision 0005, after 0004.
 """
 
 from collections.abc import Sequence
@@ -8,15 +8,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("shipment", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("provider", sa.String(length=32), nullable=True))
+    op.add_column("shipment", sa.Column("provider", sa.String(length=32), nullable=True))
     op.create_table(
         "provider_circuit",
         sa.Column("worker", sa.String(length=128), nullable=False),
@@ -32,5 +31,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("provider_circuit")
-    with op.batch_alter_table("shipment", schema=None) as batch_op:
-        batch_op.drop_column("provider")
+    # A plain ALTER TABLE (SQLite has it since 3.35): a batch would copy the shipment table and
+    # drop the old one, and the drop would cascade to every row that refers to a shipment.
+    op.execute("ALTER TABLE shipment DROP COLUMN provider")

@@ -1,0 +1,296 @@
+"""Cost as the store grows: the reads and writes of every order and report, at a thousand and at
+a million shipments on PostgreSQL (loaded directly, with their history, feed entries and webhook
+receipts), the query plans behind them, and the feed writer's rate of completions."""
+
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from devstack.postgres import scratch_postgres_database
+from domain.statuses import ShipmentStatus
+from store import limits, reports, shipments
+from store.engine import create_db_engine
+from store.feed import FeedOrder, number_feed_entries, read_feed
+from store.migrate import migrate_database
+from store.models import Shipment, ShipmentEvent
+
+TENANTS = 100
+PROBED = "scale0"  # the tenant every probe reads as
+HISTORY_DAYS = 90  # how far back the loaded shipments go: the default retention
+LIMITS = [limits.Limit("recipient", 5, 600), limits.Limit("tenant", 3000, 60)]
+# Tables the probes must reach through an index, whatever their size.
+LARGE_TABLES = ("shipment", "shipment_event", "feed_entry", "webhook_receipt")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One read or write of the order or report path, called as the service calls it."""
+
+    name: str
+    run: Callable[[Session], object]
+
+
+def run(server_url: str, sizes: tuple[int, ...], probes_per_size: int = 300) -> dict[str, Any]:
+    """Grow one scratch database through `sizes`, measuring at each; then the feed writer."""
+    with scratch_postgres_database(server_url) as url:
+        migrate_database(url)
+        engine = create_db_engine(url)
+        results: dict[str, Any] = {"sizes": {}}
+        loaded = 0
+        for size in sizes:
+            load(engine, loaded, size - loaded)
+            loaded = size
+            with engine.connect() as connection:
+                connection.execute(text("ANALYZE"))
+                connection.commit()
+            results["sizes"][str(size)] = measure(engine, probes_per_size)
+        results["ratios"] = _ratios(results["sizes"], sizes)
+        results["feed_writer"] = feed_writer_rate(engine, 4000)
+        engine.dispose()
+    return results
+
+
+def load(engine: Engine, start: int, count: int) -> None:
+    """`count` completed shipments with three events each, a feed entry and a webhook receipt,
+    spread over the last HISTORY_DAYS across TENANTS tenants; COPY keeps a million quick."""
+    now = datetime.now(UTC)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        rows = list(_rows(start, count, now))
+        _copy(cursor, "shipment", _SHIPMENT_COLUMNS, (r.shipment for r in rows))
+        _copy(cursor, "shipment_event", _EVENT_COLUMNS, (e for r in rows for e in r.events))
+        _copy(cursor, "feed_entry", _FEED_COLUMNS, (r.feed for r in rows))
+        _copy(cursor, "webhook_receipt", ("webhook_id", "received_at"), (r.receipt for r in rows))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+@dataclass(frozen=True)
+class _Rows:
+    shipment: tuple[Any, ...]
+    events: tuple[tuple[Any, ...], ...]
+    feed: tuple[Any, ...]
+    receipt: tuple[Any, ...]
+
+
+_SHIPMENT_COLUMNS = (
+    "id", "order_id", "org", "idempotency_id", "workflow_id", "reference", "fingerprint",
+    "channel", "destination", "senders_reference", "status", "order_status",
+    "gateway_reference", "created_at", "expires_at", "last_update",
+)
+_EVENT_COLUMNS = ("shipment_id", "number", "kind", "status", "applied", "provider", "at")
+_FEED_COLUMNS = (
+    "seq", "shipment_id", "org", "senders_reference", "order_status", "channel", "destination",
+    "status", "last_update",
+)
+
+
+def _rows(start: int, count: int, now: datetime) -> Iterator[_Rows]:
+    span = timedelta(days=HISTORY_DAYS).total_seconds()
+    # Oldest first, so the feed's sequence follows time as it does in service.
+    for n in range(start, start + count):
+        org = f"scale{n % TENANTS}"
+        created = now - timedelta(seconds=span * (1 - (n + 1) / (start + count + 1)))
+        sid, key = str(uuid.uuid4()), uuid.uuid4().hex
+        phone = f"+479{random.randint(0, 8_999_999):07d}"
+        delivered = created + timedelta(seconds=2)
+        status = ShipmentStatus.SMS_DELIVERED
+        yield _Rows(
+            shipment=(
+                sid, str(uuid.uuid4()), org, key, f"instant/{org}/{key}", uuid.uuid4().hex[:26],
+                "f" * 64, "SMS", phone, None, status, "Order_Completed", f"gw-{sid}",
+                created, created + timedelta(seconds=300), delivered,
+            ),
+            events=(
+                (sid, 0, "order", "SMS_Sending", True, None, created),
+                (sid, 1, "handover", "SMS_Accepted", True, None, created),
+                (sid, 2, "report", status, True, "simulator", delivered),
+            ),
+            feed=(n + 1, sid, org, None, "Order_Completed", "SMS", phone, status, delivered),
+            receipt=(f"msg_{sid}", delivered),
+        )
+
+
+def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: Iterator[Any]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def measure(engine: Engine, count: int) -> dict[str, Any]:
+    """Median and p90 of each probe over `count` calls, and the indexes its plan uses."""
+    probes = _probes(engine)
+    figures: dict[str, Any] = {}
+    with Session(engine) as session:
+        for probe in probes:
+            timings = []
+            for _ in range(count):
+                began = time.perf_counter()
+                probe.run(session)
+                timings.append((time.perf_counter() - began) * 1e6)
+                session.rollback()
+            timings.sort()
+            figures[probe.name] = {
+                "p50_us": round(statistics.median(timings)),
+                "p90_us": round(timings[int(0.9 * len(timings))]),
+                **plan_of(session, probe),
+            }
+    return figures
+
+
+def _probes(engine: Engine) -> list[Probe]:
+    """The tenant's oldest and newest shipments, and a recipient with history, as the probes
+    see them; each probe picks at random among a sample so caches do not flatter it."""
+    with Session(engine) as session:
+        sample = list(
+            session.execute(
+                text(
+                    "SELECT id, reference, gateway_reference, destination FROM shipment "
+                    "WHERE org = :org ORDER BY random() LIMIT 200"
+                ),
+                {"org": PROBED},
+            )
+        )
+        first, last = session.execute(
+            text("SELECT min(seq), max(seq) FROM feed_entry WHERE org = :org"), {"org": PROBED}
+        ).one()
+    pick = random.Random(7).choice
+    newest = max(last - 50, 0)
+
+    def new_order() -> Shipment:
+        return _order_row(PROBED, pick(sample).destination)
+
+    return [
+        Probe("get_shipment", lambda s: shipments.find_for_tenant(s, PROBED, pick(sample).id)),
+        Probe(
+            "feed_page_oldest_cursor",
+            lambda s: read_feed(s, PROBED, first - 1, 100, FeedOrder.ASC),
+        ),
+        Probe(
+            "feed_page_newest_cursor",
+            lambda s: read_feed(s, PROBED, newest, 100, FeedOrder.ASC),
+        ),
+        Probe(
+            "feed_page_desc_from_newest", lambda s: read_feed(s, PROBED, 0, 100, FeedOrder.DESC)
+        ),
+        Probe("rate_limit_check", lambda s: limits.first_refusal(s, new_order(), LIMITS)),
+        Probe(
+            "report_match_by_reference",
+            lambda s: shipments.find_by_reference(s, pick(sample).reference),
+        ),
+        Probe(
+            "report_match_by_gateway_reference",
+            lambda s: shipments.find_by_gateway_reference(s, pick(sample).gateway_reference),
+        ),
+        Probe(
+            "report_replay_check",
+            lambda s: reports.claim_webhook(s, f"msg_{uuid.uuid4()}", datetime.now(UTC)),
+        ),
+    ]
+
+
+def plan_of(session: Session, probe: Probe) -> dict[str, Any]:
+    """The plans of the statements the probe runs, as it runs them: every large table must be
+    reached by an index (never a sequential scan)."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
+            captured.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        probe.run(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+        session.rollback()
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    nodes = []
+    for statement, parameters in captured:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        nodes += list(_nodes(cursor.fetchone()[0][0]["Plan"]))
+    session.rollback()
+    scans = [
+        f"{node['Node Type']} {node.get('Index Name') or node.get('Relation Name')}"
+        for node in nodes
+        if "Scan" in node["Node Type"]
+    ]
+    sequential = [
+        node["Relation Name"]
+        for node in nodes
+        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES
+    ]
+    return {"plan": scans, "sequential_scans": sequential}
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _ratios(sizes: dict[str, Any], order: tuple[int, ...]) -> dict[str, float]:
+    """Each probe's p50 at the largest size over its p50 at the smallest."""
+    small, large = sizes[str(order[0])], sizes[str(order[-1])]
+    return {name: round(large[name]["p50_us"] / max(small[name]["p50_us"], 1), 2) for name in small}
+
+
+def _order_row(org: str, destination: str, status: str = ShipmentStatus.SMS_SENDING) -> Shipment:
+    """A shipment row as the handover writes it, unique where the table needs it."""
+    sid, now = str(uuid.uuid4()), datetime.now(UTC)
+    return Shipment(
+        id=sid,
+        order_id=sid,
+        org=org,
+        idempotency_id=sid,
+        workflow_id=f"instant/{org}/{sid}",
+        reference=sid,
+        fingerprint="f",
+        channel="SMS",
+        destination=destination,
+        status=status,
+        order_status="Order_Processed",
+        created_at=now,
+        expires_at=now,
+        last_update=now,
+    )
+
+
+def feed_writer_rate(engine: Engine, count: int, threads: int = 8) -> dict[str, float]:
+    """Completions per second as the record activity makes them, from `threads` writers: the
+    transaction that records the final event, status and feed entry, then the numbering of the
+    feed under its advisory lock."""
+    rows = [_order_row("writer", "+4791234567", ShipmentStatus.SMS_ACCEPTED) for _ in range(count)]
+    ids = [row.id for row in rows]
+    with Session(engine) as session:
+        session.add_all(rows)
+        session.commit()
+
+    def complete(sid: str) -> None:
+        event = ShipmentEvent(
+            shipment_id=sid, number=2, kind="report", status="SMS_Delivered", applied=True,
+            at=datetime.now(UTC),
+        )
+        with Session(engine) as session:
+            shipments.record_event(session, event, None)
+            session.commit()
+            number_feed_entries(session, sid)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(complete, ids))
+    elapsed = time.perf_counter() - began
+    return {"completions": count, "threads": threads, "per_second": round(count / elapsed)}

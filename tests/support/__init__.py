@@ -1,0 +1,1 @@
+"""What the tests share: the stack they run against, request bodies, answers, polling, fakes."""

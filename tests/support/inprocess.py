@@ -1,0 +1,63 @@
+"""The API and workers inside the test process, for settings the shared stack cannot take."""
+
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from api.main import create_app
+from core.config import Settings
+from tests.support.serving import serving
+from tests.support.stack import Stack
+from worker import build_worker
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, engine: Engine, threads: int = 8
+) -> AsyncIterator[None]:
+    """The production worker (real activities: store and gateways) on the settings' queue."""
+    async with httpx.AsyncClient() as http:
+        with ThreadPoolExecutor(max_workers=threads) as executor:
+            async with build_worker(client, settings, engine, http, executor):
+                yield
+
+
+@asynccontextmanager
+async def workflow_worker(
+    client: Client, stack: Stack, settings: Settings | None = None
+) -> AsyncIterator[str]:
+    """A worker for the stack's store and simulator on a fresh task queue, or on the task queue
+    of the given settings; yields the task queue."""
+    if settings is None:
+        task_queue = f"wf-{uuid.uuid4().hex[:10]}"
+        settings = stack.settings.model_copy(update={"temporal_task_queue": task_queue})
+    async with running_worker(client, settings, stack.engine):
+        yield settings.temporal_task_queue
+
+
+@asynccontextmanager
+async def api_and_worker(
+    client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    async with (
+        serving(create_app(settings), settings.api_port) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as api,
+        running_worker(client, settings, engine, threads=16),
+    ):
+        yield api
+
+
+@asynccontextmanager
+async def api_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in-process, lifespan included, without a port of its own."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client

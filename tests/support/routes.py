@@ -1,0 +1,10 @@
+"""The API's routes as the tests call them."""
+
+BASE = "/notifications/api/v1"
+SMS = f"{BASE}/future/orders/instant/sms"
+EMAIL = f"{BASE}/future/orders/instant/email"
+DEPRECATED = f"{BASE}/future/orders/instant"
+SHIPMENT = f"{BASE}/future/shipment"
+FEED = f"{BASE}/future/shipment/feed"
+REPORTS = f"{BASE}/delivery-reports"
+SIMULATOR_REPORTS = f"{REPORTS}/simulator"

@@ -1,0 +1,378 @@
+"""InstantNotificationWorkflow's own decisions, in milliseconds: its activities are mocked (the
+Temporal samples' way), the server is real. Updates run on the dev server; the time-skipping
+server (which does not run updates) takes the TTL timer."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.failures import handover_error
+from activities.handover import HandoverInput
+from activities.records import DiscardInput
+from domain.failures import FailureKind, HandoverFailure
+from domain.ids import client_reference
+from domain.manifest import StatusRequest
+from domain.orders import HandoverAnswer, HandoverRequest, NotificationInput
+from domain.reports import DeliveryReport
+from tests.support.bodies import new_org
+from tests.support.mocked_activities import MockedActivities, accepted, refused
+from tests.support.workflows import Handle, id_of, notification_input, start_notification
+from workflows.instant_notification import InstantNotificationWorkflow
+
+PHONE = "+4791234567"
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    """The dev server's client: it runs updates, which the time-skipping server does not."""
+    return temporal_env.client
+
+
+@pytest.fixture
+def data() -> NotificationInput:
+    """An SMS order of a tenant of its own."""
+    return notification_input(new_org(), sms=PHONE)
+
+
+@asynccontextmanager
+async def mocked_worker(client: Client, mocks: MockedActivities) -> AsyncIterator[str]:
+    """The workflow, in the SDK's sandbox, with the mocked activities on a fresh task queue."""
+    task_queue = f"logic-{uuid.uuid4().hex[:10]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[InstantNotificationWorkflow],
+        activities=mocks.functions,
+    ):
+        yield task_queue
+
+
+async def place(
+    client: Client, task_queue: str, data: NotificationInput
+) -> tuple[HandoverAnswer, Handle]:
+    """What the API does with an order: Update-with-Start, waiting for the handover."""
+    start = WithStartWorkflowOperation(
+        InstantNotificationWorkflow.run,
+        data,
+        id=id_of(data),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    answer = await client.execute_update_with_start_workflow(
+        InstantNotificationWorkflow.handover,
+        HandoverRequest(request_id=data.request_id),
+        start_workflow_operation=start,
+    )
+    return answer, handle_of(client, data)
+
+
+@asynccontextmanager
+async def placed(
+    client: Client, data: NotificationInput, mocks: MockedActivities
+) -> AsyncIterator[tuple[HandoverAnswer, Handle]]:
+    """The order placed with a worker of the mocked activities running."""
+    async with mocked_worker(client, mocks) as task_queue:
+        yield await place(client, task_queue, data)
+
+
+def handle_of(client: Client, data: NotificationInput) -> Handle:
+    return client.get_workflow_handle_for(InstantNotificationWorkflow.run, id_of(data))
+
+
+def report(
+    data: NotificationInput, state: str, status: str | None, number: int = 1
+) -> DeliveryReport:
+    """A delivery report of the order's gateway, as the report route signals it."""
+    return DeliveryReport(
+        reference=client_reference(id_of(data)),
+        provider="simulator",
+        provider_status=state,
+        received_at=datetime.now(UTC),
+        status=status,
+        report_id=f"{state}-{number}",
+    )
+
+
+async def deliver(handle: Handle, *reports: DeliveryReport) -> None:
+    for each in reports:
+        await handle.signal(InstantNotificationWorkflow.report, each)
+
+
+async def status_of(handle: Handle) -> tuple[str, str]:
+    manifest = await handle.query(InstantNotificationWorkflow.status, StatusRequest())
+    return manifest.status, manifest.order_status
+
+
+def assert_handover_input(
+    sent: HandoverInput, data: NotificationInput, answer: HandoverAnswer
+) -> None:
+    """The handover carries the order's row and message, under the workflow's reference."""
+    assert sent.reference == client_reference(id_of(data))
+    assert (sent.sms, sent.email, sent.ttl_seconds, sent.record_as) == (data.sms, None, 300, 1)
+    assert sent.shipment is not None
+    row = sent.shipment
+    assert (row.shipment_id, row.order_id) == (answer.shipment_id, answer.notification_order_id)
+    assert (row.org, row.idempotency_id, row.workflow_id) == (
+        data.org,
+        data.idempotency_id,
+        id_of(data),
+    )
+    assert (row.status, row.order_status, row.destination) == (
+        "SMS_Sending",
+        "Order_Processed",
+        PHONE,
+    )
+    assert row.expires_at - row.created_at == timedelta(seconds=300)
+    assert sent.deadline - row.created_at == timedelta(seconds=data.timing.handover_seconds)
+
+
+async def test_accepted_then_delivered(client: Client) -> None:
+    data = notification_input(new_org(), sms=PHONE, senders_reference="case-1")
+    mocks = MockedActivities([accepted()])
+    async with placed(client, data, mocks) as (answer, handle):
+        waiting = await handle.query(InstantNotificationWorkflow.status, StatusRequest())
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        result = await handle.result()
+        final = await status_of(handle)
+
+    assert answer.created
+    assert (answer.fingerprint, answer.senders_reference) == (data.fingerprint, "case-1")
+    assert answer.notification_order_id != answer.shipment_id
+    assert (waiting.shipment_id, waiting.destination, waiting.channel) == (
+        answer.shipment_id,
+        PHONE,
+        "SMS",
+    )
+    assert (waiting.status, waiting.order_status) == ("SMS_Accepted", "Order_Processed")
+    assert (result.shipment_id, result.status) == (answer.shipment_id, "SMS_Delivered")
+    assert final == ("SMS_Delivered", "Order_Completed")
+    [sent] = mocks.handover_inputs
+    assert_handover_input(sent, data, answer)
+    assert mocks.events() == [
+        (1, "handover", "SMS_Accepted", True),
+        (2, "report", "SMS_Delivered", True),
+    ]
+    assert mocks.transitions[0].gateway_reference == "gw-1"
+    assert (mocks.transitions[1].provider_status, mocks.transitions[1].report_id) == (
+        "DELIVRD",
+        "DELIVRD-1",
+    )
+    assert mocks.discards == []
+
+
+async def test_a_repeat_of_the_update_is_answered_with_the_same_ids(
+    client: Client, data: NotificationInput
+) -> None:
+    mocks = MockedActivities([accepted()])
+    async with placed(client, data, mocks) as (first, handle):
+        again = await handle.execute_update(
+            InstantNotificationWorkflow.handover, HandoverRequest(request_id=str(uuid.uuid4()))
+        )
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        await handle.result()
+
+    assert (first.created, again.created) == (True, False)
+    assert (again.shipment_id, again.notification_order_id) == (
+        first.shipment_id,
+        first.notification_order_id,
+    )
+    assert len(mocks.handover_inputs) == 1
+
+
+async def test_a_refused_recipient_is_final_at_the_handover(
+    client: Client, data: NotificationInput
+) -> None:
+    mocks = MockedActivities([refused()])
+    async with placed(client, data, mocks) as (answer, handle):
+        result = await handle.result()
+        final = await status_of(handle)
+
+    assert answer.created
+    assert result.status == "SMS_Failed_InvalidRecipient"
+    assert final == ("SMS_Failed_InvalidRecipient", "Order_Completed")
+    assert mocks.events() == [(1, "handover", "SMS_Failed_InvalidRecipient", True)]
+    assert mocks.discards == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        HandoverFailure(FailureKind.NOT_TAKEN, "no answer"),
+        HandoverFailure(FailureKind.RATE_LIMITED, "limit", "recipient", 600),
+    ],
+    ids=["gateway-unavailable", "rate-limited"],
+)
+async def test_a_failed_handover_fails_the_update_and_the_run_and_discards_the_row(
+    client: Client, data: NotificationInput, failure: HandoverFailure
+) -> None:
+    mocks = MockedActivities([handover_error(failure)])
+    async with mocked_worker(client, mocks) as task_queue:
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await place(client, task_queue, data)
+        with pytest.raises(WorkflowFailureError) as run:
+            await handle_of(client, data).result()
+
+    for cause in (update.value.cause, run.value.cause):
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == failure.kind
+        assert cause.non_retryable
+        assert HandoverFailure.of(cause.type, cause.details, cause.message) == failure
+    [sent] = mocks.handover_inputs
+    assert sent.shipment is not None
+    assert mocks.discards == [DiscardInput(shipment_id=sent.shipment.shipment_id)]
+    assert mocks.transitions == []
+
+
+async def test_a_retryable_handover_failure_is_tried_again(
+    client: Client, data: NotificationInput
+) -> None:
+    data = replace(data, timing=replace(data.timing, attempt_seconds=0.5))
+    busy = handover_error(HandoverFailure(FailureKind.NOT_TAKEN, "busy"), final=False)
+    mocks = MockedActivities([busy, refused()])
+    async with placed(client, data, mocks) as (answer, handle):
+        result = await handle.result()
+        # The SDK's core keeps the failed attempt's start-to-close timer running, and panics
+        # when it fires after its worker has gone: the worker outlives it.
+        await asyncio.sleep(data.timing.attempt_seconds)
+
+    assert answer.created
+    assert result.status == "SMS_Failed_InvalidRecipient"
+    first, second = mocks.handover_inputs
+    assert first == second
+    assert mocks.discards == []
+
+
+async def test_reports_after_the_final_status_are_kept_but_change_nothing(
+    client: Client, data: NotificationInput
+) -> None:
+    """Signalled while the handover runs, so all of them reach the workflow before it ends."""
+    mocks = MockedActivities([accepted()], hold=True)
+    reports = [
+        report(data, "ENROUTE", None),
+        report(data, "DELIVRD", "SMS_Delivered"),
+        report(data, "DELIVRD", "SMS_Delivered", number=2),
+        report(data, "FAILED", "SMS_Failed"),
+    ]
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        await mocks.handing_over.wait()
+        await deliver(handle, *reports)
+        mocks.release()
+        result = await handle.result()
+        final = await status_of(handle)
+
+    assert result.status == "SMS_Delivered"
+    assert final == ("SMS_Delivered", "Order_Completed")
+    assert mocks.events() == [
+        (1, "handover", "SMS_Accepted", True),
+        (2, "report", None, False),
+        (3, "report", "SMS_Delivered", True),
+        (4, "report", "SMS_Delivered", False),
+        (5, "report", "SMS_Failed", False),
+    ]
+    assert [t.report_id for t in mocks.transitions[1:]] == [r.report_id for r in reports]
+
+
+async def test_a_report_that_outruns_the_handover_is_applied_after_it(
+    client: Client, data: NotificationInput
+) -> None:
+    mocks = MockedActivities([accepted()], hold=True)
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        await mocks.handing_over.wait()
+        await deliver(handle, report(data, "BARRED", "SMS_Failed_BarredReceiver"))
+        mocks.release()
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_BarredReceiver"
+    assert mocks.events() == [
+        (1, "handover", "SMS_Accepted", True),
+        (2, "report", "SMS_Failed_BarredReceiver", True),
+    ]
+
+
+@pytest.mark.parametrize("held_by", ["handover", "record"])
+async def test_held_reports_handed_back_by_the_store_are_applied(
+    client: Client, data: NotificationInput, held_by: str
+) -> None:
+    """Reports that arrived before the gateway reference was recorded come back with that
+    record: the handover's own, or the workflow's where the handover could not record it."""
+    held = [report(data, "DELIVRD", "SMS_Delivered")]
+    if held_by == "handover":
+        mocks = MockedActivities([accepted(recorded=True, held_reports=held)])
+    else:
+        mocks = MockedActivities([accepted()], held={1: held})
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        result = await handle.result()
+
+    assert result.status == "SMS_Delivered"
+    handover = [] if held_by == "handover" else [(1, "handover", "SMS_Accepted", True)]
+    assert mocks.events() == [*handover, (2, "report", "SMS_Delivered", True)]
+
+
+@pytest.mark.parametrize(
+    ("recipient", "handed_over", "status"),
+    [
+        ({"sms": PHONE}, "SMS_Accepted", "SMS_Failed_TTL"),
+        ({"email": "kari@example.no"}, "Email_Succeeded", "Email_Failed_TTL"),
+    ],
+    ids=["sms", "email"],
+)
+async def test_silence_until_expiry_plus_grace_fails_the_ttl(
+    time_skipping_env: WorkflowEnvironment,
+    recipient: dict[str, str],
+    handed_over: str,
+    status: str,
+) -> None:
+    client = time_skipping_env.client
+    data = notification_input(new_org(), ttl=600, grace=60, **recipient)
+    mocks = MockedActivities([accepted(handed_over)])
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        result = await handle.result()
+        final = await status_of(handle)
+
+    assert result.status == status
+    assert final == (status, "Order_Completed")
+    assert mocks.events() == [(1, "handover", handed_over, True), (2, "expiry", status, True)]
+    row = mocks.handover_inputs[0].shipment
+    assert row is not None
+    waited = mocks.transitions[1].at - row.created_at
+    assert timedelta(seconds=660) <= waited < timedelta(seconds=662)
+
+
+async def test_the_timer_counts_from_the_clock_of_the_last_record(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Workflow time stands still while local activities run: a record that ends after the
+    deadline leaves no time to wait, however early the workflow's clock says it is."""
+    client = time_skipping_env.client
+    data = notification_input(new_org(), ttl=600, grace=60, sms=PHONE)
+    # Past the deadline whatever time the time-skipping server has reached.
+    late = datetime.now(UTC) + timedelta(days=365)
+    mocks = MockedActivities([accepted(recorded=True, recorded_at=late)])
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_TTL"
+    row = mocks.handover_inputs[0].shipment
+    assert row is not None
+    [expiry] = mocks.transitions
+    assert expiry.at - row.created_at < timedelta(seconds=60)
