@@ -2,8 +2,9 @@
 down (refused connections, or 503 and SMTP 451), falls silent, or rests behind its circuit."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -13,8 +14,6 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
-from devstack import services
-from devstack.processes import ProcessGroup
 from devstack.scratch import scratch_settings
 from devstack.token import auth_headers
 from store.engine import create_db_engine
@@ -27,33 +26,34 @@ from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest, eventually
 from tests.support.routes import EMAIL, SMS
 from tests.support.serving import serving
-from tests.support.simulator import received_for
-from tests.support.stack import SHORT_TIMINGS
+from tests.support.simulator import received_for, simulator_in_process
 from tests.support.store import history, shipment_row
 from workflows import search_attributes
 
-COOLDOWN = 2.0
-
-
-@dataclass
-class Simulators:
-    settings: Settings
-    group: ProcessGroup
-    engine: Engine
-    first: httpx.AsyncClient
-    second: httpx.AsyncClient
+COOLDOWN = 1.0
 
 
 @dataclass
 class FailoverStack:
-    simulators: Simulators
+    """Two simulators playing two providers (in the test process, so each test starts them
+    afresh in a moment), and an API and a worker of the test's own: every circuit closed."""
+
+    settings: Settings
+    engine: Engine
     api: httpx.AsyncClient
     temporal: WorkflowEnvironment
-    org: str
+    first: httpx.AsyncClient
+    second: httpx.AsyncClient
+    running_first: contextlib.AsyncExitStack
+    org: str = field(default_factory=new_org)
 
     @property
     def headers(self) -> dict[str, str]:
-        return auth_headers(self.simulators.settings, self.org)
+        return auth_headers(self.settings, self.org)
+
+    async def take_the_first_down(self) -> None:
+        """Stop the first simulator: its ports refuse connections."""
+        await self.running_first.aclose()
 
     async def order(self, route: str, body: dict[str, Any]) -> httpx.Response:
         return await self.api.post(route, json=body, headers=self.headers)
@@ -63,21 +63,22 @@ class FailoverStack:
 
     def providers(self, key: str) -> tuple[str | None, list[tuple[str, str | None]]]:
         """The provider named on the order's row, and (kind, provider) of its history."""
-        engine = self.simulators.engine
-        row = shipment_row(engine, self.org, key)
+        row = shipment_row(self.engine, self.org, key)
         assert row is not None
-        return row.provider, [(e.kind, e.provider) for e in history(engine, row.id)]
+        return row.provider, [(e.kind, e.provider) for e in history(self.engine, row.id)]
 
 
 @pytest.fixture(scope="module")
-async def simulators(
+def failover_settings(
     temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Simulators]:
-    """Both simulators, as processes of their own, for the module."""
+) -> Iterator[tuple[Settings, Engine]]:
     settings = scratch_settings(
         tmp_path_factory.mktemp("failover"),
         temporal_address=temporal_env.client.service_client.config.target_host,
-        **{**SHORT_TIMINGS, "gateway_timeout_seconds": 1.0},
+        handover_deadline_seconds=2.0,
+        gateway_timeout_seconds=0.5,
+        workflow_task_timeout_seconds=1.0,
+        ttl_grace_seconds=1,
         sms_providers=["simulator", "simulator2"],
         email_providers=["simulator", "simulator2"],
         provider_failure_threshold=3,
@@ -85,28 +86,22 @@ async def simulators(
     )
     migrate_database(settings.database_url)
     engine = create_db_engine(settings.database_url)
-    group = ProcessGroup(echo=False)
-    for name in services.SIMULATORS:
-        await group.start(services.simulator(settings, name=name))
-    async with (
-        httpx.AsyncClient(base_url=settings.simulator.url, timeout=10) as first,
-        httpx.AsyncClient(base_url=settings.simulator2.url, timeout=10) as second,
-    ):
-        yield Simulators(settings, group, engine, first, second)
-    await group.stop_all()
+    yield settings, engine
     engine.dispose()
 
 
 @pytest.fixture
 async def failover(
-    simulators: Simulators, temporal_env: WorkflowEnvironment
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
 ) -> AsyncIterator[FailoverStack]:
-    """An API and a worker of their own for each test, so each starts with closed circuits."""
-    if "simulator" not in simulators.group.processes:
-        await simulators.group.start(simulators.group.services["simulator"])
-    await simulators.first.delete("/outage")
-    async with api_and_worker(temporal_env.client, simulators.settings, simulators.engine) as api:
-        yield FailoverStack(simulators, api, temporal_env, new_org())
+    settings, engine = failover_settings
+    async with contextlib.AsyncExitStack() as running_first:
+        first = await running_first.enter_async_context(simulator_in_process(settings, "simulator"))
+        async with (
+            simulator_in_process(settings, "simulator2") as second,
+            api_and_worker(temporal_env.client, settings, engine) as api,
+        ):
+            yield FailoverStack(settings, engine, api, temporal_env, first, second, running_first)
 
 
 def handovers(provider: str, outcome: str) -> float:
@@ -118,13 +113,13 @@ def handovers(provider: str, outcome: str) -> float:
 async def test_first_provider_refusing_connections_fails_over_to_the_second(
     failover: FailoverStack,
 ) -> None:
-    await failover.simulators.group.stop("simulator")
+    await failover.take_the_first_down()
     key = new_key()
 
     response = await failover.order(SMS, sms_order(key=key))
 
     assert response.status_code == 201, response.text
-    [message] = await failover.received(failover.simulators.second, key)
+    [message] = await failover.received(failover.second, key)
     assert message["submissions"] == 1
     manifest = await completed_manifest(failover.api, failover.headers, shipment_id(response))
     assert recipient_status(manifest) == "SMS_Delivered"  # by its report, through simulator2
@@ -137,7 +132,7 @@ async def test_first_provider_refusing_connections_fails_over_to_the_second(
 async def test_first_provider_answering_503_fails_over_with_exactly_one_message(
     failover: FailoverStack,
 ) -> None:
-    await failover.simulators.first.post("/outage", params={"seconds": 60})
+    await failover.first.post("/outage", params={"seconds": 60})
     sms_key, email_key = new_key(), new_key()
 
     sms = await failover.order(SMS, sms_order(key=sms_key))
@@ -145,10 +140,8 @@ async def test_first_provider_answering_503_fails_over_with_exactly_one_message(
 
     assert (sms.status_code, email.status_code) == (201, 201)
     for key in (sms_key, email_key):
-        assert await failover.received(failover.simulators.first, key) == []
-        assert [
-            m["submissions"] for m in await failover.received(failover.simulators.second, key)
-        ] == [1]
+        assert await failover.received(failover.first, key) == []
+        assert [m["submissions"] for m in await failover.received(failover.second, key)] == [1]
     handle = failover.temporal.client.get_workflow_handle(f"instant/{failover.org}/{sms_key}")
 
     async def provider_attribute() -> list[str] | None:
@@ -170,22 +163,23 @@ async def test_first_provider_silent_after_the_request_left_is_never_followed_by
 
     assert response.status_code == 503
     assert "may have been sent" in response.json()["detail"]
-    [message] = await failover.received(failover.simulators.first, key)
+    [message] = await failover.received(failover.first, key)
     assert message["submissions"] >= 2
-    assert await failover.received(failover.simulators.second, key) == []
+    assert await failover.received(failover.second, key) == []
 
 
 async def test_a_provider_without_deduplication_silent_after_the_request_left_ends_the_handover(
-    simulators: Simulators, temporal_env: WorkflowEnvironment
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
 ) -> None:
     """Twilio first (no idempotency key), the second simulator after it: Twilio goes silent,
     so the message may have been sent, and the second provider is not asked."""
+    settings, engine = failover_settings
     twilio = FakeTwilio()
     async with serving(twilio.app) as twilio_url:
-        settings = simulators.settings.model_copy(
+        twilio_first = settings.model_copy(
             update={
                 "sms_providers": ["twilio", "simulator2"],
-                "twilio": simulators.settings.twilio.model_copy(
+                "twilio": settings.twilio.model_copy(
                     update={
                         "base_url": twilio_url,
                         "account_sid": twilio.account_sid,
@@ -194,20 +188,25 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
                 ),
             }
         )
-        async with api_and_worker(temporal_env.client, settings, simulators.engine) as api:
-            stack = FailoverStack(simulators, api, temporal_env, new_org())
-            key = new_key()
-            response = await stack.order(SMS, sms_order(fake_twilio.HANG, key=key))
+        async with (
+            simulator_in_process(twilio_first, "simulator2") as second,
+            api_and_worker(temporal_env.client, twilio_first, engine) as api,
+        ):
+            org, key = new_org(), new_key()
+            response = await api.post(
+                SMS, json=sms_order(fake_twilio.HANG, key=key), headers=auth_headers(settings, org)
+            )
+            sent_to_the_second = await received_for(second, org, key)
 
     assert response.status_code == 503
     assert "may have been sent" in response.json()["detail"]
-    assert await stack.received(simulators.second, key) == []
+    assert sent_to_the_second == []
 
 
 async def test_the_circuit_opens_after_the_threshold_and_one_probe_closes_it(
     failover: FailoverStack,
 ) -> None:
-    first = failover.simulators.first
+    first = failover.first
     await first.post("/outage", params={"seconds": 60})
     for _ in range(3):  # PROVIDER_FAILURE_THRESHOLD: each one fails over
         assert (await failover.order(SMS, sms_order())).status_code == 201
@@ -240,7 +239,7 @@ async def test_the_circuit_opens_after_the_threshold_and_one_probe_closes_it(
 async def test_every_provider_resting_is_503_at_once_with_its_wait(
     failover: FailoverStack,
 ) -> None:
-    for simulator in (failover.simulators.first, failover.simulators.second):
+    for simulator in (failover.first, failover.second):
         await simulator.post("/outage", params={"seconds": 60})
     try:
         for _ in range(3):
@@ -248,9 +247,9 @@ async def test_every_provider_resting_is_503_at_once_with_its_wait(
         key = new_key()
         resting = await failover.order(SMS, sms_order(key=key))
     finally:
-        await failover.simulators.second.delete("/outage")
+        await failover.second.delete("/outage")
 
     assert resting.status_code == 503
     assert "resting" in resting.json()["detail"]
     assert 1 <= int(resting.headers["Retry-After"]) <= COOLDOWN
-    assert await failover.received(failover.simulators.second, key) == []
+    assert await failover.received(failover.second, key) == []

@@ -1,10 +1,13 @@
-"""An email through a real Postfix, end to end: the order is handed over (201), Postfix delivers
-it and mails its success DSN to the sender's mailbox, and that DSN, relayed to our report route
-as a mailbox's inbound hook would, makes the shipment Email_Delivered."""
+"""The SMTP provider against a real Postfix (DSN advertised, no STARTTLS, no AUTH), end to end:
+the order is handed over (201), Postfix delivers it, dated, and mails its success DSN to the
+sender's mailbox, and that DSN, relayed to our report route as a mailbox's inbound hook would,
+makes the shipment Email_Delivered."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import Message
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -70,6 +73,10 @@ async def test_postfix_success_dsn_makes_the_shipment_delivered(
         return found[-1] if found else None
 
     dsn = await eventually(notification, within=10)
+    [delivered] = stack.postfix.mailbox(RECIPIENTS)
+    date = delivered["Date"]
+    assert date is not None
+    assert abs(parsedate_to_datetime(date) - datetime.now(UTC)) < timedelta(minutes=1)
     relayed = await stack.api.post(
         f"{REPORTS}/smtp?code=dsn-secret",
         content=dsn.as_bytes(),
@@ -78,3 +85,16 @@ async def test_postfix_success_dsn_makes_the_shipment_delivered(
 
     assert relayed.status_code == 200, relayed.text
     assert await final_status(stack.api, stack.headers, shipment) == "Email_Delivered"
+
+
+async def test_a_domain_postfix_does_not_take_is_a_final_refusal(
+    through_postfix: PostfixStack,
+) -> None:
+    stack = through_postfix
+    response = await stack.api.post(
+        EMAIL, json=email_order("kari@elsewhere.test"), headers=stack.headers
+    )
+
+    assert response.status_code == 201, response.text
+    shipment = shipment_id(response)
+    assert await final_status(stack.api, stack.headers, shipment) == "Email_Failed"
