@@ -33,7 +33,7 @@ async def received_for(simulator: httpx.AsyncClient, org: str, key: str) -> list
 
 @contextlib.asynccontextmanager
 async def simulator_in_process(
-    settings: Settings, name: str, expiry_scale: float = 1.0
+    settings: Settings, name: str, expiry_scale: float = 1.0, grace: int = 1
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The simulator that plays provider `name` of `settings`, in the test's own event loop (a
     process takes seconds to start); it stops refusing connections, as a provider that is down.
@@ -58,7 +58,9 @@ async def simulator_in_process(
         )
         try:
             async with (
-                serving(create_app(inbox, reports, config, outage), config.http_port) as base,
+                serving(
+                    create_app(inbox, reports, config, outage), config.http_port, grace
+                ) as base,
                 httpx.AsyncClient(base_url=base, timeout=10) as client,
             ):
                 yield client
