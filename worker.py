@@ -1,6 +1,7 @@
 """The worker process: runs InstantNotificationWorkflow and its activities on the task queue."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,7 +14,17 @@ import httpx
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from prometheus_client import start_http_server
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -21,10 +32,12 @@ from temporalio.runtime import (
     Runtime,
     TelemetryConfig,
 )
+from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.handover import HandoverActivities
 from activities.records import RecordActivities
+from activities.retention import RetentionActivities
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
@@ -34,10 +47,12 @@ from store.engine import create_db_engine
 from store.limits import Limit
 from store.migrate import require_current_schema
 from workflows.instant_notification import InstantNotificationWorkflow
+from workflows.retention import RetentionInput, RetentionWorkflow
 
 log = logging.getLogger("worker")
 
 SERVICE_NAME = "instant-notifications-worker"
+RETENTION_SCHEDULE_ID = "instant-notifications-retention"
 
 
 def build_worker(
@@ -55,11 +70,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[InstantNotificationWorkflow],
+        workflows=[InstantNotificationWorkflow, RetentionWorkflow],
         activities=[
             handover.hand_over,
             records.record_transition,
             records.discard_shipment,
+            RetentionActivities(engine).remove_expired,
         ],
         activity_executor=executor,
         # On SIGTERM, running activities get this long to finish before they are cancelled.
@@ -69,6 +85,32 @@ def build_worker(
         # replay tests over recorded histories (tests/workflows/test_replay.py).
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
+
+
+async def schedule_retention(client: Client, settings: Settings) -> None:
+    """Create or update the Schedule that starts RetentionWorkflow every hour; with
+    RETENTION_DAYS=0 there is none. Every worker does this at start: the last one wins, and
+    they all hold the same settings."""
+    handle = client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+    if not settings.retention_days:
+        with contextlib.suppress(RPCError):
+            await handle.delete()
+        return
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            RetentionWorkflow.run,
+            RetentionInput(days=settings.retention_days, batch_size=settings.retention_batch_size),
+            id=RETENTION_SCHEDULE_ID,
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+        # A run still going when the next is due has the work in hand: skip the next.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(RETENTION_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
 def telemetry_runtime(settings: Settings) -> Runtime:
@@ -108,6 +150,7 @@ async def main() -> None:
     engine = create_db_engine(settings.database_url)
     require_current_schema(engine)
     client = await connect_temporal(settings, runtime=telemetry_runtime(settings))
+    await schedule_retention(client, settings)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

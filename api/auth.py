@@ -7,8 +7,9 @@ from typing import Protocol
 import jwt
 
 from api.problems import Problem
+from domain.ids import MAX_ORG_LENGTH
 
-_ORG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ORG = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_ORG_LENGTH}}}$")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="notifications"'}
 
 

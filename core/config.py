@@ -69,6 +69,9 @@ class Settings(ProviderSettings, BaseSettings):
     # deadline so that the caller still gets its answer. The SDK keeps a longer handover alive.
     workflow_task_timeout_seconds: float = Field(default=3.0, gt=0.0)
     email_ttl_seconds: int = Field(default=172800, ge=60)
+    # Completed shipments and report bookkeeping older than this are removed (0: kept forever).
+    retention_days: int = Field(default=90, ge=0)
+    retention_batch_size: int = Field(default=500, ge=1, le=10_000)
     ttl_grace_seconds: int = Field(default=60, ge=0)
 
     # Against SMS pumping: orders per (tenant, recipient), and per tenant, in sliding windows.

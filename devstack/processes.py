@@ -88,11 +88,6 @@ class ProcessGroup:
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
 
-    async def restart(self, name: str) -> asyncio.subprocess.Process:
-        """Start a stopped or killed service again, exactly as it was first started."""
-        await self.stop(name)
-        return await self.start(self.services[name])
-
     async def stop_all(self) -> None:
         for name in reversed(list(self.processes)):
             await self.stop(name)

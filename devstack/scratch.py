@@ -34,6 +34,8 @@ def scratch_settings(data: Path, **overrides: Any) -> Settings:
         "worker_sdk_metrics_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",
         "log_level": "WARNING",
+        # A throwaway stack removes nothing on its own: its tests and measurements decide.
+        "retention_days": 0,
         **overrides,
     }
     values.setdefault("public_base_url", f"http://127.0.0.1:{values['api_port']}")

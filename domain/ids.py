@@ -3,10 +3,17 @@
 import base64
 import hashlib
 
+_PREFIX = "instant/"
+MAX_ORG_LENGTH = 64  # a tenant is ASCII letters, digits, `-` and `_`
+# Temporal refuses workflow IDs longer than this many bytes (the server's limit.maxIDLength).
+MAX_WORKFLOW_ID_BYTES = 1000
+# What is left for the idempotency key, in UTF-8, after the prefix and the longest tenant.
+MAX_KEY_BYTES = MAX_WORKFLOW_ID_BYTES - len(_PREFIX) - MAX_ORG_LENGTH - 1
+
 
 def workflow_id(org: str, idempotency_id: str) -> str:
     """The idempotency key: Temporal itself refuses a second workflow for one tenant and key."""
-    return f"instant/{org}/{idempotency_id}"
+    return f"{_PREFIX}{org}/{idempotency_id}"
 
 
 def client_reference(workflow_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from store.models import ProviderCircuit
@@ -22,3 +23,8 @@ def open_circuits(session: Session, now: datetime) -> list[ProviderCircuit]:
             .order_by(col(ProviderCircuit.channel), col(ProviderCircuit.provider))
         )
     )
+
+
+def forget_old_circuits(session: Session, cutoff: datetime) -> None:
+    """Rows last changed before `cutoff`: long closed, or of workers long gone."""
+    session.execute(delete(ProviderCircuit).where(col(ProviderCircuit.changed_at) < cutoff))

@@ -35,14 +35,16 @@ class FeedOrder(StrEnum):
 
 
 def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
-    """Write the completion snapshot, not numbered yet; a second call changes nothing.
+    """Write the completion snapshot; a second call changes nothing.
 
-    The writer numbers it after its commit, with `number_feed_entries`.
+    On PostgreSQL it is numbered after its commit, by `number_feed_entries`. SQLite lets one
+    writer in at a time, so there a number given at insert already becomes visible in order.
     """
     connection = session.connection()
     if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
         return
-    connection.execute(insert(_FEED), [{"org": org, **asdict(snapshot)}])
+    numbered = {} if _numbers_after_commit(session) else {"seq": _LAST_NUMBER + 1}
+    connection.execute(insert(_FEED).values(numbered), [{"org": org, **asdict(snapshot)}])
 
 
 def number_feed_entries(session: Session, shipment_id: str) -> int | None:
@@ -56,12 +58,16 @@ def number_feed_entries(session: Session, shipment_id: str) -> int | None:
     their own commits, and one numbering serves every entry committed before it, so the feed
     takes completions as fast as the database commits them.
     """
-    connection = session.connection()
-    lock_until_commit(connection, _FEED_LOCK)
-    connection.execute(_NUMBER)
-    session.commit()
+    if _numbers_after_commit(session):
+        lock_until_commit(session.connection(), _FEED_LOCK)
+        session.connection().execute(_NUMBER)
+        session.commit()
     number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
     return number
+
+
+def _numbers_after_commit(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def snapshot_of(source: object) -> ShipmentManifest:

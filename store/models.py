@@ -46,6 +46,8 @@ class Shipment(SQLModel, table=True):
         # The rate limits count recent orders per tenant and per (tenant, recipient).
         Index("ix_shipment_org_created", "org", "created_at"),
         Index("ix_shipment_org_destination_created", "org", "destination", "created_at"),
+        # Retention finds the oldest orders of every tenant.
+        Index("ix_shipment_created", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -131,7 +133,7 @@ class DeadReport(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=255)
     reason: str = Field(max_length=64)
     payload: str
-    received_at: datetime = _utc()
+    received_at: datetime = _utc(index=True)
 
 
 class WebhookReceipt(SQLModel, table=True):
@@ -154,7 +156,7 @@ class HeldReport(SQLModel, table=True):
     provider: str = Field(max_length=32)
     gateway_reference: str = Field(index=True, max_length=255)
     report: str
-    received_at: datetime = _utc()
+    received_at: datetime = _utc(index=True)
     shipment_id: str | None = Field(default=None, index=True, max_length=36)
     claimed_by: str | None = Field(default=None, max_length=16)
 

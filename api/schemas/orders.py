@@ -17,6 +17,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
+from domain.ids import MAX_KEY_BYTES
 from domain.orders import ContentType, EmailMessage, SmsMessage
 from domain.sms import SmsCapacity
 
@@ -101,9 +102,10 @@ IdempotencyId = Annotated[
     NotBlank,
     SingleLine,
     _rule(
-        lambda v: len(v) <= rules.MAX_IDEMPOTENCY_ID,
+        lambda v: len(v) <= rules.MAX_IDEMPOTENCY_ID and len(v.encode()) <= MAX_KEY_BYTES,
         "too_long",
-        f"Must be at most {rules.MAX_IDEMPOTENCY_ID} characters.",
+        f"Must be at most {rules.MAX_IDEMPOTENCY_ID} characters and {MAX_KEY_BYTES} bytes "
+        "in UTF-8 (it becomes part of the workflow ID).",
     ),
 ]
 SendersReference = Annotated[

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.bodies import email_order, new_key, sms_order
+from domain.ids import MAX_KEY_BYTES, MAX_ORG_LENGTH, MAX_WORKFLOW_ID_BYTES, workflow_id
+from tests.support.bodies import email_order, new_key, new_org, sms_order
 from tests.support.polling import eventually
 from tests.support.routes import DEPRECATED, EMAIL, SMS
 from tests.support.stack import Stack, Tenant
@@ -175,7 +176,18 @@ async def test_idempotency_id_accepted(stack: Stack, tenant: Tenant, key: str) -
     await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
 
 
-@pytest.mark.parametrize("key", ["", "   ", "k" * 256, None, 17, "tab\tkey"])
+async def test_the_longest_key_fits_the_longest_tenant_in_a_workflow_id(stack: Stack) -> None:
+    """Temporal limits workflow IDs to 1000 bytes: a key of four-byte characters must fit."""
+    tenant = stack.tenant(org=new_org().ljust(MAX_ORG_LENGTH, "x"))
+    key = "😀" * (MAX_KEY_BYTES // 4) + "k" * (MAX_KEY_BYTES % 4)
+
+    assert len(workflow_id(tenant.org, key).encode()) == MAX_WORKFLOW_ID_BYTES
+    await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
+
+
+@pytest.mark.parametrize(
+    "key", ["", "   ", "k" * 256, None, 17, "tab\tkey", "😀" * (MAX_KEY_BYTES // 4 + 1)]
+)
 async def test_idempotency_id_rejected(stack: Stack, tenant: Tenant, key: Any) -> None:
     await assert_rejected(
         stack, tenant, SMS, {**sms_order(), "idempotencyId": key}, "idempotencyId"

@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -20,7 +19,7 @@ from sqlmodel import Session
 from store import shipments
 from store.engine import create_db_engine
 from store.feed import FeedOrder, number_feed_entries, read_feed
-from store.models import Shipment, ShipmentEvent
+from tests.support.store import final_event, new_shipment
 
 
 @pytest.fixture(scope="module")
@@ -30,41 +29,8 @@ def engine(postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def pending_shipment(engine: Engine, org: str) -> str:
-    now = datetime.now(UTC)
-    shipment_id = str(uuid.uuid4())
-    row = Shipment(
-        id=shipment_id,
-        order_id=str(uuid.uuid4()),
-        org=org,
-        idempotency_id=shipment_id,
-        workflow_id=f"instant/{org}/{shipment_id}",
-        reference=uuid.uuid4().hex,
-        fingerprint="f",
-        channel="SMS",
-        destination="+4790000000",
-        status="SMS_Accepted",
-        order_status="Order_Processed",
-        created_at=now,
-        expires_at=now,
-        last_update=now,
-    )
-    with Session(engine) as session:
-        shipments.insert_shipment(session, row)
-        session.commit()
-    return shipment_id
-
-
 def complete(session: Session, shipment_id: str) -> None:
-    event = ShipmentEvent(
-        shipment_id=shipment_id,
-        number=1,
-        kind="report",
-        applied=True,
-        status="SMS_Delivered",
-        at=datetime.now(UTC),
-    )
-    shipments.record_event(session, event, None)
+    shipments.record_event(session, final_event(shipment_id), None)
     session.flush()
 
 
@@ -81,7 +47,7 @@ def finish(session: Session, shipment_id: str) -> int | None:
 
 def test_an_uncommitted_completion_holds_back_neither_writers_nor_numbers(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
-    first, second = pending_shipment(engine, org), pending_shipment(engine, org)
+    first, second = new_shipment(engine, org), new_shipment(engine, org)
     holder = Session(engine)
     complete(holder, first)
 
@@ -107,7 +73,7 @@ def test_an_uncommitted_completion_holds_back_neither_writers_nor_numbers(engine
 
 def test_numbering_is_idempotent(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
-    shipment = pending_shipment(engine, org)
+    shipment = new_shipment(engine, org)
     with Session(engine) as session:
         complete(session, shipment)
         number = finish(session, shipment)
@@ -120,7 +86,7 @@ def test_numbering_is_idempotent(engine: Engine) -> None:
 
 def test_cursor_reader_sees_every_concurrent_completion(engine: Engine) -> None:
     org = f"pg{uuid.uuid4().hex[:8]}"
-    pending = [pending_shipment(engine, org) for _ in range(60)]
+    pending = [new_shipment(engine, org) for _ in range(60)]
     seen: list[str] = []
     done = threading.Event()
 

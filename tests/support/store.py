@@ -1,9 +1,13 @@
 """Reading the store behind the API, as a test checks what was written."""
 
+import uuid
+from datetime import UTC, datetime
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from store import shipments
+from store.feed import number_feed_entries
 from store.models import Shipment, ShipmentEvent
 
 
@@ -20,3 +24,49 @@ def history(engine: Engine, shipment_id: str) -> list[ShipmentEvent]:
 def reports_in(events: list[ShipmentEvent]) -> list[ShipmentEvent]:
     """The delivery reports among a shipment's events, applied or not, late or not."""
     return [e for e in events if e.kind in ("report", "late_report")]
+
+
+def new_shipment(engine: Engine, org: str, created_at: datetime | None = None) -> str:
+    """An order's row as the handover writes it (accepted, waiting for its report)."""
+    created_at = created_at or datetime.now(UTC)
+    shipment_id = str(uuid.uuid4())
+    row = Shipment(
+        id=shipment_id,
+        order_id=str(uuid.uuid4()),
+        org=org,
+        idempotency_id=shipment_id,
+        workflow_id=f"instant/{org}/{shipment_id}",
+        reference=uuid.uuid4().hex,
+        fingerprint="f",
+        channel="SMS",
+        destination="+4790000000",
+        status="SMS_Accepted",
+        order_status="Order_Processed",
+        created_at=created_at,
+        expires_at=created_at,
+        last_update=created_at,
+    )
+    with Session(engine) as session:
+        shipments.insert_shipment(session, row)
+        session.commit()
+    return shipment_id
+
+
+def final_event(shipment_id: str, number: int = 1) -> ShipmentEvent:
+    """The delivered report that completes a shipment."""
+    return ShipmentEvent(
+        shipment_id=shipment_id,
+        number=number,
+        kind="report",
+        applied=True,
+        status="SMS_Delivered",
+        at=datetime.now(UTC),
+    )
+
+
+def complete(engine: Engine, shipment_id: str) -> None:
+    """Record the final report and number the feed, as the record activity does."""
+    with Session(engine) as session:
+        shipments.record_event(session, final_event(shipment_id), None)
+        session.commit()
+        number_feed_entries(session, shipment_id)

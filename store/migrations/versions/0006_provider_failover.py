@@ -1,6 +1,6 @@
 """The provider a shipment's handover asks, and the circuits of the workers' providers
 
-Revision 0005, after 0004.
+Revision 0006, after 0005.
 """
 
 from collections.abc import Sequence
@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,88 @@
+"""Retention removes completed shipments and report bookkeeping older than its cutoff, in
+batches, and nothing else."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from store import retention
+from store.engine import create_db_engine
+from store.migrate import migrate_database
+from store.models import DeadReport, FeedEntry, HeldReport, ShipmentEvent, WebhookReceipt
+from tests.support.store import complete, new_shipment, shipment_row
+
+# Far enough back that no other test's rows (PostgreSQL keeps them) are older.
+OLD = datetime(2001, 1, 1, tzinfo=UTC)
+CUTOFF = datetime(2002, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+        migrate_database(url)
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def count(engine: Engine, model: type, *where: object) -> int:
+    with Session(engine) as session:
+        query = select(func.count()).select_from(model).where(*where)  # type: ignore[arg-type]
+        return int(session.execute(query).scalar_one())
+
+
+def test_old_completed_shipments_go_with_their_history_and_feed_entries(engine: Engine) -> None:
+    org = f"ret{uuid.uuid4().hex[:8]}"
+    old = [new_shipment(engine, org, OLD) for _ in range(5)]
+    for shipment_id in old:
+        complete(engine, shipment_id)
+    waiting = new_shipment(engine, org, OLD)  # an open workflow still writes it
+    recent = new_shipment(engine, org)
+    complete(engine, recent)
+
+    removed = []
+    with Session(engine) as session:
+        while batch := retention.remove_old_shipments(session, CUTOFF, size=2):
+            session.commit()
+            removed.append(batch)
+
+    assert removed == [2, 2, 1]
+    for shipment_id in old:
+        assert count(engine, ShipmentEvent, ShipmentEvent.shipment_id == shipment_id) == 0
+        assert count(engine, FeedEntry, FeedEntry.shipment_id == shipment_id) == 0
+    assert shipment_row(engine, org, waiting) is not None
+    assert shipment_row(engine, org, recent) is not None
+    assert count(engine, FeedEntry, FeedEntry.shipment_id == recent) == 1
+
+
+def test_old_report_bookkeeping_goes_in_batches(engine: Engine) -> None:
+    tag = uuid.uuid4().hex
+    with Session(engine) as session:
+        for n in range(3):
+            session.add(WebhookReceipt(webhook_id=f"{tag}-{n}", received_at=OLD))
+            session.add(DeadReport(provider="p", reason=tag, payload="{}", received_at=OLD))
+            session.add(
+                HeldReport(provider="p", gateway_reference=tag, report="{}", received_at=OLD)
+            )
+        session.add(WebhookReceipt(webhook_id=f"{tag}-new", received_at=datetime.now(UTC)))
+        session.commit()
+
+    with Session(engine) as session:
+        first = retention.remove_old_report_records(session, CUTOFF, size=2)
+        second = retention.remove_old_report_records(session, CUTOFF, size=2)
+        third = retention.remove_old_report_records(session, CUTOFF, size=2)
+        session.commit()
+
+    assert (first, second, third) == (6, 3, 0)
+    assert count(engine, WebhookReceipt, WebhookReceipt.webhook_id.startswith(tag)) == 1
+    assert count(engine, DeadReport, DeadReport.reason == tag) == 0
+    assert count(engine, HeldReport, HeldReport.gateway_reference == tag) == 0
