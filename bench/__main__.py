@@ -107,10 +107,10 @@ async def main() -> int:
                 )
                 if args.only_failover:
                     seconds = 5.0 if args.quick else 30.0
-                    results = {"failover": await failover.measure(ctx, group, 20.0, seconds)}
+                    results = {"failover": await failover.measure(ctx, group, 5.0, seconds)}
                 else:
                     results = await measure(ctx, args.quick)
-                    results["failover"] = await failover.measure(ctx, group, 20.0, 30.0)
+                    results["failover"] = await failover.measure(ctx, group, 5.0, 30.0)
     write(results)
     return 0
 

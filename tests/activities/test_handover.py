@@ -267,14 +267,20 @@ async def test_failover_names_the_next_provider_on_the_row_before_asking_it(stac
     assert row_provider(stack, data.shipment.shipment_id) == f"up-{tag}"
 
 
+def left_behind(stack: Stack, provider: str) -> tuple[HandoverInput, RecordActivities]:
+    """A handover whose earlier execution wrote the row, naming `provider`, and stopped."""
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    records = RecordActivities(stack.engine)
+    records.record_shipment(replace(data.shipment, provider=provider))
+    return data, records
+
+
 async def test_a_resumed_handover_asks_only_the_provider_its_row_names(stack: Stack) -> None:
     """The earlier execution failed over to the second provider and stopped: the first,
     though preferred and now perhaps up, may not be asked (the second may hold the message)."""
     tag = uuid.uuid4().hex[:6]
-    data = with_row(sms_input("+4791112222"), 5.0)
-    assert data.shipment is not None
-    records = RecordActivities(stack.engine)
-    records.record_shipment(replace(data.shipment, provider=f"up-{tag}"))
+    data, records = left_behind(stack, f"up-{tag}")
     async with httpx.AsyncClient() as http:
         activities = HandoverActivities(two_sms_providers(http, stack, tag), records)
         resumed = await ActivityEnvironment().run(activities.hand_over, data)
@@ -287,10 +293,7 @@ async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_
     stack: Stack,
 ) -> None:
     tag = uuid.uuid4().hex[:6]
-    data = with_row(sms_input("+4791112222"), 5.0)
-    assert data.shipment is not None
-    records = RecordActivities(stack.engine)
-    records.record_shipment(replace(data.shipment, provider=f"twilio-{tag}"))
+    data, records = left_behind(stack, f"twilio-{tag}")
     async with httpx.AsyncClient() as http:
         gateways = two_sms_providers(http, stack, tag)
         plain = Route(
