@@ -98,7 +98,7 @@ async def failover(
     async with contextlib.AsyncExitStack() as running_first:
         first = await running_first.enter_async_context(simulator_in_process(settings, "simulator"))
         async with (
-            simulator_in_process(settings, "simulator2") as second,
+            simulator_in_process(settings, "simulator2", grace=0) as second,
             api_and_worker(temporal_env.client, settings, engine) as api,
         ):
             yield FailoverStack(settings, engine, api, temporal_env, first, second, running_first)
@@ -175,7 +175,7 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     so the message may have been sent, and the second provider is not asked."""
     settings, engine = failover_settings
     twilio = FakeTwilio()
-    async with serving(twilio.app) as twilio_url:
+    async with serving(twilio.app, grace=0) as twilio_url:
         twilio_first = settings.model_copy(
             update={
                 "sms_providers": ["twilio", "simulator2"],
@@ -189,7 +189,7 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
             }
         )
         async with (
-            simulator_in_process(twilio_first, "simulator2") as second,
+            simulator_in_process(twilio_first, "simulator2", grace=0) as second,
             api_and_worker(temporal_env.client, twilio_first, engine) as api,
         ):
             org, key = new_org(), new_key()
