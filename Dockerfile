@@ -15,6 +15,7 @@ COPY domain ./domain
 COPY gateways ./gateways
 COPY simulator ./simulator
 COPY store ./store
+COPY webhooks ./webhooks
 COPY workflows ./workflows
 COPY worker.py ./
 RUN pip install .

@@ -6,7 +6,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import NoReturn
 
@@ -38,6 +40,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.handover import HandoverActivities
 from activities.records import RecordActivities
 from activities.retention import RetentionActivities
+from activities.webhooks import TargetRules, WebhookActivities
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
@@ -46,8 +49,10 @@ from gateways.registry import build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
 from store.migrate import require_current_schema
+from webhooks.sender import new_client
 from workflows.instant_notification import InstantNotificationWorkflow
 from workflows.retention import RetentionInput, RetentionWorkflow
+from workflows.webhook_event import WebhookEventWorkflow, WebhookRetryWorkflow
 
 log = logging.getLogger("worker")
 
@@ -85,6 +90,50 @@ def build_worker(
         # replay tests over recorded histories (tests/workflows/test_replay.py).
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
+
+
+def build_webhook_worker(
+    client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient
+) -> Worker:
+    """Deliveries on a task queue and slots of their own: a receiver that hangs holds one of
+    these slots until its timeout, never one of the orders'. `http` must be the webhooks'
+    client (webhooks/sender.py: no proxies, no redirects)."""
+    rules = TargetRules(
+        https_only=settings.environment == "production",
+        allow_private=settings.webhook_allow_private_targets,
+        attempt_seconds=settings.webhook_timeout_seconds,
+    )
+    activities = WebhookActivities(engine, http, rules)
+    return Worker(
+        client,
+        task_queue=settings.webhook_task_queue,
+        workflows=[WebhookEventWorkflow, WebhookRetryWorkflow],
+        activities=[
+            activities.create_deliveries,
+            activities.deliver_webhook,
+            activities.fail_delivery,
+        ],
+        max_concurrent_activities=settings.webhook_max_concurrent_deliveries,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    http: httpx.AsyncClient,
+    executor: ThreadPoolExecutor,
+) -> AsyncIterator[None]:
+    """The orders' worker and the webhooks' worker, side by side in this process."""
+    async with (
+        new_client() as webhook_http,
+        build_worker(client, settings, engine, http, executor),
+        build_webhook_worker(client, settings, engine, webhook_http),
+    ):
+        yield
 
 
 async def schedule_retention(client: Client, settings: Settings) -> None:
@@ -156,10 +205,11 @@ async def main() -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with httpx.AsyncClient() as http:
         with ThreadPoolExecutor(max_workers=32) as executor:
-            async with build_worker(client, settings, engine, http, executor):
+            async with running_workers(client, settings, engine, http, executor):
                 log.info(
-                    "worker polling %s on %s",
+                    "worker polling %s and %s on %s",
                     settings.temporal_task_queue,
+                    settings.webhook_task_queue,
                     settings.temporal_address,
                 )
                 await stop.wait()

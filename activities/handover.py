@@ -128,6 +128,7 @@ class HandoverActivities:
             gateway_reference=result.gateway_reference,
             provider=result.provider,
             detail=result.detail,
+            org=data.shipment.org,
         )
         try:
             recorded = await asyncio.to_thread(self._records.record_transition, outcome)
@@ -137,7 +138,12 @@ class HandoverActivities:
             )
             return result
         return replace(
-            result, recorded=True, recorded_at=recorded.recorded_at, held_reports=recorded.reports
+            result,
+            recorded=True,
+            recorded_at=recorded.recorded_at,
+            held_reports=recorded.reports,
+            webhooks=recorded.webhooks,
+            sequence_number=recorded.sequence_number,
         )
 
 

@@ -17,6 +17,7 @@ from gateways.breaker import CircuitView
 from store import circuits, feed, shipments
 from store import limits as rate_limits
 from store import reports as report_store
+from store import webhooks as webhook_store
 from store.engine import committed
 from store.limits import Limit
 from store.models import MAX_DETAIL, ProviderCircuit, Shipment, ShipmentEvent
@@ -64,17 +65,23 @@ class TransitionInput:
     provider_status: str | None = None
     report_id: str | None = None
     detail: str | None = None
+    # The tenant, to tell the workflow whether it has webhook subscriptions.
+    org: str | None = None
 
 
 @dataclass(frozen=True)
 class TransitionResult:
     """`recorded_at` is this worker's clock after the commit: the workflow's clock stands
     still while local activities run, and timers started after them must not start late.
-    `reports` arrived for the gateway reference before this transition recorded it."""
+    `reports` arrived for the gateway reference before this transition recorded it.
+    `webhooks` says the tenant has an active webhook subscription (for an applied status of
+    an input with `org`), and `sequence_number` is the feed entry of a final status."""
 
     recorded: bool
     recorded_at: datetime | None = None
     reports: list[DeliveryReport] = field(default_factory=list)
+    webhooks: bool = False
+    sequence_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,15 +153,20 @@ class RecordActivities:
 
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:
-        event = ShipmentEvent(**_without(data, "gateway_reference", "detail"))
+        event = ShipmentEvent(**_without(data, "gateway_reference", "detail", "org"))
         event.detail = data.detail and data.detail[:MAX_DETAIL]
         held: list[DeliveryReport] = []
+        applied = data.applied and data.status is not None
+        sequence_number = None
         with Session(self._engine) as session:
             recorded = shipments.record_event(session, event, data.gateway_reference)
+            webhooks = bool(applied and data.org) and webhook_store.has_active_subscription(
+                session, data.org or ""
+            )
             session.commit()
             if data.applied and data.status is not None and is_final(data.status):
                 # Also on a retry: an earlier attempt may have stopped between the two commits.
-                feed.number_feed_entries(session, data.shipment_id)
+                sequence_number = feed.number_feed_entries(session, data.shipment_id)
             if data.gateway_reference is not None:
                 # After the commit above, so that a report held from now on finds the reference.
                 held = report_store.claim_held_reports(
@@ -164,7 +176,13 @@ class RecordActivities:
         now = datetime.now(UTC)
         if recorded:
             _observe(data, now)
-        return TransitionResult(recorded=recorded, recorded_at=now, reports=held)
+        return TransitionResult(
+            recorded=recorded,
+            recorded_at=now,
+            reports=held,
+            webhooks=webhooks,
+            sequence_number=sequence_number,
+        )
 
     @activity.defn
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:

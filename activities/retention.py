@@ -19,11 +19,11 @@ class RetentionBatchInput:
 @dataclass(frozen=True)
 class RetentionBatchResult:
     shipments: int
-    report_records: int
+    records: int
 
     def full(self, batch_size: int) -> bool:
         """Whether there may be more to remove."""
-        return max(self.shipments, self.report_records) >= batch_size
+        return max(self.shipments, self.records) >= batch_size
 
 
 class RetentionActivities:
@@ -37,8 +37,8 @@ class RetentionActivities:
         with Session(self._engine) as session:
             shipments = retention.remove_old_shipments(session, data.cutoff, data.batch_size)
             session.commit()
-            records = retention.remove_old_report_records(session, data.cutoff, data.batch_size)
+            records = retention.remove_old_records(session, data.cutoff, data.batch_size)
             session.commit()
             circuits.forget_old_circuits(session, data.cutoff)
             session.commit()
-        return RetentionBatchResult(shipments=shipments, report_records=records)
+        return RetentionBatchResult(shipments=shipments, records=records)

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from temporalio.client import Client
 
 from api.auth import Principal, TokenVerifier, authenticate
+from api.completions import CompletionWatcher
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from core.config import Settings
@@ -29,6 +31,16 @@ def _session(request: Request) -> Iterator[Session]:
 async def _orders(request: Request) -> OrderService:
     service: OrderService = request.app.state.orders
     return service
+
+
+async def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+async def _completions(request: Request) -> CompletionWatcher:
+    watcher: CompletionWatcher = request.app.state.completions
+    return watcher
 
 
 async def _inbox(request: Request) -> ReportInbox:
@@ -59,4 +71,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 OrdersDep = Annotated[OrderService, Depends(_orders)]
 InboxDep = Annotated[ReportInbox, Depends(_inbox)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+CompletionsDep = Annotated[CompletionWatcher, Depends(_completions)]
 Tenant = Annotated[str, Depends(_tenant)]

@@ -8,13 +8,22 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api import openapi, problems
 from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
+from api.completions import CompletionWatcher
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.query_names import QueryNames
 from api.reports_inbox import ReportInbox
-from api.routes import delivery_reports, health, metrics, orders, shipments
+from api.routes import (
+    delivery_reports,
+    health,
+    metrics,
+    orders,
+    shipments,
+    webhook_deliveries,
+    webhooks,
+)
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
@@ -56,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
+        app.state.completions = CompletionWatcher(engine)
         yield
+        await app.state.completions.close()
         engine.dispose()
 
     configure_logging(settings.log_level, settings.log_format)
@@ -78,7 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)
     problems.install(app)
     openapi.install(app)
-    for router in (orders.router, shipments.router, delivery_reports.router):
+    for router in (
+        orders.router,
+        shipments.router,
+        delivery_reports.router,
+        webhooks.router,
+        webhook_deliveries.router,
+    ):
         app.include_router(router, prefix=BASE_PATH)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -73,14 +73,30 @@ async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
         "cpu_per_order": await scenarios.cpu_per_order(ctx, 10.0, 5 if quick else 20),
         "report_to_visible": await scenarios.report_to_visible(ctx, 20 if quick else 100),
         "failed_ttl_lateness": await scenarios.ttl_lateness(ctx, 20 if quick else 50),
+        **await measure_push(ctx, quick),
         "worker_memory": await scenarios.worker_memory(ctx, 1000 if quick else 10_000),
         "_samples": {k: v[1] for k, v in at_target.items()},
+    }
+
+
+async def measure_push(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
+    """Final status to webhook and to a waiting read; orders beside 500 waiting reads."""
+    count = 20 if quick else 100
+    return {
+        "final_to_webhook": await scenarios.webhook_latency(ctx, count),
+        "final_to_waiting_read": await scenarios.long_poll_latency(ctx, count),
+        "orders_beside_waiting_reads": await scenarios.orders_beside_waiters(ctx, count),
     }
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short phases, for a smoke run")
+    parser.add_argument(
+        "--only-push",
+        action="store_true",
+        help="only the webhook and waiting-read figures, printed and not written",
+    )
     parser.add_argument(
         "--only-failover", action="store_true", help="only the failover phases (their own file)"
     )
@@ -105,6 +121,10 @@ async def main() -> int:
                     create_db_engine(settings.database_url),
                     {n: p.pid for n, p in group.processes.items() if n != "floor"},
                 )
+                if args.only_push:
+                    pushed = await measure_push(ctx, args.quick)
+                    sys.stdout.write(json.dumps(pushed, indent=2) + "\n")
+                    return 0
                 if args.only_failover:
                     seconds = 5.0 if args.quick else 30.0
                     results = {"failover": await failover.measure(ctx, group, 5.0, seconds)}

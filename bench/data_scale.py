@@ -86,14 +86,34 @@ class _Rows:
 
 
 _SHIPMENT_COLUMNS = (
-    "id", "order_id", "org", "idempotency_id", "workflow_id", "reference", "fingerprint",
-    "channel", "destination", "senders_reference", "status", "order_status",
-    "gateway_reference", "created_at", "expires_at", "last_update",
+    "id",
+    "order_id",
+    "org",
+    "idempotency_id",
+    "workflow_id",
+    "reference",
+    "fingerprint",
+    "channel",
+    "destination",
+    "senders_reference",
+    "status",
+    "order_status",
+    "gateway_reference",
+    "created_at",
+    "expires_at",
+    "last_update",
 )
 _EVENT_COLUMNS = ("shipment_id", "number", "kind", "status", "applied", "provider", "at")
 _FEED_COLUMNS = (
-    "seq", "shipment_id", "org", "senders_reference", "order_status", "channel", "destination",
-    "status", "last_update",
+    "seq",
+    "shipment_id",
+    "org",
+    "senders_reference",
+    "order_status",
+    "channel",
+    "destination",
+    "status",
+    "last_update",
 )
 
 
@@ -109,9 +129,22 @@ def _rows(start: int, count: int, now: datetime) -> Iterator[_Rows]:
         status = ShipmentStatus.SMS_DELIVERED
         yield _Rows(
             shipment=(
-                sid, str(uuid.uuid4()), org, key, f"instant/{org}/{key}", uuid.uuid4().hex[:26],
-                "f" * 64, "SMS", phone, None, status, "Order_Completed", f"gw-{sid}",
-                created, created + timedelta(seconds=300), delivered,
+                sid,
+                str(uuid.uuid4()),
+                org,
+                key,
+                f"instant/{org}/{key}",
+                uuid.uuid4().hex[:26],
+                "f" * 64,
+                "SMS",
+                phone,
+                None,
+                status,
+                "Order_Completed",
+                f"gw-{sid}",
+                created,
+                created + timedelta(seconds=300),
+                delivered,
             ),
             events=(
                 (sid, 0, "order", "SMS_Sending", True, None, created),
@@ -182,9 +215,7 @@ def _probes(engine: Engine) -> list[Probe]:
             "feed_page_newest_cursor",
             lambda s: read_feed(s, PROBED, newest, 100, FeedOrder.ASC),
         ),
-        Probe(
-            "feed_page_desc_from_newest", lambda s: read_feed(s, PROBED, 0, 100, FeedOrder.DESC)
-        ),
+        Probe("feed_page_desc_from_newest", lambda s: read_feed(s, PROBED, 0, 100, FeedOrder.DESC)),
         Probe("rate_limit_check", lambda s: limits.first_refusal(s, new_order(), LIMITS)),
         Probe(
             "report_match_by_reference",
@@ -281,7 +312,11 @@ def feed_writer_rate(engine: Engine, count: int, threads: int = 8) -> dict[str, 
 
     def complete(sid: str) -> None:
         event = ShipmentEvent(
-            shipment_id=sid, number=2, kind="report", status="SMS_Delivered", applied=True,
+            shipment_id=sid,
+            number=2,
+            kind="report",
+            status="SMS_Delivered",
+            applied=True,
             at=datetime.now(UTC),
         )
         with Session(engine) as session:

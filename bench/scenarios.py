@@ -1,6 +1,7 @@
 """The measured figures: handover latency against the floor (under load and one at a time),
-the knee, CPU per order by process, report-to-visible latency, Failed_TTL lateness and worker
-memory with many waiting shipments."""
+the knee, CPU per order by process, report-to-visible latency, Failed_TTL lateness, worker
+memory with many waiting shipments, and the pushes: final status to webhook and to a waiting
+read, and orders beside 500 waiting reads."""
 
 import asyncio
 import os
@@ -17,16 +18,21 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from bench.load import Sample, Summary, open_loop, percentile, summarize
+from bench.receiver import Receiver
 from core.config import Settings
 from devstack.services import REPORT_ROUTE
 from devstack.token import auth_headers
 from domain.ids import client_reference, workflow_id
 from domain.orders import NotificationInput, SmsMessage, Timing
+from domain.statuses import is_final
 from gateways import standard_webhooks
 from store import shipments
+from store.models import Shipment
 from workflows.instant_notification import InstantNotificationWorkflow
 
 ORDER_PATH = "/notifications/api/v1/future/orders/instant/sms"
+SHIPMENT_PATH = "/notifications/api/v1/future/shipment"
+WEBHOOKS_PATH = "/notifications/api/v1/future/webhooks"
 SILENT = "+4799990008"  # the simulator never reports on it
 
 
@@ -229,3 +235,98 @@ def _rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+async def webhook_latency(ctx: Context, count: int) -> dict[str, float]:
+    """From the final status in the store to the shipment.completed webhook at a local
+    receiver, one shipment at a time (each tenant with one subscription)."""
+    latencies = []
+    async with Receiver().running() as receiver:
+        for n in range(count):
+            headers = auth_headers(ctx.settings, f"push{n}")
+            subscribed = await ctx.http.post(
+                f"{ctx.api}{WEBHOOKS_PATH}", json={"url": receiver.url}, headers=headers
+            )
+            if subscribed.status_code != 201:
+                raise RuntimeError(f"subscription refused: {subscribed.status_code}")
+            shipment_id, reference = await _silent_order(ctx, f"push{n}", headers)
+            final = asyncio.create_task(_final_seen(ctx, shipment_id))
+            await _report_delivered(ctx, reference)
+            seen = await final
+            latencies.append(
+                (await receiver.arrival(shipment_id, "shipment.completed") - seen) * 1000
+            )
+    return _distribution(latencies)
+
+
+async def long_poll_latency(ctx: Context, count: int) -> dict[str, float]:
+    """From the final status in the store to the answer of a GET that waited for it."""
+    latencies = []
+    for n in range(count):
+        headers = auth_headers(ctx.settings, f"wait{n}")
+        shipment_id, reference = await _silent_order(ctx, f"wait{n}", headers)
+        url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
+        waiting = asyncio.create_task(
+            ctx.http.get(url, params={"waitSeconds": 30}, headers=headers)
+        )
+        await asyncio.sleep(0.05)  # the request is waiting
+        final = asyncio.create_task(_final_seen(ctx, shipment_id))
+        await _report_delivered(ctx, reference)
+        answer = await waiting
+        answered = time.perf_counter()
+        if answer.json()["status"] != "Order_Completed":
+            raise RuntimeError("the waiting read answered before the status was final")
+        latencies.append((answered - await final) * 1000)
+    return _distribution(latencies)
+
+
+async def orders_beside_waiters(ctx: Context, count: int, waiters: int = 500) -> dict[str, Any]:
+    """Order latency one at a time, alone and with `waiters` reads waiting on other shipments."""
+    alone = await sequential(ctx, "service", count)
+    headers = auth_headers(ctx.settings, "waiters")
+    shipment_id, _ = await _silent_order(ctx, "waiters", headers)
+    url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
+    stop = asyncio.Event()
+
+    async def wait_again() -> None:
+        while not stop.is_set():
+            await ctx.http.get(url, params={"waitSeconds": 30}, headers=headers, timeout=60)
+
+    tasks = [asyncio.create_task(wait_again()) for _ in range(waiters)]
+    await asyncio.sleep(5)  # every read is waiting, also on a busy machine
+    beside = await sequential(ctx, "service", count)
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {"waiters": waiters, "alone": alone, "with_waiters": beside}
+
+
+async def _silent_order(ctx: Context, org: str, headers: dict[str, str]) -> tuple[str, str]:
+    order = _order(SILENT, ttl=3600)
+    created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=headers)
+    if created.status_code != 201:
+        raise RuntimeError(f"order refused: {created.status_code}")
+    reference = client_reference(workflow_id(org, order["idempotencyId"]))
+    return created.json()["notification"]["shipmentId"], reference
+
+
+async def _report_delivered(ctx: Context, reference: str) -> None:
+    key = standard_webhooks.secret_key(ctx.settings.delivery_report_secret)
+    body = f'{{"reference": "{reference}", "status": "DELIVRD", "channel": "SMS"}}'.encode()
+    headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
+    await ctx.http.post(ctx.api + REPORT_ROUTE, content=body, headers=headers)
+
+
+async def _final_seen(ctx: Context, shipment_id: str) -> float:
+    """perf_counter() when the shipment's final status is first visible in the store (read
+    every millisecond: the benchmark's own clock of "the status is final")."""
+
+    def written() -> bool:
+        with Session(ctx.engine) as session:
+            row = session.get(Shipment, shipment_id)
+            return row is not None and is_final(row.status)
+
+    while not await asyncio.to_thread(written):  # noqa: ASYNC110  (the store has no event to wait on)
+        await asyncio.sleep(0.001)
+    return time.perf_counter()

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
+from domain.webhooks import webhook_task_queue
 from gateways import standard_webhooks
 from gateways.registry import ProviderSettings
 
@@ -123,10 +124,22 @@ class Settings(ProviderSettings, BaseSettings):
 
     payload_encryption_key: str = ""
 
+    # Outbound webhooks (docs/webhooks.md).
+    webhook_limit_per_tenant: int = Field(default=10, ge=1)
+    webhook_allow_private_targets: bool = Field(
+        default_factory=lambda data: data["environment"] != "production"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    webhook_max_concurrent_deliveries: int = Field(default=100, ge=1)
+
     @property
     def api_url(self) -> str:
         """The API's base URL as the local tools and the simulator reach it."""
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def webhook_task_queue(self) -> str:
+        return webhook_task_queue(self.temporal_task_queue)
 
     @property
     def budget(self) -> HandoverBudget:

@@ -10,6 +10,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 # Handovers are bounded by the handover deadline (10 s by default); reports may lag minutes.
 _HANDOVER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+_WEBHOOK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -71,6 +72,27 @@ SMS_RECIPIENTS_REFUSED = Counter(
     "allowed, by reason.",
     ["reason"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "notifications_webhook_deliveries_total",
+    "Webhook delivery attempts and outcomes: delivered, retried (no 2xx), gone (410), "
+    "forbidden_target, failed (retries over).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "notifications_webhook_attempt_duration_seconds",
+    "Time of one webhook delivery attempt, until the receiver answered or the attempt failed.",
+    buckets=_WEBHOOK_BUCKETS,
+)
+WEBHOOK_LAG_SECONDS = Histogram(
+    "notifications_webhook_delivery_lag_seconds",
+    "Time from an event's deliveries being created to the receiver's 2xx, retries included.",
+    buckets=_LAG_BUCKETS,
+)
+WEBHOOK_FAILING_SUBSCRIPTIONS = Gauge(
+    "notifications_webhook_failing_subscriptions",
+    "Active webhook subscriptions with a delivery that failed or whose last attempt failed "
+    "(the API counts them in the store at each scrape).",
+)
 
 
 def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
@@ -107,3 +129,17 @@ def set_circuit(channel: str, provider: str, is_open: bool) -> None:
 
 def count_refused_recipient(reason: str) -> None:
     SMS_RECIPIENTS_REFUSED.labels(reason).inc()
+def count_webhook_delivery(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+
+
+def observe_webhook_attempt(seconds: float) -> None:
+    WEBHOOK_ATTEMPT_SECONDS.observe(seconds)
+
+
+def observe_webhook_lag(seconds: float) -> None:
+    WEBHOOK_LAG_SECONDS.observe(max(seconds, 0.0))
+
+
+def set_failing_webhook_subscriptions(count: int) -> None:
+    WEBHOOK_FAILING_SUBSCRIPTIONS.set(count)

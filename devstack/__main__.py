@@ -31,6 +31,12 @@ def banner(api: str, ui: str, simulators: list[str], token: str) -> str:
   Development token (org ttd, 12 h):
     export TOKEN={token}
 
+  Optionally, push shipment events to the inbox (subscribe it, hand it the secret):
+    curl -s -X POST {api}/notifications/api/v1/future/webhooks \\
+      -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+      -d '{{"url": "{simulators[0]}/webhooks"}}' \\
+      | curl -s -X POST {simulators[0]}/webhooks/secrets -H "Content-Type: application/json" -d @-
+
   Send an SMS:
     curl -i -X POST {api}/notifications/api/v1/future/orders/instant/sms \\
       -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\

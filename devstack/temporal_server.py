@@ -21,8 +21,11 @@ def tuning_flags() -> list[str]:
     The history processors poll at 20/s by default, which adds tens of milliseconds to each
     task on an idle server. WAL with synchronous=normal survives a crash of the server process
     but may lose the last commits if the machine itself loses power: right for a dev server.
+    Eager activities: a workflow task that schedules an activity on its own task queue (a
+    webhook delivery) gets the activity back in the same answer, without a dispatch.
     """
     return [
+        "--dynamic-config-value=system.enableActivityEagerExecution=true",
         "--dynamic-config-value=history.transferProcessorMaxPollRPS=10000",
         "--dynamic-config-value=history.timerProcessorMaxPollRPS=10000",
         '--dynamic-config-value=history.timerProcessorMaxTimeShift="10ms"',

@@ -19,5 +19,8 @@ class HandoverResult:
     recorded: bool = False
     recorded_at: datetime | None = None
     held_reports: list[DeliveryReport] = field(default_factory=list)
+    # From that record: the tenant has webhook subscriptions; the feed entry of a final status.
+    webhooks: bool = False
+    sequence_number: int | None = None
     # The provider that took (or refused) the message.
     provider: str | None = None

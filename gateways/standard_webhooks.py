@@ -1,14 +1,20 @@
 """The Standard Webhooks signature scheme (webhook-id, -timestamp, -signature): our report
-route verifies it, and the simulator signs with it."""
+route verifies it, the simulator signs with it, and our outbound webhooks are signed with it."""
 
 import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gateways.base import ReportRejected
+
+
+def new_secret() -> str:
+    """A fresh secret in the scheme's form: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def secret_key(secret: str) -> bytes:
@@ -31,15 +37,20 @@ def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
 
 
 def signed_headers(
-    key: bytes, webhook_id: str, body: bytes, timestamp: int | None = None
+    key: bytes | Sequence[bytes], webhook_id: str, body: bytes, timestamp: int | None = None
 ) -> dict[str, str]:
-    """The headers of one delivery attempt of a JSON webhook (now, unless a time is given)."""
+    """The headers of one delivery attempt of a JSON webhook (now, unless a time is given).
+
+    With several keys (a secret being rotated), each signs: the scheme puts the signatures in
+    one header, separated by spaces, and a receiver accepts any one it can verify.
+    """
     stamp = int(time.time()) if timestamp is None else timestamp
+    keys = [key] if isinstance(key, bytes) else key
     return {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(stamp),
-        "webhook-signature": "v1," + sign(key, webhook_id, stamp, body),
+        "webhook-signature": " ".join("v1," + sign(k, webhook_id, stamp, body) for k in keys),
     }
 
 

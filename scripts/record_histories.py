@@ -9,6 +9,7 @@ Record again only after a deliberate change of the workflow that is guarded by
 as workflows started by the old code may still be running or be replayed.
 """
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -24,6 +25,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
+from core.config import Settings
 from core.logs import configure_logging
 from devstack.scratch import scratch_settings, scratch_stack
 from devstack.token import auth_headers
@@ -34,6 +36,7 @@ log = logging.getLogger("record_histories")
 HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
 ORG = "histories"
 API = "/notifications/api/v1/future/orders/instant"
+WEBHOOKS = "/notifications/api/v1/future/webhooks"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class Scenario:
     answer: int
     # A check of the recorded history: the scenario happened as intended.
     shows: Callable[[WorkflowHistory], bool] = lambda _history: True
+    # The tenant has a webhook subscription (the simulator's receiver) before the order.
+    subscribed: bool = False
+
+    @property
+    def org(self) -> str:
+        return f"{ORG}-webhooks" if self.subscribed else ORG
 
 
 def sms(number: str, ttl: int = 300) -> dict[str, Any]:
@@ -61,8 +70,15 @@ def email(address: str) -> dict[str, Any]:
 
 
 def signals(history: WorkflowHistory) -> int:
-    kind = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    return count(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+
+
+def count(history: WorkflowHistory, kind: EventType.ValueType) -> int:
     return sum(1 for event in history.events if event.event_type == kind)
+
+
+def children(history: WorkflowHistory) -> int:
+    return count(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
 
 
 SCENARIOS = {
@@ -74,15 +90,25 @@ SCENARIOS = {
     "sms_ttl_expired": Scenario("/sms", sms("+4799990008", ttl=60), 201),
     # Delivered, then a contradicting report: both reach the running workflow.
     "sms_late_reports": Scenario("/sms", sms("+4799990011"), 201, lambda h: signals(h) >= 2),
+    # Both webhook events, accepted and completed, started as child workflows.
+    "sms_delivered_webhooks": Scenario(
+        "/sms", sms("+4791234567"), 201, lambda h: children(h) == 2, subscribed=True
+    ),
 }
 
 
-async def record(name: str, scenario: Scenario, client: Client, api: httpx.AsyncClient) -> None:
+async def record(
+    name: str, scenario: Scenario, client: Client, api: httpx.AsyncClient, settings: Settings
+) -> None:
+    headers = auth_headers(settings, scenario.org)
+    if scenario.subscribed:
+        hook = {"url": f"{settings.simulator.url}/webhooks"}
+        await api.post(WEBHOOKS, json=hook, headers=headers)
     body = {"idempotencyId": name, **scenario.recipient}
-    answer = await api.post(API + scenario.route, json=body)
+    answer = await api.post(API + scenario.route, json=body, headers=headers)
     if answer.status_code != scenario.answer:
         raise RuntimeError(f"{name}: expected {scenario.answer}, got {answer.status_code}")
-    handle = client.get_workflow_handle(workflow_id(ORG, name))
+    handle = client.get_workflow_handle(workflow_id(scenario.org, name))
     # The failed handover ends its workflow failed: that is the scenario.
     with contextlib.suppress(WorkflowFailureError):
         await handle.result()
@@ -95,6 +121,9 @@ async def record(name: str, scenario: Scenario, client: Client, api: httpx.Async
 
 
 async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("scenarios", nargs="*", help="record only these (default: all)")
+    chosen = parser.parse_args().scenarios or list(SCENARIOS)
     configure_logging("WARNING")
     HISTORIES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data:
@@ -102,18 +131,19 @@ async def main() -> int:
             Path(data),
             handover_deadline_seconds=3.0,
             gateway_timeout_seconds=1.0,
+            workflow_task_timeout_seconds=2.0,
             ttl_grace_seconds=0,
         )
         # Reports come 10 ms after the handover, so both of the late scenario's reports
         # reach the workflow before it closes.
         reports = {"SIMULATOR_REPORT_DELAY_SECONDS": "0.01"}
-        async with scratch_stack(settings, simulator_env=reports) as client:
-            base = settings.api_url
-            headers = auth_headers(settings, ORG)
-            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
-                await asyncio.gather(
-                    *(record(name, s, client, api) for name, s in SCENARIOS.items())
-                )
+        async with (
+            scratch_stack(settings, simulator_env=reports) as client,
+            httpx.AsyncClient(base_url=settings.api_url, timeout=30) as api,
+        ):
+            await asyncio.gather(
+                *(record(name, SCENARIOS[name], client, api, settings) for name in chosen)
+            )
     return 0
 
 

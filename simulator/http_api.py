@@ -4,7 +4,7 @@ import asyncio
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,13 @@ from simulator.inbox import Inbox
 from simulator.outage import Outage
 from simulator.outcomes import normalize_phone, sms_outcome
 from simulator.reports import ReportSender
+from simulator.webhook_inbox import WebhookInbox
+
+
+class SecretIn(BaseModel):
+    """A subscription as the service's API answered its creation: only `secret` is read."""
+
+    secret: str
 
 
 class SmsIn(BaseModel):
@@ -26,9 +33,15 @@ class SmsIn(BaseModel):
 
 
 def create_app(
-    inbox: Inbox, reports: ReportSender, settings: SimulatorSettings, outage: Outage
+    inbox: Inbox,
+    reports: ReportSender,
+    settings: SimulatorSettings,
+    outage: Outage | None = None,
+    webhooks: WebhookInbox | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Gateway simulator", docs_url="/docs")
+    outage = outage or Outage()
+    webhooks = webhooks or WebhookInbox()
 
     @app.post("/sms", status_code=201)
     async def send_sms(sms: SmsIn) -> JSONResponse:
@@ -80,6 +93,20 @@ def create_app(
         """Take handovers again."""
         outage.end()
         return {"outageSeconds": 0.0}
+    @app.post("/webhooks", status_code=204)
+    async def receive_webhook(request: Request) -> None:
+        """Record a webhook event of the service, and whether its signature checks out."""
+        webhooks.receive(dict(request.headers), await request.body())
+
+    @app.get("/webhooks")
+    async def webhook_events() -> list[dict[str, Any]]:
+        """The webhook events received, newest first."""
+        return [event.as_json() for event in webhooks.events()]
+
+    @app.post("/webhooks/secrets")
+    async def learn_secret(subscription: SecretIn) -> dict[str, int]:
+        """Learn a subscription's secret, to check the signatures of the events it sends."""
+        return {"secrets": webhooks.learn(subscription.secret)}
 
     @app.get("/", response_class=HTMLResponse)
     async def inbox_page() -> str:

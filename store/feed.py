@@ -1,10 +1,13 @@
 """The status feed: one entry per completed shipment, read with an exclusive cursor."""
 
+from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 from enum import StrEnum
 
-from sqlalchemy import bindparam, func, insert, update
+import psycopg
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
@@ -22,11 +25,17 @@ _UNNUMBERED = (
 _LAST_NUMBER = sa_select(func.coalesce(func.max(_FEED.c.seq), 0)).scalar_subquery()
 # Every committed entry without a number takes the next ones, in the order it was written.
 _NUMBER = (
-    update(_FEED)
-    .where(_FEED.c.id == _UNNUMBERED.c.id)
-    .values(seq=_LAST_NUMBER + _UNNUMBERED.c.n)
+    update(_FEED).where(_FEED.c.id == _UNNUMBERED.c.id).values(seq=_LAST_NUMBER + _UNNUMBERED.c.n)
 )
 _NUMBER_OF = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
+_AFTER = (
+    sa_select(_FEED.c.seq, _FEED.c.shipment_id)
+    .where(_FEED.c.seq > bindparam("seq"))
+    .order_by(_FEED.c.seq)
+)
+# PostgreSQL tells the API processes of each completion at commit (api/completions.py).
+COMPLETIONS_CHANNEL = "shipment_completed"
+_NOTIFY = text(f"SELECT pg_notify('{COMPLETIONS_CHANNEL}', :sid)")
 
 
 class FeedOrder(StrEnum):
@@ -45,6 +54,9 @@ def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) ->
         return
     numbered = {} if _numbers_after_commit(session) else {"seq": _LAST_NUMBER + 1}
     connection.execute(insert(_FEED).values(numbered), [{"org": org, **asdict(snapshot)}])
+    if connection.dialect.name == "postgresql":
+        # Delivered at the commit that makes the shipment's final status visible.
+        connection.execute(_NOTIFY, {"sid": snapshot.shipment_id})
 
 
 def number_feed_entries(session: Session, shipment_id: str) -> int | None:
@@ -64,6 +76,26 @@ def number_feed_entries(session: Session, shipment_id: str) -> int | None:
         session.commit()
     number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
     return number
+
+
+def completed_after(connection: Connection, seq: int) -> list[tuple[int, str]]:
+    """(sequence number, shipment id) of the numbered entries after `seq`, oldest first."""
+    return [(int(r.seq), r.shipment_id) for r in connection.execute(_AFTER, {"seq": seq})]
+
+
+def newest_sequence_number(connection: Connection) -> int:
+    newest = connection.execute(sa_select(func.max(_FEED.c.seq))).scalar()
+    return int(newest or 0)
+
+
+async def completion_notices(engine: Engine) -> AsyncIterator[str]:
+    """PostgreSQL only: the shipment id of every completion from now on, as it commits."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        await connection.execute(f"LISTEN {COMPLETIONS_CHANNEL}")
+        yield ""  # listening: completions from here on are not missed
+        async for notice in connection.notifies():
+            yield notice.payload
 
 
 def _numbers_after_commit(session: Session) -> bool:

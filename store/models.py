@@ -161,6 +161,51 @@ class HeldReport(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=16)
 
 
+class WebhookSubscription(SQLModel, table=True):
+    """Where a tenant wants its shipments' events pushed, and the secrets that sign them.
+
+    The secrets must be readable to sign with; they are never shown after creation or rotation.
+    """
+
+    __tablename__ = "webhook_subscription"
+
+    id: str = Field(primary_key=True, max_length=36)
+    org: str = Field(index=True, max_length=64)
+    url: str = Field(max_length=2048)
+    description: str | None = Field(default=None, max_length=500)
+    secret: str = Field(max_length=100)
+    # The secret before the last rotation, which still signs until `previous_expires_at`.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_expires_at: datetime | None = _utc(default=None, nullable=True)
+    created_at: datetime = _utc()
+    # Set when the receiver answered 410 Gone: no event is delivered to it any more.
+    disabled_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one subscription; its id is the `webhook-id` of every attempt."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_subscription_status", "subscription_id", "status"),
+        # Retention removes finished deliveries by their age.
+        Index("ix_webhook_delivery_created", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    subscription_id: str = Field(
+        foreign_key="webhook_subscription.id", ondelete="CASCADE", max_length=36
+    )
+    event_type: str = Field(max_length=32)
+    shipment_id: str = Field(max_length=36)
+    # The exact body of every attempt, so a retry sends the same event.
+    payload: str
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=MAX_DETAIL)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
 class ProviderCircuit(SQLModel, table=True):
     """The circuit of one provider of one channel in one worker process, as that worker last
     reported it: the API's readiness tells operators which providers are being skipped."""

@@ -1,12 +1,14 @@
 """Removal of what the store no longer needs to keep, a small batch at a time."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import ColumnElement, bindparam, delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from store.models import DeadReport, HeldReport, Shipment, WebhookReceipt
+from domain.webhooks import DeliveryStatus
+from store.models import DeadReport, HeldReport, Shipment, WebhookDelivery, WebhookReceipt
 
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
 # Completed orders only: a row is what keeps its key, and what an open workflow still writes.
@@ -18,10 +20,27 @@ _OLD_SHIPMENTS = (
     )
     .limit(bindparam("size"))
 )
-# Bookkeeping of inbound reports, by the time it was received.
-_RECEIVED = [
-    model.__table__  # type: ignore[union-attr]
-    for model in (WebhookReceipt, DeadReport, HeldReport)
+
+
+def _table(model: Any) -> Any:
+    return model.__table__
+
+
+def _old(model: Any, stamp: str, *more: ColumnElement[bool]) -> tuple[Any, list[Any]]:
+    table = _table(model)
+    return table, [table.c[stamp] < bindparam("cutoff"), *more]
+
+
+# Bookkeeping kept beside the shipments, by its age; a delivery still being retried stays.
+_RECORDS = [
+    _old(WebhookReceipt, "received_at"),
+    _old(DeadReport, "received_at"),
+    _old(HeldReport, "received_at"),
+    _old(
+        WebhookDelivery,
+        "created_at",
+        _table(WebhookDelivery).c.status != DeliveryStatus.PENDING,
+    ),
 ]
 
 
@@ -35,12 +54,14 @@ def remove_old_shipments(session: Session, cutoff: datetime, size: int) -> int:
     return len(ids)
 
 
-def remove_old_report_records(session: Session, cutoff: datetime, size: int) -> int:
-    """Up to `size` rows of each report table received before `cutoff`; returns how many."""
+def remove_old_records(session: Session, cutoff: datetime, size: int) -> int:
+    """Up to `size` rows of each kind of bookkeeping older than `cutoff`: webhook ids, dead and
+    held reports, finished webhook deliveries; returns how many."""
     connection = session.connection()
     removed = 0
-    for table in _RECEIVED:
+    for table, conditions in _RECORDS:
         key = next(iter(table.primary_key.columns))
-        old = sa_select(key).where(table.c.received_at < cutoff).limit(size)
-        removed += connection.execute(delete(table).where(key.in_(old))).rowcount or 0
+        old = sa_select(key).where(*conditions).limit(size)
+        result = connection.execute(delete(table).where(key.in_(old)), {"cutoff": cutoff})
+        removed += result.rowcount or 0
     return removed

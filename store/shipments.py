@@ -80,7 +80,9 @@ def insert_shipment(session: Session, row: Shipment) -> bool:
 
 
 def record_event(session: Session, event: ShipmentEvent, gateway_reference: str | None) -> bool:
-    """Append one event and apply it when the workflow says so; False if it was recorded before."""
+    """Append one event and apply it when the workflow says so; False if it was recorded before.
+
+    A final status appends the shipment to the feed in the same transaction."""
     connection = session.connection()
     params = {"sid": event.shipment_id, "number": event.number}
     if connection.execute(_EVENT_RECORDED, params).first() is not None:

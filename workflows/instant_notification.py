@@ -1,12 +1,15 @@
 """InstantNotificationWorkflow: one order, from the handover to its final delivery status."""
 
+import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.failures import handover_error
@@ -16,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         RecordActivities,
         ShipmentInput,
         TransitionInput,
+        TransitionResult,
     )
     from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
     from domain.failures import HandoverFailure
@@ -30,7 +34,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.reports import DeliveryReport
     from domain.statuses import OrderStatus, is_final, order_status_of, sending, ttl_expired
+    from domain.webhooks import EventType, WebhookEvent, event_workflow_id, webhook_task_queue
     from workflows import search_attributes as sa
+
+from workflows.webhook_event import WebhookEventWorkflow
 
 _NO_ARGUMENTS = StatusRequest()
 
@@ -69,6 +76,7 @@ class InstantNotificationWorkflow:
         self._reports: list[DeliveryReport] = []
         self._events = 0
         self._clock = workflow.now()
+        self._announcements: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, order: NotificationInput) -> NotificationResult:
@@ -82,8 +90,9 @@ class InstantNotificationWorkflow:
         self._apply_status(result.status, result.at, result.provider)
         if result.recorded:
             self._absorb(result.recorded_at, result.held_reports)
+            webhooks, sequence_number = result.webhooks, result.sequence_number
         else:
-            await self._store(
+            stored = await self._store(
                 kind="handover",
                 status=result.status,
                 at=result.at,
@@ -92,11 +101,19 @@ class InstantNotificationWorkflow:
                 provider=result.provider,
                 detail=result.detail,
             )
+            webhooks, sequence_number = stored.webhooks, stored.sequence_number
         self._handed_over = True
+        if webhooks:
+            # Started in the task that answers the caller, so the answer does not wait for it.
+            final = is_final(result.status)
+            event = EventType.COMPLETED if final else EventType.ACCEPTED
+            self._announce(event, result.at, sequence_number)
         await self._follow_reports(created)
         while self._reports:
             await self._apply(self._reports.pop(0))
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # A child that has not started when its parent closes is never started.
+        await asyncio.gather(*self._announcements)
         return NotificationResult(shipment_id=self._shipment_id, status=self._manifest.status)
 
     @workflow.update
@@ -221,7 +238,32 @@ class InstantNotificationWorkflow:
         self._next_event()
         if applied and status is not None:
             self._apply_status(status, at)
-        await self._store(kind=kind, status=status, at=at, applied=applied, **details)
+        stored = await self._store(kind=kind, status=status, at=at, applied=applied, **details)
+        if stored.webhooks and applied and status is not None and is_final(status):
+            self._announce(EventType.COMPLETED, at, stored.sequence_number)
+
+    def _announce(self, event: EventType, at: datetime, sequence_number: int | None) -> None:
+        """Push the event to the tenant's webhooks: a child workflow on the webhooks' task
+        queue, left running when this order completes; a slow receiver never holds it."""
+        data = WebhookEvent(
+            org=self._order.org,
+            type=event,
+            manifest=self._manifest,
+            occurred_at=at,
+            sequence_number=sequence_number,
+        )
+        self._announcements.append(asyncio.create_task(self._start_event(data)))
+
+    async def _start_event(self, event: WebhookEvent) -> None:
+        # Already started means an earlier run of this code path sent the event on its way.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                WebhookEventWorkflow.run,
+                event,
+                id=event_workflow_id(self._shipment_id, event.type),
+                task_queue=webhook_task_queue(workflow.info().task_queue),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
 
     def _next_event(self) -> int:
         self._events += 1
@@ -238,7 +280,7 @@ class InstantNotificationWorkflow:
 
     async def _store(
         self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
-    ) -> None:
+    ) -> TransitionResult:
         """Write the current event (number `self._events`) to the store."""
         result = await workflow.execute_local_activity_method(
             RecordActivities.record_transition,
@@ -249,12 +291,14 @@ class InstantNotificationWorkflow:
                 applied=applied,
                 at=at,
                 status=status,
+                org=self._order.org,
                 **details,
             ),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
         )
         self._absorb(result.recorded_at, result.reports)
+        return result
 
     def _absorb(self, recorded_at: datetime | None, held: list[DeliveryReport]) -> None:
         if recorded_at is not None:

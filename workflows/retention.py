@@ -44,7 +44,7 @@ class RetentionWorkflow:
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=_RETRY,
             )
-            removed += batch.shipments + batch.report_records
+            removed += batch.shipments + batch.records
             if not batch.full(data.batch_size):
                 return RetentionResult(removed=removed)
             await workflow.sleep(_PAUSE)

@@ -1,15 +1,20 @@
 """Shipments: the delivery manifest of one shipment, and the feed of completed ones."""
 
+import asyncio
+import contextlib
 import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, Tenant
+from api.deps import CompletionsDep, SessionDep, Tenant
 from api.problems import Problem
 from api.schemas.problems import problem_responses
 from api.schemas.shipments import FeedEntryOut, ManifestOut
+from domain.statuses import OrderStatus
 from store import shipments
 from store.feed import FeedOrder, read_feed, snapshot_of
 
@@ -17,6 +22,7 @@ router = APIRouter(prefix="/future/shipment", tags=["Shipments"])
 
 MAX_PAGE_SIZE = 500
 MAX_SEQ = 2**63 - 1  # a 64-bit cursor, as the database stores it
+MAX_WAIT_SECONDS = 30
 
 
 def _lower(value: object) -> object:
@@ -46,20 +52,55 @@ def status_feed(
 @router.get(
     "/{shipment_id}",
     response_model_exclude_none=True,
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(400, 401, 403, 404, 503),
 )
-def shipment(shipment_id: str, tenant: Tenant, session: SessionDep) -> ManifestOut:
-    """The delivery manifest of one shipment of the caller's."""
+async def shipment(
+    shipment_id: str,
+    tenant: Tenant,
+    session: SessionDep,
+    completions: CompletionsDep,
+    wait_seconds: Annotated[
+        int | None,
+        Query(
+            alias="waitSeconds",
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="Answer as soon as the status is final, or after this many seconds.",
+        ),
+    ] = None,
+) -> ManifestOut:
+    """The delivery manifest of one shipment of the caller's; with `waitSeconds`, once it is
+    final or that time has passed, whichever comes first."""
     normalized = _normalized(shipment_id)
-    row = normalized and shipments.find_for_tenant(session, tenant, normalized)
-    if not row:
-        raise Problem(
-            404,
-            "Shipment not found",
-            f"No shipment {shipment_id} for this caller.",
-            code="NOT-00003",
-        )
-    return ManifestOut.of(shipments.manifest(row))
+    if normalized is None or not wait_seconds:
+        return await run_in_threadpool(_manifest, session, tenant, shipment_id, normalized)
+    async with completions.watching(normalized) as completed:
+        # Read after the watch began: a completion from here on wakes it.
+        manifest = await run_in_threadpool(_manifest, session, tenant, shipment_id, normalized)
+        if manifest.status == OrderStatus.COMPLETED:
+            return manifest
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(completed, wait_seconds)
+    return await run_in_threadpool(_manifest, session, tenant, shipment_id, normalized)
+
+
+def _manifest(
+    session: Session, tenant: str, shipment_id: str, normalized: str | None
+) -> ManifestOut:
+    # The session ends with each read: a request that waits holds no connection meanwhile,
+    # and its next read starts afresh.
+    try:
+        row = normalized and shipments.find_for_tenant(session, tenant, normalized)
+        if not row:
+            raise Problem(
+                404,
+                "Shipment not found",
+                f"No shipment {shipment_id} for this caller.",
+                code="NOT-00003",
+            )
+        return ManifestOut.of(shipments.manifest(row))
+    finally:
+        session.close()
 
 
 def _normalized(value: str) -> str | None:

@@ -25,18 +25,23 @@ _DESCRIPTIONS = {
     404: "NOT-00003: no such shipment for this caller (or no such provider).",
     413: "The request body is larger than 64 KiB.",
     415: "The body is not JSON.",
+    409: "The request conflicts with the resource's state; `detail` says how.",
     422: "The idempotencyId was used for different content (with IDEMPOTENCY_MISMATCH=reject).",
     429: "Rate limit: too many orders for this recipient or tenant; see Retry-After.",
     503: "NOT-00004: a dependency did not answer in time; nothing was sent. Retry.",
 }
 
 
-def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem documents a route can answer."""
+def problem_responses(
+    *codes: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route can answer; `described` replaces the
+    common description of a code for this route."""
+    descriptions = {**_DESCRIPTIONS, **(described or {})}
     return {
         code: {
             "model": ProblemOut,
-            "description": _DESCRIPTIONS[code],
+            "description": descriptions[code],
             "content": {"application/problem+json": {}},
         }
         for code in codes

@@ -37,15 +37,28 @@ OPERATIONS = [
     "GET /notifications/api/v1/future/shipment/feed",
     "GET /notifications/api/v1/future/shipment/{shipment_id}",
     "POST /notifications/api/v1/delivery-reports/{provider}",
+    "POST /notifications/api/v1/future/webhooks",
+    "GET /notifications/api/v1/future/webhooks",
+    "GET /notifications/api/v1/future/webhooks/{subscription_id}",
+    "DELETE /notifications/api/v1/future/webhooks/{subscription_id}",
+    "POST /notifications/api/v1/future/webhooks/{subscription_id}/rotate-secret",
+    "GET /notifications/api/v1/future/webhooks/{subscription_id}/deliveries",
+    "POST /notifications/api/v1/future/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",
     "GET /health",
     "GET /health/live",
     "GET /health/ready",
     "GET /metrics",
 ]
-# The probes and the scrape take nothing but the method, headers and path.
+# The probes, the scrape and the list of subscriptions take nothing but the method, headers
+# and path.
 WITH_INPUT = [
-    label for label in OPERATIONS if not label.startswith(("GET /health", "GET /metrics"))
+    label
+    for label in OPERATIONS
+    if not label.startswith(("GET /health", "GET /metrics"))
+    and label != "GET /notifications/api/v1/future/webhooks"
 ]
+# A single string in the path: the coverage phase knows fewer ways to vary it.
+ONLY_AN_ID = "DELETE /notifications/api/v1/future/webhooks/{subscription_id}"
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ def test_every_operation_of_the_schema_is_fuzzed(fuzz_api: str, fuzz_run: FuzzRu
 
 def test_the_coverage_phase_tries_each_input_several_ways(fuzz_run: FuzzRun) -> None:
     for label in WITH_INPUT:
-        assert fuzz_run.cases[(label, "coverage")] >= 5, label
+        assert fuzz_run.cases[(label, "coverage")] >= (3 if label == ONLY_AN_ID else 5), label
 
 
 def test_operations_with_input_get_the_whole_fuzzing_budget(fuzz_run: FuzzRun) -> None:

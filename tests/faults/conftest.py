@@ -15,8 +15,14 @@ from tests.support.stack import ONE_PROVIDER, FaultStack
 @pytest.fixture(scope="module")
 async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultStack]:
     tmp = tmp_path_factory.mktemp("faults")
+    # A webhook attempt whose worker died is given up on, and retried, after 4 s.
     settings = scratch_settings(
-        tmp, ttl_grace_seconds=1, recipient_limit=10_000, tenant_limit=100_000, **ONE_PROVIDER
+        tmp,
+        ttl_grace_seconds=1,
+        recipient_limit=10_000,
+        tenant_limit=100_000,
+        webhook_timeout_seconds=1,
+        **ONE_PROVIDER,
     )
     log = (tmp / "processes.log").open("wb")
     group = ProcessGroup(sink=log)

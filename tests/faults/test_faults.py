@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 from temporalio.client import WorkflowFailureError
 
 from domain.orders import NotificationInput
@@ -16,10 +17,11 @@ from tests.support.answers import shipment_id
 from tests.support.bodies import new_org, random_phone, reference_of, sms_order
 from tests.support.polling import eventually
 from tests.support.reports import signed_report, sms_report
-from tests.support.routes import SIMULATOR_REPORTS, SMS
+from tests.support.routes import SIMULATOR_REPORTS, SMS, WEBHOOKS
 from tests.support.simulator import received_for
 from tests.support.stack import FaultStack
 from tests.support.store import history, reports_in
+from tests.support.webhooks import Receiver
 from tests.support.workflows import notification_input, start_notification
 
 log = logging.getLogger(__name__)
@@ -220,3 +222,25 @@ async def test_flood_of_reports_with_duplicates(faults: FaultStack) -> None:
 
     await eventually(all_recorded, 60, interval=0.5)
     log.warning("all recorded %.1f s after the flood began", time.monotonic() - started)
+
+
+async def test_worker_killed_during_a_webhook_delivery(faults: FaultStack) -> None:
+    """The receiver holds the first attempt; the worker dies under it. The next worker delivers
+    the same event, with the same webhook-id, once the attempt's time is up."""
+    org = new_org()
+    async with Receiver(hang=True).running() as receiver:
+        created = await faults.api.post(
+            WEBHOOKS, json={"url": receiver.url}, headers=faults.headers(org)
+        )
+        await faults.api.post(SMS, json=sms_order("+4799990001"), headers=faults.headers(org))
+        (held,) = await receiver.events(1)
+        receiver.hang = False
+
+        await faults.kill("worker")
+        await faults.start("worker")
+        redelivered = (await receiver.events(2, within=60))[1]
+
+    secret = created.json()["secret"]
+    assert redelivered.webhook_id == held.webhook_id
+    assert redelivered.body == held.body
+    Webhook(secret).verify(redelivered.body, redelivered.headers)

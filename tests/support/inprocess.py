@@ -13,17 +13,18 @@ from api.main import create_app
 from core.config import Settings
 from tests.support.serving import serving
 from tests.support.stack import Stack
-from worker import build_worker
+from worker import running_workers
 
 
 @asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, engine: Engine, threads: int = 8
 ) -> AsyncIterator[None]:
-    """The production worker (real activities: store and gateways) on the settings' queue."""
+    """The production workers (real activities: store, gateways, webhooks) on the settings'
+    task queues: the orders' and the webhooks'."""
     async with httpx.AsyncClient() as http:
         with ThreadPoolExecutor(max_workers=threads) as executor:
-            async with build_worker(client, settings, engine, http, executor):
+            async with running_workers(client, settings, engine, http, executor):
                 yield
 
 
@@ -44,7 +45,8 @@ async def workflow_worker(
 async def api_and_worker(
     client: Client, settings: Settings, engine: Engine
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on its real port and a worker on the settings' task queue, both for `settings`."""
+    """The API on its real port and the workers on the settings' task queues, all for
+    `settings`."""
     async with (
         serving(create_app(settings), settings.api_port) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as api,

@@ -24,6 +24,7 @@ SCENARIOS = (
     "sms_handover_failed",
     "sms_ttl_expired",
     "sms_late_reports",
+    "sms_delivered_webhooks",
 )
 
 

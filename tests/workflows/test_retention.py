@@ -48,9 +48,7 @@ async def test_the_schedule_is_made_once_and_follows_the_settings(stack: Stack) 
         await schedule_retention(stack.client, stack.settings)
         await schedule_retention(stack.client, settings)  # a second worker, newer settings
         described = await handle.describe()
-        await schedule_retention(
-            stack.client, settings.model_copy(update={"retention_days": 0})
-        )
+        await schedule_retention(stack.client, settings.model_copy(update={"retention_days": 0}))
         gone = None
         try:
             await handle.describe()

@@ -1,6 +1,6 @@
 """The provider a shipment's handover asks, and the circuits of the workers' providers
 
-Revision 0006, after 0005.
+Revision 0008, after 0007.
 """
 
 from collections.abc import Sequence
@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

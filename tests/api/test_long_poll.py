@@ -1,0 +1,112 @@
+"""GET of a shipment with waitSeconds: answers once the status is final, or with the current
+manifest when the time is up; on SQLite (a shared poll) and PostgreSQL (LISTEN/NOTIFY)."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from domain.ids import client_reference, workflow_id
+from tests.support.bodies import new_key, sms_order
+from tests.support.reports import signed_report
+from tests.support.routes import SHIPMENT, SIMULATOR_REPORTS, SMS
+from tests.support.stack import Stack, Tenant
+
+pytestmark = pytest.mark.both_databases
+
+SILENT = "+4799990008"  # the simulator never reports on it
+
+
+async def silent_shipment(stack: Stack, tenant: Tenant) -> tuple[str, str]:
+    order = sms_order(SILENT, key=new_key())
+    created = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    reference = client_reference(workflow_id(tenant.org, order["idempotencyId"]))
+    return created.json()["notification"]["shipmentId"], reference
+
+
+async def deliver_report(stack: Stack, reference: str) -> None:
+    body, headers = signed_report(
+        stack.settings.delivery_report_secret,
+        {"reference": reference, "status": "DELIVRD", "channel": "SMS"},
+    )
+    answer = await stack.api.post(SIMULATOR_REPORTS, content=body, headers=headers)
+    assert answer.status_code == 200
+
+
+async def test_a_waiting_read_answers_once_the_status_is_final(
+    stack: Stack, tenant: Tenant
+) -> None:
+    shipment_id, reference = await silent_shipment(stack, tenant)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    waiting = asyncio.create_task(
+        stack.api.get(
+            f"{SHIPMENT}/{shipment_id}", params={"waitSeconds": 30}, headers=tenant.headers
+        )
+    )
+    await asyncio.sleep(0.3)  # the read is waiting before the status changes
+    assert not waiting.done()
+
+    await deliver_report(stack, reference)
+    answer = await waiting
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "Order_Completed"
+    assert answer.json()["recipients"][0]["status"] == "SMS_Delivered"
+    assert loop.time() - began < 30  # woken by the completion, not by its time running out
+
+
+async def test_a_waiting_read_answers_the_current_manifest_when_the_time_is_up(
+    stack: Stack, tenant: Tenant
+) -> None:
+    shipment_id, _ = await silent_shipment(stack, tenant)
+
+    answer = await stack.api.get(
+        f"{SHIPMENT}/{shipment_id}", params={"waitSeconds": 1}, headers=tenant.headers
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["recipients"][0]["status"] == "SMS_Accepted"
+
+
+async def test_a_final_shipment_answers_at_once_and_many_can_wait(
+    stack: Stack, tenant: Tenant
+) -> None:
+    shipment_id, reference = await silent_shipment(stack, tenant)
+    url = f"{SHIPMENT}/{shipment_id}"
+    waiting = [
+        asyncio.create_task(stack.api.get(url, params={"waitSeconds": 30}, headers=tenant.headers))
+        for _ in range(50)
+    ]
+    await asyncio.sleep(0.3)
+    await deliver_report(stack, reference)
+    answers = await asyncio.gather(*waiting)
+    again = await stack.api.get(url, params={"waitSeconds": 30}, headers=tenant.headers)
+
+    assert {a.json()["status"] for a in answers} == {"Order_Completed"}
+    assert again.json()["status"] == "Order_Completed"
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "soon"])
+async def test_wait_seconds_out_of_range_is_400(stack: Stack, tenant: Tenant, wait: str) -> None:
+    shipment_id = str(uuid.uuid4())  # the parameter is checked before the shipment is looked up
+
+    answer = await stack.api.get(
+        f"{SHIPMENT}/{shipment_id}", params={"waitSeconds": wait}, headers=tenant.headers
+    )
+
+    assert answer.status_code == 400
+    assert "waitSeconds" in answer.json()["errors"]
+
+
+async def test_waiting_for_another_tenants_shipment_is_404(stack: Stack, tenant: Tenant) -> None:
+    shipment_id, _ = await silent_shipment(stack, tenant)
+
+    answer = await stack.api.get(
+        f"{SHIPMENT}/{shipment_id}",
+        params={"waitSeconds": 5},
+        headers=stack.tenant().headers,
+    )
+
+    assert answer.status_code == 404

@@ -1,0 +1,140 @@
+"""Webhook subscriptions: their routes, limits and target checks, and tenancy on every route."""
+
+import uuid
+
+import pytest
+
+from core.config import Settings
+from devstack.processes import free_port
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import completed_manifest
+from tests.support.routes import WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, deliveries, place, subscribe
+
+
+@pytest.fixture
+def intruder(stack: Stack, tenant: Tenant) -> Tenant:
+    return stack.tenant()
+
+
+async def test_create_list_get_delete(stack: Stack, tenant: Tenant) -> None:
+    created = await subscribe(stack, tenant, "http://127.0.0.1:9/hooks")
+    url = f"{WEBHOOKS}/{created['id']}"
+
+    listed = (await stack.api.get(WEBHOOKS, headers=tenant.headers)).json()
+    one = (await stack.api.get(url, headers=tenant.headers)).json()
+    deleted = await stack.api.delete(url, headers=tenant.headers)
+    after = await stack.api.get(url, headers=tenant.headers)
+
+    assert created["secret"].startswith("whsec_")
+    assert {"id", "url", "description", "createdAt"} <= set(created)
+    assert listed == [one]
+    assert "secret" not in one
+    assert one["active"] is True
+    assert deleted.status_code == 204
+    assert after.status_code == 404
+    assert after.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_another_tenant_can_neither_see_nor_change_a_subscription(
+    stack: Stack, tenant: Tenant, intruder: Tenant
+) -> None:
+    async with Receiver().running() as receiver:
+        created = await subscribe(stack, tenant, receiver.url)
+        await place(stack.api, tenant, "+4799990001")
+        (delivered,) = await receiver.events(1)
+        url = f"{WEBHOOKS}/{created['id']}"
+        retry = f"{url}/deliveries/{delivered.webhook_id}/retry"
+
+        answers = [
+            await stack.api.get(url, headers=intruder.headers),
+            await stack.api.delete(url, headers=intruder.headers),
+            await stack.api.post(f"{url}/rotate-secret", headers=intruder.headers),
+            await stack.api.get(f"{url}/deliveries", headers=intruder.headers),
+            await stack.api.post(retry, headers=intruder.headers),
+        ]
+        theirs = (await stack.api.get(WEBHOOKS, headers=intruder.headers)).json()
+        mine = (await stack.api.get(url, headers=tenant.headers)).json()
+        await place(stack.api, intruder, "+4799990001")  # the intruder's events are its own
+        shipment_id = await place(stack.api, tenant, "+4799990001")
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+        await receiver.events(2)
+
+    assert [a.status_code for a in answers] == [404] * 5
+    assert all(a.json()["status"] == 404 for a in answers)
+    assert theirs == []
+    assert mine["id"] == created["id"]
+    assert len(receiver.received) == 2
+    assert {r.event["data"]["shipmentId"] for r in receiver.received} >= {shipment_id}
+    assert len(await deliveries(stack, tenant, created)) == 2
+
+
+async def test_a_tenant_has_at_most_the_limit(stack: Stack, tenant: Tenant) -> None:
+    limit = stack.settings.webhook_limit_per_tenant
+    for n in range(limit):
+        await subscribe(stack, tenant, f"https://hooks.example.no/{n}")
+
+    over = await stack.api.post(
+        WEBHOOKS, json={"url": "https://hooks.example.no/over"}, headers=tenant.headers
+    )
+
+    assert over.status_code == 409
+    assert str(limit) in over.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.example.no/x",
+        "hooks.example.no/x",
+        "https:///x",
+        "https://user:secret@hooks.example.no/x",
+        "https://hooks.example.no:99999/x",
+        "https://hooks.example.no/" + "x" * 2048,
+    ],
+)
+async def test_urls_that_cannot_be_targets_are_400(stack: Stack, tenant: Tenant, url: str) -> None:
+    response = await stack.api.post(WEBHOOKS, json={"url": url}, headers=tenant.headers)
+
+    assert response.status_code == 400
+    assert "url" in response.json()["errors"]
+
+
+@pytest.fixture(scope="module")
+async def guarded_api(stack: Stack) -> Settings:
+    """An API (and workers) that refuse private targets, as in production."""
+    return stack.settings.model_copy(
+        update={
+            "api_port": free_port(),
+            "temporal_task_queue": f"guarded-{uuid.uuid4().hex[:8]}",
+            "webhook_allow_private_targets": False,
+        }
+    )
+
+
+PRIVATE = [
+    "http://127.0.0.1/hooks",
+    "http://localhost:8000/hooks",
+    "http://[::1]/hooks",
+    "http://10.1.2.3/hooks",
+    "http://192.168.0.1/hooks",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:127.0.0.1]/hooks",
+    "http://224.0.0.1/hooks",
+    "http://0.0.0.0/hooks",
+]
+
+
+async def test_private_targets_are_refused_at_creation(
+    stack: Stack, tenant: Tenant, guarded_api: Settings
+) -> None:
+    async with api_and_worker(stack.client, guarded_api, stack.engine) as api:
+        answers = [
+            await api.post(WEBHOOKS, json={"url": url}, headers=tenant.headers) for url in PRIVATE
+        ]
+        listed = (await api.get(WEBHOOKS, headers=tenant.headers)).json()
+
+    assert [a.status_code for a in answers] == [400] * len(PRIVATE)
+    assert all("forbidden address" in a.json()["errors"]["url"][0] for a in answers)
+    assert listed == []

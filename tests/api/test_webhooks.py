@@ -1,0 +1,193 @@
+"""Webhooks on the real stack: signed events arrive and verify with the official Standard
+Webhooks library, survive a receiver that is down, sign with both secrets while one is rotated,
+stop at 410, and stay within their tenant."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from devstack.processes import free_port
+from store.models import WebhookSubscription
+from tests.support.inprocess import api_and_worker
+from tests.support.metrics import metric
+from tests.support.polling import completed_manifest, eventually
+from tests.support.routes import FEED, WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, deliveries, place, subscribe
+
+
+async def test_events_arrive_signed_and_match_the_manifest_and_the_feed(
+    stack: Stack, tenant: Tenant
+) -> None:
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        shipment_id = await place(stack.api, tenant)
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+        arrived = await receiver.events(2)
+
+    verifier = Webhook(subscription["secret"])
+    events = {r.event["type"]: verifier.verify(r.body, r.headers) for r in arrived}
+    assert sorted(events) == ["shipment.accepted", "shipment.completed"]
+    accepted = events["shipment.accepted"]["data"]
+    assert accepted["shipmentId"] == shipment_id
+    assert accepted["status"] == "Order_Processed"
+    assert accepted["recipients"][0]["status"] == "SMS_Accepted"
+    feed = (await stack.api.get(FEED, headers=tenant.headers)).json()
+    assert events["shipment.completed"]["data"] == feed[0]
+    assert feed[0]["sequenceNumber"] > 0
+    listed = await deliveries(stack, tenant, subscription)
+    assert {d["id"] for d in listed} == {r.webhook_id for r in arrived}
+    assert {d["status"] for d in listed} == {"succeeded"}
+
+
+async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(
+    stack: Stack, tenant: Tenant
+) -> None:
+    receiver = Receiver()  # not listening yet: connections are refused
+    subscription = await subscribe(stack, tenant, receiver.url)
+    shipment_id = await place(stack.api, tenant)
+    await completed_manifest(stack.api, tenant.headers, shipment_id)
+
+    async def refused_twice() -> list[dict[str, Any]] | None:
+        listed = await deliveries(stack, tenant, subscription)
+        return listed if len(listed) == 2 and all(d["attempts"] >= 1 for d in listed) else None
+
+    pending = await eventually(refused_twice)
+    async with receiver.running():
+        arrived = await receiver.events(2)
+
+    assert {d["status"] for d in pending} == {"pending"}
+    assert all(d["lastError"] for d in pending)
+    assert sorted(r.webhook_id for r in arrived) == sorted(d["id"] for d in pending)
+    for received in arrived:
+        Webhook(subscription["secret"]).verify(received.body, received.headers)
+
+
+async def test_both_secrets_sign_during_the_overlap_after_a_rotation(
+    stack: Stack, tenant: Tenant
+) -> None:
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        rotate = f"{WEBHOOKS}/{subscription['id']}/rotate-secret"
+        rotated = (await stack.api.post(rotate, headers=tenant.headers)).json()
+        await place(stack.api, tenant, "+4799990001")  # refused at handover: one event only
+        during = (await receiver.events(1))[0]
+        _end_overlap(stack, subscription["id"])
+        await place(stack.api, tenant, "+4799990001")
+        after = (await receiver.events(2))[1]
+
+    assert rotated["secret"] != subscription["secret"]
+    assert rotated["previousSecretExpiresAt"]
+    assert len(during.headers["webhook-signature"].split()) == 2
+    for secret in (subscription["secret"], rotated["secret"]):
+        Webhook(secret).verify(during.body, during.headers)
+    assert len(after.headers["webhook-signature"].split()) == 1
+    Webhook(rotated["secret"]).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(subscription["secret"]).verify(after.body, after.headers)
+
+
+def _end_overlap(stack: Stack, subscription_id: str) -> None:
+    with Session(stack.engine) as session:
+        session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == subscription_id)  # type: ignore[arg-type]
+            .values(previous_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        session.commit()
+
+
+async def test_410_gone_disables_the_subscription(stack: Stack, tenant: Tenant) -> None:
+    async with Receiver(status=410).running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        await place(stack.api, tenant, "+4799990001")
+        await receiver.events(1)
+        url = f"{WEBHOOKS}/{subscription['id']}"
+
+        async def disabled() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await stack.api.get(url, headers=tenant.headers)).json()
+            return body if not body["active"] else None
+
+        await eventually(disabled)
+        failed = await deliveries(stack, tenant, subscription, status="failed")
+        shipment_id = await place(stack.api, tenant, "+4799990001")
+        await completed_manifest(stack.api, tenant.headers, shipment_id)
+
+    assert [(d["lastStatusCode"], d["attempts"]) for d in failed] == [(410, 1)]
+    assert len(receiver.received) == 1
+    assert len(await deliveries(stack, tenant, subscription)) == 1
+
+
+async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) -> None:
+    """Every webhook slot of the worker held by a receiver that never answers: orders are
+    still answered, completed and in the feed, on slots and a task queue of their own."""
+    slots = 2
+    settings = stack.settings.model_copy(
+        update={
+            "api_port": free_port(),
+            "temporal_task_queue": f"hang-{uuid.uuid4().hex[:8]}",
+            "webhook_max_concurrent_deliveries": slots,
+            "webhook_timeout_seconds": 60,
+            "worker_shutdown_grace_seconds": 0.5,
+        }
+    )
+    async with (
+        api_and_worker(stack.client, settings, stack.engine) as api,
+        Receiver(hang=True).running() as receiver,
+    ):
+        created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)
+        held = [await place(api, tenant) for _ in range(slots + 1)]
+        await receiver.events(slots)
+        flowing = [await place(api, tenant) for _ in range(3)]
+        completed = [
+            await completed_manifest(api, tenant.headers, shipment_id)
+            for shipment_id in held + flowing
+        ]
+        feed = (await api.get(FEED, headers=tenant.headers)).json()
+        hanging = len(receiver.received)
+        await api.delete(f"{WEBHOOKS}/{created.json()['id']}", headers=tenant.headers)
+
+    assert hanging == slots  # the webhook slots are all taken, and no more
+    assert {m["status"] for m in completed} == {"Order_Completed"}
+    assert {e["shipmentId"] for e in feed} == set(held + flowing)
+
+
+async def test_metrics_count_deliveries_and_failing_subscriptions(
+    stack: Stack, tenant: Tenant
+) -> None:
+    before = (await stack.api.get("/metrics")).text
+    receiver = Receiver()  # down
+    subscription = await subscribe(stack, tenant, receiver.url)
+    await place(stack.api, tenant, "+4799990001")
+
+    async def refused() -> list[dict[str, Any]] | None:
+        listed = await deliveries(stack, tenant, subscription)
+        return listed if listed and listed[0]["attempts"] >= 1 else None
+
+    await eventually(refused)
+    failing = (await stack.api.get("/metrics")).text
+    async with receiver.running():
+        await receiver.events(1)
+
+        async def delivered() -> list[dict[str, Any]] | None:
+            return await deliveries(stack, tenant, subscription, status="succeeded") or None
+
+        await eventually(delivered)
+    after = (await stack.api.get("/metrics")).text
+
+    deliveries_total = "notifications_webhook_deliveries_total"
+    assert metric(failing, "notifications_webhook_failing_subscriptions") >= 1
+    assert metric(after, deliveries_total, outcome="retried") > metric(
+        before, deliveries_total, outcome="retried"
+    )
+    assert metric(after, deliveries_total, outcome="delivered") > metric(
+        before, deliveries_total, outcome="delivered"
+    )
+    assert metric(after, "notifications_webhook_delivery_lag_seconds_count") > metric(
+        before, "notifications_webhook_delivery_lag_seconds_count"
+    )

@@ -1,0 +1,57 @@
+"""Which webhook targets may be called: forms of URL, and the addresses that are refused."""
+
+import ipaddress
+
+import pytest
+
+from webhooks.targets import TargetRefused, check_url, forbidden, resolve, validate
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.100.100.200",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.251",
+        "255.255.255.255",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "fd00:ec2::254",
+        "ff02::1",
+        "::ffff:10.0.0.1",
+        "::",
+    ],
+)
+def test_private_and_special_addresses_are_forbidden(address: str) -> None:
+    assert forbidden(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert not forbidden(ipaddress.ip_address(address))
+
+
+def test_production_takes_https_only() -> None:
+    check_url("https://hooks.example.no/x", https_only=True)
+    with pytest.raises(TargetRefused, match="https"):
+        check_url("http://hooks.example.no/x", https_only=True)
+
+
+async def test_an_ip_literal_needs_no_resolution_and_is_checked() -> None:
+    with pytest.raises(TargetRefused, match="forbidden address"):
+        await resolve("http://[::1]:8080/x", https_only=False, allow_private=False)
+    allowed = await resolve("http://[::1]:8080/x", https_only=False, allow_private=True)
+    assert (allowed.host, allowed.port, str(allowed.address)) == ("::1", 8080, "::1")
+
+
+async def test_creation_with_private_targets_allowed_resolves_nothing() -> None:
+    await validate("http://no-such-host.invalid/x", https_only=False, allow_private=True)
+    with pytest.raises(TargetRefused, match="does not resolve"):
+        await validate("http://no-such-host.invalid/x", https_only=False, allow_private=False)

@@ -1,0 +1,1 @@
+"""Outbound webhooks: target checks, signing and the HTTP delivery of one event."""

@@ -1,0 +1,82 @@
+"""One delivery attempt: POST the signed event to the checked address, read little, follow
+no redirect."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from webhooks.targets import Target
+
+# Enough to see what a receiver said; a receiver cannot make us read (or store) more.
+MAX_RESPONSE_BYTES = 4096
+USER_AGENT = "instant-notifications-webhooks/1"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status_code: int | None
+    error: str | None
+    seconds: float
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def new_client() -> httpx.AsyncClient:
+    """No proxies from the environment: a proxy would connect to the name, not the checked
+    address. No redirects: a receiver cannot send a delivery somewhere else."""
+    return httpx.AsyncClient(
+        trust_env=False,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
+
+async def post_event(
+    http: httpx.AsyncClient, target: Target, headers: dict[str, str], body: bytes, seconds: float
+) -> Attempt:
+    started = time.perf_counter()
+    request = http.build_request(
+        "POST",
+        _pinned(target),
+        content=body,
+        headers={**headers, "host": urlsplit(target.url).netloc, "user-agent": USER_AGENT},
+        # TLS checks the certificate against the name, while TCP goes to the checked address.
+        extensions={"sni_hostname": target.host},
+        timeout=seconds,
+    )
+    try:
+        # httpx's timeout bounds each read; this bounds a receiver that drips its answer.
+        async with asyncio.timeout(seconds):
+            response = await http.send(request, stream=True)
+            try:
+                await _read_some(response)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        return Attempt(None, f"no answer within {seconds:g} s", time.perf_counter() - started)
+    except httpx.HTTPError as exc:
+        return Attempt(None, f"{type(exc).__name__}: {exc}"[:200], time.perf_counter() - started)
+    code = response.status_code
+    error = None if 200 <= code < 300 else f"HTTP {code}"
+    return Attempt(code, error, time.perf_counter() - started)
+
+
+async def _read_some(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= MAX_RESPONSE_BYTES:
+            return
+
+
+def _pinned(target: Target) -> str:
+    """The URL with its host replaced by the checked address."""
+    parts = urlsplit(target.url)
+    host = f"[{target.address}]" if isinstance(target.address, IPv6Address) else str(target.address)
+    return urlunsplit(parts._replace(netloc=f"{host}:{target.port}"))
