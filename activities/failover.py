@@ -126,6 +126,12 @@ class Failover:
             except GatewayUnavailable:
                 outcome = "unavailable"
                 raise
+            except (*_UNANSWERED, ApplicationError):
+                raise
+            except Exception as exc:
+                # A defect while the provider had the request: it may have taken the message.
+                log.exception("handover of %s via %s failed", attempt.reference, route.name)
+                raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from exc
             finally:
                 metrics.observe_handover(route.name, outcome, time.perf_counter() - started)
                 span.set_attribute("notifications.outcome", outcome)

@@ -318,3 +318,29 @@ class NoRepeats:
 
     async def send_sms(self, message: SmsSend) -> Receipt:
         return await self._inner.send_sms(message)
+
+
+class Defective:
+    """A gateway whose code fails after the request left (a 201 it cannot read, say)."""
+
+    deduplicates = False
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        raise KeyError("messageId")
+
+
+async def test_a_defect_after_the_request_left_is_never_followed_by_another_provider(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        broken = Route(f"broken-{tag}", Defective(), CircuitBreaker("SMS", "b", 9, 1))
+        gateways = Gateways(sms=[broken, gateways.sms[1]], email=gateways.email)
+        with pytest.raises(ApplicationError) as failure:
+            await ActivityEnvironment().run(
+                HandoverActivities(gateways).hand_over, sms_input("+4791112222")
+            )
+
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert asked(f"up-{tag}") == 0
