@@ -20,9 +20,9 @@ install: $(STAMP)
 run: $(STAMP)  ## migrate the store, start Temporal, the simulator, the worker and the API
 	$(PY) -m devstack
 
-test: $(STAMP)  ## run the test suite against real Temporal, simulator and databases
+test: $(STAMP)  ## run the test suite against real Temporal, simulator, databases and Postfix
 	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" TEST_HAPROXY="$$(scripts/test-haproxy.sh)" \
-		$(PY) -m pytest
+		TEST_POSTFIX="$$(scripts/test-postfix.sh)" $(PY) -m pytest
 
 migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
 	$(PY) -m store.migrate

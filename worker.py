@@ -46,7 +46,6 @@ from core.connection import ConnectionSettingsError
 from core.logs import configure_logging
 from core.temporal import TemporalConnectionError, connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing
-from domain.orders import Channel
 from gateways.registry import build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
@@ -71,9 +70,9 @@ def build_worker(
 ) -> Worker:
     # Gateway calls become client spans under the handover activity's span.
     HTTPXClientInstrumentor.instrument_client(http)
-    providers = {Channel.SMS: settings.sms_provider, Channel.EMAIL: settings.email_provider}
     records = RecordActivities(engine, rate_limits(settings))
-    handover = HandoverActivities(build_gateways(settings, http), providers, records)
+    # Circuits are this process's: reported under the client's identity (host and pid).
+    handover = HandoverActivities(build_gateways(settings, http), records, client.identity)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

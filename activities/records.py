@@ -1,7 +1,7 @@
 """Record activities: the workflow's writes to the store, each one idempotent under retries."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -13,13 +13,14 @@ from core import metrics
 from domain.failures import FailureKind, HandoverFailure
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
-from store import feed, shipments
+from gateways.breaker import CircuitView
+from store import circuits, feed, shipments
 from store import limits as rate_limits
 from store import reports as report_store
 from store import webhooks as webhook_store
 from store.engine import committed
 from store.limits import Limit
-from store.models import MAX_DETAIL, Shipment, ShipmentEvent
+from store.models import MAX_DETAIL, ProviderCircuit, Shipment, ShipmentEvent
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,15 @@ class ShipmentInput:
     created_at: datetime
     expires_at: datetime
     senders_reference: str | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
 class ShipmentRecord:
+    """`provider`: the provider named on the row, which an earlier execution may have asked."""
+
     inserted: bool
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,9 @@ class RecordActivities:
                         FailureKind.KEY_ALREADY_USED, "another order holds this idempotency key"
                     )
                 ) from taken
-            refusal = rate_limits.first_refusal(session, row, self._limits) if inserted else None
+            if not inserted:
+                return ShipmentRecord(False, shipments.provider_of(session, row.id))
+            refusal = rate_limits.first_refusal(session, row, self._limits)
             if refusal is not None:
                 session.rollback()
                 raise handover_error(
@@ -122,7 +129,27 @@ class RecordActivities:
                     )
                 )
             session.commit()
-        return ShipmentRecord(inserted=inserted)
+        return ShipmentRecord(inserted=True, provider=row.provider)
+
+    def assign_provider(self, shipment_id: str, provider: str) -> None:
+        """Before the handover asks another provider than the row names."""
+        committed(self._engine, shipments.assign_provider, shipment_id, provider)
+
+    def report_circuit(self, worker: str, view: CircuitView) -> None:
+        """A change of a provider's circuit in this worker, for the API's readiness."""
+        now = datetime.now(UTC)
+        circuit = ProviderCircuit(
+            worker=worker,
+            channel=view.channel,
+            provider=view.provider,
+            state=view.state,
+            failures=view.failures,
+            open_until=now + timedelta(seconds=view.open_for_seconds)
+            if view.open_for_seconds
+            else None,
+            changed_at=now,
+        )
+        committed(self._engine, circuits.report_circuit, circuit)
 
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from store import retention
+from store import circuits, retention
 
 
 @dataclass(frozen=True)
@@ -38,5 +38,7 @@ class RetentionActivities:
             shipments = retention.remove_old_shipments(session, data.cutoff, data.batch_size)
             session.commit()
             records = retention.remove_old_records(session, data.cutoff, data.batch_size)
+            session.commit()
+            circuits.forget_old_circuits(session, data.cutoff)
             session.commit()
         return RetentionBatchResult(shipments=shipments, records=records)

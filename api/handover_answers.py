@@ -24,6 +24,14 @@ def _rate_limited(failure: HandoverFailure) -> Problem:
     )
 
 
+def _resting(failure: HandoverFailure) -> Problem:
+    log.warning("order refused: %s", failure.reason)
+    return unavailable(
+        "Every gateway is resting after repeated failures; nothing was sent.",
+        retry_after=max(math.ceil(failure.retry_after_seconds or 2), 1),
+    )
+
+
 def _unexpected(failure: HandoverFailure) -> Problem:
     log.error("handover failed unexpectedly: %s", failure.reason)
     return unavailable("The order could not be completed.")
@@ -35,7 +43,8 @@ def _saying(detail: str) -> Callable[[HandoverFailure], Problem]:
 
 # None: the key belongs to an order whose workflow retention deleted; its row answers (200).
 ANSWERS: dict[FailureKind, Callable[[HandoverFailure], Problem] | None] = {
-    FailureKind.NOT_TAKEN: _saying("The gateway did not accept the message; nothing was sent."),
+    FailureKind.NOT_TAKEN: _saying("No gateway accepted the message; nothing was sent."),
+    FailureKind.PROVIDERS_RESTING: _resting,
     FailureKind.DEADLINE_PASSED: _saying(
         "The handover could not start before its deadline; nothing was sent."
     ),

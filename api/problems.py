@@ -61,14 +61,14 @@ class Problem(Exception):
         return body
 
 
-def unavailable(detail: str) -> Problem:
+def unavailable(detail: str, retry_after: int = 2) -> Problem:
     """503 with Altinn's code for a temporary failure; the caller may retry with the same key."""
     return Problem(
         503,
         "A temporary network failure occurred",
         detail,
         code="NOT-00004",
-        headers={"Retry-After": "2"},
+        headers={"Retry-After": str(retry_after)},
     )
 
 

@@ -65,6 +65,10 @@ class ReportInbox:
             count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
         try:
+            for reason in read.unreadable:
+                log.warning("part of a %s report unreadable: %s", provider, reason)
+                await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
+                count_report(provider, ReportOutcome.DEAD)
             for report in read.reports:
                 await self._deliver(report, inbound.body)
         except BaseException:

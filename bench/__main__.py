@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from temporalio.envconfig import ClientConfigProfile
 
-from bench import engine, scenarios
+from bench import engine, failover, scenarios
 from bench.plot import plot
 from core.config import Settings
 from core.logs import configure_logging
@@ -98,6 +98,9 @@ async def main() -> int:
         action="store_true",
         help="only the webhook and waiting-read figures, printed and not written",
     )
+    parser.add_argument(
+        "--only-failover", action="store_true", help="only the failover phases (their own file)"
+    )
     args = parser.parse_args()
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,12 +122,18 @@ async def main() -> int:
                     client,
                     create_db_engine(settings.database_url),
                     {n: p.pid for n, p in group.processes.items() if n != "floor"},
+                    connection,
                 )
                 if args.only_push:
                     pushed = await measure_push(ctx, args.quick)
                     sys.stdout.write(json.dumps(pushed, indent=2) + "\n")
                     return 0
-                results = await measure(ctx, args.quick)
+                if args.only_failover:
+                    seconds = 5.0 if args.quick else 30.0
+                    results = {"failover": await failover.measure(ctx, group, 5.0, seconds)}
+                else:
+                    results = await measure(ctx, args.quick)
+                    results["failover"] = await failover.measure(ctx, group, 5.0, 30.0)
     write(results)
     return 0
 
@@ -132,11 +141,18 @@ async def main() -> int:
 def write(results: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
-    samples = results.pop("_samples")
+    samples = results.pop("_samples", None)
     results["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
-    plot(RESULTS / f"{stamp}.png", samples, results["knee"], results["at_target_rate"]["rate_rps"])
-    log.warning("results in %s", RESULTS / f"{stamp}.json")
+    name = stamp if samples is not None else f"{stamp}-failover"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    if samples is not None:
+        plot(
+            RESULTS / f"{stamp}.png",
+            samples,
+            results["knee"],
+            results["at_target_rate"]["rate_rps"],
+        )
+    log.warning("results in %s", RESULTS / f"{name}.json")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def create_floor() -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient() as http:
             state["sms"] = SimulatorSms(
-                http, settings.simulator_url, settings.gateway_timeout_seconds
+                http, settings.simulator.url, settings.gateway_timeout_seconds
             )
             yield
 

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
 
 from bench.load import Sample, Summary, open_loop, percentile, summarize
 from bench.receiver import Receiver
@@ -45,6 +46,7 @@ class Context:
     client: Client
     engine: Engine
     pids: dict[str, int]  # the stack's processes by name
+    connection: ClientConfigProfile  # how every process of the stack reaches Temporal
 
 
 def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:

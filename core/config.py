@@ -1,21 +1,35 @@
 """All settings of the service, read once from the environment (and an optional `.env`)."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import phonenumbers
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
 from domain.webhooks import webhook_task_queue
+from gateways import standard_webhooks
+from gateways.registry import ProviderSettings
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
 _MIN_SECRET_LENGTH = 32
 
 
-class Settings(BaseSettings):
+# A comma-separated list in the environment (`a,b`), not JSON.
+NameList = Annotated[list[str], NoDecode]
+
+
+def _names(value: Any) -> Any:
+    return [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else value
+
+
+class Settings(ProviderSettings, BaseSettings):
+    """The service's settings, and each provider's own section (`twilio`, read from
+    `TWILIO_…`; see gateways/registry.py)."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
@@ -67,43 +81,28 @@ class Settings(BaseSettings):
     tenant_limit: int = Field(default=3000, ge=1)
     tenant_window_seconds: int = Field(default=60, ge=1)
 
+    # Against SMS pumping: countries a number may belong to (ISO 3166 alpha-2; empty: all).
+    sms_allowed_countries: NameList = []
+
     delivery_report_secret: str = DEV_REPORT_SECRET
     delivery_report_tolerance_seconds: int = 300
 
-    sms_provider: Literal["simulator", "linkmobility", "twilio"] = "simulator"
-    email_provider: Literal["simulator", "smtp", "acs"] = "simulator"
+    # The providers of each channel, in the order they are asked (the first is preferred).
+    # SMS_PROVIDER / EMAIL_PROVIDER, the older names, are read as a list of one.
+    sms_providers: NameList = Field(
+        default=["simulator", "simulator2"],
+        validation_alias=AliasChoices("sms_providers", "sms_provider"),
+    )
+    email_providers: NameList = Field(
+        default=["simulator", "simulator2"],
+        validation_alias=AliasChoices("email_providers", "email_provider"),
+    )
+    # A provider that did not take this many messages in a row is skipped for the cooldown,
+    # then one handover probes it (per worker process).
+    provider_failure_threshold: int = Field(default=5, ge=1)
+    provider_cooldown_seconds: float = Field(default=30.0, gt=0.0)
     sms_default_sender: str = "Altinn"
     email_default_sender: str = "noreply@altinn.cloud"
-
-    # Link Mobility's XML gateway (PSWin), the SMS provider Altinn uses.
-    linkmobility_base_url: str = "https://xml.pswin.com"
-    linkmobility_username: str = ""
-    linkmobility_password: str = ""
-    linkmobility_report_username: str = ""
-    linkmobility_report_password: str = ""
-
-    twilio_base_url: str = "https://api.twilio.com"
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
-    twilio_messaging_service_sid: str = ""
-
-    smtp_host: str = "localhost"
-    smtp_port: int = 587
-    smtp_tls: Literal["none", "starttls", "implicit"] = "starttls"
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_ca_file: str = ""
-    smtp_report_secret: str = ""
-
-    acs_endpoint: str = ""
-    acs_access_key: str = ""
-    acs_api_version: str = "2025-09-01"
-    acs_report_secret: str = ""
-
-    simulator_url: str = "http://127.0.0.1:8025"
-    simulator_smtp_host: str = "127.0.0.1"
-    simulator_smtp_port: int = 2525
-    simulator_webhook_url: str = ""
 
     # The standard OpenTelemetry variable: traces are exported by OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
@@ -164,6 +163,53 @@ class Settings(BaseSettings):
         conflicts = self.budget.conflicts()
         if conflicts:
             raise ValueError("the handover's timeouts do not fit: " + "; ".join(conflicts))
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_keywords(cls, data: Any) -> Any:
+        """`twilio_auth_token=…` as a keyword means what `TWILIO_AUTH_TOKEN` means in the
+        environment: the `auth_token` of the `twilio` section."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in [k for k in data if k not in cls.model_fields]:
+            section, _, name = key.partition("_")
+            if section in ProviderSettings.model_fields and isinstance(data.get(section, {}), dict):
+                data[section] = {**data.get(section, {}), name: data.pop(key)}
+        return data
+
+    @field_validator("sms_providers", "email_providers", mode="before")
+    @classmethod
+    def _provider_list(cls, value: Any) -> Any:
+        return _names(value)
+
+    @field_validator("sms_allowed_countries", mode="before")
+    @classmethod
+    def _country_list(cls, value: Any) -> Any:
+        countries = [c.upper() for c in _names(value)]
+        unknown = [c for c in countries if c not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not ISO 3166 alpha-2 codes of a numbering plan: {unknown}")
+        return countries
+
+    @field_validator("delivery_report_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: str) -> str:
+        standard_webhooks.secret_key(value)  # refuses a secret that is not base64
+        return value
+
+    @model_validator(mode="after")
+    def _providers_exist(self) -> "Settings":
+        for channel, chosen, known in (
+            ("SMS_PROVIDERS", self.sms_providers, self.sms_sections()),
+            ("EMAIL_PROVIDERS", self.email_providers, self.email_sections()),
+        ):
+            unknown = [name for name in chosen if name not in known]
+            if unknown or not chosen or len(set(chosen)) != len(chosen):
+                raise ValueError(
+                    f"{channel} must name each provider once, from {sorted(known)}: {chosen}"
+                )
         return self
 
     @field_validator("payload_encryption_key")

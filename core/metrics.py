@@ -55,6 +55,23 @@ REPORT_LAG_SECONDS = Histogram(
     buckets=_LAG_BUCKETS,
 )
 
+CIRCUIT_OPEN = Gauge(
+    "notifications_provider_circuit_open",
+    "1 while this worker skips a provider of a channel (its circuit is open or probing), else 0.",
+    ["channel", "provider"],
+)
+CIRCUITS_OPENED = Counter(
+    "notifications_provider_circuit_opened_total",
+    "Times this worker opened a provider's circuit (a run of not-taken failures, or a failed "
+    "probe).",
+    ["channel", "provider"],
+)
+SMS_RECIPIENTS_REFUSED = Counter(
+    "notifications_sms_recipients_refused_total",
+    "SMS orders refused (400) for a recipient number of a country or a type that is not "
+    "allowed, by reason.",
+    ["reason"],
+)
 WEBHOOK_DELIVERIES = Counter(
     "notifications_webhook_deliveries_total",
     "Webhook delivery attempts and outcomes: delivered, retried (no 2xx), gone (410), "
@@ -104,6 +121,14 @@ def observe_report_lag(provider: str, seconds: float) -> None:
     REPORT_LAG_SECONDS.labels(provider).observe(max(seconds, 0.0))
 
 
+def set_circuit(channel: str, provider: str, is_open: bool) -> None:
+    CIRCUIT_OPEN.labels(channel, provider).set(1 if is_open else 0)
+    if is_open:
+        CIRCUITS_OPENED.labels(channel, provider).inc()
+
+
+def count_refused_recipient(reason: str) -> None:
+    SMS_RECIPIENTS_REFUSED.labels(reason).inc()
 def count_webhook_delivery(outcome: str) -> None:
     WEBHOOK_DELIVERIES.labels(outcome).inc()
 

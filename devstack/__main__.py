@@ -17,7 +17,7 @@ from devstack.token import mint_token
 log = logging.getLogger("devstack")
 
 
-def banner(api: str, ui: str, simulator: str, token: str) -> str:
+def banner(api: str, ui: str, simulators: list[str], token: str) -> str:
     sms = (
         '{"idempotencyId":"demo-1","recipientSms":{"phoneNumber":"+4799999999",'
         '"timeToLiveInSeconds":300,"smsSettings":{"body":"Your code is 123456"}}}'
@@ -27,7 +27,7 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
 
     API          {api}/docs
     Temporal UI  {ui}  (decodes through {api}/codec: bodies redacted)
-    Inbox        {simulator}/
+    Inboxes      {"  ".join(f"{url}/" for url in simulators)}
 
   Development token (org ttd, 12 h):
     export TOKEN={token}
@@ -35,8 +35,8 @@ def banner(api: str, ui: str, simulator: str, token: str) -> str:
   Optionally, push shipment events to the inbox (subscribe it, hand it the secret):
     curl -s -X POST {api}/notifications/api/v1/future/webhooks \\
       -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
-      -d '{{"url": "{simulator}/webhooks"}}' \\
-      | curl -s -X POST {simulator}/webhooks/secrets -H "Content-Type: application/json" -d @-
+      -d '{{"url": "{simulators[0]}/webhooks"}}' \\
+      | curl -s -X POST {simulators[0]}/webhooks/secrets -H "Content-Type: application/json" -d @-
 
   Send an SMS:
     curl -i -X POST {api}/notifications/api/v1/future/orders/instant/sms \\
@@ -66,7 +66,8 @@ async def main() -> int:
     api = settings.api_url
     ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
     token = mint_token(settings.auth_jwt_secret, "ttd", settings.auth_scope)
-    sys.stdout.write(banner(api, ui, settings.simulator_url, token))
+    inboxes = [getattr(settings, name).url for name in services.simulators_in_use(settings)]
+    sys.stdout.write(banner(api, ui, inboxes, token))
     exited = asyncio.create_task(group.first_exit())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({exited, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -31,6 +31,8 @@ def scratch_settings(data: Path, **overrides: Any) -> Settings:
         "api_port": free_port(),
         "simulator_url": f"http://127.0.0.1:{free_port()}",
         "simulator_smtp_port": free_port(),
+        "simulator2_url": f"http://127.0.0.1:{free_port()}",
+        "simulator2_smtp_port": free_port(),
         "worker_metrics_port": free_port(),
         "worker_sdk_metrics_port": free_port(),
         "database_url": f"sqlite:///{data / 'store.sqlite'}",

@@ -1,10 +1,12 @@
-"""The four services of the local stack, built from one Settings object, and their start."""
+"""The services of the local stack, built from one Settings object, and their start."""
 
 import os
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic_settings import BaseSettings
 from temporalio.envconfig import ClientConfigProfile
 
 from core.config import Settings
@@ -12,10 +14,13 @@ from core.connection import connection_environment, is_connection_variable
 from core.temporal import connect_temporal
 from devstack.processes import ProcessGroup, Service
 from devstack.temporal_server import dev_server_command
+from gateways.simulator import SimulatorSettings
 from store.migrate import migrate_database
 
-REPORT_ROUTE = "/notifications/api/v1/delivery-reports/simulator"
+REPORT_ROUTE = "/notifications/api/v1/delivery-reports/"
 CODEC_ROUTE = "/codec"
+# The two simulators the local stack can run: each plays a provider of its own.
+SIMULATORS = ("simulator", "simulator2")
 
 
 def environment(settings: Settings, connection: ClientConfigProfile | None) -> dict[str, str]:
@@ -23,20 +28,31 @@ def environment(settings: Settings, connection: ClientConfigProfile | None) -> d
     connection (for a child that talks to Temporal) as variables, so every child reads the
     same configuration. No connection variable of this process's own leaks in (a developer's
     TEMPORAL_API_KEY, say)."""
-    values = settings.model_dump(mode="json")
     env = {**_inherited(), **(connection_environment(connection) if connection else {})}
-    env.update({key.upper(): str(value) for key, value in values.items()})
-    api = settings.api_url
-    sim = urlsplit(settings.simulator_url)
-    env.update(
-        {
-            "SIMULATOR_HOST": sim.hostname or "127.0.0.1",
-            "SIMULATOR_HTTP_PORT": str(sim.port or 8025),
-            "SIMULATOR_SMTP_PORT": str(settings.simulator_smtp_port),
-            "SIMULATOR_WEBHOOK_URL": settings.simulator_webhook_url or api + REPORT_ROUTE,
-        }
-    )
+    for name, value in settings.model_dump(mode="json").items():
+        section = getattr(settings, name)
+        if isinstance(section, BaseSettings):
+            prefix = str(section.model_config.get("env_prefix", ""))
+            env.update({f"{prefix}{k}".upper(): _text(v) for k, v in value.items()})
+        else:
+            env[name.upper()] = _text(value)
     return env
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _simulator_environment(settings: Settings, name: str) -> dict[str, str]:
+    """The variables the simulator process reads (simulator/config.py) for the one `name`."""
+    section: SimulatorSettings = getattr(settings, name)
+    where = urlsplit(section.url)
+    return {
+        "SIMULATOR_HOST": where.hostname or "127.0.0.1",
+        "SIMULATOR_HTTP_PORT": str(where.port or 80),
+        "SIMULATOR_SMTP_PORT": str(section.smtp_port),
+        "SIMULATOR_WEBHOOK_URL": section.webhook_url or settings.api_url + REPORT_ROUTE + name,
+    }
 
 
 def temporal(
@@ -61,13 +77,23 @@ def temporal(
     )
 
 
-def simulator(settings: Settings, extra_env: dict[str, str] | None = None) -> Service:
-    return Service(
-        "simulator",
-        [sys.executable, "-m", "simulator"],
-        {**environment(settings, None), **(extra_env or {})},
-        ready=lambda: http_ok(settings.simulator_url + "/messages?to=ready"),
-    )
+def simulator(
+    settings: Settings, extra_env: dict[str, str] | None = None, name: str = "simulator"
+) -> Service:
+    """The simulator that plays the provider `name` (`simulator` or `simulator2`)."""
+    env = {
+        **environment(settings, None),
+        **_simulator_environment(settings, name),
+        **(extra_env or {}),
+    }
+    ready = getattr(settings, name).url + "/messages?to=ready"
+    return Service(name, [sys.executable, "-m", "simulator"], env, ready=lambda: http_ok(ready))
+
+
+def simulators_in_use(settings: Settings) -> list[str]:
+    """The simulators the settings send through, in order."""
+    chosen = {*settings.sms_providers, *settings.email_providers}
+    return [name for name in SIMULATORS if name in chosen]
 
 
 def worker(settings: Settings, connection: ClientConfigProfile) -> Service:
@@ -117,12 +143,13 @@ async def start_stack(
     db_file: str | None = None,
     simulator_env: dict[str, str] | None = None,
 ) -> None:
-    """Migrate the store, then start Temporal (in memory unless `db_file`), the simulator, a
-    worker and the API in `group`, each ready before the next: the group can stop, kill and
-    restart any of them by name."""
+    """Migrate the store, then start Temporal (in memory unless `db_file`), the simulators the
+    settings send through, a worker and the API in `group`, each ready before the next: the
+    group can stop, kill and restart any of them by name."""
     migrate_database(settings.database_url)
     await group.start(temporal(settings, connection, ui=ui, db_file=db_file))
-    await group.start(simulator(settings, simulator_env))
+    for name in simulators_in_use(settings):
+        await group.start(simulator(settings, simulator_env, name))
     await group.start(worker(settings, connection))
     await group.start(api(settings, connection))
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 # The workflow gives up on the gateway this long before the API gives up on the workflow, so the
 # caller hears "nothing was sent" from the workflow rather than a bare timeout.
 DECISION_MARGIN_SECONDS = 1.0
-# A handover attempt outlives the gateway call's own timeout by this much, so that the gateway
-# client's timeout (which knows whether the request left) ends an attempt, not the SDK's.
+# A gateway call may run this much past its own timeout, and a handover attempt this much past
+# the deadline, so that the gateway client's timeout (which knows whether the request left) and
+# the attempt's own deadline end an attempt, not the SDK's.
 ATTEMPT_SLACK_SECONDS = 0.5
 # The longest wait between two attempts. With less time than this left, a failed attempt is
 # the last, so the caller hears of it before its deadline rather than racing it.
@@ -33,14 +34,26 @@ class HandoverBudget:
         return self.deadline_seconds - DECISION_MARGIN_SECONDS
 
     @property
-    def attempt_seconds(self) -> float:
-        """The start-to-close timeout of one handover attempt."""
+    def call_seconds(self) -> float:
+        """One gateway call, with its slack."""
         return self.gateway_timeout_seconds + ATTEMPT_SLACK_SECONDS
 
+    @property
+    def attempt_seconds(self) -> float:
+        """The start-to-close timeout of one handover attempt. An attempt asks the providers in
+        turn (on to the next only after one certainly did not take the message), each call
+        bounded by the time left before the deadline, so the attempt ends by then; a resumed
+        attempt asks one provider, bounded by its call. The SDK's timeout is only a backstop."""
+        return max(self.workflow_seconds, self.call_seconds) + ATTEMPT_SLACK_SECONDS
+
     def conflicts(self) -> list[str]:
-        """What makes this budget impossible to keep; empty when every part fits."""
+        """What makes this budget impossible to keep; empty when every part fits.
+
+        A second provider is asked within the same deadline: after a refused connection (a
+        millisecond) it has the whole of its call; after a slow refusal, what is left. So one
+        call must fit, and failover needs no more of the budget than that."""
         found = []
-        if self.attempt_seconds > self.workflow_seconds:
+        if self.call_seconds > self.workflow_seconds:
             found.append(
                 f"one gateway call ({self.gateway_timeout_seconds:g} s + "
                 f"{ATTEMPT_SLACK_SECONDS:g} s) does not fit in the handover deadline "

@@ -8,7 +8,8 @@ from enum import StrEnum
 class FailureKind(StrEnum):
     """The `type` of the error that ends a handover (the strings are in recorded histories)."""
 
-    NOT_TAKEN = "GatewayUnavailable"  # the gateway did not take the message: nothing was sent
+    NOT_TAKEN = "GatewayUnavailable"  # no provider asked took the message: nothing was sent
+    PROVIDERS_RESTING = "ProvidersResting"  # every provider's circuit is open: none was asked
     DEADLINE_PASSED = "HandoverDeadlinePassed"  # no attempt could start in time: nothing sent
     AMBIGUOUS = "HandoverAmbiguous"  # the request left, no answer came: it may have been sent
     KEY_ALREADY_USED = "KeyAlreadyUsed"  # another order holds the idempotency key
@@ -19,7 +20,8 @@ class FailureKind(StrEnum):
 @dataclass(frozen=True)
 class HandoverFailure:
     """The one detail of a handover's ApplicationError, from the activity through the workflow
-    to the API. `scope` and `retry_after_seconds` are set for RATE_LIMITED."""
+    to the API. `scope` is set for RATE_LIMITED; `retry_after_seconds` for RATE_LIMITED and
+    PROVIDERS_RESTING."""
 
     kind: FailureKind
     reason: str

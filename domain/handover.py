@@ -22,3 +22,5 @@ class HandoverResult:
     # From that record: the tenant has webhook subscriptions; the feed entry of a final status.
     webhooks: bool = False
     sequence_number: int | None = None
+    # The provider that took (or refused) the message.
+    provider: str | None = None

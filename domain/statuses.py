@@ -1,4 +1,5 @@
-"""Order and recipient statuses, which are final, and how gateway report codes map to them."""
+"""Order and recipient statuses, and which are final. Each provider maps its own states onto
+them, in its module in `gateways/`."""
 
 from enum import StrEnum
 
@@ -82,61 +83,3 @@ def barred(channel: Channel) -> ShipmentStatus:
     if channel is Channel.SMS:
         return ShipmentStatus.SMS_FAILED_BARRED_RECEIVER
     return ShipmentStatus.EMAIL_FAILED_SUPPRESSED_RECIPIENT
-
-
-# SMS delivery-report states, SMPP/Link Mobility vocabulary (reference section 4.2).
-SMS_REPORT_STATES: dict[str, ShipmentStatus] = {
-    "DELIVRD": ShipmentStatus.SMS_DELIVERED,
-    "FAILED": ShipmentStatus.SMS_FAILED,
-    "UNKNOWN": ShipmentStatus.SMS_FAILED,
-    "NULL": ShipmentStatus.SMS_FAILED,
-    "BARRED": ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,
-    "DELETED": ShipmentStatus.SMS_FAILED_DELETED,
-    "EXPIRED": ShipmentStatus.SMS_FAILED_EXPIRED,
-    "UNDELIV": ShipmentStatus.SMS_FAILED_UNDELIVERED,
-    "REJECTD": ShipmentStatus.SMS_FAILED_REJECTED,
-}
-
-# Email delivery-report states, Azure Communication Services vocabulary (reference 5.2).
-EMAIL_REPORT_STATES: dict[str, ShipmentStatus] = {
-    "Delivered": ShipmentStatus.EMAIL_DELIVERED,
-    "Bounced": ShipmentStatus.EMAIL_FAILED_BOUNCED,
-    "Expanded": ShipmentStatus.EMAIL_FAILED,
-    "Failed": ShipmentStatus.EMAIL_FAILED,
-    "FilteredSpam": ShipmentStatus.EMAIL_FAILED_FILTERED_SPAM,
-    "Quarantined": ShipmentStatus.EMAIL_FAILED_QUARANTINED,
-    "Suppressed": ShipmentStatus.EMAIL_FAILED_SUPPRESSED_RECIPIENT,
-}
-
-# Twilio message statuses (MessageStatus of a status callback). Those absent decide nothing yet:
-# queued, accepted, scheduled, sending, sent.
-TWILIO_REPORT_STATES: dict[str, ShipmentStatus] = {
-    "delivered": ShipmentStatus.SMS_DELIVERED,
-    "read": ShipmentStatus.SMS_DELIVERED,
-    "undelivered": ShipmentStatus.SMS_FAILED_UNDELIVERED,
-    "failed": ShipmentStatus.SMS_FAILED,
-    "canceled": ShipmentStatus.SMS_FAILED,
-}
-TWILIO_PENDING_STATES = frozenset({"queued", "accepted", "scheduled", "sending", "sent"})
-
-# Twilio error codes that say more than the status of a failed or undelivered message.
-TWILIO_ERROR_CODES: dict[int, ShipmentStatus] = {
-    21211: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # invalid 'To' number
-    21614: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # 'To' is not a mobile number
-    21610: ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # recipient unsubscribed (STOP)
-    30003: ShipmentStatus.SMS_FAILED_UNDELIVERED,  # unreachable destination handset
-    30004: ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # message blocked
-    30005: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # unknown destination handset
-    30006: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # landline or unreachable carrier
-    30007: ShipmentStatus.SMS_FAILED_REJECTED,  # filtered by the carrier
-    30008: ShipmentStatus.SMS_FAILED,  # unknown error
-    30036: ShipmentStatus.SMS_FAILED_EXPIRED,  # validity period expired
-}
-
-# SMTP delivery status notifications (RFC 3464 `Action`); delayed, relayed and expanded
-# decide nothing.
-DSN_ACTIONS: dict[str, ShipmentStatus] = {
-    "delivered": ShipmentStatus.EMAIL_DELIVERED,
-    "failed": ShipmentStatus.EMAIL_FAILED_BOUNCED,
-}
-DSN_PENDING_ACTIONS = frozenset({"delayed", "relayed", "expanded"})

@@ -1,4 +1,5 @@
-"""Azure Communication Services Email: the `emails:send` REST API, signed with the access key."""
+"""Azure Communication Services Email: the `emails:send` REST API, signed with the access key;
+its settings (`ACS_…`). Its delivery reports come through Event Grid (`gateways/event_grid.py`)."""
 
 import base64
 import hashlib
@@ -9,9 +10,11 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from domain.orders import ContentType
-from gateways.base import EmailSend, Outcome, Receipt
+from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config
+from gateways.event_grid import EventGridReports
 from gateways.http_failures import json_object, transport_failure, unavailable
 
 PROVIDER = "acs"
@@ -109,3 +112,27 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     if not isinstance(error, dict):
         return response.headers.get("x-ms-error-code", ""), ""
     return str(error.get("code", "")), str(error.get("message", ""))
+
+
+class AcsSettings(BaseSettings):
+    """`ACS_ENDPOINT` (`https://<resource>.communication.azure.com`), `ACS_ACCESS_KEY` (base64),
+    `ACS_API_VERSION`, and `ACS_REPORT_SECRET`, the `?code=` of the Event Grid subscription."""
+
+    model_config = section_config("ACS_")
+
+    endpoint: str = ""
+    access_key: str = ""
+    api_version: str = "2025-09-01"
+    report_secret: str = ""
+
+    def email_gateway(self, context: GatewayContext) -> AcsEmail:
+        return AcsEmail(
+            context.client,
+            self.endpoint,
+            self.access_key,
+            self.api_version,
+            context.timeout_seconds,
+        )
+
+    def report_reader(self, context: GatewayContext) -> EventGridReports:
+        return EventGridReports(context.name, self.report_secret)

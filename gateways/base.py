@@ -1,14 +1,19 @@
-"""The two interfaces every provider implements: a sender and a delivery-report reader."""
+"""What every provider implements: a sender, a delivery-report reader, and the settings section
+that builds them."""
 
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+from pydantic_settings import SettingsConfigDict
 
 from domain.orders import ContentType
 from domain.reports import DeliveryReport
+from domain.sms import SmsCapacity
 
 
 class GatewayUnavailable(Exception):
@@ -99,6 +104,9 @@ class ReadReports:
     reports: list[DeliveryReport]
     delivery_id: str | None = None
     response: ReportResponse | None = None
+    # Why parts of the request could not be read; each is kept as a dead report, while the
+    # reports beside them are delivered.
+    unreadable: list[str] = field(default_factory=list)
 
 
 def report_json(body: bytes) -> Any:
@@ -121,3 +129,53 @@ class ReportReader(Protocol):
     def read(self, inbound: InboundReport) -> ReadReports:
         """Verify the request, then parse it; raises ReportRejected or ReportUnreadable."""
         ...
+
+
+@dataclass(frozen=True)
+class GatewayContext:
+    """What a provider's settings section needs from the rest of the service to build its parts.
+
+    `name` is the provider's name (its settings section, its report route); `http` is the
+    process's shared client, absent where only report readers are built (the API)."""
+
+    name: str
+    timeout_seconds: float
+    public_base_url: str
+    report_secret: str
+    report_tolerance_seconds: int
+    http: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        assert self.http is not None, "a sender needs the process's HTTP client"
+        return self.http
+
+
+@runtime_checkable
+class SmsProvider(Protocol):
+    """A settings section of a provider that sends SMS, and what that provider carries."""
+
+    @property
+    def capacity(self) -> SmsCapacity: ...
+
+    def sms_gateway(self, context: GatewayContext) -> SmsGateway: ...
+
+
+@runtime_checkable
+class EmailProvider(Protocol):
+    """A settings section of a provider that sends email."""
+
+    def email_gateway(self, context: GatewayContext) -> EmailGateway: ...
+
+
+@runtime_checkable
+class ReportProvider(Protocol):
+    """A settings section of a provider whose delivery reports reach our report route."""
+
+    def report_reader(self, context: GatewayContext) -> ReportReader: ...
+
+
+def section_config(prefix: str) -> SettingsConfigDict:
+    """A provider's settings section: its own variables under `prefix`, from the environment
+    or `.env`, like the service's other settings."""
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")

@@ -11,16 +11,21 @@ from datetime import UTC, datetime
 from email.message import Message
 
 from domain.reports import DeliveryReport
-from domain.statuses import DSN_ACTIONS, DSN_PENDING_ACTIONS
+from domain.statuses import ShipmentStatus
 from gateways.base import InboundReport, ReadReports, ReportUnreadable
 from gateways.credentials import require_code
-from gateways.smtp import PROVIDER
 
-__all__ = ["PROVIDER", "DsnReports"]
+# RFC 3464 `Action` → our status; delayed, relayed and expanded decide nothing.
+ACTIONS: dict[str, ShipmentStatus] = {
+    "delivered": ShipmentStatus.EMAIL_DELIVERED,
+    "failed": ShipmentStatus.EMAIL_FAILED_BOUNCED,
+}
+PENDING_ACTIONS = frozenset({"delayed", "relayed", "expanded"})
 
 
 class DsnReports:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, provider: str, secret: str) -> None:
+        self._provider = provider
         self._secret = secret
 
     def read(self, inbound: InboundReport) -> ReadReports:
@@ -31,8 +36,8 @@ class DsnReports:
         reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
-        reports = [_report(reference, block, report_id) for block in recipients]
-        return ReadReports(reports, delivery_id=f"{PROVIDER}:{report_id}")
+        reports = [_report(self._provider, reference, block, report_id) for block in recipients]
+        return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}")
 
 
 def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
@@ -46,16 +51,16 @@ def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
     raise ReportUnreadable("no message/delivery-status part with a recipient")
 
 
-def _report(reference: str, block: Message, report_id: str) -> DeliveryReport:
+def _report(provider: str, reference: str, block: Message, report_id: str) -> DeliveryReport:
     action = _field(block, "Action").lower()
-    if action not in DSN_ACTIONS and action not in DSN_PENDING_ACTIONS:
+    if action not in ACTIONS and action not in PENDING_ACTIONS:
         raise ReportUnreadable(f"unknown DSN action {action!r}")
     code = _field(block, "Status")
     return DeliveryReport(
         reference=reference,
-        provider=PROVIDER,
+        provider=provider,
         provider_status=f"{action} {code}".strip(),
-        status=DSN_ACTIONS.get(action),
+        status=ACTIONS.get(action),
         received_at=datetime.now(UTC),
         report_id=report_id,
     )

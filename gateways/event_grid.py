@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.reports import DeliveryReport, MatchKey
-from domain.statuses import EMAIL_REPORT_STATES
-from gateways.acs import PROVIDER
+from domain.statuses import ShipmentStatus
 from gateways.base import (
     InboundReport,
     ReadReports,
@@ -17,17 +16,26 @@ from gateways.base import (
 )
 from gateways.credentials import require_code
 
-__all__ = ["PROVIDER", "EventGridReports"]
-
 DELIVERY_REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"
 SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
+# `data.status` of an email delivery report, mapped as Altinn maps it.
+STATES: dict[str, ShipmentStatus] = {
+    "Delivered": ShipmentStatus.EMAIL_DELIVERED,
+    "Bounced": ShipmentStatus.EMAIL_FAILED_BOUNCED,
+    "Expanded": ShipmentStatus.EMAIL_FAILED,
+    "Failed": ShipmentStatus.EMAIL_FAILED,
+    "FilteredSpam": ShipmentStatus.EMAIL_FAILED_FILTERED_SPAM,
+    "Quarantined": ShipmentStatus.EMAIL_FAILED_QUARANTINED,
+    "Suppressed": ShipmentStatus.EMAIL_FAILED_SUPPRESSED_RECIPIENT,
+}
 
 
 class EventGridReports:
     """The subscription's endpoint URL carries `?code=<secret>`; its validation handshake is
     answered, delivery reports are read, other event types are not reports and are skipped."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, provider: str, secret: str) -> None:
+        self._provider = provider
         self._secret = secret
 
     def read(self, inbound: InboundReport) -> ReadReports:
@@ -36,9 +44,11 @@ class EventGridReports:
         for event in events:
             if event.get("eventType") == SUBSCRIPTION_VALIDATION:
                 return ReadReports([], response=_validation(event))
-        reports = [_report(e) for e in events if e.get("eventType") == DELIVERY_REPORT]
+        reports = [
+            _report(self._provider, e) for e in events if e.get("eventType") == DELIVERY_REPORT
+        ]
         delivery = batch_id(str(e.get("id")) for e in events)
-        return ReadReports(reports, delivery_id=f"{PROVIDER}:{delivery}")
+        return ReadReports(reports, delivery_id=f"{self._provider}:{delivery}")
 
 
 def _events(body: bytes) -> list[dict[str, Any]]:
@@ -63,21 +73,21 @@ def _data(event: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _report(event: dict[str, Any]) -> DeliveryReport:
+def _report(provider: str, event: dict[str, Any]) -> DeliveryReport:
     data = _data(event)
     message_id, state = data.get("messageId"), data.get("status")
     if (
         not isinstance(message_id, str)
         or not message_id
         or not isinstance(state, str)
-        or state not in EMAIL_REPORT_STATES
+        or state not in STATES
     ):
         raise ReportUnreadable(f"a report without messageId or with unknown status {state!r}")
     return DeliveryReport(
         reference=message_id,
-        provider=PROVIDER,
+        provider=provider,
         provider_status=state,
-        status=EMAIL_REPORT_STATES[state],
+        status=STATES[state],
         occurred_at=_timestamp(data),
         received_at=datetime.now(UTC),
         report_id=str(event.get("id") or f"{message_id}:{state}"),

@@ -1,14 +1,18 @@
-"""Link Mobility's XML SMS gateway (PSWin), the one Altinn uses: send, and its delivery reports."""
+"""Link Mobility's XML SMS gateway (PSWin), the one Altinn uses: send, its delivery reports and
+their states, and its settings (`LINKMOBILITY_…`)."""
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport, MatchKey
 from domain.sms import SmsCapacity, international_digits, is_gsm7, is_sender_number
-from domain.statuses import SMS_REPORT_STATES
+from domain.statuses import ShipmentStatus
 from gateways.base import (
+    GatewayContext,
     GatewayUnavailable,
     HandoverAmbiguous,
     InboundReport,
@@ -20,6 +24,7 @@ from gateways.base import (
     ReportUnreadable,
     SmsSend,
     batch_id,
+    section_config,
 )
 from gateways.credentials import basic_auth_matches
 from gateways.http_failures import transport_failure, unavailable
@@ -31,6 +36,21 @@ _UNICODE = "9"  # message type (OP) of a UCS-2 text, sent hex-encoded
 # 16 parts of 134 characters, 2144 in all, and cut off after that; a UCS-2 part holds 67 units
 # (3GPP TS 23.040 9.2.3.24.1). A sender name is up to 11 of a-z, A-Z, 0-9 and these characters.
 CAPACITY = SmsCapacity("Link Mobility", 16 * 134, 16 * 67, "!\"#%&'()*+-./?<>;")
+# The STATE of a delivery report, as Link Mobility documents them (the last three for premium
+# messages). A state not listed decides nothing: it is kept in the shipment's history.
+STATES: dict[str, ShipmentStatus] = {
+    "DELIVRD": ShipmentStatus.SMS_DELIVERED,
+    "EXPIRED": ShipmentStatus.SMS_FAILED_EXPIRED,  # the validity period (our TTL) ran out
+    "DELETED": ShipmentStatus.SMS_FAILED_DELETED,
+    "UNDELIV": ShipmentStatus.SMS_FAILED_UNDELIVERED,  # no valid number or no route
+    "REJECTD": ShipmentStatus.SMS_FAILED_REJECTED,
+    "FAILED": ShipmentStatus.SMS_FAILED,  # no operator took it, or a gateway error
+    "UNKNOWN": ShipmentStatus.SMS_FAILED,  # no information of the delivery
+    "NULL": ShipmentStatus.SMS_FAILED,  # no report came from the operator
+    "BARRED": ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # barred, blocked or not in use
+    "BARREDA": ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # below the message's age limit
+    "ZEROBAL": ShipmentStatus.SMS_FAILED_UNDELIVERED,  # an empty prepaid account
+}
 
 
 class LinkMobilitySms:
@@ -127,11 +147,17 @@ class LinkMobilityReports:
         ):
             raise ReportRejected("no valid basic credentials")
         messages = _messages(inbound.body)
-        reports = [_report(msg) for msg in messages]
+        # Each message of a batch stands on its own: one that cannot be matched is kept as a
+        # dead report, and does not hold back the others.
         return ReadReports(
-            reports,
-            delivery_id=f"{PROVIDER}:{batch_id(str(r.report_id) for r in reports)}",
+            [_report(msg) for msg in messages if msg.findtext("REF")],
+            delivery_id=f"{PROVIDER}:{batch_id(_identity(msg) for msg in messages)}",
             response=_acknowledgement([msg.findtext("ID") or "" for msg in messages]),
+            unreadable=[
+                f"a report without REF (ID {msg.findtext('ID')!r})"
+                for msg in messages
+                if not msg.findtext("REF")
+            ],
         )
 
 
@@ -146,15 +172,17 @@ def _messages(body: bytes) -> list[ET.Element]:
     return messages
 
 
+def _identity(msg: ET.Element) -> str:
+    return f"{msg.findtext('ID')}:{msg.findtext('REF')}:{msg.findtext('STATE')}"
+
+
 def _report(msg: ET.Element) -> DeliveryReport:
-    reference, state = msg.findtext("REF"), msg.findtext("STATE")
-    if not reference or state not in SMS_REPORT_STATES:
-        raise ReportUnreadable(f"a report without REF or with unknown STATE {state!r}")
+    reference, state = msg.findtext("REF") or "", msg.findtext("STATE") or ""
     return DeliveryReport(
         reference=reference,
         provider=PROVIDER,
-        provider_status=state,
-        status=SMS_REPORT_STATES[state],
+        provider_status=state[:64],
+        status=STATES.get(state),
         received_at=datetime.now(UTC),
         report_id=f"{reference}:{state}",
         matched_by=MatchKey.GATEWAY_REFERENCE,
@@ -169,3 +197,25 @@ def _acknowledgement(ids: list[str]) -> ReportResponse:
         ET.SubElement(msg, "STATUS").text = "OK"
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return ReportResponse(document, "text/xml")
+
+
+class LinkMobilitySettings(BaseSettings):
+    """`LINKMOBILITY_BASE_URL`, the account (`…_USERNAME`, `…_PASSWORD`) and the basic auth its
+    reports must carry (`…_REPORT_USERNAME`, `…_REPORT_PASSWORD`)."""
+
+    model_config = section_config("LINKMOBILITY_")
+    capacity: ClassVar[SmsCapacity] = CAPACITY
+
+    base_url: str = "https://xml.pswin.com"
+    username: str = ""
+    password: str = ""
+    report_username: str = ""
+    report_password: str = ""
+
+    def sms_gateway(self, context: GatewayContext) -> LinkMobilitySms:
+        return LinkMobilitySms(
+            context.client, self.base_url, self.username, self.password, context.timeout_seconds
+        )
+
+    def report_reader(self, context: GatewayContext) -> LinkMobilityReports:
+        return LinkMobilityReports(self.report_username, self.report_password)

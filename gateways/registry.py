@@ -1,100 +1,133 @@
-"""Which provider serves each channel, chosen by settings: one line per provider."""
+"""Which providers there are, each one line: its settings section, which builds its sender and
+its report reader. Settings name, per channel, the providers to use, the first preferred."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
+from pydantic import BaseModel, Field
 
-from core.config import Settings
+from domain.orders import Channel
 from domain.sms import SmsCapacity
-from gateways import acs, dsn, event_grid, linkmobility, simulator, twilio
-from gateways.base import EmailGateway, ReportReader, SmsGateway
-from gateways.smtp import SmtpEmail, SmtpServer
+from gateways.acs import AcsSettings
+from gateways.base import (
+    EmailGateway,
+    EmailProvider,
+    GatewayContext,
+    ReportProvider,
+    ReportReader,
+    SmsGateway,
+    SmsProvider,
+)
+from gateways.breaker import CircuitBreaker
+from gateways.linkmobility import LinkMobilitySettings
+from gateways.simulator import SecondSimulatorSettings, SimulatorSettings
+from gateways.smtp import SmtpSettings
+from gateways.twilio import TwilioSettings
 
-SmsFactory = Callable[[Settings, httpx.AsyncClient], SmsGateway]
-EmailFactory = Callable[[Settings, httpx.AsyncClient], EmailGateway]
-ReaderFactory = Callable[[Settings], ReportReader]
+if TYPE_CHECKING:
+    from core.config import Settings
 
 
-def _twilio_account(s: Settings) -> twilio.TwilioAccount:
-    return twilio.TwilioAccount(
-        s.twilio_account_sid, s.twilio_auth_token, s.twilio_messaging_service_sid
-    )
+class ProviderSettings(BaseModel):
+    """One settings section per provider, named as the provider and read from the environment
+    under its own prefix (`TWILIO_…`). A new provider is one module and one line here."""
+
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    simulator2: SecondSimulatorSettings = Field(default_factory=SecondSimulatorSettings)
+    linkmobility: LinkMobilitySettings = Field(default_factory=LinkMobilitySettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    acs: AcsSettings = Field(default_factory=AcsSettings)
+
+    def sections(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def sms_sections(self) -> dict[str, SmsProvider]:
+        return {n: s for n, s in self.sections().items() if isinstance(s, SmsProvider)}
+
+    def email_sections(self) -> dict[str, EmailProvider]:
+        return {n: s for n, s in self.sections().items() if isinstance(s, EmailProvider)}
+
+    def report_sections(self) -> dict[str, ReportProvider]:
+        return {n: s for n, s in self.sections().items() if isinstance(s, ReportProvider)}
 
 
-SMS_PROVIDERS: dict[str, SmsFactory] = {
-    "simulator": lambda s, http: simulator.SimulatorSms(
-        http, s.simulator_url, s.gateway_timeout_seconds
-    ),
-    "linkmobility": lambda s, http: linkmobility.LinkMobilitySms(
-        http,
-        s.linkmobility_base_url,
-        s.linkmobility_username,
-        s.linkmobility_password,
-        s.gateway_timeout_seconds,
-    ),
-    "twilio": lambda s, http: twilio.TwilioSms(
-        http, s.twilio_base_url, _twilio_account(s), s.public_base_url, s.gateway_timeout_seconds
-    ),
-}
+# The `{provider}` segments of the report route: every provider whose reports reach us.
+REPORT_PROVIDERS = sorted(
+    name
+    for name, field in ProviderSettings.model_fields.items()
+    if hasattr(field.annotation, "report_reader")
+)
 
-# What each SMS provider carries as given; the API refuses more (see domain.sms.SmsCapacity).
-# The simulator stands in for Link Mobility, the provider Altinn uses, and keeps its limits.
-SMS_CAPACITIES: dict[str, SmsCapacity] = {
-    "simulator": replace(
-        linkmobility.CAPACITY, provider="the simulator (with Link Mobility's limits)"
-    ),
-    "linkmobility": linkmobility.CAPACITY,
-    "twilio": twilio.CAPACITY,
-}
+G = TypeVar("G", SmsGateway, EmailGateway)
 
-EMAIL_PROVIDERS: dict[str, EmailFactory] = {
-    "simulator": lambda s, _http: SmtpEmail(
-        SmtpServer(s.simulator_smtp_host, s.simulator_smtp_port),
-        s.gateway_timeout_seconds,
-        deduplicates=True,
-    ),
-    "smtp": lambda s, _http: SmtpEmail(
-        SmtpServer(
-            s.smtp_host, s.smtp_port, s.smtp_tls, s.smtp_username, s.smtp_password, s.smtp_ca_file
-        ),
-        s.gateway_timeout_seconds,
-        # Only where the DSN route is set up: otherwise they would fill the sender's mailbox.
-        request_dsn=bool(s.smtp_report_secret),
-    ),
-    "acs": lambda s, http: acs.AcsEmail(
-        http, s.acs_endpoint, s.acs_access_key, s.acs_api_version, s.gateway_timeout_seconds
-    ),
-}
 
-# Keyed by the `{provider}` segment of the report route.
-REPORT_READERS: dict[str, ReaderFactory] = {
-    simulator.PROVIDER: lambda s: simulator.SimulatorReports(
-        s.delivery_report_secret, s.delivery_report_tolerance_seconds
-    ),
-    linkmobility.PROVIDER: lambda s: linkmobility.LinkMobilityReports(
-        s.linkmobility_report_username, s.linkmobility_report_password
-    ),
-    twilio.PROVIDER: lambda s: twilio.TwilioReports(_twilio_account(s), s.public_base_url),
-    dsn.PROVIDER: lambda s: dsn.DsnReports(s.smtp_report_secret),
-    acs.PROVIDER: lambda s: event_grid.EventGridReports(s.acs_report_secret),
-}
+@dataclass(frozen=True)
+class Route(Generic[G]):
+    """One provider of a channel, with this process's circuit breaker for it."""
+
+    name: str
+    gateway: G
+    breaker: CircuitBreaker
 
 
 @dataclass(frozen=True)
 class Gateways:
-    sms: SmsGateway
-    email: EmailGateway
+    """Per channel, the providers in the order they are asked."""
+
+    sms: Sequence[Route[SmsGateway]]
+    email: Sequence[Route[EmailGateway]]
 
 
-def build_gateways(settings: Settings, http: httpx.AsyncClient) -> Gateways:
-    return Gateways(
-        sms=SMS_PROVIDERS[settings.sms_provider](settings, http),
-        email=EMAIL_PROVIDERS[settings.email_provider](settings, http),
+def gateway_context(
+    settings: "Settings", name: str, http: httpx.AsyncClient | None
+) -> GatewayContext:
+    return GatewayContext(
+        name=name,
+        timeout_seconds=settings.gateway_timeout_seconds,
+        public_base_url=settings.public_base_url,
+        report_secret=settings.delivery_report_secret,
+        report_tolerance_seconds=settings.delivery_report_tolerance_seconds,
+        http=http,
     )
 
 
-def build_report_readers(settings: Settings) -> dict[str, ReportReader]:
+def build_gateways(settings: "Settings", http: httpx.AsyncClient) -> Gateways:
+    sms, email = settings.sms_sections(), settings.email_sections()
+
+    def breaker(channel: Channel, name: str) -> CircuitBreaker:
+        return CircuitBreaker(
+            channel, name, settings.provider_failure_threshold, settings.provider_cooldown_seconds
+        )
+
+    def context(name: str) -> GatewayContext:
+        return gateway_context(settings, name, http)
+
+    return Gateways(
+        sms=[
+            Route(n, sms[n].sms_gateway(context(n)), breaker(Channel.SMS, n))
+            for n in settings.sms_providers
+        ],
+        email=[
+            Route(n, email[n].email_gateway(context(n)), breaker(Channel.EMAIL, n))
+            for n in settings.email_providers
+        ],
+    )
+
+
+def sms_capacities(settings: "Settings") -> list[SmsCapacity]:
+    """What each SMS provider in use carries as given: an order may go through any of them, so
+    the API refuses what one of them would not carry (see domain.sms.SmsCapacity)."""
+    sections = settings.sms_sections()
+    return [sections[name].capacity for name in settings.sms_providers]
+
+
+def build_report_readers(settings: "Settings") -> dict[str, ReportReader]:
     """Every provider's reader is mounted, so reports still arrive after a provider switch;
     a provider without credentials rejects every report."""
-    return {name: factory(settings) for name, factory in REPORT_READERS.items()}
+    return {
+        name: section.report_reader(gateway_context(settings, name, None))
+        for name, section in settings.report_sections().items()
+    }

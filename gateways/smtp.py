@@ -1,15 +1,27 @@
-"""Email over SMTP: the handover is done when the server accepts the message."""
+"""Email over SMTP: the handover is done when the server accepts the message; its settings
+(`SMTP_…`). Its delivery reports, DSNs relayed over HTTP, are read by `gateways/dsn.py`."""
 
 import ssl
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
+from email.utils import formatdate
 from typing import Any, Literal
 
 import aiosmtplib
+from pydantic_settings import BaseSettings
 
 from domain.orders import ContentType
-from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome, Receipt
+from gateways.base import (
+    EmailSend,
+    GatewayContext,
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    Outcome,
+    Receipt,
+    section_config,
+)
+from gateways.dsn import DsnReports
 
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
@@ -30,6 +42,11 @@ class _Client(aiosmtplib.SMTP):
     """Remembers whether the message content went out: a failure after that may have sent it."""
 
     data_sent = False
+
+    async def greet(self) -> None:
+        """EHLO (HELO where the server knows no better), unless connecting did it already
+        (STARTTLS, AUTH): the server's extensions are known only after it."""
+        await self._ehlo_or_helo_if_needed()
 
     async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
         self.data_sent = True
@@ -96,6 +113,7 @@ class SmtpEmail:
     async def _deliver(self, client: _Client, mail: EmailMessage, reference: str) -> None:
         try:
             await client.connect()
+            await client.greet()
             dsn = self._request_dsn and client.supports_extension("dsn")
             await client.send_message(
                 mail,
@@ -119,6 +137,7 @@ class SmtpEmail:
         mail["From"] = message.sender
         mail["To"] = _ascii_domain(message.to)
         mail.set_raw("Subject", _folded_subject(message.subject))
+        mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
         # A Message-ID derived from our reference lets a server or a re-send recognise the message.
         mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
         subtype = "html" if message.content_type is ContentType.HTML else "plain"
@@ -149,3 +168,29 @@ def _ascii_domain(address: str) -> str:
     SMTPUTF8 from the server."""
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
+
+
+class SmtpSettings(BaseSettings):
+    """`SMTP_HOST`, `SMTP_PORT`, `SMTP_TLS`, AUTH (`SMTP_USERNAME`, `SMTP_PASSWORD`), a private
+    CA (`SMTP_CA_FILE`), and the `?code=` of the DSN route (`SMTP_REPORT_SECRET`), which also
+    makes the sender ask for DSNs."""
+
+    model_config = section_config("SMTP_")
+
+    host: str = "localhost"
+    port: int = 587
+    tls: Literal["none", "starttls", "implicit"] = "starttls"
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""
+    report_secret: str = ""
+
+    def email_gateway(self, context: GatewayContext) -> SmtpEmail:
+        server = SmtpServer(
+            self.host, self.port, self.tls, self.username, self.password, self.ca_file
+        )
+        # Only where the DSN route is set up: otherwise they would fill the sender's mailbox.
+        return SmtpEmail(server, context.timeout_seconds, request_dsn=bool(self.report_secret))
+
+    def report_reader(self, context: GatewayContext) -> DsnReports:
+        return DsnReports(context.name, self.report_secret)

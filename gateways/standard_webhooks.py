@@ -2,6 +2,7 @@
 route verifies it, the simulator signs with it, and our outbound webhooks are signed with it."""
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -17,10 +18,17 @@ def new_secret() -> str:
 
 
 def secret_key(secret: str) -> bytes:
-    """Standard Webhooks secrets are `whsec_` plus base64; anything else is used as raw bytes."""
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
+    """The key of a Standard Webhooks secret: base64 after an optional `whsec_` prefix, as the
+    specification and its official libraries read it (padding may be left out). Raises
+    ValueError for a secret that is not base64, so it is refused at start."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("a Standard Webhooks secret must be base64, after `whsec_`") from exc
+    if not key:
+        raise ValueError("a Standard Webhooks secret must not be empty")
+    return key
 
 
 def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:

@@ -1,4 +1,5 @@
-"""Twilio Programmable Messaging: the Messages API, and its signed status callbacks."""
+"""Twilio Programmable Messaging: the Messages API, its signed status callbacks, its statuses
+and error codes, and its settings (`TWILIO_…`)."""
 
 import base64
 import hashlib
@@ -7,14 +8,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode
+from typing import ClassVar
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport
 from domain.sms import SmsCapacity, international_digits
-from domain.statuses import TWILIO_ERROR_CODES, TWILIO_PENDING_STATES, TWILIO_REPORT_STATES
+from domain.statuses import ShipmentStatus
 from gateways.base import (
+    GatewayContext,
     HandoverAmbiguous,
     InboundReport,
     Outcome,
@@ -23,6 +27,7 @@ from gateways.base import (
     ReportRejected,
     ReportUnreadable,
     SmsSend,
+    section_config,
 )
 from gateways.credentials import query_value
 from gateways.http_failures import json_object, transport_failure, unavailable
@@ -43,6 +48,30 @@ _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21635: Outcome.INVALID_RECIPIENT,  # 'To' is a landline
     21610: Outcome.BARRED,  # the recipient replied STOP
 }
+# MessageStatus of a status callback that decides the shipment. Every other status (queued,
+# accepted, scheduled, sending, sent, partially_delivered, receiving, received, and whatever
+# Twilio adds) decides nothing: it is acknowledged and kept in the shipment's history.
+REPORT_STATES: dict[str, ShipmentStatus] = {
+    "delivered": ShipmentStatus.SMS_DELIVERED,
+    "read": ShipmentStatus.SMS_DELIVERED,
+    "undelivered": ShipmentStatus.SMS_FAILED_UNDELIVERED,
+    "failed": ShipmentStatus.SMS_FAILED,
+    "canceled": ShipmentStatus.SMS_FAILED,
+}
+# Error codes that say more than the status of a failed or undelivered message.
+ERROR_CODES: dict[int, ShipmentStatus] = {
+    21211: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # invalid 'To' number
+    21614: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # 'To' is not a mobile number
+    21610: ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # recipient unsubscribed (STOP)
+    30003: ShipmentStatus.SMS_FAILED_UNDELIVERED,  # unreachable destination handset
+    30004: ShipmentStatus.SMS_FAILED_BARRED_RECEIVER,  # message blocked
+    30005: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # unknown destination handset
+    30006: ShipmentStatus.SMS_FAILED_INVALID_RECIPIENT,  # landline or unreachable carrier
+    30007: ShipmentStatus.SMS_FAILED_REJECTED,  # filtered by the carrier
+    30008: ShipmentStatus.SMS_FAILED,  # unknown error
+    30036: ShipmentStatus.SMS_FAILED_EXPIRED,  # validity period expired
+}
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 # Twilio's error codes are five digits; str.isdigit() would also pass "²" or "٣".
 _ERROR_CODE = re.compile(r"[0-9]{1,9}")
 
@@ -57,6 +86,19 @@ class TwilioAccount:
 def callback_url(public_base_url: str, reference: str) -> str:
     """The StatusCallback we give Twilio: it names our reference, and Twilio signs it."""
     return f"{public_base_url.rstrip('/')}{REPORT_PATH}?{urlencode({'ref': reference})}"
+
+
+def signed_forms(url: str) -> list[str]:
+    """The URL as Twilio may have signed it: without a port and with the port (the scheme's
+    default where the URL names none). Twilio signs either form; its validator accepts both."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
+    return [_with_netloc(parts, host), _with_netloc(parts, f"{host}:{port}")]
+
+
+def _with_netloc(parts: SplitResult, netloc: str) -> str:
+    return parts._replace(netloc=netloc).geturl()
 
 
 def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -140,21 +182,24 @@ class TwilioReports:
             raise ReportRejected("not a status callback URL of ours")
         # The URL Twilio signed is the one we gave it, whatever proxies did to the request since.
         url = callback_url(self._public_base_url, reference)
-        expected = signature(self._account.auth_token, url, params)
-        given = inbound.headers.get("x-twilio-signature", "")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        given = inbound.headers.get("x-twilio-signature", "").encode()
+        token = self._account.auth_token
+        if not any(
+            hmac.compare_digest(given, signature(token, form, params).encode())
+            for form in signed_forms(url)
+        ):
             raise ReportRejected("no valid X-Twilio-Signature")
         return reference
 
 
 def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
     sid, state = fields.get("MessageSid", ""), fields.get("MessageStatus", "")
-    if not sid or (state not in TWILIO_REPORT_STATES and state not in TWILIO_PENDING_STATES):
-        raise ReportUnreadable(f"unknown message status {state!r}")
-    status = TWILIO_REPORT_STATES.get(state)
+    if not sid or not state:
+        raise ReportUnreadable("a callback without MessageSid or MessageStatus")
+    status = REPORT_STATES.get(state)
     code = fields.get("ErrorCode", "")
     if state in ("undelivered", "failed") and _ERROR_CODE.fullmatch(code):
-        status = TWILIO_ERROR_CODES.get(int(code), status)
+        status = ERROR_CODES.get(int(code), status)
     return DeliveryReport(
         reference=reference,
         provider=PROVIDER,
@@ -171,3 +216,32 @@ def _sid(response: httpx.Response) -> str:
         # Created, as far as Twilio said: a retry would send a second message.
         raise HandoverAmbiguous("Twilio answered 201 without a message SID")
     return sid
+
+
+class TwilioSettings(BaseSettings):
+    """`TWILIO_BASE_URL`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` (it also verifies the
+    callbacks), `TWILIO_MESSAGING_SERVICE_SID` (sends through a Messaging Service)."""
+
+    model_config = section_config("TWILIO_")
+    capacity: ClassVar[SmsCapacity] = CAPACITY
+
+    base_url: str = "https://api.twilio.com"
+    account_sid: str = ""
+    auth_token: str = ""
+    messaging_service_sid: str = ""
+
+    @property
+    def account(self) -> TwilioAccount:
+        return TwilioAccount(self.account_sid, self.auth_token, self.messaging_service_sid)
+
+    def sms_gateway(self, context: GatewayContext) -> TwilioSms:
+        return TwilioSms(
+            context.client,
+            self.base_url,
+            self.account,
+            context.public_base_url,
+            context.timeout_seconds,
+        )
+
+    def report_reader(self, context: GatewayContext) -> TwilioReports:
+        return TwilioReports(self.account, context.public_base_url)

@@ -102,7 +102,7 @@ async def record(
 ) -> None:
     headers = auth_headers(settings, scenario.org)
     if scenario.subscribed:
-        hook = {"url": f"{settings.simulator_url}/webhooks"}
+        hook = {"url": f"{settings.simulator.url}/webhooks"}
         await api.post(WEBHOOKS, json=hook, headers=headers)
     body = {"idempotencyId": name, **scenario.recipient}
     answer = await api.post(API + scenario.route, json=body, headers=headers)

@@ -10,6 +10,7 @@ from aiosmtpd.smtp import SMTP
 from simulator.config import SimulatorSettings
 from simulator.http_api import create_app
 from simulator.inbox import Inbox
+from simulator.outage import Outage
 from simulator.reports import ReportSender
 from simulator.smtp_server import SmtpHandler
 
@@ -20,7 +21,7 @@ async def main() -> None:
     settings = SimulatorSettings()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    inbox = Inbox()
+    inbox, outage = Inbox(), Outage()
     async with httpx.AsyncClient() as http:
         reports = ReportSender(
             http,
@@ -29,7 +30,7 @@ async def main() -> None:
             settings.report_delay_seconds,
             settings.expiry_scale,
         )
-        handler = SmtpHandler(inbox, reports, settings)
+        handler = SmtpHandler(inbox, reports, settings, outage)
         smtp = await asyncio.get_running_loop().create_server(
             lambda: SMTP(handler, hostname="simulator.local", enable_SMTPUTF8=True),
             settings.host,
@@ -45,7 +46,7 @@ async def main() -> None:
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(inbox, reports, settings),
+                create_app(inbox, reports, settings, outage),
                 host=settings.host,
                 port=settings.http_port,
                 log_level="warning",

@@ -1,7 +1,9 @@
 """Settings of the simulator, a separate service with its own environment variables."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateways import standard_webhooks
 
 _DEV_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
 
@@ -21,3 +23,9 @@ class SimulatorSettings(BaseSettings):
     slow_handover_seconds: float = 2.0
     # Tests shrink the wait for reports that come 'at expiry' (60 s at least through the API).
     expiry_scale: float = 1.0
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: str) -> str:
+        standard_webhooks.secret_key(value)  # refuses a secret that is not base64
+        return value

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import SimulatorSettings
 from simulator.inbox import Inbox
+from simulator.outage import Outage
 from simulator.outcomes import normalize_phone, sms_outcome
 from simulator.reports import ReportSender
 from simulator.webhook_inbox import WebhookInbox
@@ -35,16 +36,18 @@ def create_app(
     inbox: Inbox,
     reports: ReportSender,
     settings: SimulatorSettings,
+    outage: Outage | None = None,
     webhooks: WebhookInbox | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Gateway simulator", docs_url="/docs")
+    outage = outage or Outage()
     webhooks = webhooks or WebhookInbox()
 
     @app.post("/sms", status_code=201)
     async def send_sms(sms: SmsIn) -> JSONResponse:
         """Accept one SMS; the recipient number decides what happens (see the magic table)."""
         outcome = sms_outcome(sms.to)
-        if outcome.unavailable:
+        if outcome.unavailable or outage.active:
             return JSONResponse({"error": "Service temporarily unavailable"}, status_code=503)
         if outcome.refuse:
             return JSONResponse({"error": outcome.refuse}, status_code=400)
@@ -77,6 +80,19 @@ def create_app(
             to = normalize_phone("+" + to[1:] if to.startswith(" ") else to)
         return [m.as_json() for m in inbox.messages(to=to, reference=reference)]
 
+    @app.post("/outage")
+    async def start_outage(
+        seconds: Annotated[float, Query(gt=0, le=3600)] = 60,
+    ) -> dict[str, float]:
+        """Refuse every handover (503 here, 451 over SMTP) for `seconds`."""
+        outage.start(seconds)
+        return {"outageSeconds": outage.seconds_left()}
+
+    @app.delete("/outage")
+    async def end_outage() -> dict[str, float]:
+        """Take handovers again."""
+        outage.end()
+        return {"outageSeconds": 0.0}
     @app.post("/webhooks", status_code=204)
     async def receive_webhook(request: Request) -> None:
         """Record a webhook event of the service, and whether its signature checks out."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from simulator.config import SimulatorSettings
 from simulator.inbox import Inbox
+from simulator.outage import Outage
 from simulator.outcomes import email_outcome
 from simulator.reports import ReportSender
 
@@ -15,10 +16,17 @@ from simulator.reports import ReportSender
 class SmtpHandler:
     """aiosmtpd handler: the recipient's local part decides the outcome."""
 
-    def __init__(self, inbox: Inbox, reports: ReportSender, settings: SimulatorSettings) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        reports: ReportSender,
+        settings: SimulatorSettings,
+        outage: Outage,
+    ) -> None:
         self._inbox = inbox
         self._reports = reports
         self._settings = settings
+        self._outage = outage
 
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -26,7 +34,7 @@ class SmtpHandler:
         outcome = email_outcome(address)
         if outcome.refuse:
             return outcome.refuse
-        if outcome.unavailable:
+        if outcome.unavailable or self._outage.active:
             return "451 4.3.0 Temporarily unavailable, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"

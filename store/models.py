@@ -63,6 +63,9 @@ class Shipment(SQLModel, table=True):
     status: str = Field(max_length=40)
     order_status: str = Field(max_length=40)
     gateway_reference: str | None = Field(default=None, index=True, max_length=255)
+    # The provider the handover asks (written before each send), so a handover resumed after its
+    # worker stopped asks no other; after the handover, the provider that took the message.
+    provider: str | None = Field(default=None, max_length=32)
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     last_update: datetime = _utc()
@@ -203,3 +206,16 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=MAX_DETAIL)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
+class ProviderCircuit(SQLModel, table=True):
+    """The circuit of one provider of one channel in one worker process, as that worker last
+    reported it: the API's readiness tells operators which providers are being skipped."""
+
+    __tablename__ = "provider_circuit"
+
+    worker: str = Field(primary_key=True, max_length=128)
+    channel: str = Field(primary_key=True, max_length=8)
+    provider: str = Field(primary_key=True, max_length=32)
+    state: str = Field(max_length=16)
+    failures: int
+    open_until: datetime | None = _utc(default=None)
+    changed_at: datetime = _utc()

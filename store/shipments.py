@@ -22,6 +22,12 @@ _EVENT = ShipmentEvent.__table__  # type: ignore[attr-defined]
 _KEY_HOLDER = select(_SHIPMENT.c.id).where(
     _SHIPMENT.c.org == bindparam("org"), _SHIPMENT.c.idempotency_id == bindparam("key")
 )
+_PROVIDER = select(_SHIPMENT.c.provider).where(_SHIPMENT.c.id == bindparam("sid"))
+_ASSIGN = (
+    update(_SHIPMENT)
+    .where(_SHIPMENT.c.id == bindparam("sid"))
+    .values(provider=bindparam("provider"))
+)
 _EVENT_RECORDED = select(_EVENT.c.id).where(
     _EVENT.c.shipment_id == bindparam("sid"), _EVENT.c.number == bindparam("number")
 )
@@ -97,6 +103,17 @@ def record_event(session: Session, event: ShipmentEvent, gateway_reference: str 
     if is_final(event.status):
         append_feed_entry(session, applied.org, snapshot_of(applied))
     return True
+
+
+def provider_of(session: Session, shipment_id: str) -> str | None:
+    """The provider the shipment's handover asked last (or is asking)."""
+    provider: str | None = session.connection().execute(_PROVIDER, {"sid": shipment_id}).scalar()
+    return provider
+
+
+def assign_provider(session: Session, shipment_id: str, provider: str) -> None:
+    """Name the provider the handover is about to ask, before it asks."""
+    session.connection().execute(_ASSIGN, {"sid": shipment_id, "provider": provider})
 
 
 def delete_shipment(session: Session, shipment_id: str) -> None:

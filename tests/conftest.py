@@ -30,7 +30,7 @@ from store.engine import create_db_engine
 from store.migrate import migrate_database
 from tests.support.inprocess import api_and_worker
 from tests.support.postgres import postgres_server
-from tests.support.stack import SHORT_TIMINGS, Stack, Tenant
+from tests.support.stack import ONE_PROVIDER, SHORT_TIMINGS, Stack, Tenant
 from workflows import search_attributes
 
 BOTH_DATABASES = "both_databases"
@@ -94,7 +94,10 @@ async def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     settings = scratch_settings(
-        tmp_path_factory.mktemp("stack"), database_url=database_url, **SHORT_TIMINGS
+        tmp_path_factory.mktemp("stack"),
+        database_url=database_url,
+        **SHORT_TIMINGS,
+        **ONE_PROVIDER,
     )
     connection = plain_connection(temporal_env.client.service_client.config.target_host)
     engine = create_db_engine(settings.database_url)
@@ -105,7 +108,7 @@ async def stack(
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
         api_and_worker(client, settings, engine, connection) as api,
-        httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as sim,
+        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as sim,
     ):
         yield Stack(settings, client, engine, api, sim, connection)
     await group.stop_all()

@@ -24,6 +24,7 @@ from api.main import CODEC_PATH, create_app
 from core.config import Settings
 from core.connection import VARIABLES as CONNECTION_VARIABLES
 from simulator.config import SimulatorSettings
+from tests.support.settings import variables
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +134,9 @@ def listening_port(name: str) -> int:
 
 
 def settings_variables() -> set[str]:
-    """Our settings, and the Temporal connection's variables (read by the SDK's envconfig)."""
-    return {field.upper() for field in Settings.model_fields} | CONNECTION_VARIABLES
+    """Our settings (and their older names), and the Temporal connection's variables (read by
+    the SDK's envconfig)."""
+    return set(variables(older_names=True)) | CONNECTION_VARIABLES
 
 
 def simulator_variables() -> set[str]:

@@ -87,7 +87,7 @@ class InstantNotificationWorkflow:
         except (ActivityError, ApplicationError) as err:
             # A local activity's final failure can arrive unwrapped (without ActivityError).
             await self._fail(err)
-        self._apply_status(result.status, result.at)
+        self._apply_status(result.status, result.at, result.provider)
         if result.recorded:
             self._absorb(result.recorded_at, result.held_reports)
             webhooks, sequence_number = result.webhooks, result.sequence_number
@@ -98,6 +98,7 @@ class InstantNotificationWorkflow:
                 at=result.at,
                 applied=True,
                 gateway_reference=result.gateway_reference,
+                provider=result.provider,
                 detail=result.detail,
             )
             webhooks, sequence_number = stored.webhooks, stored.sequence_number
@@ -268,11 +269,14 @@ class InstantNotificationWorkflow:
         self._events += 1
         return self._events
 
-    def _apply_status(self, status: str, at: datetime) -> None:
+    def _apply_status(self, status: str, at: datetime, provider: str | None = None) -> None:
         self._manifest = replace(
             self._manifest, status=status, order_status=order_status_of(status), last_update=at
         )
-        workflow.upsert_search_attributes([sa.SHIPMENT_STATUS.value_set(status)])
+        updates = [sa.SHIPMENT_STATUS.value_set(status)]
+        if provider is not None:
+            updates.append(sa.PROVIDER.value_set(provider))
+        workflow.upsert_search_attributes(updates)
 
     async def _store(
         self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None

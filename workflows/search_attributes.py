@@ -7,8 +7,10 @@ SHIPMENT_STATUS = SearchAttributeKey.for_keyword("ShipmentStatus")
 NOTIFICATION_CHANNEL = SearchAttributeKey.for_keyword("NotificationChannel")
 CREATOR = SearchAttributeKey.for_keyword("Creator")
 SENDERS_REFERENCE = SearchAttributeKey.for_keyword("SendersReference")
+# The provider that took the message (or refused it), set once the handover answered.
+PROVIDER = SearchAttributeKey.for_keyword("Provider")
 
-ALL = (SHIPMENT_ID, SHIPMENT_STATUS, NOTIFICATION_CHANNEL, CREATOR, SENDERS_REFERENCE)
+ALL = (SHIPMENT_ID, SHIPMENT_STATUS, NOTIFICATION_CHANNEL, CREATOR, SENDERS_REFERENCE, PROVIDER)
 
 
 def registration_flags() -> list[str]:

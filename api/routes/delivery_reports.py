@@ -8,10 +8,10 @@ from api.deps import InboxDep
 from api.schemas.orders import ApiModel
 from api.schemas.problems import problem_responses
 from gateways.base import InboundReport
-from gateways.registry import REPORT_READERS
+from gateways.registry import REPORT_PROVIDERS
 
 # The providers a report may come from; any other name is a 404.
-Provider = Annotated[str, Path(json_schema_extra={"enum": sorted(REPORT_READERS)})]
+Provider = Annotated[str, Path(json_schema_extra={"enum": REPORT_PROVIDERS})]
 
 router = APIRouter(prefix="/delivery-reports", tags=["Delivery reports"])
 

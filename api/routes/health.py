@@ -1,7 +1,8 @@
-"""Health: liveness (the process answers) and readiness (it reaches Temporal and the database)."""
+"""Health: liveness (the process answers) and readiness (it reaches Temporal and the database),
+with the providers the workers are skipping."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +11,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
+
+from store.circuits import open_circuits
 
 router = APIRouter(tags=["Operations"])
 
@@ -31,17 +34,22 @@ _UNREADY: dict[int | str, dict[str, Any]] = {
 @router.get("/health/ready", responses=_UNREADY)
 @router.get("/health", responses=_UNREADY)  # the readiness check under its older name
 async def ready(request: Request) -> JSONResponse:
-    """Checks both dependencies on every call, so a load balancer sees an outage at once."""
-    temporal, database = await asyncio.gather(
-        _temporal_ok(request.app.state.temporal), run_in_threadpool(_database_ok, request)
+    """Checks both dependencies on every call, so a load balancer sees an outage at once.
+
+    `openCircuits` lists the providers some worker skips now (each worker keeps its own
+    circuits and reports their changes to the store); they do not make this API unready, as
+    orders still go to the other providers or are answered at once."""
+    temporal, circuits = await asyncio.gather(
+        _temporal_ok(request.app.state.temporal), run_in_threadpool(_open_circuits, request)
     )
+    database = circuits is not None
     checks = {
         "temporal": "ok" if temporal else "unreachable",
         "database": "ok" if database else "unreachable",
     }
     healthy = temporal and database
     return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        {"status": "ok" if healthy else "unavailable", "checks": checks, "openCircuits": circuits},
         status_code=200 if healthy else 503,
     )
 
@@ -53,10 +61,20 @@ async def _temporal_ok(client: Client) -> bool:
         return False
 
 
-def _database_ok(request: Request) -> bool:
+def _open_circuits(request: Request) -> list[dict[str, Any]] | None:
+    """The circuits open in some worker, read from the store; None when the store is down."""
     try:
         with Session(request.app.state.engine) as session:
             session.execute(text("SELECT 1"))
-        return True
+            found = open_circuits(session, datetime.now(UTC))
     except Exception:
-        return False
+        return None
+    return [
+        {
+            "channel": c.channel,
+            "provider": c.provider,
+            "worker": c.worker,
+            "openUntil": c.open_until.isoformat() if c.open_until else None,
+        }
+        for c in found
+    ]

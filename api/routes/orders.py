@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from api.deps import OrdersDep, SettingsDep, Tenant
 from api.ordering import OrderContent
 from api.problems import invalid
+from api.pumping import check_recipient
 from api.schemas.orders import (
     DeprecatedInstantOrderIn,
     InstantEmailOrderIn,
@@ -17,7 +18,7 @@ from api.schemas.orders import (
 from api.schemas.problems import problem_responses
 from core.config import Settings
 from domain.orders import HandoverAnswer
-from gateways.registry import SMS_CAPACITIES
+from gateways.registry import sms_capacities
 
 router = APIRouter(prefix="/future/orders/instant", tags=["Instant orders"])
 
@@ -43,10 +44,13 @@ def _answer(response: Response, answer: HandoverAnswer) -> OrderOut:
 def _sms_content(
     body: OrderIn, recipient: RecipientSmsIn, settings: Settings, path: str
 ) -> OrderContent:
-    """The order, once the configured SMS provider is known to carry it as given."""
-    errors = recipient.capacity_errors(SMS_CAPACITIES[settings.sms_provider], path)
-    if errors:
-        raise invalid(errors)
+    """The order, once every SMS provider it may go through is known to carry it as given, and
+    its number is not one SMS pumping uses."""
+    for capacity in sms_capacities(settings):
+        errors = recipient.capacity_errors(capacity, path)
+        if errors:
+            raise invalid(errors)
+    check_recipient(recipient.phone_number, settings.sms_allowed_countries, f"{path}.phoneNumber")
     return OrderContent(
         idempotency_id=body.idempotency_id,
         senders_reference=body.reference(),

@@ -21,7 +21,7 @@ fi
 retry 30 temporal operator namespace update --namespace "$TEMPORAL_NAMESPACE" \
   --retention "$NAMESPACE_RETENTION"
 existing=$(temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE")
-for name in ShipmentId ShipmentStatus NotificationChannel Creator SendersReference; do
+for name in ShipmentId ShipmentStatus NotificationChannel Creator SendersReference Provider; do
   case "$existing" in
     *"$name"*) echo "search attribute $name exists" ;;
     *) temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" \

@@ -8,18 +8,31 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.handover import HandoverActivities, HandoverInput
 from activities.records import RecordActivities, ShipmentInput
+from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
-from gateways.registry import Gateways, build_gateways
+from gateways.base import EmailGateway, Receipt, SmsGateway, SmsSend
+from gateways.breaker import CircuitBreaker
+from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
+from store import shipments
 from tests.support.simulator import received
 from tests.support.stack import Stack
+
+
+def one_each(sms: SmsGateway, email: EmailGateway, name: str = "simulator") -> Gateways:
+    """One provider per channel, under `name`, its circuit never opening."""
+    return Gateways(
+        sms=[Route(name, sms, CircuitBreaker(Channel.SMS, name, 1_000_000, 30))],
+        email=[Route(name, email, CircuitBreaker(Channel.EMAIL, name, 1_000_000, 30))],
+    )
 
 
 def email_input(address: str, seconds: float = 2.0) -> HandoverInput:
@@ -88,10 +101,10 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
     """Plain SMTP cannot recognise a repeat: a timeout after the request left is ambiguous."""
     settings = stack.settings
     async with httpx.AsyncClient() as http:
-        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
+        server = SmtpServer(settings.simulator.smtp_host, settings.simulator.smtp_port)
         plain_smtp = SmtpEmail(server, 10.0)
-        sms = SimulatorSms(http, settings.simulator_url, 10.0)
-        activities = HandoverActivities(Gateways(sms=sms, email=plain_smtp))
+        sms = SimulatorSms(http, settings.simulator.url, 10.0)
+        activities = HandoverActivities(one_each(sms, plain_smtp))
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(
                 activities.hand_over, email_input("hang@example.no", 1.0)
@@ -101,15 +114,22 @@ async def test_silence_from_a_gateway_without_deduplication_is_not_retried(stack
     assert failure.value.non_retryable
 
 
-async def test_silence_from_a_deduplicating_gateway_is_retried(stack: Stack) -> None:
+async def test_silence_from_a_deduplicating_gateway_is_asked_again_until_the_deadline(
+    stack: Stack,
+) -> None:
+    """The simulator recognises a repeat: it is asked again with the same reference (one message,
+    several submissions); at the deadline the message may still have been sent."""
+    data = sms_input("+4799990013", 1.0)
     async with httpx.AsyncClient() as http:
-        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.5})
+        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.3})
         activities = HandoverActivities(build_gateways(quick, http))
         with pytest.raises(ApplicationError) as failure:
-            await ActivityEnvironment().run(activities.hand_over, sms_input("+4799990013", 5.0))
+            await ActivityEnvironment().run(activities.hand_over, data)
 
-    assert failure.value.type == FailureKind.NOT_TAKEN
-    assert not failure.value.non_retryable
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert failure.value.non_retryable
+    [submitted] = await submissions(stack, data.reference)
+    assert submitted >= 2
 
 
 async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> None:
@@ -120,8 +140,9 @@ async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> No
         "unavailable": "+4799990009",
     }
     async with httpx.AsyncClient() as http:
-        gateways = build_gateways(stack.settings, http)
-        activities = HandoverActivities(gateways, {Channel.SMS: provider})
+        simulator = build_gateways(stack.settings, http)
+        gateways = one_each(simulator.sms[0].gateway, simulator.email[0].gateway, provider)
+        activities = HandoverActivities(gateways)
         for phone in phones.values():
             with contextlib.suppress(ApplicationError):
                 await ActivityEnvironment().run(activities.hand_over, sms_input(phone))
@@ -166,10 +187,8 @@ async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent
     settings = stack.settings
     data = with_row(email_input("to@example.no"), 5.0)
     async with httpx.AsyncClient() as http:
-        server = SmtpServer(settings.simulator_smtp_host, settings.simulator_smtp_port)
-        gateways = Gateways(
-            sms=SimulatorSms(http, settings.simulator_url, 5.0), email=SmtpEmail(server, 5.0)
-        )
+        server = SmtpServer(settings.simulator.smtp_host, settings.simulator.smtp_port)
+        gateways = one_each(SimulatorSms(http, settings.simulator.url, 5.0), SmtpEmail(server, 5.0))
         activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
         first = await ActivityEnvironment().run(activities.hand_over, data)
         with pytest.raises(ApplicationError) as resumed:
@@ -204,3 +223,124 @@ async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_de
     assert await submissions(stack, data.reference) == [2]
     assert fresh.value.type == FailureKind.DEADLINE_PASSED
     assert await submissions(stack, late.reference) == []
+
+
+def two_sms_providers(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gateways:
+    """`down-…` refuses connections; `up-…` is the simulator. Names unique to the test, so the
+    metrics tell which one was asked."""
+    nobody = f"http://127.0.0.1:{free_port()}"
+    up = SimulatorSms(http, stack.settings.simulator.url, 2.0)
+    routes = [
+        Route(f"down-{tag}", SimulatorSms(http, nobody, 2.0), CircuitBreaker("SMS", "d", 99, 30)),
+        Route(f"up-{tag}", up, CircuitBreaker("SMS", "u", 99, 30)),
+    ]
+    email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
+    return Gateways(sms=routes, email=[Route("mail", email, CircuitBreaker("Email", "m", 9, 1))])
+
+
+def asked(provider: str) -> float:
+    total = 0.0
+    for outcome in ("accepted", "unavailable", "ambiguous", "invalid_recipient", "refused"):
+        labels = {"provider": provider, "outcome": outcome}
+        total += (
+            REGISTRY.get_sample_value("notifications_handover_duration_seconds_count", labels) or 0
+        )
+    return total
+
+
+def row_provider(stack: Stack, shipment_id: str) -> str | None:
+    with Session(stack.engine) as session:
+        return shipments.provider_of(session, shipment_id)
+
+
+async def test_failover_names_the_next_provider_on_the_row_before_asking_it(stack: Stack) -> None:
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    async with httpx.AsyncClient() as http:
+        records = RecordActivities(stack.engine)
+        activities = HandoverActivities(two_sms_providers(http, stack, tag), records)
+        result = await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert (result.status, result.provider) == ("SMS_Accepted", f"up-{tag}")
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}")) == (1, 1)
+    assert data.shipment is not None
+    assert row_provider(stack, data.shipment.shipment_id) == f"up-{tag}"
+
+
+def left_behind(stack: Stack, provider: str) -> tuple[HandoverInput, RecordActivities]:
+    """A handover whose earlier execution wrote the row, naming `provider`, and stopped."""
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    records = RecordActivities(stack.engine)
+    records.record_shipment(replace(data.shipment, provider=provider))
+    return data, records
+
+
+async def test_a_resumed_handover_asks_only_the_provider_its_row_names(stack: Stack) -> None:
+    """The earlier execution failed over to the second provider and stopped: the first,
+    though preferred and now perhaps up, may not be asked (the second may hold the message)."""
+    tag = uuid.uuid4().hex[:6]
+    data, records = left_behind(stack, f"up-{tag}")
+    async with httpx.AsyncClient() as http:
+        activities = HandoverActivities(two_sms_providers(http, stack, tag), records)
+        resumed = await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert (resumed.status, resumed.provider) == ("SMS_Accepted", f"up-{tag}")
+    assert asked(f"down-{tag}") == 0
+
+
+async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_none(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    data, records = left_behind(stack, f"twilio-{tag}")
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        plain = Route(
+            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
+        )
+        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        activities = HandoverActivities(gateways, records)
+        with pytest.raises(ApplicationError) as failure:
+            await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
+
+
+class NoRepeats:
+    """A provider that would not recognise a repeat (as Twilio), in front of the simulator."""
+
+    deduplicates = False
+
+    def __init__(self, inner: SmsGateway) -> None:
+        self._inner = inner
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        return await self._inner.send_sms(message)
+
+
+class Defective:
+    """A gateway whose code fails after the request left (a 201 it cannot read, say)."""
+
+    deduplicates = False
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        raise KeyError("messageId")
+
+
+async def test_a_defect_after_the_request_left_is_never_followed_by_another_provider(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        broken = Route(f"broken-{tag}", Defective(), CircuitBreaker("SMS", "b", 9, 1))
+        gateways = Gateways(sms=[broken, gateways.sms[1]], email=gateways.email)
+        with pytest.raises(ApplicationError) as failure:
+            await ActivityEnvironment().run(
+                HandoverActivities(gateways).hand_over, sms_input("+4791112222")
+            )
+
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert asked(f"up-{tag}") == 0

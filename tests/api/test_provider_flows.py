@@ -21,6 +21,7 @@ from core.connection import plain_connection
 from core.temporal import connect_temporal
 from devstack.scratch import scratch_settings
 from devstack.token import auth_headers
+from store import shipments
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
@@ -104,11 +105,11 @@ async def twilio_and_smtp(
         provider_stack(
             temporal_env,
             tmp_path_factory.mktemp("twilio-smtp"),
-            sms_provider="twilio",
+            sms_providers=["twilio"],
             twilio_base_url=twilio_url,
             twilio_account_sid=twilio.account_sid,
             twilio_auth_token=twilio.auth_token,
-            email_provider="smtp",
+            email_providers=["smtp"],
             smtp_host="127.0.0.1",
             smtp_port=port,
             smtp_tls="starttls",
@@ -135,13 +136,13 @@ async def link_and_acs(
         provider_stack(
             temporal_env,
             tmp_path_factory.mktemp("link-acs"),
-            sms_provider="linkmobility",
+            sms_providers=["linkmobility"],
             linkmobility_base_url=link_url + "/",
             linkmobility_username=link.username,
             linkmobility_password=link.password,
             linkmobility_report_username=link.report_username,
             linkmobility_report_password=link.report_password,
-            email_provider="acs",
+            email_providers=["acs"],
             acs_endpoint=acs_url,
             acs_access_key=acs.access_key,
             acs_report_secret="grid-secret",
@@ -169,6 +170,44 @@ async def test_twilio_status_callbacks_decide(
     callbacks = await answers(stack.twilio.callbacks, before, 2)  # sent, then the final one
     assert [r.status_code for r in callbacks] == [200, 200]
     assert stack.twilio.refused_credentials == 0
+
+
+async def test_twilio_statuses_we_do_not_map_are_acknowledged_and_kept(
+    twilio_and_smtp: ProviderStack,
+) -> None:
+    """partially_delivered, receiving, received: 200, kept in the shipment's history, and the
+    final status still decides."""
+    stack = twilio_and_smtp
+    assert stack.twilio is not None
+    shipment_id = await stack.order(SMS, sms_order(fake_twilio.SILENT))
+    form = stack.twilio.created[-1]
+    sid = "SM" + uuid.uuid4().hex
+    answered = [
+        await stack.twilio.status_callback(form, sid, state)
+        for state in ("partially_delivered", "receiving", "received", "delivered")
+    ]
+
+    assert [r.status_code for r in answered] == [200, 200, 200, 200]
+    assert await stack.final_status(shipment_id) == "SMS_Delivered"
+    kept = await eventually(lambda: history_of(stack, shipment_id, min_reports=4))
+    assert kept == [
+        ("partially_delivered", False),
+        ("receiving", False),
+        ("received", False),
+        ("delivered", True),
+    ]
+
+
+async def history_of(
+    stack: ProviderStack, shipment_id: str, min_reports: int
+) -> list[tuple[str | None, bool]] | None:
+    """The reports in a shipment's history: (provider status, applied)."""
+    engine = create_db_engine(stack.settings.database_url)
+    with Session(engine) as session:
+        events = shipments.history(session, shipment_id)
+    engine.dispose()
+    reports = [(e.provider_status, e.applied) for e in events if e.kind == "report"]
+    return reports if len(reports) >= min_reports else None
 
 
 async def test_twilio_refusal_of_the_number_is_final_at_once(
@@ -241,6 +280,35 @@ async def test_event_grid_subscription_validation_is_answered(link_and_acs: Prov
 
     assert response.status_code == 200
     assert response.json() == {"validationResponse": "512d38b6-c7b8-40c8"}
+
+
+async def test_each_report_of_a_link_mobility_batch_stands_on_its_own(
+    link_and_acs: ProviderStack,
+) -> None:
+    """One batch: a delivered report, a state we do not know, one without a REF. The delivered
+    shipment is delivered, the unknown state is kept in the other's history, the third is a
+    dead report, and the gateway hears OK for every message."""
+    stack = link_and_acs
+    assert stack.link is not None
+    references = [f"B{uuid.uuid4().hex.upper()}" for _ in range(2)]
+    stack.link.next_refs.extend(references)
+    delivered = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
+    pending = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
+
+    answer = await stack.link.delivery_batch(
+        [
+            (references[0], fake_lm.SILENT, "DELIVRD"),
+            (references[1], fake_lm.SILENT, "TELEPORTED"),
+            (None, fake_lm.SILENT, "DELIVRD"),
+        ]
+    )
+
+    assert answer.status_code == 200
+    assert answer.content.count(b"<STATUS>OK</STATUS>") == 3
+    assert await stack.final_status(delivered) == "SMS_Delivered"
+    assert await eventually(lambda: history_of(stack, pending, min_reports=1)) == [
+        ("TELEPORTED", False)
+    ]
 
 
 async def test_report_before_its_gateway_reference_is_held_then_applied(

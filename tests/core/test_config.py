@@ -62,3 +62,45 @@ def test_development_defaults_are_allowed() -> None:
 def test_malformed_payload_key_is_refused_everywhere() -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, payload_encryption_key="k1:nope")  # type: ignore[call-arg]
+
+
+def test_the_older_provider_names_are_read_as_a_list_of_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMS_PROVIDER", "twilio")
+    monkeypatch.setenv("EMAIL_PROVIDERS", "acs, smtp")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.sms_providers, settings.email_providers) == (["twilio"], ["acs", "smtp"])
+
+    monkeypatch.setenv("SMS_PROVIDERS", "linkmobility,twilio")  # the preferred name wins
+    assert Settings(_env_file=None).sms_providers == ["linkmobility", "twilio"]  # type: ignore[call-arg]
+
+
+def test_provider_settings_are_read_under_their_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-the-environment")
+    monkeypatch.setenv("SIMULATOR2_SMTP_PORT", "2600")
+    settings = Settings(_env_file=None, smtp_port=2525)  # type: ignore[call-arg]
+    assert settings.twilio.auth_token == "from-the-environment"
+    assert (settings.simulator2.smtp_port, settings.smtp.port) == (2600, 2525)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"sms_providers": "twilio,nobody"},
+        {"sms_providers": "smtp"},  # an email provider
+        {"email_providers": "acs,acs"},
+        {"email_providers": ""},
+        {"sms_allowed_countries": "NO,XX"},
+        {"sms_allowed_countries": "Norway"},
+    ],
+)
+def test_unknown_providers_and_countries_are_refused(values: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def test_allowed_countries_are_a_list_in_any_case() -> None:
+    settings = Settings(_env_file=None, sms_allowed_countries="no, dk")  # type: ignore[call-arg, arg-type]
+    allowed = settings.sms_allowed_countries
+    assert allowed == ["NO", "DK"]

@@ -9,7 +9,7 @@ import pytest
 from devstack.processes import ProcessGroup
 from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from store.engine import create_db_engine
-from tests.support.stack import FaultStack
+from tests.support.stack import ONE_PROVIDER, FaultStack
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +22,7 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
         recipient_limit=10_000,
         tenant_limit=100_000,
         webhook_timeout_seconds=1,
+        **ONE_PROVIDER,
     )
     connection = scratch_connection()
     log = (tmp / "processes.log").open("wb")
@@ -36,7 +37,7 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
             simulator_env={"SIMULATOR_EXPIRY_SCALE": "0.1"},
         ) as client,
         httpx.AsyncClient(base_url=settings.api_url, timeout=60) as api,
-        httpx.AsyncClient(base_url=settings.simulator_url, timeout=30) as simulator,
+        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as simulator,
     ):
         yield FaultStack(settings, client, engine, api, simulator, connection, group)
     engine.dispose()

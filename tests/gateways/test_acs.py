@@ -136,7 +136,7 @@ def inbound(events: list[dict[str, object]], url: str = URL) -> InboundReport:
 
 
 def test_documented_event_is_read_by_operation_id() -> None:
-    read = EventGridReports("grid-secret").read(inbound([DOC_EVENT]))
+    read = EventGridReports("acs", "grid-secret").read(inbound([DOC_EVENT]))
 
     [report] = read.reports
     assert report.reference == "00000000-0000-0000-0000-000000000000"
@@ -159,12 +159,12 @@ def test_documented_event_is_read_by_operation_id() -> None:
 )
 def test_failure_states_map_to_our_statuses(state: str, status: str) -> None:
     event = delivery_report_event("op-1", "a@x.no", "b@x.no", state)
-    [report] = EventGridReports("grid-secret").read(inbound([event])).reports
+    [report] = EventGridReports("acs", "grid-secret").read(inbound([event])).reports
     assert report.status == status
 
 
 def test_subscription_validation_is_answered_with_the_code() -> None:
-    read = EventGridReports("grid-secret").read(inbound([validation_event("512d38b6-c7b8")]))
+    read = EventGridReports("acs", "grid-secret").read(inbound([validation_event("512d38b6-c7b8")]))
 
     assert read.reports == []
     assert read.response is not None
@@ -174,7 +174,7 @@ def test_subscription_validation_is_answered_with_the_code() -> None:
 def test_other_event_types_are_not_reports() -> None:
     kind = "Microsoft.Communication.EmailEngagementTrackingReportReceived"
     engagement = {**DOC_EVENT, "eventType": kind}
-    assert EventGridReports("grid-secret").read(inbound([engagement])).reports == []
+    assert EventGridReports("acs", "grid-secret").read(inbound([engagement])).reports == []
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ def test_other_event_types_are_not_reports() -> None:
 )
 def test_requests_without_the_code_are_rejected(url: str, secret: str) -> None:
     with pytest.raises(ReportRejected):
-        EventGridReports(secret).read(inbound([validation_event("x")], url))
+        EventGridReports("acs", secret).read(inbound([validation_event("x")], url))
 
 
 def with_data(data: object, event: dict[str, object] = DOC_EVENT) -> bytes:
@@ -212,4 +212,4 @@ def with_data(data: object, event: dict[str, object] = DOC_EVENT) -> bytes:
 )
 def test_unreadable_events(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
-        EventGridReports("grid-secret").read(InboundReport(URL, {}, body))
+        EventGridReports("acs", "grid-secret").read(InboundReport(URL, {}, body))

@@ -142,7 +142,10 @@ def test_documented_report_is_read_and_acknowledged() -> None:
 
 @pytest.mark.parametrize(
     "state",
-    ["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "BARRED", "DELETED", "FAILED", "UNKNOWN", "NULL"],
+    [
+        *("DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "BARRED", "DELETED", "FAILED", "UNKNOWN"),
+        *("NULL", "BARREDA", "ZEROBAL"),  # the last two: premium messages
+    ],
 )
 def test_every_documented_state_is_read(state: str) -> None:
     body = DOC_REPORT.replace(b"DELIVRD", state.encode())
@@ -171,9 +174,31 @@ def test_unconfigured_credentials_reject_everything() -> None:
         LinkMobilityReports("", "").read(InboundReport("u", basic("", ""), DOC_REPORT))
 
 
-@pytest.mark.parametrize(
-    "body", [b"<MSGLST>", DOC_REPORT.replace(b"DELIVRD", b"TELEPORTED"), b"<MSGLST/>"]
-)
+def test_each_message_of_a_batch_stands_on_its_own() -> None:
+    """An unknown state is kept (deciding nothing), a message without REF is set aside, and
+    neither holds back the delivered report beside them; every message is acknowledged."""
+    batch = b"""<?xml version="1.0"?>
+<MSGLST>
+  <MSG><ID>1</ID><REF>R1</REF><RCV>4791234567</RCV><STATE>BARREDA</STATE></MSG>
+  <MSG><ID>2</ID><REF>R2</REF><RCV>4791234568</RCV><STATE>TELEPORTED</STATE></MSG>
+  <MSG><ID>3</ID><RCV>4791234569</RCV><STATE>DELIVRD</STATE></MSG>
+  <MSG><ID>4</ID><REF>R4</REF><RCV>4791234560</RCV><STATE>DELIVRD</STATE></MSG>
+</MSGLST>"""
+    read = reader().read(InboundReport("u", basic("dr-user", "dr-secret"), batch))
+
+    assert [(r.reference, r.provider_status, r.status) for r in read.reports] == [
+        ("R1", "BARREDA", "SMS_Failed_BarredReceiver"),
+        ("R2", "TELEPORTED", None),
+        ("R4", "DELIVRD", "SMS_Delivered"),
+    ]
+    assert len(read.unreadable) == 1
+    assert "'3'" in read.unreadable[0]
+    assert read.response is not None
+    ack = ET.fromstring(read.response.body)
+    assert [m.findtext("ID") for m in ack.iter("MSG")] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("body", [b"<MSGLST>", b"<MSGLST/>", b"<SESSION/>"])
 def test_unreadable_reports(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
         reader().read(InboundReport("u", basic("dr-user", "dr-secret"), body))

@@ -1,9 +1,12 @@
 """SMTP: STARTTLS and implicit TLS with AUTH against a local server, and DSN reports."""
 
+import email as email_message
 import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -97,6 +100,31 @@ async def test_dsn_is_requested_with_our_reference(
     assert [r.envid for r in fake.received] == ["ref0001"]
 
 
+async def test_dsn_is_requested_from_a_relay_without_tls_or_auth() -> None:
+    """Without STARTTLS or AUTH nothing greets the server while connecting: the extensions it
+    advertises (DSN) are known only after the handover's own EHLO."""
+    fake = FakeSmtp()
+    async with fake.running("none", None) as port:
+        plain = SmtpServer("127.0.0.1", port)
+        await SmtpEmail(plain, 5, request_dsn=True).send_email(email())
+
+    assert [(r.envid, r.tls, r.auth) for r in fake.received] == [("ref0001", False, None)]
+
+
+async def test_the_message_carries_a_date(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """RFC 5322 requires an origination date; spam filters penalise its absence."""
+    fake, port = starttls
+    before = datetime.now(UTC).replace(microsecond=0)
+    await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
+
+    [received] = fake.received
+    stamp = email_message.message_from_bytes(received.content)["Date"]
+    assert stamp is not None
+    assert before <= parsedate_to_datetime(stamp) <= datetime.now(UTC)
+
+
 async def test_refused_login_is_unavailable(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
@@ -176,7 +204,7 @@ def dsn(action: str, status: str) -> bytes:
     ],
 )
 def test_dsn_is_read_by_envelope_id(action: str, code: str, status: str | None) -> None:
-    read = DsnReports("dsn-secret").read(InboundReport(URL, {}, dsn(action, code)))
+    read = DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, dsn(action, code)))
 
     [report] = read.reports
     assert (report.reference, report.status) == ("ref0001", status)
@@ -188,7 +216,7 @@ def test_dsn_is_read_by_envelope_id(action: str, code: str, status: str | None) 
 @pytest.mark.parametrize("url", [URL.replace("dsn-secret", "guess"), URL.partition("?")[0]])
 def test_dsn_without_the_code_is_rejected(url: str) -> None:
     with pytest.raises(ReportRejected):
-        DsnReports("dsn-secret").read(InboundReport(url, {}, dsn("delivered", "2.0.0")))
+        DsnReports("smtp", "dsn-secret").read(InboundReport(url, {}, dsn("delivered", "2.0.0")))
 
 
 @pytest.mark.parametrize(
@@ -203,10 +231,10 @@ def test_dsn_without_the_code_is_rejected(url: str) -> None:
 )
 def test_unreadable_dsn(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
-        DsnReports("dsn-secret").read(InboundReport(URL, {}, body))
+        DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body))
 
 
 def test_an_envelope_id_with_8_bit_bytes_is_read_as_no_reference_of_ours() -> None:
     body = dsn("delivered", "2.0.0").replace(b"Id: ref0001", b"Id: ref\xff0001")
-    [report] = DsnReports("dsn-secret").read(InboundReport(URL, {}, body)).reports
+    [report] = DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body)).reports
     assert report.reference == "ref\ufffd0001"

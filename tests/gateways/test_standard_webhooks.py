@@ -1,12 +1,17 @@
-"""Standard Webhooks verification against the specification's published test vector."""
+"""Standard Webhooks verification against the specification's published test vector and the
+official library."""
 
 import time
+from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook
 
+from core.config import Settings
 from gateways import standard_webhooks
 from gateways.base import ReportRejected
+from simulator.config import SimulatorSettings
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 WEBHOOK_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -69,6 +74,43 @@ def test_stale_request_is_rejected_even_when_signed() -> None:
         standard_webhooks.verify(key, headers(), BODY, tolerance_seconds=300)
 
 
+# Secrets as the specification allows them: with the prefix, without it, and without padding.
+OFFICIAL_SECRETS = [SECRET, SECRET.removeprefix("whsec_"), "whsec_c2VjcmV0LWtleQ", "c2VjcmV0LWtleQ"]
+
+
+@pytest.mark.parametrize("secret", OFFICIAL_SECRETS)
+def test_requests_signed_by_the_official_library_verify(secret: str) -> None:
+    body = b'{"reference": "r1", "status": "DELIVRD"}'
+    stamp = datetime.now(UTC)
+    signed = Webhook(secret).sign("msg_1", stamp, body.decode())
+    sent = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(stamp.timestamp())),
+        "webhook-signature": signed,
+    }
+
+    assert standard_webhooks.verify(standard_webhooks.secret_key(secret), sent, body, 60) == "msg_1"
+
+
+@pytest.mark.parametrize("secret", OFFICIAL_SECRETS)
+def test_our_signatures_verify_with_the_official_library(secret: str) -> None:
+    body = b'{"reference": "r1", "status": "DELIVRD"}'
+    headers = standard_webhooks.signed_headers(standard_webhooks.secret_key(secret), "m2", body)
+
+    Webhook(secret).verify(body, headers)  # raises if they disagree
+
+
+@pytest.mark.parametrize("secret", ["whsec_not base64!", "plain-text-secret", "whsec_", ""])
+def test_a_secret_that_is_not_base64_is_refused_at_start(
+    secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="Standard Webhooks secret"):
+        standard_webhooks.secret_key(secret)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, delivery_report_secret=secret)  # type: ignore[call-arg]
+    monkeypatch.setenv("SIMULATOR_WEBHOOK_SECRET", secret)
+    with pytest.raises(ValidationError):
+        SimulatorSettings(_env_file=None)  # type: ignore[call-arg]
 def test_a_new_secret_and_two_keys_verify_with_the_official_library() -> None:
     old, new = standard_webhooks.new_secret(), standard_webhooks.new_secret()
     keys = [standard_webhooks.secret_key(s) for s in (new, old)]

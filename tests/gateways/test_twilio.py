@@ -1,10 +1,11 @@
 """Twilio: the Messages API against a local Twilio, and signed status callbacks."""
 
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from twilio.request_validator import RequestValidator
 
 from devstack.processes import free_port
 from gateways.base import (
@@ -16,7 +17,14 @@ from gateways.base import (
     ReportUnreadable,
     SmsSend,
 )
-from gateways.twilio import TwilioAccount, TwilioReports, TwilioSms, callback_url, signature
+from gateways.twilio import (
+    TwilioAccount,
+    TwilioReports,
+    TwilioSms,
+    callback_url,
+    signature,
+    signed_forms,
+)
 from tests.support.fakes import twilio as fake_twilio
 from tests.support.fakes.twilio import FakeTwilio, twilio_signature
 from tests.support.serving import serving
@@ -64,7 +72,7 @@ def gateway(
 def test_signature_matches_twilios_documented_examples() -> None:
     assert signature("12345", DOC_URL, DOC_PARAMS) == DOC_SIGNATURE
     assert signature("12345", DOC_URL, SDK_PARAMS) == SDK_SIGNATURE
-    # The fake signs with its own code; it must agree with the documentation too.
+    # The fake signs with Twilio's library; it agrees with the documentation too.
     assert twilio_signature("12345", DOC_URL, DOC_PARAMS) == DOC_SIGNATURE
 
 
@@ -146,8 +154,14 @@ async def test_refused_connection_is_unavailable() -> None:
 
 
 def callback(
-    token: str = "fake-auth-token", reference: str = "ref0001", **fields: str
+    token: str = "fake-auth-token",
+    reference: str = "ref0001",
+    signed_url: str | None = None,
+    public: str = PUBLIC,
+    **fields: str,
 ) -> InboundReport:
+    """A status callback as Twilio posts it, signed by Twilio's library over `signed_url` (by
+    default the StatusCallback URL as we gave it)."""
     params = {
         "AccountSid": FakeTwilio().account_sid,
         "MessageSid": "SM" + "a" * 32,
@@ -155,8 +169,8 @@ def callback(
         "To": "+4791234567",
         **fields,
     }
-    url = callback_url(PUBLIC, reference)
-    signed = twilio_signature(token, url, list(params.items()))
+    url = callback_url(public, reference)
+    signed = twilio_signature(token, signed_url or url, list(params.items()))
     return InboundReport(
         url=url,
         headers={"x-twilio-signature": signed},
@@ -164,8 +178,53 @@ def callback(
     )
 
 
-def reader(token: str = "fake-auth-token") -> TwilioReports:
-    return TwilioReports(TwilioAccount(FakeTwilio().account_sid, token), PUBLIC)
+def reader(token: str = "fake-auth-token", public: str = PUBLIC) -> TwilioReports:
+    return TwilioReports(TwilioAccount(FakeTwilio().account_sid, token), public)
+
+
+ROUTE = "/notifications/api/v1/delivery-reports/twilio?ref=ref0001"
+
+
+@pytest.mark.parametrize(
+    ("public", "signed_over"),
+    [
+        ("https://notify.example.no", "https://notify.example.no:443"),
+        ("https://notify.example.no", "https://notify.example.no"),
+        ("https://notify.example.no:8443", "https://notify.example.no:8443"),
+        ("https://notify.example.no:8443", "https://notify.example.no"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1"),
+        ("http://notify.example.no", "http://notify.example.no:80"),
+    ],
+)
+def test_callbacks_signed_with_or_without_the_port_are_accepted(
+    public: str, signed_over: str
+) -> None:
+    """Twilio signs the URL with the port or without it; its validator accepts both."""
+    inbound = callback(public=public, signed_url=signed_over + ROUTE)
+    params = dict(parse_qsl(inbound.body.decode()))
+    validator = RequestValidator("fake-auth-token")
+    assert validator.validate(inbound.url, params, inbound.headers["x-twilio-signature"])
+
+    [report] = reader(public=public).read(inbound).reports
+
+    assert report.status == "SMS_Delivered"
+
+
+@pytest.mark.parametrize(
+    "signed_over", ["https://notify.example.no:444", "http://notify.example.no", "https://other.no"]
+)
+def test_a_signature_over_another_port_scheme_or_host_is_rejected(signed_over: str) -> None:
+    inbound = callback(signed_url=signed_over + ROUTE)
+    with pytest.raises(ReportRejected):
+        reader().read(inbound)
+
+
+def test_the_forms_are_the_url_without_and_with_its_port() -> None:
+    assert signed_forms("https://h.no:8443/a?b=c") == [
+        "https://h.no/a?b=c",
+        "https://h.no:8443/a?b=c",
+    ]
+    assert signed_forms("https://h.no/a") == ["https://h.no/a", "https://h.no:443/a"]
 
 
 @pytest.mark.parametrize(
@@ -221,6 +280,15 @@ def test_an_error_code_that_is_no_number_leaves_the_state_to_decide(code: str) -
     assert report.status == "SMS_Failed_Undelivered"
 
 
-def test_unknown_status_is_unreadable() -> None:
+@pytest.mark.parametrize(
+    "state", ["partially_delivered", "receiving", "received", "queued", "teleported"]
+)
+def test_a_status_we_do_not_map_is_kept_and_decides_nothing(state: str) -> None:
+    [report] = reader().read(callback(MessageStatus=state)).reports
+
+    assert (report.provider_status, report.status) == (state, None)
+
+
+def test_a_callback_without_a_status_is_unreadable() -> None:
     with pytest.raises(ReportUnreadable):
-        reader().read(callback(MessageStatus="teleported"))
+        reader().read(callback(MessageStatus=""))

@@ -58,7 +58,7 @@ async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
     mail["From"], mail["To"], mail["Subject"] = "noreply@example.no", address, "Code"
     mail["Message-ID"] = f"<{reference}@notifications.local>"
     mail.set_content("Your code is 9")
-    port = stack.settings.simulator_smtp_port
+    port = stack.settings.simulator.smtp_port
 
     for _ in range(2):
         await aiosmtplib.send(mail, hostname="127.0.0.1", port=port)
@@ -75,7 +75,7 @@ async def test_invalid_email_recipient_is_refused_on_rcpt(stack: Stack) -> None:
     mail.set_content("x")
 
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
-        await aiosmtplib.send(mail, hostname="127.0.0.1", port=stack.settings.simulator_smtp_port)
+        await aiosmtplib.send(mail, hostname="127.0.0.1", port=stack.settings.simulator.smtp_port)
 
     assert refused.value.recipients[0].code == 553
 

@@ -11,7 +11,7 @@ from tests.support.webhooks import place, subscribe
 async def test_the_simulator_receives_and_verifies_the_events_of_an_order(
     stack: Stack, tenant: Tenant
 ) -> None:
-    subscription = await subscribe(stack, tenant, f"{stack.settings.simulator_url}/webhooks")
+    subscription = await subscribe(stack, tenant, f"{stack.settings.simulator.url}/webhooks")
     learned = await stack.simulator.post("/webhooks/secrets", json=subscription)
     shipment_id = await place(stack.api, tenant)
 

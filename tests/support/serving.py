@@ -18,12 +18,12 @@ class InProcessServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+async def serving(app: Any, port: int | None = None, grace: int = 1) -> AsyncIterator[str]:
     """Yield the base URL while `app` answers on 127.0.0.1."""
     port = port or free_port()
-    # A fake that hangs on purpose must not hold the shutdown for longer than a moment.
+    # A fake that hangs on purpose must not hold the shutdown for longer than `grace`.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=grace
     )
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve())

@@ -38,6 +38,7 @@ from tests.support.workflows import (
     report,
     start_notification,
 )
+from workflows import search_attributes
 from workflows.instant_notification import InstantNotificationWorkflow
 
 PHONE = "+4791234567"
@@ -142,6 +143,22 @@ async def test_accepted_then_delivered(client: Client) -> None:
         "DELIVRD-1",
     )
     assert mocks.discards == []
+
+
+async def test_the_provider_that_took_it_is_searchable_and_in_the_history(client: Client) -> None:
+    """Recorded by the handover itself, or by the workflow when the handover could not."""
+    for recorded in (True, False):
+        data = notification_input(new_org(), sms=PHONE)
+        taken = accepted(provider="simulator2", recorded=recorded)
+        mocks = MockedActivities([taken])
+        async with placed(client, data, mocks) as (_answer, handle):
+            described = await handle.describe()
+            await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+            await handle.result()
+
+        assert described.typed_search_attributes.get(search_attributes.PROVIDER) == "simulator2"
+        handover = [t for t in mocks.transitions if t.kind == "handover"]
+        assert [t.provider for t in handover] == ([] if recorded else ["simulator2"])
 
 
 async def test_a_repeat_of_the_update_is_answered_with_the_same_ids(

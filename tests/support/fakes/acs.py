@@ -58,6 +58,8 @@ class FakeAcs:
             return _error(400, "EmailDroppedAllRecipientsSuppressed", "All recipients suppressed.")
         if local == "unavailable":
             return _error(429, "TooManyRequests", "Please retry after 30 seconds.")
+        if local == "hang":
+            await asyncio.sleep(3600)
         operation = request.headers.get("operation-id") or str(uuid.uuid4())
         first = operation not in self.operations
         self.operations[operation] = self.operations.get(operation, 0) + 1

@@ -74,12 +74,24 @@ class FakeLinkMobility:
     async def delivery_report(
         self, reference: str, receiver: str, state: str, password: str | None = None
     ) -> httpx.Response:
-        self._sequence += 1
+        return await self.delivery_batch([(reference, receiver, state)], password)
+
+    async def delivery_batch(
+        self, reports: list[tuple[str | None, str, str]], password: str | None = None
+    ) -> httpx.Response:
+        """Several reports in one request, as the gateway batches them; a REF of None is left
+        out of its message."""
+        messages = ""
+        for reference, receiver, state in reports:
+            self._sequence += 1
+            ref = f"<REF>{reference}</REF>" if reference is not None else ""
+            messages += (
+                f"<MSG><ID>{self._sequence}</ID>{ref}<RCV>{receiver}</RCV><STATE>{state}</STATE>"
+                "<DELIVERYTIME>2026.03.01 12:00:00</DELIVERYTIME></MSG>"
+            )
         body = (
             '<?xml version="1.0"?>\n<!DOCTYPE MSGLST SYSTEM "pswincom_report_request.dtd">\n'
-            f"<MSGLST><MSG><ID>{self._sequence}</ID><REF>{reference}</REF><RCV>{receiver}</RCV>"
-            f"<STATE>{state}</STATE><DELIVERYTIME>2026.03.01 12:00:00</DELIVERYTIME>"
-            "</MSG></MSGLST>"
+            f"<MSGLST>{messages}</MSGLST>"
         )
         credentials = f"{self.report_username}:{password or self.report_password}"
         headers = {

@@ -75,9 +75,13 @@ class FakeSmtp:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, tls: str, context: ssl.SSLContext, mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN")
+        self,
+        tls: str,
+        context: ssl.SSLContext | None,
+        mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
     ) -> AsyncIterator[int]:
-        """Serve with `tls` = "starttls" (required before AUTH) or "implicit"."""
+        """Serve with `tls` = "starttls" (required before AUTH), "implicit", or "none" (no TLS
+        and no AUTH, as many private relays)."""
         port = free_port()
 
         def protocol() -> SMTP:
@@ -91,7 +95,7 @@ class FakeSmtp:
                     tls_context=context if tls == "starttls" else None,
                     require_starttls=tls == "starttls",
                     authenticator=self._authenticate,
-                    auth_required=True,
+                    auth_required=tls != "none",
                     auth_require_tls=tls == "starttls",
                     auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
                 )

@@ -1,0 +1,191 @@
+"""Failover: the channel's providers are asked in order, and the next only after the one before
+certainly did not take the message; after one that may have taken it, no other ever is."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, NoReturn, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from temporalio.exceptions import ApplicationError
+
+from activities.failures import handover_error
+from activities.records import RecordActivities
+from core import metrics
+from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
+from domain.failures import FailureKind, HandoverFailure
+from gateways.base import EmailGateway, GatewayUnavailable, HandoverAmbiguous, Receipt, SmsGateway
+from gateways.breaker import CircuitState
+from gateways.registry import Route
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
+
+G = TypeVar("G", SmsGateway, EmailGateway)
+# What leaves a call without an answer, after the request may have reached the provider.
+_UNANSWERED = (HandoverAmbiguous, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[G]):
+    """One attempt of one handover: `send` gives the message to a provider's gateway;
+    `shipment_id` is the row that names the provider being asked, if there is one."""
+
+    reference: str
+    channel: str
+    deadline: datetime
+    send: Callable[[G], Awaitable[Receipt]]
+    shipment_id: str | None = None
+
+
+class Failover:
+    """Asks providers, keeps their circuits (in this process) and reports their changes."""
+
+    def __init__(self, records: RecordActivities | None, worker: str) -> None:
+        self._records = records
+        self._worker = worker
+
+    async def first_to_take(
+        self, attempt: Attempt[G], routes: Sequence[Route[G]], named: str | None
+    ) -> tuple[Route[G], Receipt]:
+        """The first provider that answers; `named` is the provider the row names now."""
+        failures: list[str] = []
+        for route in routes:
+            remaining = seconds_left(attempt.deadline)
+            if remaining <= 0 or not route.breaker.admit():
+                continue
+            if route.name != named:
+                await self._name_on_row(attempt, route.name)
+                named = route.name
+            try:
+                receipt = await self._call(route, attempt, remaining)
+            except GatewayUnavailable as exc:
+                await self._verdict(route, route.breaker.not_taken())
+                failures.append(f"{route.name}: {exc}")
+                continue
+            except _UNANSWERED as exc:
+                await self._verdict(route, route.breaker.unanswered())
+                return await self._settle(attempt, route, str(exc) or "no answer by the deadline")
+            await self._verdict(route, route.breaker.answered())
+            return route, receipt
+        raise _none_took(attempt, routes, failures)
+
+    async def resume(
+        self, attempt: Attempt[G], routes: Sequence[Route[G]], named: str | None
+    ) -> tuple[Route[G], Receipt]:
+        """An earlier execution may have given the message to the provider the row names: ask
+        it again where it recognises a repeat, whatever the deadline (the repeat only settles
+        what it holds); ask no other, ever."""
+        name = named or routes[0].name
+        route = next((r for r in routes if r.name == name), None)
+        if route is None or not route.gateway.deduplicates:
+            _ambiguous(attempt, f"an earlier execution stopped while asking {name}")
+        try:
+            return route, await self._call(route, attempt, None)
+        except (GatewayUnavailable, *_UNANSWERED) as exc:
+            _ambiguous(attempt, str(exc) or "no answer")
+
+    async def _settle(
+        self, attempt: Attempt[G], route: Route[G], reason: str
+    ) -> tuple[Route[G], Receipt]:
+        """After a call that may have reached the provider: ask the same provider again where
+        it recognises a repeat, until the deadline; otherwise stop here."""
+        delay = FIRST_BACKOFF.total_seconds()
+        while route.gateway.deduplicates and seconds_left(attempt.deadline) > delay:
+            await asyncio.sleep(delay)
+            try:
+                receipt = await self._call(route, attempt, seconds_left(attempt.deadline))
+            except (GatewayUnavailable, *_UNANSWERED) as exc:
+                reason = str(exc) or "no answer by the deadline"
+                delay = min(delay * 2, LONGEST_BACKOFF.total_seconds())
+                continue
+            await self._verdict(route, route.breaker.answered())
+            return route, receipt
+        _ambiguous(attempt, f"{route.name}: {reason}")
+
+    async def _call(self, route: Route[G], attempt: Attempt[G], remaining: float | None) -> Receipt:
+        """One call to one provider, bounded by `remaining`; timed and traced by provider."""
+        with _tracer.start_as_current_span(
+            f"send {attempt.channel} via {route.name}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "notifications.channel": attempt.channel,
+                "notifications.provider": route.name,
+            },
+        ) as span:
+            started = time.perf_counter()
+            outcome = "ambiguous"
+            try:
+                async with asyncio.timeout(remaining):
+                    receipt = await attempt.send(route.gateway)
+                outcome = receipt.outcome
+            except GatewayUnavailable:
+                outcome = "unavailable"
+                raise
+            except (*_UNANSWERED, ApplicationError):
+                raise
+            except Exception as exc:
+                # A defect while the provider had the request: it may have taken the message.
+                log.exception("handover of %s via %s failed", attempt.reference, route.name)
+                raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from exc
+            finally:
+                metrics.observe_handover(route.name, outcome, time.perf_counter() - started)
+                span.set_attribute("notifications.outcome", outcome)
+        return receipt
+
+    async def _name_on_row(self, attempt: Attempt[G], provider: str) -> None:
+        """Before asking another provider than the row names: a handover resumed elsewhere
+        must know which provider may hold the message."""
+        if self._records is not None and attempt.shipment_id is not None:
+            await asyncio.to_thread(self._records.assign_provider, attempt.shipment_id, provider)
+
+    async def _verdict(self, route: Route[G], changed: bool) -> None:
+        """Publish a change of the provider's circuit: metrics, log, and the store."""
+        if not changed:
+            return
+        view = route.breaker.view()
+        metrics.set_circuit(view.channel, view.provider, view.state != CircuitState.CLOSED)
+        log.warning("circuit of %s for %s: %s", view.provider, view.channel, view.state)
+        if self._records is None:
+            return
+        try:
+            await asyncio.to_thread(self._records.report_circuit, self._worker, view)
+        except Exception:
+            log.warning("circuit of %s not reported to the store", view.provider, exc_info=True)
+
+
+def seconds_left(deadline: datetime) -> float:
+    return (deadline - datetime.now(UTC)).total_seconds()
+
+
+def _none_took(
+    attempt: Attempt[G], routes: Sequence[Route[G]], failures: list[str]
+) -> ApplicationError:
+    """Nothing was sent: no provider asked took it, or none could be asked."""
+    if failures:
+        reason = "; ".join(failures)
+        log.warning("handover of %s not taken: %s", attempt.reference, reason)
+        last = seconds_left(attempt.deadline) < LONGEST_BACKOFF.total_seconds()
+        return handover_error(HandoverFailure(FailureKind.NOT_TAKEN, reason), final=last)
+    if seconds_left(attempt.deadline) <= 0:
+        return handover_error(
+            HandoverFailure(FailureKind.DEADLINE_PASSED, "handover deadline passed")
+        )
+    views = [route.breaker.view() for route in routes]
+    return handover_error(
+        HandoverFailure(
+            FailureKind.PROVIDERS_RESTING,
+            "every provider's circuit is open: " + ", ".join(v.provider for v in views),
+            retry_after_seconds=min(v.open_for_seconds for v in views) or 1.0,
+        )
+    )
+
+
+def _ambiguous(attempt: Attempt[G], reason: str) -> NoReturn:
+    """The message may have left: asking again could send it twice, so the handover ends."""
+    log.warning("handover of %s unconfirmed: %s", attempt.reference, reason)
+    raise handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason))

@@ -1,0 +1,102 @@
+"""The SMTP provider against a real Postfix (DSN advertised, no STARTTLS, no AUTH), end to end:
+the order is handed over (201), Postfix delivers it, dated, and mails its success DSN to the
+sender's mailbox, and that DSN, relayed to our report route as a mailbox's inbound hook would,
+makes the shipment Email_Delivered."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.utils import parsedate_to_datetime
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from core.connection import plain_connection
+from devstack.scratch import scratch_settings
+from devstack.token import auth_headers
+from store.engine import create_db_engine
+from store.migrate import migrate_database
+from tests.support.answers import recipient_status, shipment_id
+from tests.support.bodies import email_order, new_org
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import eventually, final_status
+from tests.support.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
+from tests.support.routes import EMAIL, REPORTS, SHIPMENT
+from tests.support.stack import SHORT_TIMINGS
+
+
+@dataclass
+class PostfixStack:
+    api: httpx.AsyncClient
+    postfix: Postfix
+    headers: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+async def through_postfix(
+    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PostfixStack]:
+    async with running_postfix() as postfix:
+        settings = scratch_settings(
+            tmp_path_factory.mktemp("postfix"),
+            temporal_address=temporal_env.client.service_client.config.target_host,
+            **SHORT_TIMINGS,
+            email_providers=["smtp"],
+            smtp_host="127.0.0.1",
+            smtp_port=postfix.port,
+            smtp_tls="none",
+            smtp_report_secret="dsn-secret",
+            email_default_sender=f"noreply@{SENDERS}",
+        )
+        migrate_database(settings.database_url)
+        engine = create_db_engine(settings.database_url)
+        connection = plain_connection(temporal_env.client.service_client.config.target_host)
+        async with api_and_worker(temporal_env.client, settings, engine, connection) as api:
+            yield PostfixStack(api, postfix, auth_headers(settings, new_org()))
+        engine.dispose()
+
+
+async def test_postfix_success_dsn_makes_the_shipment_delivered(
+    through_postfix: PostfixStack,
+) -> None:
+    stack = through_postfix
+    response = await stack.api.post(
+        EMAIL, json=email_order(f"kari@{RECIPIENTS}"), headers=stack.headers
+    )
+    assert response.status_code == 201, response.text
+    shipment = shipment_id(response)
+    accepted = await stack.api.get(f"{SHIPMENT}/{shipment}", headers=stack.headers)
+    assert recipient_status(accepted.json()) == "Email_Succeeded"
+
+    async def notification() -> Message | None:
+        found = stack.postfix.mailbox(SENDERS)
+        return found[-1] if found else None
+
+    dsn = await eventually(notification, within=10)
+    [delivered] = stack.postfix.mailbox(RECIPIENTS)
+    date = delivered["Date"]
+    assert date is not None
+    assert abs(parsedate_to_datetime(date) - datetime.now(UTC)) < timedelta(minutes=1)
+    relayed = await stack.api.post(
+        f"{REPORTS}/smtp?code=dsn-secret",
+        content=dsn.as_bytes(),
+        headers={"Content-Type": "message/rfc822"},
+    )
+
+    assert relayed.status_code == 200, relayed.text
+    assert await final_status(stack.api, stack.headers, shipment) == "Email_Delivered"
+
+
+async def test_a_domain_postfix_does_not_take_is_a_final_refusal(
+    through_postfix: PostfixStack,
+) -> None:
+    stack = through_postfix
+    response = await stack.api.post(
+        EMAIL, json=email_order("kari@elsewhere.test"), headers=stack.headers
+    )
+
+    assert response.status_code == 201, response.text
+    shipment = shipment_id(response)
+    assert await final_status(stack.api, stack.headers, shipment) == "Email_Failed"
