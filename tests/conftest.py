@@ -107,7 +107,7 @@ async def stack(
     # Reports "at expiry" come after 2% of the TTL: 1.2 s for the shortest TTL of 60 s.
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
-        api_and_worker(client, settings, engine, connection) as api,
+        api_and_worker(settings, engine, connection) as api,
         httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as sim,
     ):
         yield Stack(settings, client, engine, api, sim, connection)

@@ -105,7 +105,7 @@ async def failover(
         first = await running_first.enter_async_context(simulator_in_process(settings, "simulator"))
         async with (
             simulator_in_process(settings, "simulator2", grace=0) as second,
-            api_and_worker(temporal_env.client, settings, engine, _connection(temporal_env)) as api,
+            api_and_worker(settings, engine, _connection(temporal_env)) as api,
         ):
             yield FailoverStack(settings, engine, api, temporal_env, first, second, running_first)
 
@@ -196,9 +196,7 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
         )
         async with (
             simulator_in_process(twilio_first, "simulator2", grace=0) as second,
-            api_and_worker(
-                temporal_env.client, twilio_first, engine, _connection(temporal_env)
-            ) as api,
+            api_and_worker(twilio_first, engine, _connection(temporal_env)) as api,
         ):
             org, key = new_org(), new_key()
             response = await api.post(

@@ -53,7 +53,7 @@ async def through_postfix(
         migrate_database(settings.database_url)
         engine = create_db_engine(settings.database_url)
         connection = plain_connection(temporal_env.client.service_client.config.target_host)
-        async with api_and_worker(temporal_env.client, settings, engine, connection) as api:
+        async with api_and_worker(settings, engine, connection) as api:
             yield PostfixStack(api, postfix, auth_headers(settings, new_org()))
         engine.dispose()
 

@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from core.connection import plain_connection
-from core.temporal import connect_temporal
 from devstack.scratch import scratch_settings
 from devstack.token import auth_headers
 from store import shipments
@@ -70,8 +69,7 @@ async def provider_stack(
     settings = scratch_settings(data, **SHORT_TIMINGS, **providers)
     migrate_database(settings.database_url)
     engine = create_db_engine(settings.database_url)
-    client = await connect_temporal(settings, connection)
-    async with api_and_worker(client, settings, engine, connection) as api:
+    async with api_and_worker(settings, engine, connection) as api:
         yield ProviderStack(settings, api, auth_headers(settings, new_org()))
     engine.dispose()
 

@@ -129,7 +129,7 @@ PRIVATE = [
 async def test_private_targets_are_refused_at_creation(
     stack: Stack, tenant: Tenant, guarded_api: Settings
 ) -> None:
-    async with api_and_worker(stack.client, guarded_api, stack.engine, stack.connection) as api:
+    async with api_and_worker(guarded_api, stack.engine, stack.connection) as api:
         answers = [
             await api.post(WEBHOOKS, json={"url": url}, headers=tenant.headers) for url in PRIVATE
         ]

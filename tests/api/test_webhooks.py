@@ -137,7 +137,7 @@ async def test_orders_flow_while_a_receiver_hangs(stack: Stack, tenant: Tenant) 
         }
     )
     async with (
-        api_and_worker(stack.client, settings, stack.engine, stack.connection) as api,
+        api_and_worker(settings, stack.engine, stack.connection) as api,
         Receiver(hang=True).running() as receiver,
     ):
         created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)

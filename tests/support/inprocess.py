@@ -12,6 +12,7 @@ from temporalio.envconfig import ClientConfigProfile
 
 from api.main import create_app
 from core.config import Settings
+from core.temporal import connect_temporal
 from tests.support.serving import serving
 from tests.support.stack import Stack
 from worker import running_workers
@@ -44,10 +45,11 @@ async def workflow_worker(
 
 @asynccontextmanager
 async def api_and_worker(
-    client: Client, settings: Settings, engine: Engine, connection: ClientConfigProfile
+    settings: Settings, engine: Engine, connection: ClientConfigProfile
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API on its real port and the workers on the settings' task queues, all for
-    `settings`; the API connects to Temporal by `connection`, the workers use `client`."""
+    `settings` and connected by `connection` (so they seal and open payloads alike)."""
+    client = await connect_temporal(settings, connection)
     async with (
         serving(create_app(settings, connection), settings.api_port) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as api,
