@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ORG ?= ttd
+# The suite mostly waits on servers: one runner per core (at most four), each with a stack of
+# its own, and a module's tests kept together on one runner (its module-wide stack).
+TEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
@@ -22,7 +25,7 @@ run: $(STAMP)  ## migrate the store, start Temporal, the simulator, the worker a
 
 test: $(STAMP)  ## run the test suite against real Temporal, simulator, databases and Postfix
 	TEST_POSTGRES_URL="$$(scripts/test-postgres.sh)" TEST_HAPROXY="$$(scripts/test-haproxy.sh)" \
-		TEST_POSTFIX="$$(scripts/test-postfix.sh)" $(PY) -m pytest
+		TEST_POSTFIX="$$(scripts/test-postfix.sh)" $(PY) -m pytest $(TEST_ARGS)
 
 migrate: $(STAMP)  ## apply the schema migrations to DATABASE_URL
 	$(PY) -m store.migrate
