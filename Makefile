@@ -48,7 +48,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)  ## measure the service against the no-engine floor: bench/results/
-	$(PY) -m bench $(BENCH_ARGS)
+	BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .data

@@ -1,86 +1,82 @@
-"""`make bench`: start a stack of its own (or use a running one), drive it and the floor with
-open-loop load, and write bench/results/<date>.json and .png."""
+"""`make bench`: start a stack of its own beside the engine floor (bench/engine.py) on the same
+Temporal server, measure both the same way, and write bench/results/<date>.json and .png."""
 
 import argparse
 import asyncio
 import json
 import logging
 import os
+import platform
 import sys
 import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.envconfig import ClientConfigProfile
 
-from bench import engine, failover, scenarios
+from bench import data_scale, engine, failover, retention, scenarios, targets
 from bench.plot import plot
-from core.config import Settings
 from core.logs import configure_logging
-from devstack import services
-from devstack.processes import ProcessGroup, Service, free_port
+from devstack.processes import ProcessGroup
 from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from store.engine import create_db_engine
 
 log = logging.getLogger("bench")
 RESULTS = Path(__file__).parent / "results"
+KNEE_RATES = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0, 60.0, 80.0]
+# The store's sizes for the data-scale table (--quick: smaller, for a smoke run).
+SIZES, QUICK_SIZES = (1_000, 1_000_000), (1_000, 20_000)
 
 
-def floor_service(settings: Settings, connection: ClientConfigProfile, port: int) -> Service:
-    command = services.uvicorn_command("bench.floor:create_floor", "127.0.0.1", port)
-    return Service(
-        "floor",
-        command,
-        services.environment(settings, connection),
-        ready=lambda: services.http_ok(f"http://127.0.0.1:{port}/health"),
-    )
-
-
-async def measure(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
-    seconds, rate = (5.0, 20.0) if quick else (30.0, 20.0)
-    for target in ("service", "floor"):
-        await scenarios.handover(ctx, target, rate, 3 if quick else 10)  # warm-up
-    await asyncio.sleep(5)  # the warm-up's reports land
-    unloaded = {
-        "service": await scenarios.sequential(ctx, "service", 20 if quick else 100),
-        "floor": await scenarios.sequential(ctx, "floor", 20 if quick else 100),
-        "engine": await engine.round_trips(ctx.client, 20 if quick else 100),
+async def compare(service: targets.Target, floor: targets.Target, quick: bool) -> dict[str, Any]:
+    """The service against the engine floor: one at a time, at 5 req/s, the knee and CPU per
+    order by process, and the two ratios the service is judged by."""
+    steady = 10.0 if quick else 30.0
+    both = (service, floor)
+    for target in both:
+        await targets.at_rate(target, 10.0, 3.0 if quick else 10.0)  # warm-up
+        await target.quiet()
+    results: dict[str, Any] = {"one_at_a_time": {}, "at_5_rps": {}, "knee": {}, "cpu": {}}
+    samples: dict[str, Any] = {}
+    for target in both:
+        count = 20 if quick else 100
+        results["one_at_a_time"][target.name] = await targets.one_at_a_time(target, count)
+        summary, samples[target.name] = await targets.at_rate(target, 5.0, steady)
+        results["at_5_rps"][target.name] = summary.as_dict()
+        await target.quiet()
+    for target in both:
+        best, steps = await targets.knee(target, KNEE_RATES, 5.0 if quick else 10.0)
+        results["knee"][target.name] = {"knee_rps": best, "steps": steps}
+        log.warning("%s knee: %g req/s", target.name, best)
+    for target in both:
+        results["cpu"][target.name] = await targets.cpu_per_order(target, 10.0, steady)
+        await target.quiet()
+    service_knee = results["knee"]["service"]["knee_rps"]
+    floor_knee = results["knee"]["engine"]["knee_rps"]
+    results["ratios"] = {
+        "knee_service_over_engine": round(service_knee / floor_knee, 2) if floor_knee else None,
+        "p50_service_minus_engine_at_5_rps_ms": round(
+            results["at_5_rps"]["service"]["p50_ms"] - results["at_5_rps"]["engine"]["p50_ms"], 1
+        ),
     }
-    log.warning("one at a time: %s", unloaded)
-    at_target: dict[str, Any] = {}
-    for target in ("service", "floor"):
-        summary, samples = await scenarios.handover(ctx, target, rate, seconds)
-        at_target[target] = (summary, samples)
-        log.warning("%s at %g req/s: %s", target, rate, summary)
-    rates = [5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 200.0]
-    knees = {}
-    for target in ("service", "floor"):
-        best, steps = await scenarios.knee(ctx, target, rates, 5 if quick else 10)
-        knees[target] = {"knee_rps": best, "steps": steps}
-        log.warning("%s knee: %g req/s", target, best)
-    service, floor = at_target["service"][0], at_target["floor"][0]
+    log.warning("ratios: %s", results["ratios"])
+    results["_samples"] = samples
+    return results
+
+
+async def service_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
+    count = 20 if quick else 100
     return {
-        "at_target_rate": {
-            "rate_rps": rate,
-            "service": service.as_dict(),
-            "floor": floor.as_dict(),
-            "ratio_p50": round(service.p50_ms / floor.p50_ms, 2) if floor.p50_ms else None,
-            "ratio_p99": round(service.p99_ms / floor.p99_ms, 2) if floor.p99_ms else None,
-        },
-        "one_at_a_time": unloaded,
-        "knee": knees,
-        "cpu_per_order": await scenarios.cpu_per_order(ctx, 10.0, 5 if quick else 20),
-        "report_to_visible": await scenarios.report_to_visible(ctx, 20 if quick else 100),
+        "report_to_visible": await scenarios.report_to_visible(ctx, count),
         "failed_ttl_lateness": await scenarios.ttl_lateness(ctx, 20 if quick else 50),
-        **await measure_push(ctx, quick),
         "worker_memory": await scenarios.worker_memory(ctx, 1000 if quick else 10_000),
-        "_samples": {k: v[1] for k, v in at_target.items()},
     }
 
 
-async def measure_push(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
+async def push_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
     """Final status to webhook and to a waiting read; orders beside 500 waiting reads."""
     count = 20 if quick else 100
     return {
@@ -90,68 +86,100 @@ async def measure_push(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
     }
 
 
+SECTIONS = ("engine", "service", "push", "failover", "retention", "store")
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short phases, for a smoke run")
     parser.add_argument(
-        "--only-push",
-        action="store_true",
-        help="only the webhook and waiting-read figures, printed and not written",
-    )
-    parser.add_argument(
-        "--only-failover", action="store_true", help="only the failover phases (their own file)"
+        "--only", default=",".join(SECTIONS), help=f"sections, comma-separated: {SECTIONS}"
     )
     args = parser.parse_args()
+    sections = [s for s in args.only.split(",") if s]
     configure_logging("WARNING")
+    results: dict[str, Any] = {}
+    if set(sections) - {"store"}:
+        results.update(await stack_sections(sections, args.quick))
+    if "store" in sections:
+        results["store"] = store_section(args.quick)
+    write(results, sections)
+    return 0
+
+
+async def stack_sections(sections: list[str], quick: bool) -> dict[str, Any]:
+    """The sections that need the stack, in order, on one throwaway stack."""
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        # Many tenants share the load, and each shipment of the waiting kind has its own, so
-        # only the recipient limit could refuse an order: it stays at its default.
         settings, connection = scratch_settings(Path(tmp)), scratch_connection()
         group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
-        floor_port = free_port()
-        temporal_db = f"{tmp}/temporal.sqlite"
-        async with scratch_stack(settings, connection, group=group, db_file=temporal_db) as client:
-            await group.start(floor_service(settings, connection, floor_port))
+        database = f"{tmp}/temporal.sqlite"
+        async with scratch_stack(settings, connection, group=group, db_file=database) as client:
+            address = connection.address or ""
+            floor_queue = f"bench-engine-{uuid.uuid4().hex[:8]}"
+            floor_worker = await group.start(engine.worker_service(address, floor_queue))
+            stack_pids = {
+                name: process.pid
+                for name, process in group.processes.items()
+                if name != "engine worker"
+            }
             limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 ctx = scenarios.Context(
                     settings,
                     settings.api_url,
-                    f"http://127.0.0.1:{floor_port}",
                     http,
                     client,
                     create_db_engine(settings.database_url),
-                    {n: p.pid for n, p in group.processes.items() if n != "floor"},
+                    stack_pids,
                     connection,
                 )
-                if args.only_push:
-                    pushed = await measure_push(ctx, args.quick)
-                    sys.stdout.write(json.dumps(pushed, indent=2) + "\n")
-                    return 0
-                if args.only_failover:
-                    seconds = 5.0 if args.quick else 30.0
-                    results = {"failover": await failover.measure(ctx, group, 5.0, seconds)}
-                else:
-                    results = await measure(ctx, args.quick)
-                    results["failover"] = await failover.measure(ctx, group, 5.0, 30.0)
-    write(results)
-    return 0
+                temporal_pid = {"temporal": stack_pids["temporal"]}
+                floor_pids = {**temporal_pid, "engine worker": floor_worker.pid}
+                runs: dict[str, Callable[[], Awaitable[Any]]] = {
+                    "engine": lambda: _engine(ctx, address, floor_queue, floor_pids, quick),
+                    "service": lambda: service_figures(ctx, quick),
+                    "push": lambda: push_figures(ctx, quick),
+                    "failover": lambda: failover.measure(ctx, group, 5.0, 10.0 if quick else 30.0),
+                    "retention": lambda: retention.measure(ctx, quick),
+                }
+                for section in sections:
+                    if section in runs:
+                        log.warning("section %s", section)
+                        results[section] = await runs[section]()
+    return results
 
 
-def write(results: dict[str, Any]) -> None:
+async def _engine(
+    ctx: scenarios.Context, address: str, queue: str, pids: dict[str, int], quick: bool
+) -> dict[str, Any]:
+    floor = await engine.target(address, queue, pids)
+    return await compare(scenarios.service(ctx), floor, quick)
+
+
+def store_section(quick: bool) -> dict[str, Any]:
+    """The data-scale table; it needs the machine's PostgreSQL (BENCH_POSTGRES_URL)."""
+    server = os.environ.get("BENCH_POSTGRES_URL", "")
+    if not server:
+        log.warning("no PostgreSQL (BENCH_POSTGRES_URL): the store section is left out")
+        return {"skipped": "no PostgreSQL"}
+    return data_scale.run(server, QUICK_SIZES if quick else SIZES)
+
+
+def write(results: dict[str, Any], sections: list[str]) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
-    samples = results.pop("_samples", None)
-    results["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    name = stamp if samples is not None else f"{stamp}-failover"
+    name = stamp if sections == list(SECTIONS) else f"{stamp}-{'-'.join(sections)}"
+    compared = results.get("engine", {})
+    samples = compared.pop("_samples", None)
+    results["machine"] = {
+        "cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "processor": platform.processor() or platform.machine(),
+    }
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     if samples is not None:
-        plot(
-            RESULTS / f"{stamp}.png",
-            samples,
-            results["knee"],
-            results["at_target_rate"]["rate_rps"],
-        )
+        plot(RESULTS / f"{name}.png", samples, compared["knee"])
     log.warning("results in %s", RESULTS / f"{name}.json")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from devstack.postgres import scratch_postgres_database
 from domain.statuses import ShipmentStatus
@@ -60,18 +60,33 @@ def run(server_url: str, sizes: tuple[int, ...], probes_per_size: int = 300) -> 
     return results
 
 
-def load(engine: Engine, start: int, count: int) -> None:
+def load(
+    engine: Engine, start: int, count: int, ending: datetime | None = None, days: int = HISTORY_DAYS
+) -> None:
     """`count` completed shipments with three events each, a feed entry and a webhook receipt,
-    spread over the last HISTORY_DAYS across TENANTS tenants; COPY keeps a million quick."""
-    now = datetime.now(UTC)
+    spread over the `days` before `ending` (now) across TENANTS tenants. On PostgreSQL COPY
+    keeps a million quick; SQLite takes them in one transaction."""
+    with engine.connect() as connection:
+        numbered = connection.execute(text("SELECT coalesce(max(seq), 0) FROM feed_entry"))
+        base = int(numbered.scalar_one())
+    rows = list(_rows(start, count, ending or datetime.now(UTC), days, base))
+    tables = [
+        ("shipment", _SHIPMENT_COLUMNS, [r.shipment for r in rows]),
+        ("shipment_event", _EVENT_COLUMNS, [e for r in rows for e in r.events]),
+        ("feed_entry", _FEED_COLUMNS, [r.feed for r in rows]),
+        ("webhook_receipt", ("webhook_id", "received_at"), [r.receipt for r in rows]),
+    ]
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as connection:
+            for table, columns, values in tables:
+                statement = SQLModel.metadata.tables[table].insert()
+                connection.execute(statement, [dict(zip(columns, v, strict=True)) for v in values])
+        return
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-        rows = list(_rows(start, count, now))
-        _copy(cursor, "shipment", _SHIPMENT_COLUMNS, (r.shipment for r in rows))
-        _copy(cursor, "shipment_event", _EVENT_COLUMNS, (e for r in rows for e in r.events))
-        _copy(cursor, "feed_entry", _FEED_COLUMNS, (r.feed for r in rows))
-        _copy(cursor, "webhook_receipt", ("webhook_id", "received_at"), (r.receipt for r in rows))
+        for table, columns, values in tables:
+            _copy(cursor, table, columns, iter(values))
         raw.commit()
     finally:
         raw.close()
@@ -117,8 +132,8 @@ _FEED_COLUMNS = (
 )
 
 
-def _rows(start: int, count: int, now: datetime) -> Iterator[_Rows]:
-    span = timedelta(days=HISTORY_DAYS).total_seconds()
+def _rows(start: int, count: int, now: datetime, days: int, base: int) -> Iterator[_Rows]:
+    span = timedelta(days=days).total_seconds()
     # Oldest first, so the feed's sequence follows time as it does in service.
     for n in range(start, start + count):
         org = f"scale{n % TENANTS}"
@@ -151,7 +166,10 @@ def _rows(start: int, count: int, now: datetime) -> Iterator[_Rows]:
                 (sid, 1, "handover", "SMS_Accepted", True, None, created),
                 (sid, 2, "report", status, True, "simulator", delivered),
             ),
-            feed=(n + 1, sid, org, None, "Order_Completed", "SMS", phone, status, delivered),
+            feed=(
+                base + n - start + 1, sid, org, None, "Order_Completed", "SMS", phone, status,
+                delivered,
+            ),
             receipt=(f"msg_{sid}", delivered),
         )
 

@@ -1,66 +1,151 @@
-"""The engine floor: one Update-with-Start round trip to a workflow that does nothing, on the
-benchmark's own Temporal server. What any order costs before our code does any work.
-Benchmark-only; never part of the product."""
+"""The engine floor: an order's Temporal shape with none of our work in it, on the benchmark's own
+Temporal server. Update-with-Start whose update waits for a no-op local activity, a TTL timer
+raced by a signal about 100 ms later, a second no-op local activity, completion; a Python worker,
+unsandboxed, in a process of its own. What any order costs the engine before our code does
+anything. Benchmark-only; never part of the product.
 
-import time
+`python -m bench.engine ADDRESS TASK_QUEUE` runs the floor's worker.
+"""
+
+import asyncio
+import contextlib
+import sys
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.load import percentile
+from bench.targets import Target
+from devstack.processes import Service
+
+REPORT_AFTER_SECONDS = 0.1  # the simulator reports about this long after its handover
+_QUICK = timedelta(seconds=5)
+_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=1))
 
 
-@dataclass
-class EmptyInput:
-    pass
+@dataclass(frozen=True)
+class FloorOrder:
+    ttl_seconds: float = 300.0
 
 
-@dataclass
-class EmptyResult:
-    answered: bool = True
+@dataclass(frozen=True)
+class FloorAnswer:
+    handed_over: bool = True
+
+
+@dataclass(frozen=True)
+class FloorReport:
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class FloorResult:
+    reported: bool
+
+
+@activity.defn
+async def do_nothing(order: FloorOrder) -> FloorAnswer:
+    return FloorAnswer()
 
 
 @workflow.defn
-class EmptyWorkflow:
-    """Answers the update that started it, then ends."""
+class FloorWorkflow:
+    """An order's shape: handover, answer, a report raced by the TTL timer, a record, the end."""
+
+    def __init__(self) -> None:
+        self._handed_over = False
+        self._reported = False
 
     @workflow.run
-    async def run(self, _: EmptyInput) -> EmptyResult:
+    async def run(self, order: FloorOrder) -> FloorResult:
+        await self._local(order)
+        self._handed_over = True
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._reported, timeout=order.ttl_seconds)
+        await self._local(order)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return EmptyResult()
+        return FloorResult(reported=self._reported)
 
     @workflow.update
-    async def answer(self, _: EmptyInput) -> EmptyResult:
-        return EmptyResult()
+    async def handover(self, _: FloorOrder) -> FloorAnswer:
+        await workflow.wait_condition(lambda: self._handed_over)
+        return FloorAnswer()
+
+    @workflow.signal
+    def report(self, _: FloorReport) -> None:
+        self._reported = True
+
+    async def _local(self, order: FloorOrder) -> FloorAnswer:
+        return await workflow.execute_local_activity(
+            do_nothing, order, start_to_close_timeout=_QUICK, retry_policy=_RETRY
+        )
 
 
-async def round_trips(client: Client, count: int) -> dict[str, float]:
-    """`count` sequential round trips, each timed from the call to the update's answer."""
-    queue = f"bench-engine-{uuid.uuid4().hex[:8]}"
-    # Run like the product's worker, so the difference to our path is our own work.
-    runner = UnsandboxedWorkflowRunner()
-    latencies = []
-    async with Worker(client, task_queue=queue, workflows=[EmptyWorkflow], workflow_runner=runner):
-        for _ in range(count + 10):
-            start = WithStartWorkflowOperation(
-                EmptyWorkflow.run,
-                EmptyInput(),
-                id=f"bench-engine/{uuid.uuid4()}",
-                task_queue=queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-            began = time.perf_counter()
-            await client.execute_update_with_start_workflow(
-                EmptyWorkflow.answer, EmptyInput(), start_workflow_operation=start
-            )
-            latencies.append((time.perf_counter() - began) * 1000)
-    measured = latencies[10:]  # the first ones warm the worker's caches
-    return {
-        "count": len(measured),
-        "p50_ms": round(percentile(measured, 0.5), 1),
-        "p99_ms": round(percentile(measured, 0.99), 1),
-    }
+class FloorOrders:
+    """Places floor orders as the API places real ones, and reports on each after a while."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._reports: set[asyncio.Task[None]] = set()
+
+    async def place(self) -> bool:
+        start = WithStartWorkflowOperation(
+            FloorWorkflow.run,
+            FloorOrder(),
+            id=f"bench-engine/{uuid.uuid4()}",
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        answer = await self._client.execute_update_with_start_workflow(
+            FloorWorkflow.handover, FloorOrder(), start_workflow_operation=start
+        )
+        report = asyncio.create_task(self._report(start))
+        self._reports.add(report)
+        report.add_done_callback(self._reports.discard)
+        return answer.handed_over
+
+    async def settle(self) -> None:
+        """Wait for the reports still to be sent."""
+        await asyncio.gather(*self._reports)
+
+    async def _report(self, start: WithStartWorkflowOperation[FloorWorkflow, FloorResult]) -> None:
+        await asyncio.sleep(REPORT_AFTER_SECONDS)
+        handle = await start.workflow_handle()
+        await handle.signal(FloorWorkflow.report, FloorReport())
+
+
+def worker_service(address: str, task_queue: str) -> Service:
+    """The floor's worker, a process of its own as the service's worker is."""
+    return Service("engine worker", [sys.executable, "-m", "bench.engine", address, task_queue])
+
+
+async def target(address: str, task_queue: str, pids: dict[str, int]) -> Target:
+    """Floor orders through a client of their own (plain: the floor seals nothing)."""
+    orders = FloorOrders(await Client.connect(address), task_queue)
+
+    async def settle() -> None:
+        await orders.settle()
+        await asyncio.sleep(1)  # the second local activity and the completion
+
+    return Target("engine", lambda _: orders.place(), pids, settle)
+
+
+async def serve(address: str, task_queue: str) -> None:
+    client = await Client.connect(address)
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[FloorWorkflow],
+        activities=[do_nothing],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(sys.argv[1], sys.argv[2]))

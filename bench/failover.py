@@ -7,7 +7,8 @@ import asyncio
 import logging
 from typing import Any
 
-from bench.scenarios import Context, handover
+from bench.scenarios import Context, service
+from bench.targets import at_rate
 from core.config import Settings
 from devstack import services
 from devstack.processes import ProcessGroup
@@ -21,7 +22,7 @@ async def measure(ctx: Context, group: ProcessGroup, rate: float, seconds: float
     """Needs a stack whose first SMS provider is the simulator and whose second is another."""
     first = ctx.settings.sms_providers[0]
     phases: dict[str, Any] = {}
-    await handover(ctx, "service", rate, 3.0)  # warm-up
+    await at_rate(service(ctx), rate, 3.0)  # warm-up
     phases["healthy"] = await _phase(ctx, rate, seconds)
     await _restart_worker(
         ctx, group, ctx.settings.model_copy(update={"provider_failure_threshold": _NEVER_OPENS})
@@ -46,7 +47,7 @@ async def measure(ctx: Context, group: ProcessGroup, rate: float, seconds: float
 
 
 async def _phase(ctx: Context, rate: float, seconds: float) -> dict[str, float]:
-    summary, _ = await handover(ctx, "service", rate, seconds)
+    summary, _ = await at_rate(service(ctx), rate, seconds)
     if summary.errors:
         raise RuntimeError(f"{summary.errors} orders were not answered 201 during failover")
     log.warning("failover phase at %g req/s: %s", rate, summary)
@@ -58,4 +59,4 @@ async def _restart_worker(ctx: Context, group: ProcessGroup, settings: Settings)
     """A worker of `settings` (its circuits new), warmed up before anything is measured."""
     await group.stop("worker")
     await group.start(services.worker(settings, ctx.connection))
-    await handover(ctx, "service", 5.0, 2.0)
+    await at_rate(service(ctx), 5.0, 2.0)

@@ -1,4 +1,5 @@
-"""The PNG beside each result: latency over time at the target rate, and p99 against rate."""
+"""The PNG beside each result: latency over time at 5 req/s, and p50/p99 against the offered
+rate, for the service and the engine floor side by side."""
 
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.load import Sample
+from bench.targets import KNEE_P99_MS
 
 
-def plot(
-    path: Path, at_target: dict[str, list[Sample]], knees: dict[str, Any], rate: float
-) -> None:
+def plot(path: Path, at_5_rps: dict[str, list[Sample]], knees: dict[str, Any]) -> None:
     figure, (timeline, curve) = plt.subplots(1, 2, figsize=(13, 4.8))
-    for name, samples in at_target.items():
+    for name, samples in at_5_rps.items():
         if samples:
             start = samples[0].scheduled
             timeline.scatter(
@@ -25,10 +25,7 @@ def plot(
                 label=name,
             )
     timeline.set(
-        title=f"Handover latency at {rate:g} req/s",
-        xlabel="seconds",
-        ylabel="ms (from scheduled start)",
-        yscale="log",
+        title="Order latency at 5 req/s", xlabel="seconds", ylabel="ms (from scheduled start)"
     )
     timeline.legend()
     for name, result in knees.items():
@@ -42,9 +39,12 @@ def plot(
             linestyle="--",
             label=f"{name} p50",
         )
-    curve.axhline(500, color="grey", linewidth=0.8)
+    curve.axhline(KNEE_P99_MS, color="grey", linewidth=0.8)
     curve.set(
-        title="Latency against offered rate", xlabel="offered req/s", ylabel="ms", yscale="log"
+        title="Latency against offered rate (knee: p99 at the grey line)",
+        xlabel="offered req/s",
+        ylabel="ms",
+        yscale="log",
     )
     curve.legend()
     figure.tight_layout()

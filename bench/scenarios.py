@@ -1,10 +1,8 @@
-"""The measured figures: handover latency against the floor (under load and one at a time),
-the knee, CPU per order by process, report-to-visible latency, Failed_TTL lateness, worker
-memory with many waiting shipments, and the pushes: final status to webhook and to a waiting
-read, and orders beside 500 waiting reads."""
+"""The service's own figures: orders through the API, report-to-visible latency, Failed_TTL
+lateness, worker memory with many waiting shipments, and the pushes: final status to webhook
+and to a waiting read, and orders beside 500 waiting reads."""
 
 import asyncio
-import os
 import random
 import time
 import uuid
@@ -18,8 +16,8 @@ from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
-from bench.load import Sample, Summary, open_loop, percentile, summarize
 from bench.receiver import Receiver
+from bench.targets import Target, distribution, one_at_a_time
 from core.config import Settings
 from devstack.services import REPORT_ROUTE
 from devstack.token import auth_headers
@@ -41,12 +39,23 @@ SILENT = "+4799990008"  # the simulator never reports on it
 class Context:
     settings: Settings
     api: str
-    floor: str
     http: httpx.AsyncClient
     client: Client
     engine: Engine
     pids: dict[str, int]  # the stack's processes by name
     connection: ClientConfigProfile  # how every process of the stack reaches Temporal
+
+
+def service(ctx: Context) -> Target:
+    """Orders through the API, one tenant of many each, as the service's callers place them."""
+    tokens = _tokens(ctx.settings)
+    url = f"{ctx.api}{ORDER_PATH}"
+
+    async def send(i: int) -> bool:
+        response = await ctx.http.post(url, json=_order(), headers=tokens[i % len(tokens)])
+        return response.status_code == 201
+
+    return Target("service", send, ctx.pids)
 
 
 def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:
@@ -63,55 +72,6 @@ def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
             "smsSettings": {"body": "Your code is 123456"},
         },
     }
-
-
-async def handover(
-    ctx: Context, target: str, rate: float, seconds: float
-) -> tuple[Summary, list[Sample]]:
-    tokens = _tokens(ctx.settings)
-    url = _target_url(ctx, target)
-
-    async def send(i: int) -> bool:
-        response = await ctx.http.post(url, json=_order(), headers=tokens[i % len(tokens)])
-        return response.status_code == 201
-
-    samples = await open_loop(send, rate, seconds)
-    return summarize(samples, rate), samples
-
-
-def _target_url(ctx: Context, target: str) -> str:
-    return f"{ctx.api}{ORDER_PATH}" if target == "service" else f"{ctx.floor}/floor/sms"
-
-
-async def sequential(ctx: Context, target: str, count: int) -> dict[str, float]:
-    """One order at a time, each on an idle stack: the pause lets the previous order's delivery
-    report be processed first, so the figure is the handover path alone, without queueing."""
-    tokens = _tokens(ctx.settings)
-    url = _target_url(ctx, target)
-    latencies = []
-    for n in range(count + 10):
-        began = time.perf_counter()
-        response = await ctx.http.post(url, json=_order(), headers=tokens[n % len(tokens)])
-        if response.status_code != 201:
-            raise RuntimeError(f"{target} answered {response.status_code} to a valid order")
-        latencies.append((time.perf_counter() - began) * 1000)
-        await asyncio.sleep(0.25)
-    return _distribution(latencies[10:])  # the first ones warm connections and caches
-
-
-async def knee(
-    ctx: Context, target: str, rates: list[float], seconds: float
-) -> tuple[float, list[dict[str, float]]]:
-    """The highest offered rate with p99 <= 500 ms and no errors; stops at the first miss."""
-    best, steps = 0.0, []
-    for rate in rates:
-        summary, _ = await handover(ctx, target, rate, seconds)
-        steps.append(summary.as_dict())
-        if summary.errors or summary.p99_ms > 500:
-            break
-        best = rate
-        await asyncio.sleep(2)
-    return best, steps
 
 
 async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
@@ -138,7 +98,7 @@ async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
                 break
             await asyncio.sleep(0.002)
         latencies.append((time.perf_counter() - started) * 1000)
-    return _distribution(latencies)
+    return distribution(latencies)
 
 
 async def ttl_lateness(ctx: Context, count: int, ttl: int = 3, grace: int = 1) -> dict[str, float]:
@@ -154,7 +114,7 @@ async def ttl_lateness(ctx: Context, count: int, ttl: int = 3, grace: int = 1) -
                 raise RuntimeError(f"shipment {data.idempotency_id} did not end in Failed_TTL")
             deadline = row.created_at + timedelta(seconds=ttl + grace)
             lateness.append((row.last_update - deadline).total_seconds() * 1000)
-    return _distribution(lateness)
+    return distribution(lateness)
 
 
 async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
@@ -173,31 +133,6 @@ async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
         "rss_before_mib": before,
         "rss_after_mib": _rss_mib(ctx.pids["worker"]),
     }
-
-
-async def cpu_per_order(ctx: Context, rate: float, seconds: float) -> dict[str, Any]:
-    """CPU time each process spends on one order and its delivery report, below the knee:
-    the profile that says where the capacity of the machine goes."""
-    before = {name: _cpu_seconds(pid) for name, pid in ctx.pids.items()}
-    own_before = _own_cpu_seconds()
-    summary, _ = await handover(ctx, "service", rate, seconds)
-    await asyncio.sleep(3)  # the reports of the last orders land
-    spent = {name: _cpu_seconds(pid) - before[name] for name, pid in ctx.pids.items()}
-    spent["load generator"] = _own_cpu_seconds() - own_before
-    spent["total"] = sum(spent.values())
-    per_order = {name: round(1000 * value / summary.requests, 1) for name, value in spent.items()}
-    return {"rate_rps": rate, "orders": summary.requests, "cpu_ms_per_order": per_order}
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def _silent_input(org: str, ttl: int, grace: int) -> NotificationInput:
@@ -220,15 +155,6 @@ async def _start(ctx: Context, data: NotificationInput) -> Any:
         id=workflow_id(data.org, data.idempotency_id),
         task_queue=ctx.settings.temporal_task_queue,
     )
-
-
-def _distribution(values: list[float]) -> dict[str, float]:
-    return {
-        "count": len(values),
-        "p50_ms": round(percentile(values, 0.5), 1),
-        "p99_ms": round(percentile(values, 0.99), 1),
-        "max_ms": round(max(values), 1),
-    }
 
 
 def _rss_mib(pid: int) -> float:
@@ -258,7 +184,7 @@ async def webhook_latency(ctx: Context, count: int) -> dict[str, float]:
             latencies.append(
                 (await receiver.arrival(shipment_id, "shipment.completed") - seen) * 1000
             )
-    return _distribution(latencies)
+    return distribution(latencies)
 
 
 async def long_poll_latency(ctx: Context, count: int) -> dict[str, float]:
@@ -279,12 +205,12 @@ async def long_poll_latency(ctx: Context, count: int) -> dict[str, float]:
         if answer.json()["status"] != "Order_Completed":
             raise RuntimeError("the waiting read answered before the status was final")
         latencies.append((answered - await final) * 1000)
-    return _distribution(latencies)
+    return distribution(latencies)
 
 
 async def orders_beside_waiters(ctx: Context, count: int, waiters: int = 500) -> dict[str, Any]:
     """Order latency one at a time, alone and with `waiters` reads waiting on other shipments."""
-    alone = await sequential(ctx, "service", count)
+    alone = await one_at_a_time(service(ctx), count)
     headers = auth_headers(ctx.settings, "waiters")
     shipment_id, _ = await _silent_order(ctx, "waiters", headers)
     url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
@@ -296,7 +222,7 @@ async def orders_beside_waiters(ctx: Context, count: int, waiters: int = 500) ->
 
     tasks = [asyncio.create_task(wait_again()) for _ in range(waiters)]
     await asyncio.sleep(5)  # every read is waiting, also on a busy machine
-    beside = await sequential(ctx, "service", count)
+    beside = await one_at_a_time(service(ctx), count)
     stop.set()
     for task in tasks:
         task.cancel()

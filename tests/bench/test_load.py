@@ -2,11 +2,14 @@
 each latency counts from the request's scheduled start."""
 
 import asyncio
+import uuid
 
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench import engine
 from bench.load import open_loop, percentile, summarize
+from bench.targets import KNEE_P99_MS, Target, knee
 
 
 async def test_requests_start_on_schedule_whatever_the_answers_do() -> None:
@@ -66,8 +69,39 @@ def test_percentile_picks_the_value_at_the_fraction() -> None:
     assert percentile([], 0.5) == 0.0
 
 
-async def test_the_engine_floor_answers_each_round_trip(temporal_env: WorkflowEnvironment) -> None:
-    figures = await engine.round_trips(temporal_env.client, 5)
+async def test_the_engine_floor_has_an_orders_shape(temporal_env: WorkflowEnvironment) -> None:
+    """Update-with-Start answered after the first local activity, then the report's signal
+    decides before the TTL timer, then the second local activity and the end."""
+    client = temporal_env.client
+    queue = f"floor-{uuid.uuid4().hex[:8]}"
+    orders = engine.FloorOrders(client, queue)
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[engine.FloorWorkflow],
+        activities=[engine.do_nothing],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    async with worker:
+        answered = [await orders.place() for _ in range(3)]
+        await orders.settle()
+        ids = [w.id async for w in client.list_workflows(f'TaskQueue="{queue}"')]
+        results = [await client.get_workflow_handle(i).result() for i in ids]
 
-    assert figures["count"] == 5
-    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert answered == [True, True, True]
+    assert len(results) == 3
+    assert all(result["reported"] for result in results)
+
+
+async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
+    async def slower_with_load(i: int) -> bool:
+        await asyncio.sleep(0.001 if i < 30 else 0.4)  # past 30 orders it queues
+        return True
+
+    target = Target("toy", slower_with_load, {}, settle=lambda: asyncio.sleep(0))
+
+    best, steps = await knee(target, [50.0, 100.0, 200.0], seconds=0.5)
+
+    assert best == 50.0
+    assert [step["offered_rps"] for step in steps] == [50.0, 100.0]
+    assert steps[-1]["p99_ms"] > KNEE_P99_MS
