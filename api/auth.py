@@ -1,6 +1,9 @@
 """Bearer-token authentication: who the caller is (the `org` claim) and whether it may order."""
 
 import re
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,12 +53,48 @@ class HmacTokenVerifier:
 
 class TokenVerifiers:
     """Picks the verifier by the token's algorithm: HS256 (shared secret) or RS256/ES256 (JWKS);
-    an algorithm with no verifier configured is refused."""
+    an algorithm with no verifier configured is refused.
 
-    def __init__(self, by_algorithm: dict[str, TokenVerifier]) -> None:
+    A token once verified is remembered with its claims until it expires: a backend sends the
+    same token with order after order, and verifying it again cost more than the rest of the
+    route's checks. Only the whole token is a key, so no other token can use its entry.
+    """
+
+    def __init__(self, by_algorithm: dict[str, TokenVerifier], remember: int = 4096) -> None:
         self._by_algorithm = by_algorithm
+        self._verified: OrderedDict[str, tuple[dict[str, object], float]] = OrderedDict()
+        self._remember = remember
+        self._lock = threading.Lock()  # new tokens are verified on the thread pool
+
+    def knows(self, token: str) -> bool:
+        """Whether `verify` answers from memory, with no work that could block."""
+        return self._remembered(token) is not None
 
     def verify(self, token: str) -> dict[str, object]:
+        claims = self._remembered(token)
+        if claims is not None:
+            return claims
+        claims = self._verify(token)
+        expires = claims.get("exp")
+        if isinstance(expires, int | float):
+            with self._lock:
+                self._verified[token] = (claims, float(expires))
+                while len(self._verified) > self._remember:
+                    self._verified.popitem(last=False)
+        return claims
+
+    def _remembered(self, token: str) -> dict[str, object] | None:
+        with self._lock:
+            entry = self._verified.get(token)
+            if entry is None:
+                return None
+            if entry[1] <= time.time():
+                del self._verified[token]
+                return None
+            self._verified.move_to_end(token)
+            return entry[0]
+
+    def _verify(self, token: str) -> dict[str, object]:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
         except jwt.PyJWTError as exc:

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from api.auth import Principal, TokenVerifier, authenticate, authorize
+from api.auth import Principal, TokenVerifiers, authenticate, authorize
 from api.codec_service import CodecService
 from api.completions import CompletionWatcher
 from api.ordering import OrderService
@@ -60,13 +61,17 @@ _bearer = HTTPBearer(
 )
 
 
-def _principal(
+async def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: TokenVerifiers = request.app.state.verifier
     token = credentials.credentials if credentials is not None else None
-    return authenticate(token, verifier, request.app.state.settings.auth_scope)
+    scope = request.app.state.settings.auth_scope
+    if token is not None and verifier.knows(token.strip()):
+        return authenticate(token, verifier, scope)
+    # A new token may need the identity provider's keys, fetched over the network.
+    return await run_in_threadpool(authenticate, token, verifier, scope)
 
 
 async def _tenant(principal: Annotated[Principal, Depends(_principal)]) -> str:

@@ -1,11 +1,13 @@
 """Authentication and authorisation: 401 without a valid token, 403 without the scope or org."""
 
+import asyncio
 import time
 
 import jwt
 import pytest
 
-from devstack.token import bearer
+from api.auth import HmacTokenVerifier, TokenVerifiers
+from devstack.token import bearer, mint_token
 from tests.support.answers import assert_problem
 from tests.support.bodies import sms_order
 from tests.support.routes import FEED, SHIPMENT, SMS
@@ -99,3 +101,40 @@ async def test_token_without_a_valid_org_is_403(stack: Stack, org: object) -> No
 @pytest.mark.parametrize("path", [f"{SHIPMENT}/00000000-0000-0000-0000-000000000000", FEED])
 async def test_reads_need_a_token(stack: Stack, path: str) -> None:
     assert_problem(await stack.api.get(path), 401)
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(stack: Stack) -> None:
+    expiring = token(stack, exp=int(time.time()) + 2)
+
+    before = await stack.api.get(FEED, headers=expiring)
+    again = await stack.api.get(FEED, headers=expiring)
+    while time.time() <= jwt.decode(
+        expiring["Authorization"].split()[1], options={"verify_signature": False}
+    )["exp"]:
+        await asyncio.sleep(0.1)
+    after = await stack.api.get(FEED, headers=expiring)
+
+    assert before.status_code == again.status_code == 200
+    assert_problem(after, 401)
+
+
+def test_verified_tokens_are_remembered_up_to_a_bound() -> None:
+    secret = "s" * 40
+    hmac = HmacTokenVerifier(secret)
+    checked: list[str] = []
+
+    class Counting:
+        def verify(self, token: str) -> dict[str, object]:
+            checked.append(token)
+            return hmac.verify(token)
+
+    verifiers = TokenVerifiers({"HS256": Counting()}, remember=2)
+    tokens = [mint_token(secret, f"org{n}", "s") for n in range(3)]
+
+    for each in (*tokens, tokens[2], tokens[1], tokens[0]):
+        verifiers.verify(each)
+
+    # The first token was forgotten to keep two; the others were not verified twice.
+    assert checked == [tokens[0], tokens[1], tokens[2], tokens[0]]
+    assert verifiers.knows(tokens[0])
+    assert not verifiers.knows("not-a-token")
