@@ -17,6 +17,14 @@ def required(found: str | None, in_ci: str, elsewhere: str) -> str:
     return found
 
 
-def system_command(name: str, variable: str) -> str | None:
-    """The command `make test` named in `variable`, or the system's own one."""
-    return os.environ.get(variable) or shutil.which(name, path="/usr/sbin:/usr/bin")
+def installed(command: str, product: str, tests: str) -> str:
+    """The path of `command`: as `make test` names it in `TEST_<COMMAND>` after
+    `scripts/test-<command>.sh` installed it, or as the system has it."""
+    found = os.environ.get(f"TEST_{command.upper()}") or shutil.which(
+        command, path="/usr/sbin:/usr/bin"
+    )
+    return required(
+        found,
+        f"CI runs the {tests} tests, but {product} is not installed",
+        f"no {product} here (make test installs it: scripts/test-{command}.sh)",
+    )

@@ -18,7 +18,7 @@ from email.message import Message
 from pathlib import Path
 
 from devstack.processes import free_port
-from tests.support.machine import required, system_command
+from tests.support.machine import installed
 
 RECIPIENTS, SENDERS = "example.no", "sender.test"
 NOBODY = 65534  # the virtual delivery agent writes the Maildirs as this user
@@ -63,11 +63,7 @@ class Postfix:
 
 def postfix_binary() -> str:
     """Postfix where the machine has it; the tests that need it fail in CI without it."""
-    return required(
-        system_command("postfix", "TEST_POSTFIX"),
-        "CI runs the Postfix tests, but Postfix is not installed",
-        "no Postfix here (make test installs it where it can)",
-    )
+    return installed("postfix", "Postfix", "Postfix")
 
 
 @contextlib.asynccontextmanager

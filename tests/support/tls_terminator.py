@@ -17,7 +17,7 @@ from pathlib import Path
 
 from devstack.processes import free_port
 from tests.support.certificates import Pki
-from tests.support.machine import required, system_command
+from tests.support.machine import installed
 
 _CONFIG = """
 global
@@ -57,11 +57,7 @@ class Terminator:
 
 
 def haproxy() -> str:
-    return required(
-        system_command("haproxy", "TEST_HAPROXY"),
-        "CI runs the TLS tests, but HAProxy is not installed",
-        "no HAProxy here (make test installs it: scripts/test-haproxy.sh)",
-    )
+    return installed("haproxy", "HAProxy", "TLS")
 
 
 @contextlib.asynccontextmanager
