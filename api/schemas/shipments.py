@@ -1,7 +1,7 @@
 """Bodies of the shipment manifest and the status feed."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from api.schemas.orders import ApiModel
 from domain.manifest import ShipmentManifest
@@ -14,15 +14,21 @@ class RecipientOut(ApiModel):
     last_update: datetime
 
 
-def _recipients(manifest: ShipmentManifest) -> list[RecipientOut]:
-    return [
-        RecipientOut(
-            type=manifest.channel,
-            destination=manifest.destination,
-            status=manifest.status,
-            last_update=manifest.last_update,
-        )
-    ]
+def _shipment(manifest: ShipmentManifest) -> dict[str, Any]:
+    """What the manifest and a feed entry both say of a shipment."""
+    recipient = RecipientOut(
+        type=manifest.channel,
+        destination=manifest.destination,
+        status=manifest.status,
+        last_update=manifest.last_update,
+    )
+    return {
+        "shipment_id": manifest.shipment_id,
+        "senders_reference": manifest.senders_reference,
+        "status": manifest.order_status,
+        "last_update": manifest.last_update,
+        "recipients": [recipient],
+    }
 
 
 class ManifestOut(ApiModel):
@@ -35,13 +41,7 @@ class ManifestOut(ApiModel):
 
     @classmethod
     def of(cls, manifest: ShipmentManifest) -> "ManifestOut":
-        return cls(
-            shipment_id=manifest.shipment_id,
-            senders_reference=manifest.senders_reference,
-            status=manifest.order_status,
-            last_update=manifest.last_update,
-            recipients=_recipients(manifest),
-        )
+        return cls(**_shipment(manifest))
 
 
 class FeedEntryOut(ApiModel):
@@ -55,11 +55,4 @@ class FeedEntryOut(ApiModel):
 
     @classmethod
     def of(cls, sequence_number: int, snapshot: ShipmentManifest) -> "FeedEntryOut":
-        return cls(
-            sequence_number=sequence_number,
-            shipment_id=snapshot.shipment_id,
-            senders_reference=snapshot.senders_reference,
-            status=snapshot.order_status,
-            last_update=snapshot.last_update,
-            recipients=_recipients(snapshot),
-        )
+        return cls(sequence_number=sequence_number, **_shipment(snapshot))

@@ -35,6 +35,15 @@ ACCEPTED_EMAIL = [
 ]
 
 
+def on_both_channels(phone: str, local: str) -> pytest.MarkDecorator:
+    """The test with an SMS order to `phone` and with an email order to `local`@example.no."""
+    return pytest.mark.parametrize(
+        ("route", "order"),
+        [(SMS, sms_order(phone)), (EMAIL, email_order(f"{local}@example.no"))],
+        ids=["sms", "email"],
+    )
+
+
 def refusal_detail(stack: Stack, shipment_id: str) -> str:
     """What the gateway said with its refusal, as the shipment's history keeps it."""
     handover = [event for event in history(stack.engine, shipment_id) if event.kind == "handover"]
@@ -86,11 +95,7 @@ async def test_refused_email_recipient_is_201_with_a_failed_status(
     assert refusal_detail(stack, manifest["shipmentId"]).startswith("5")  # the SMTP reply
 
 
-@pytest.mark.parametrize(
-    ("route", "order"),
-    [(SMS, sms_order("+4799990009")), (EMAIL, email_order("unavailable@example.no"))],
-    ids=["sms", "email"],
-)
+@on_both_channels("+4799990009", "unavailable")
 async def test_unavailable_gateway_is_503_and_nothing_is_kept(
     stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
 ) -> None:
@@ -122,11 +127,7 @@ async def test_retry_after_503_hands_over_again(stack: Stack, tenant: Tenant) ->
     assert [m["to"] for m in sent] == [phone]
 
 
-@pytest.mark.parametrize(
-    ("route", "order"),
-    [(SMS, sms_order("+4799990013")), (EMAIL, email_order("hang@example.no"))],
-    ids=["sms", "email"],
-)
+@on_both_channels("+4799990013", "hang")
 async def test_gateway_that_never_answers_is_503_within_the_deadline(
     stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
 ) -> None:
@@ -140,11 +141,7 @@ async def test_gateway_that_never_answers_is_503_within_the_deadline(
     assert time.monotonic() - started <= stack.settings.handover_deadline_seconds + 1
 
 
-@pytest.mark.parametrize(
-    ("route", "order"),
-    [(SMS, sms_order("+4799990012")), (EMAIL, email_order("slow@example.no"))],
-    ids=["sms", "email"],
-)
+@on_both_channels("+4799990012", "slow")
 async def test_slow_gateway_still_answers_201(
     stack: Stack, tenant: Tenant, route: str, order: dict[str, object]
 ) -> None:

@@ -74,14 +74,22 @@ async def provider_stack(
     engine.dispose()
 
 
-async def answers(sent: list[httpx.Response], before: int, count: int) -> list[httpx.Response]:
-    """Our answers to the provider's own requests: the provider may note them after the
-    shipment has already completed."""
+async def final_and_answers(
+    stack: ProviderStack,
+    route: str,
+    body: dict[str, Any],
+    sent: list[httpx.Response],
+    count: int,
+) -> tuple[str, list[httpx.Response]]:
+    """An order's final status, and our answers to the provider's `count` requests about it:
+    the provider may note them after the shipment has already completed."""
+    before = len(sent)
+    final = await stack.final_status(await stack.order(route, body))
 
     async def probe() -> list[httpx.Response] | None:
         return sent[before : before + count] if len(sent) >= before + count else None
 
-    return await eventually(probe)
+    return final, await eventually(probe)
 
 
 @pytest.fixture(scope="module")
@@ -161,11 +169,12 @@ async def test_twilio_status_callbacks_decide(
 ) -> None:
     stack = twilio_and_smtp
     assert stack.twilio is not None
-    before = len(stack.twilio.callbacks)
-    shipment = await stack.order(SMS, sms_order(phone))
+    # Two callbacks: sent, then the final one.
+    final, callbacks = await final_and_answers(
+        stack, SMS, sms_order(phone), stack.twilio.callbacks, 2
+    )
 
-    assert await stack.final_status(shipment) == status
-    callbacks = await answers(stack.twilio.callbacks, before, 2)  # sent, then the final one
+    assert final == status
     assert [r.status_code for r in callbacks] == [200, 200]
     assert stack.twilio.refused_credentials == 0
 
@@ -223,14 +232,14 @@ async def test_smtp_delivery_status_notifications_decide(
 ) -> None:
     stack = twilio_and_smtp
     assert stack.smtp is not None
-    before = len(stack.smtp.notifications)
-    shipment = await stack.order(EMAIL, email_order(f"{local}@example.no"))
+    final, [notification] = await final_and_answers(
+        stack, EMAIL, email_order(f"{local}@example.no"), stack.smtp.notifications, 1
+    )
 
-    assert await stack.final_status(shipment) == status
+    assert final == status
     received = stack.smtp.received[-1]
     assert (received.tls, received.auth) == (True, "PLAIN")
     assert received.envid is not None
-    [notification] = await answers(stack.smtp.notifications, before, 1)
     assert notification.status_code == 200
 
 
@@ -243,11 +252,11 @@ async def test_link_mobility_delivery_reports_decide(
 ) -> None:
     stack = link_and_acs
     assert stack.link is not None
-    before = len(stack.link.acknowledgements)
-    shipment = await stack.order(SMS, sms_order(phone))
+    final, [acknowledgement] = await final_and_answers(
+        stack, SMS, sms_order(phone), stack.link.acknowledgements, 1
+    )
 
-    assert await stack.final_status(shipment) == status
-    [acknowledgement] = await answers(stack.link.acknowledgements, before, 1)
+    assert final == status
     assert acknowledgement.status_code == 200
     assert b"<STATUS>OK</STATUS>" in acknowledgement.content
 

@@ -12,24 +12,22 @@ from tests.support.routes import DEPRECATED, EMAIL, SMS
 from tests.support.stack import Stack, Tenant
 
 
-def with_sms(**changes: Any) -> dict[str, Any]:
-    order = sms_order()
-    recipient = order["recipientSms"]
+def order_with(changes: dict[str, Any]) -> dict[str, Any]:
+    """An order with the fields at the dotted paths (as the errors name them) set: an email
+    order where they lie under `recipientEmail`, else an SMS order."""
+    email = any(path.startswith("recipientEmail.") for path in changes)
+    order = email_order() if email else sms_order()
     for path, value in changes.items():
-        target, _, name = path.rpartition("__")
-        node = recipient["smsSettings"] if target == "settings" else recipient
+        *parents, name = path.split(".")
+        node = order
+        for parent in parents:
+            node = node[parent]
         node[name] = value
     return order
 
 
-def with_email(**changes: Any) -> dict[str, Any]:
-    order = email_order()
-    recipient = order["recipientEmail"]
-    for path, value in changes.items():
-        target, _, name = path.rpartition("__")
-        node = recipient["emailSettings"] if target == "settings" else recipient
-        node[name] = value
-    return order
+def route_of(order: dict[str, Any]) -> str:
+    return EMAIL if "recipientEmail" in order else SMS
 
 
 async def assert_rejected(stack: Stack, tenant: Tenant, route: str, body: Any, field: str) -> None:
@@ -47,9 +45,9 @@ async def assert_accepted(stack: Stack, tenant: Tenant, route: str, body: Any) -
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize(
-    "phone",
-    [
+# Each field, by the path its errors name, and its edges.
+ACCEPTED: dict[str, list[Any]] = {
+    "recipientSms.phoneNumber": [
         "+4740000001",
         "004740000000",
         "+233242426224",
@@ -57,14 +55,31 @@ async def assert_accepted(stack: Stack, tenant: Tenant, route: str, body: Any) -
         "+47 912 34 567",
         "0047-91234567",
     ],
-)
-async def test_valid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
-    await assert_accepted(stack, tenant, SMS, with_sms(phoneNumber=phone))
-
-
-@pytest.mark.parametrize(
-    "phone",
-    [
+    "recipientSms.timeToLiveInSeconds": [60, 172800],
+    # The simulator keeps the limits of Link Mobility: 16 parts of 134 characters, or of 67
+    # UCS-2 units.
+    "recipientSms.smsSettings.body": ["x" * 2144, "ø" * 160, "€" * 1072, "😀" * 536, "line\nbreak"],
+    "recipientSms.smsSettings.sender": [
+        *("Altinn", "ABCDEFGHIJK", "Bank 2", "(TEST) SMS", "4790000000", "+4790000000"),
+        *("", "  ", None),
+    ],
+    "idempotencyId": ["k", "k" * 255, "ÆØÅ/with:odd chars?#"],
+    "sendersReference": ["r" * 1024],
+    "recipientEmail.emailAddress": [
+        "a@b.co",
+        "ø@æ.no",
+        "first.last+tag@sub.example.com",
+        "x@1.2.3.4",
+        "  padded@example.no  ",
+        f"{'l' * 64}@example.no",
+    ],
+    "recipientEmail.emailSettings.senderEmailAddress": [None],  # absent: the default
+    "recipientEmail.emailSettings.contentType": ["Plain", "Html", "plain", "HTML", 0, 1],
+    "recipientEmail.emailSettings.subject": ["s" * 2000],
+    "recipientEmail.emailSettings.body": ["b" * 60_000],
+}
+REJECTED: dict[str, list[Any]] = {
+    "recipientSms.phoneNumber": [
         "+4750000004",
         "+47900000001",
         "+14790000000",
@@ -82,46 +97,65 @@ async def test_valid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> 
         "+4791234567\n",
         "+4791234567\u200b",
     ],
-)
-async def test_invalid_phone_numbers(stack: Stack, tenant: Tenant, phone: str) -> None:
-    await assert_rejected(
-        stack, tenant, SMS, with_sms(phoneNumber=phone), "recipientSms.phoneNumber"
-    )
+    "recipientSms.timeToLiveInSeconds": [59, 172801, 0, -1, "120", 120.5, None],
+    "recipientSms.smsSettings.body": ["", "   ", "\u0000code", "x" * 2145, "😀" * 537],
+    "recipientSms.smsSettings.sender": [
+        "ABCDEFGHIJKL",
+        "(TEST) Instant SMS Test",
+        "12345678901234567",
+        "Bank<script>",
+        "Bærum",
+        "line\nbreak",
+        "Altinn\n",
+    ],
+    "idempotencyId": ["", "   ", "k" * 256, None, 17, "tab\tkey", "😀" * (MAX_KEY_BYTES // 4 + 1)],
+    "sendersReference": ["r" * 1025],
+    "recipientEmail.emailAddress": [
+        "user@localhost",
+        "a@b.com;c@d.com",
+        "a;b@c.com",
+        "no-at-sign",
+        "a@b.c",
+        "a..b@c.com",
+        '"john doe"@x.no',
+        "",
+        "a@b.toolongtldabcde",
+        f"{'l' * 65}@example.no",
+        "a@-bad.no",
+        "a b@c.no",
+        # 63 letters pass the pattern, but in its ASCII (IDNA) form the label is too long.
+        f"a@{'ø' * 63}.no",
+    ],
+    "recipientEmail.emailSettings.senderEmailAddress": ["", "   ", "not-an-address", "a@localhost"],
+    "recipientEmail.emailSettings.contentType": ["Markdown", "", 2, True, None],
+    "recipientEmail.emailSettings.subject": ["", "  ", "s" * 2001, "Injected\r\nBcc: x@y.no"],
+    "recipientEmail.emailSettings.body": ["", "  ", "b" * 60_001],
+}
 
 
-@pytest.mark.parametrize("ttl", [60, 172800])
-async def test_ttl_edges_accepted(stack: Stack, tenant: Tenant, ttl: int) -> None:
-    await assert_accepted(stack, tenant, SMS, with_sms(timeToLiveInSeconds=ttl))
+def edges(table: dict[str, list[Any]]) -> list[tuple[str, Any]]:
+    return [(path, value) for path, values in table.items() for value in values]
 
 
-@pytest.mark.parametrize("ttl", [59, 172801, 0, -1, "120", 120.5, None])
-async def test_ttl_outside_range_rejected(stack: Stack, tenant: Tenant, ttl: Any) -> None:
-    await assert_rejected(
-        stack, tenant, SMS, with_sms(timeToLiveInSeconds=ttl), "recipientSms.timeToLiveInSeconds"
-    )
+@pytest.mark.parametrize(("path", "value"), edges(ACCEPTED))
+async def test_accepted(stack: Stack, tenant: Tenant, path: str, value: Any) -> None:
+    order = order_with({path: value})
+    await assert_accepted(stack, tenant, route_of(order), order)
 
 
-@pytest.mark.parametrize("body", ["", "   ", "\u0000code", "x" * 2145, "😀" * 537])
-async def test_sms_body_rejected(stack: Stack, tenant: Tenant, body: str) -> None:
-    await assert_rejected(
-        stack, tenant, SMS, with_sms(settings__body=body), "recipientSms.smsSettings.body"
-    )
-
-
-@pytest.mark.parametrize("body", ["x" * 2144, "ø" * 160, "€" * 1072, "😀" * 536, "line\nbreak"])
-async def test_sms_body_that_link_mobility_carries_whole(
-    stack: Stack, tenant: Tenant, body: str
+@pytest.mark.parametrize(("path", "value"), edges(REJECTED))
+async def test_rejected_naming_the_field(
+    stack: Stack, tenant: Tenant, path: str, value: Any
 ) -> None:
-    """The simulator keeps the limits of Link Mobility: 16 parts of 134 characters, or of 67
-    UCS-2 units."""
-    await assert_accepted(stack, tenant, SMS, with_sms(settings__body=body))
+    order = order_with({path: value})
+    await assert_rejected(stack, tenant, route_of(order), order, path)
 
 
 async def test_a_body_the_provider_would_cut_is_refused_saying_so(
     stack: Stack, tenant: Tenant
 ) -> None:
     response = await stack.api.post(
-        SMS, json=with_sms(settings__body="x" * 2500), headers=tenant.headers
+        SMS, json=order_with({"recipientSms.smsSettings.body": "x" * 2500}), headers=tenant.headers
     )
     assert response.json()["errors"] == {
         "recipientSms.smsSettings.body": [
@@ -131,36 +165,10 @@ async def test_a_body_the_provider_would_cut_is_refused_saying_so(
     }
 
 
-@pytest.mark.parametrize(
-    "sender",
-    ["Altinn", "ABCDEFGHIJK", "Bank 2", "(TEST) SMS", "4790000000", "+4790000000", "", "  ", None],
-)
-async def test_sms_sender_accepted(stack: Stack, tenant: Tenant, sender: Any) -> None:
-    await assert_accepted(stack, tenant, SMS, with_sms(settings__sender=sender))
-
-
-@pytest.mark.parametrize(
-    "sender",
-    [
-        "ABCDEFGHIJKL",
-        "(TEST) Instant SMS Test",
-        "12345678901234567",
-        "Bank<script>",
-        "Bærum",
-        "line\nbreak",
-        "Altinn\n",
-    ],
-)
-async def test_sms_sender_rejected(stack: Stack, tenant: Tenant, sender: str) -> None:
-    await assert_rejected(
-        stack, tenant, SMS, with_sms(settings__sender=sender), "recipientSms.smsSettings.sender"
-    )
-
-
 async def test_a_sender_no_phone_can_show_is_refused_saying_so(
     stack: Stack, tenant: Tenant
 ) -> None:
-    order = with_sms(settings__sender="(TEST) Instant SMS Test")
+    order = order_with({"recipientSms.smsSettings.sender": "(TEST) Instant SMS Test"})
     response = await stack.api.post(SMS, json=order, headers=tenant.headers)
     assert response.json()["errors"] == {
         "recipientSms.smsSettings.sender": [
@@ -171,11 +179,6 @@ async def test_a_sender_no_phone_can_show_is_refused_saying_so(
     }
 
 
-@pytest.mark.parametrize("key", ["k", "k" * 255, "ÆØÅ/with:odd chars?#"])
-async def test_idempotency_id_accepted(stack: Stack, tenant: Tenant, key: str) -> None:
-    await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
-
-
 async def test_the_longest_key_fits_the_longest_tenant_in_a_workflow_id(stack: Stack) -> None:
     """Temporal limits workflow IDs to 1000 bytes: a key of four-byte characters must fit."""
     tenant = stack.tenant(org=new_org().ljust(MAX_ORG_LENGTH, "x"))
@@ -183,15 +186,6 @@ async def test_the_longest_key_fits_the_longest_tenant_in_a_workflow_id(stack: S
 
     assert len(workflow_id(tenant.org, key).encode()) == MAX_WORKFLOW_ID_BYTES
     await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
-
-
-@pytest.mark.parametrize(
-    "key", ["", "   ", "k" * 256, None, 17, "tab\tkey", "😀" * (MAX_KEY_BYTES // 4 + 1)]
-)
-async def test_idempotency_id_rejected(stack: Stack, tenant: Tenant, key: Any) -> None:
-    await assert_rejected(
-        stack, tenant, SMS, {**sms_order(), "idempotencyId": key}, "idempotencyId"
-    )
 
 
 async def test_missing_idempotency_id(stack: Stack, tenant: Tenant) -> None:
@@ -210,13 +204,6 @@ async def test_missing_sms_settings(stack: Stack, tenant: Tenant) -> None:
     await assert_rejected(stack, tenant, SMS, order, "recipientSms.smsSettings")
 
 
-async def test_senders_reference_limit(stack: Stack, tenant: Tenant) -> None:
-    await assert_accepted(stack, tenant, SMS, sms_order(sendersReference="r" * 1024))
-    await assert_rejected(
-        stack, tenant, SMS, sms_order(sendersReference="r" * 1025), "sendersReference"
-    )
-
-
 async def test_blank_senders_reference_is_absent(stack: Stack, tenant: Tenant) -> None:
     response = await stack.api.post(
         SMS, json=sms_order(sendersReference="  "), headers=tenant.headers
@@ -226,7 +213,13 @@ async def test_blank_senders_reference_is_absent(stack: Stack, tenant: Tenant) -
 
 
 async def test_every_error_is_reported_at_once(stack: Stack, tenant: Tenant) -> None:
-    order = with_sms(phoneNumber="123", timeToLiveInSeconds=5, settings__body="")
+    order = order_with(
+        {
+            "recipientSms.phoneNumber": "123",
+            "recipientSms.timeToLiveInSeconds": 5,
+            "recipientSms.smsSettings.body": "",
+        }
+    )
     response = await stack.api.post(SMS, json=order, headers=tenant.headers)
     assert set(response.json()["errors"]) == {
         "recipientSms.phoneNumber",
@@ -235,97 +228,11 @@ async def test_every_error_is_reported_at_once(stack: Stack, tenant: Tenant) -> 
     }
 
 
-@pytest.mark.parametrize(
-    "address",
-    [
-        "a@b.co",
-        "ø@æ.no",
-        "first.last+tag@sub.example.com",
-        "x@1.2.3.4",
-        "  padded@example.no  ",
-        f"{'l' * 64}@example.no",
-    ],
-)
-async def test_valid_email_addresses(stack: Stack, tenant: Tenant, address: str) -> None:
-    await assert_accepted(stack, tenant, EMAIL, with_email(emailAddress=address))
-
-
-@pytest.mark.parametrize(
-    "address",
-    [
-        "user@localhost",
-        "a@b.com;c@d.com",
-        "a;b@c.com",
-        "no-at-sign",
-        "a@b.c",
-        "a..b@c.com",
-        '"john doe"@x.no',
-        "",
-        "a@b.toolongtldabcde",
-        f"{'l' * 65}@example.no",
-        "a@-bad.no",
-        "a b@c.no",
-        # 63 letters pass the pattern, but in its ASCII (IDNA) form the label is too long.
-        f"a@{'ø' * 63}.no",
-    ],
-)
-async def test_invalid_email_addresses(stack: Stack, tenant: Tenant, address: str) -> None:
-    await assert_rejected(
-        stack, tenant, EMAIL, with_email(emailAddress=address), "recipientEmail.emailAddress"
-    )
-
-
-@pytest.mark.parametrize("sender", ["", "   ", "not-an-address", "a@localhost"])
-async def test_invalid_sender_email(stack: Stack, tenant: Tenant, sender: str) -> None:
-    await assert_rejected(
-        stack,
-        tenant,
-        EMAIL,
-        with_email(settings__senderEmailAddress=sender),
-        "recipientEmail.emailSettings.senderEmailAddress",
-    )
-
-
-async def test_absent_sender_email_uses_the_default(stack: Stack, tenant: Tenant) -> None:
-    await assert_accepted(stack, tenant, EMAIL, with_email(settings__senderEmailAddress=None))
-
-
-@pytest.mark.parametrize("content_type", ["Plain", "Html", "plain", "HTML", 0, 1])
-async def test_content_types_accepted(stack: Stack, tenant: Tenant, content_type: Any) -> None:
-    await assert_accepted(stack, tenant, EMAIL, with_email(settings__contentType=content_type))
-
-
-@pytest.mark.parametrize("content_type", ["Markdown", "", 2, True, None])
-async def test_content_types_rejected(stack: Stack, tenant: Tenant, content_type: Any) -> None:
-    await assert_rejected(
-        stack,
-        tenant,
-        EMAIL,
-        with_email(settings__contentType=content_type),
-        "recipientEmail.emailSettings.contentType",
-    )
-
-
-@pytest.mark.parametrize("subject", ["", "  ", "s" * 2001, "Injected\r\nBcc: x@y.no"])
-async def test_subject_rejected(stack: Stack, tenant: Tenant, subject: str) -> None:
-    await assert_rejected(
-        stack,
-        tenant,
-        EMAIL,
-        with_email(settings__subject=subject),
-        "recipientEmail.emailSettings.subject",
-    )
-
-
-async def test_subject_at_its_limit(stack: Stack, tenant: Tenant) -> None:
-    await assert_accepted(stack, tenant, EMAIL, with_email(settings__subject="s" * 2000))
-
-
 async def test_a_long_subject_reaches_the_mailbox_whole(stack: Stack, tenant: Tenant) -> None:
     """Through the API, the workflow, SMTP and the simulator's mail server, read back."""
     # The email package's own folding lost a space in this one (CPython gh-144156).
     subject = ("Frist: 1. mai for æøå-søknad. " * 17)[:500]
-    order = with_email(settings__subject=subject)
+    order = order_with({"recipientEmail.emailSettings.subject": subject})
     await assert_accepted(stack, tenant, EMAIL, order)
     to = order["recipientEmail"]["emailAddress"]
 
@@ -337,17 +244,6 @@ async def test_a_long_subject_reaches_the_mailbox_whole(stack: Stack, tenant: Te
 
     [message] = await eventually(received)
     assert message["subject"] == subject
-
-
-@pytest.mark.parametrize("body", ["", "  ", "b" * 60_001])
-async def test_email_body_rejected(stack: Stack, tenant: Tenant, body: str) -> None:
-    await assert_rejected(
-        stack, tenant, EMAIL, with_email(settings__body=body), "recipientEmail.emailSettings.body"
-    )
-
-
-async def test_email_body_at_its_limit(stack: Stack, tenant: Tenant) -> None:
-    await assert_accepted(stack, tenant, EMAIL, with_email(settings__body="b" * 60_000))
 
 
 async def test_deprecated_route_reports_nested_paths(stack: Stack, tenant: Tenant) -> None:
@@ -379,7 +275,7 @@ async def test_malformed_or_wrong_json_is_400(stack: Stack, tenant: Tenant, raw:
 
 
 async def test_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
-    order = with_email(settings__body="b" * (64 * 1024))
+    order = order_with({"recipientEmail.emailSettings.body": "b" * (64 * 1024)})
     response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"

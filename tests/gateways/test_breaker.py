@@ -15,6 +15,14 @@ def breaker(clock: Clock, threshold: int = 3) -> CircuitBreaker:
     return CircuitBreaker("SMS", "twilio", threshold, 30.0, clock)
 
 
+def opened() -> tuple[Clock, CircuitBreaker]:
+    """A circuit that one failure opened, and its clock."""
+    clock = Clock()
+    circuit = breaker(clock, threshold=1)
+    circuit.not_taken()
+    return clock, circuit
+
+
 def test_a_run_of_not_taken_failures_opens_it_for_the_cooldown() -> None:
     clock = Clock()
     circuit = breaker(clock)
@@ -43,9 +51,7 @@ def test_an_answer_resets_the_run_and_silence_counts_for_nothing() -> None:
 
 
 def test_after_the_cooldown_one_probe_decides() -> None:
-    clock = Clock()
-    circuit = breaker(clock, threshold=1)
-    circuit.not_taken()
+    clock, circuit = opened()
     clock.now += 30
 
     assert circuit.view().state is CircuitState.PROBING
@@ -57,9 +63,7 @@ def test_after_the_cooldown_one_probe_decides() -> None:
 
 
 def test_a_failed_or_silent_probe_opens_it_again() -> None:
-    clock = Clock()
-    circuit = breaker(clock, threshold=1)
-    circuit.not_taken()
+    clock, circuit = opened()
     for fails in (CircuitBreaker.not_taken, CircuitBreaker.unanswered):
         clock.now += 30
         assert circuit.admit()
@@ -69,9 +73,7 @@ def test_a_failed_or_silent_probe_opens_it_again() -> None:
 
 
 def test_a_probe_that_never_reports_back_does_not_keep_the_provider_skipped() -> None:
-    clock = Clock()
-    circuit = breaker(clock, threshold=1)
-    circuit.not_taken()
+    clock, circuit = opened()
     clock.now += 30
     assert circuit.admit()  # its handover fails elsewhere and never says how the call went
 

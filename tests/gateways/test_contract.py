@@ -1,6 +1,7 @@
 """The contract every provider passes, against a local server that speaks its protocol: it takes
-a message, refuses a bad recipient, says when it did not take one, leaves the outcome open when
-it falls silent after the request left, and its own delivery report reads as a final status.
+a message, refuses a bad recipient, says when it did not take one (naming the provider's answer),
+leaves the outcome open when it falls silent after the request left, and its own delivery report
+reads as a final status.
 
 A new provider is one module, one line in gateways/registry.py, and one case here."""
 
@@ -44,7 +45,8 @@ Running = Callable[[str], contextlib.AbstractAsyncContextManager[dict[str, Any]]
 @dataclass(frozen=True)
 class Case:
     """A provider: how its local server runs (given where reports go; it yields the settings
-    that point the provider at it), its channel, and the recipients that make each outcome."""
+    that point the provider at it), its channel, the recipients that make each outcome, and the
+    status or reply with which it does not take a message."""
 
     provider: str
     email: bool
@@ -53,6 +55,7 @@ class Case:
     refused: str
     not_taken: str
     silent: str
+    not_taken_says: str
 
 
 @contextlib.asynccontextmanager
@@ -113,12 +116,12 @@ async def acs(reports: str) -> AsyncIterator[dict[str, Any]]:
 
 SMS_NUMBERS = ("+4791234567", "+4799990001", "+4799990009", "+4799990013")
 CASES = [
-    Case("simulator", False, simulator, *SMS_NUMBERS),
-    Case("twilio", False, twilio, *SMS_NUMBERS),
-    Case("linkmobility", False, linkmobility, *SMS_NUMBERS),
-    Case("simulator", True, simulator, "kari", "invalid", "unavailable", "hang"),
-    Case("smtp", True, smtp, "kari", "invalid", "busy", "drop"),
-    Case("acs", True, acs, "kari", "invalid", "unavailable", "hang"),
+    Case("simulator", False, simulator, *SMS_NUMBERS, "503"),
+    Case("twilio", False, twilio, *SMS_NUMBERS, "429"),
+    Case("linkmobility", False, linkmobility, *SMS_NUMBERS, "503"),
+    Case("simulator", True, simulator, "kari", "invalid", "unavailable", "hang", "451"),
+    Case("smtp", True, smtp, "kari", "invalid", "busy", "drop", "451"),
+    Case("acs", True, acs, "kari", "invalid", "unavailable", "hang", "429"),
 ]
 
 
@@ -214,7 +217,7 @@ async def test_a_bad_recipient_is_refused(provider: Provider) -> None:
 
 
 async def test_a_message_not_taken_says_so(provider: Provider) -> None:
-    with pytest.raises(GatewayUnavailable):
+    with pytest.raises(GatewayUnavailable, match=provider.case.not_taken_says):
         await provider.send("contract03", provider.case.not_taken)
 
 

@@ -10,7 +10,6 @@ import pytest
 from domain.reports import MatchKey
 from gateways.base import (
     GatewayUnavailable,
-    HandoverAmbiguous,
     InboundReport,
     Outcome,
     ReportRejected,
@@ -18,7 +17,6 @@ from gateways.base import (
     SmsSend,
 )
 from gateways.linkmobility import LinkMobilityReports, LinkMobilitySms
-from tests.support.fakes import linkmobility as fake_lm
 from tests.support.fakes.linkmobility import FakeLinkMobility
 from tests.support.serving import serving
 
@@ -39,9 +37,8 @@ def gateway(
     url: str,
     fake: FakeLinkMobility,
     password: str = "",
-    timeout: float = 5,
 ) -> LinkMobilitySms:
-    return LinkMobilitySms(http, url, fake.username, password or fake.password, timeout)
+    return LinkMobilitySms(http, url, fake.username, password or fake.password, 5)
 
 
 async def test_send_carries_credentials_recipient_and_validity(
@@ -76,35 +73,6 @@ async def test_refused_logon_is_unavailable(link: tuple[FakeLinkMobility, str]) 
         with pytest.raises(GatewayUnavailable, match="logon"):
             await gateway(http, url, fake, password="wrong").send_sms(sms())
     assert fake.submitted == []
-
-
-@pytest.mark.parametrize(
-    ("to", "outcome"),
-    [("+" + fake_lm.INVALID, Outcome.INVALID_RECIPIENT), ("+4791234567", Outcome.ACCEPTED)],
-)
-async def test_invalid_rcv_is_an_invalid_recipient(
-    link: tuple[FakeLinkMobility, str], to: str, outcome: Outcome
-) -> None:
-    fake, url = link
-    async with httpx.AsyncClient() as http:
-        receipt = await gateway(http, url, fake).send_sms(sms(to))
-    assert receipt.outcome is outcome
-
-
-async def test_gateway_error_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
-    fake, url = link
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(GatewayUnavailable, match="503"):
-            await gateway(http, url, fake).send_sms(sms("+" + fake_lm.BUSY))
-
-
-async def test_silence_after_the_request_left_is_ambiguous(
-    link: tuple[FakeLinkMobility, str],
-) -> None:
-    fake, url = link
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(HandoverAmbiguous):
-            await gateway(http, url, fake, timeout=0.3).send_sms(sms("+" + fake_lm.HANG))
 
 
 # The delivery report as Link Mobility's documentation shows it.

@@ -10,7 +10,6 @@ from twilio.request_validator import RequestValidator
 from devstack.processes import free_port
 from gateways.base import (
     GatewayUnavailable,
-    HandoverAmbiguous,
     InboundReport,
     Outcome,
     ReportRejected,
@@ -25,7 +24,6 @@ from gateways.twilio import (
     signature,
     signed_forms,
 )
-from tests.support.fakes import twilio as fake_twilio
 from tests.support.fakes.twilio import FakeTwilio, twilio_signature
 from tests.support.serving import serving
 
@@ -58,15 +56,13 @@ def sms(to: str = "+4791234567", ttl: int = 300, reference: str = "ref0001") -> 
     return SmsSend(reference, to, "Altinn", "Your code is 123456", ttl)
 
 
-def gateway(
-    http: httpx.AsyncClient, base: str, fake: FakeTwilio, timeout: float = 5.0, **account: str
-) -> TwilioSms:
+def gateway(http: httpx.AsyncClient, base: str, fake: FakeTwilio, **account: str) -> TwilioSms:
     credentials = TwilioAccount(
         account.get("sid", fake.account_sid),
         account.get("token", fake.auth_token),
         account.get("service", ""),
     )
-    return TwilioSms(http, base, credentials, PUBLIC, timeout)
+    return TwilioSms(http, base, credentials, PUBLIC, 5.0)
 
 
 def test_signature_matches_twilios_documented_examples() -> None:
@@ -116,33 +112,6 @@ async def test_wrong_credentials_are_unavailable_not_a_refusal(
             await gateway(http, base, fake, token="wrong").send_sms(sms())
     assert fake.refused_credentials == 1
     assert fake.created == []
-
-
-@pytest.mark.parametrize(
-    ("to", "expected"),
-    [(fake_twilio.INVALID, Outcome.INVALID_RECIPIENT), ("+4791234567", Outcome.ACCEPTED)],
-)
-async def test_invalid_number_is_refused_as_invalid_recipient(
-    twilio: tuple[FakeTwilio, str], to: str, expected: Outcome
-) -> None:
-    fake, base = twilio
-    async with httpx.AsyncClient() as http:
-        receipt = await gateway(http, base, fake).send_sms(sms(to))
-    assert receipt.outcome is expected
-
-
-async def test_throttling_is_unavailable(twilio: tuple[FakeTwilio, str]) -> None:
-    fake, base = twilio
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(GatewayUnavailable, match="429"):
-            await gateway(http, base, fake).send_sms(sms(fake_twilio.BUSY))
-
-
-async def test_silence_after_the_request_left_is_ambiguous(twilio: tuple[FakeTwilio, str]) -> None:
-    fake, base = twilio
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(HandoverAmbiguous):
-            await gateway(http, base, fake, timeout=0.3).send_sms(sms(fake_twilio.HANG))
 
 
 async def test_refused_connection_is_unavailable() -> None:

@@ -1,9 +1,7 @@
 """Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -11,22 +9,8 @@ from sqlmodel import Session
 
 from domain.reports import DeliveryReport, MatchKey
 from store import reports
-from store.engine import create_db_engine
-from store.migrate import migrate_database
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'h.sqlite'}"
-        migrate_database(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

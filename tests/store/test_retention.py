@@ -2,19 +2,14 @@
 batches, and nothing else."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from domain.webhooks import DeliveryStatus
 from store import retention
-from store.engine import create_db_engine
-from store.migrate import migrate_database
 from store.models import (
     DeadReport,
     FeedEntry,
@@ -29,18 +24,6 @@ from tests.support.store import complete, new_shipment, shipment_row
 # Far enough back that no other test's rows (PostgreSQL keeps them) are older.
 OLD = datetime(2001, 1, 1, tzinfo=UTC)
 CUTOFF = datetime(2002, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-        migrate_database(url)
-    engine = create_db_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def count(engine: Engine, model: type, *where: object) -> int:

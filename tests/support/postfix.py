@@ -17,9 +17,8 @@ from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
-import pytest
-
 from devstack.processes import free_port
+from tests.support.machine import installed
 
 RECIPIENTS, SENDERS = "example.no", "sender.test"
 NOBODY = 65534  # the virtual delivery agent writes the Maildirs as this user
@@ -64,12 +63,7 @@ class Postfix:
 
 def postfix_binary() -> str:
     """Postfix where the machine has it; the tests that need it fail in CI without it."""
-    found = os.environ.get("TEST_POSTFIX") or shutil.which("postfix", path="/usr/sbin:/usr/bin")
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs the Postfix tests, but Postfix is not installed")
-        pytest.skip("no Postfix here (make test installs it where it can)")
-    return found
+    return installed("postfix", "Postfix", "Postfix")
 
 
 @contextlib.asynccontextmanager

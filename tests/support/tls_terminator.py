@@ -11,15 +11,13 @@ Cloud does. `make test` installs it where missing (scripts/test-haproxy.sh).
 import asyncio
 import contextlib
 import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from devstack.processes import free_port
 from tests.support.certificates import Pki
+from tests.support.machine import installed
 
 _CONFIG = """
 global
@@ -59,12 +57,7 @@ class Terminator:
 
 
 def haproxy() -> str:
-    found = os.environ.get("TEST_HAPROXY") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
-    if not found:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs the TLS tests, but HAProxy is not installed")
-        pytest.skip("no HAProxy here (make test installs it: scripts/test-haproxy.sh)")
-    return found
+    return installed("haproxy", "HAProxy", "TLS")
 
 
 @contextlib.asynccontextmanager
