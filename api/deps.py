@@ -3,8 +3,8 @@
 Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def` dependency
 in its thread pool, a hop that costs more than the work itself."""
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,40 +19,30 @@ from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from core.config import Settings
 
+T = TypeVar("T")
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+
+def _shared(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """The dependency that hands out what the lifespan made once under `name`."""
+
+    async def shared(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
+
+    return shared
+
+
+_settings = _shared("settings", Settings)
+_orders = _shared("orders", OrderService)
+_temporal = _shared("temporal", Client)
+_completions = _shared("completions", CompletionWatcher)
+_inbox = _shared("inbox", ReportInbox)
+_codec = _shared("codec", CodecService)
 
 
 def _session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine) as session:
         yield session
-
-
-async def _orders(request: Request) -> OrderService:
-    service: OrderService = request.app.state.orders
-    return service
-
-
-async def _temporal(request: Request) -> Client:
-    client: Client = request.app.state.temporal
-    return client
-
-
-async def _completions(request: Request) -> CompletionWatcher:
-    watcher: CompletionWatcher = request.app.state.completions
-    return watcher
-
-
-async def _inbox(request: Request) -> ReportInbox:
-    inbox: ReportInbox = request.app.state.inbox
-    return inbox
-
-
-async def _codec(request: Request) -> CodecService:
-    codec: CodecService = request.app.state.codec
-    return codec
 
 
 _bearer = HTTPBearer(
