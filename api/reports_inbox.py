@@ -25,7 +25,8 @@ from gateways.base import (
 from store import reports as report_store
 from store import shipments
 from store.engine import committed
-from store.models import DeadReport, Shipment, ShipmentEvent
+from store.models import DeadReport, ShipmentEvent
+from store.shipments import ShipmentWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
@@ -100,19 +101,19 @@ class ReportInbox:
             await self._write(report_store.add_late_report, _late(row, report))
             count_report(report.provider, ReportOutcome.LATE)
 
-    def _find(self, report: DeliveryReport) -> Shipment | None:
+    def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         with Session(self._engine) as session:
-            if report.matched_by is MatchKey.GATEWAY_REFERENCE:
-                return shipments.find_by_gateway_reference(session, report.reference)
-            return shipments.find_by_reference(session, report.reference)
+            return shipments.workflow_of(session, report.reference, report.matched_by)
 
-    def _hold(self, report: DeliveryReport) -> Shipment | None:
+    def _hold(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         """Keep a report that outran the record of its handover. The workflow claims it when
         it records the gateway reference; if that happened meanwhile, the claim is ours."""
         held_id = committed(self._engine, report_store.hold_report, report)
         with Session(self._engine) as session:
-            row = shipments.find_by_gateway_reference(session, report.reference)
-            if row is None or not report_store.claim_held_report(session, held_id, row.id):
+            row = shipments.workflow_of(session, report.reference, MatchKey.GATEWAY_REFERENCE)
+            if row is None or not report_store.claim_held_report(
+                session, held_id, row.shipment_id
+            ):
                 log.info("report for gateway reference %s held for its handover", report.reference)
                 return None
             session.commit()
@@ -137,9 +138,9 @@ class ReportInbox:
         await self._write(report_store.add_dead_report, dead)
 
 
-def _late(row: Shipment, report: DeliveryReport) -> ShipmentEvent:
+def _late(row: ShipmentWorkflow, report: DeliveryReport) -> ShipmentEvent:
     return ShipmentEvent(
-        shipment_id=row.id,
+        shipment_id=row.shipment_id,
         kind="late_report",
         status=report.status,
         applied=False,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from devstack.postgres import scratch_postgres_database
+from domain.reports import MatchKey
 from domain.statuses import ShipmentStatus
 from store import limits, reports, shipments
 from store.engine import create_db_engine
@@ -237,11 +238,13 @@ def _probes(engine: Engine) -> list[Probe]:
         Probe("rate_limit_check", lambda s: limits.first_refusal(s, new_order(), LIMITS)),
         Probe(
             "report_match_by_reference",
-            lambda s: shipments.find_by_reference(s, pick(sample).reference),
+            lambda s: shipments.workflow_of(s, pick(sample).reference, MatchKey.REFERENCE),
         ),
         Probe(
             "report_match_by_gateway_reference",
-            lambda s: shipments.find_by_gateway_reference(s, pick(sample).gateway_reference),
+            lambda s: shipments.workflow_of(
+                s, pick(sample).gateway_reference, MatchKey.GATEWAY_REFERENCE
+            ),
         ),
         Probe(
             "report_replay_check",

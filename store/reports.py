@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
@@ -26,14 +26,22 @@ def add_late_report(session: Session, event: ShipmentEvent) -> None:
     session.add(event)
 
 
+_RECEIPT = WebhookReceipt.__table__  # type: ignore[attr-defined]
+# One statement on every report, whichever database: an id already there inserts nothing.
+_CLAIM = {
+    dialect: insert(_RECEIPT)
+    .values(webhook_id=bindparam("wid"), received_at=bindparam("at"))
+    .on_conflict_do_nothing(index_elements=["webhook_id"])
+    .returning(_RECEIPT.c.webhook_id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def claim_webhook(session: Session, webhook_id: str, at: datetime) -> bool:
     """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
-    try:
-        with session.begin_nested():
-            session.add(WebhookReceipt(webhook_id=webhook_id, received_at=at))
-    except IntegrityError:
-        return False
-    return True
+    connection = session.connection()
+    claim = _CLAIM[connection.dialect.name]
+    return connection.execute(claim, {"wid": webhook_id, "at": at}).first() is not None
 
 
 def release_webhook(session: Session, webhook_id: str) -> None:

@@ -1,11 +1,13 @@
 """Reads and writes of shipment rows and their history."""
 
 from dataclasses import fields
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
+from domain.reports import MatchKey
 from domain.statuses import is_final, order_status_of
 from store.feed import append_feed_entry, snapshot_of
 from store.models import Shipment, ShipmentEvent
@@ -133,14 +135,26 @@ def find_for_tenant(session: Session, org: str, shipment_id: str) -> Shipment | 
     return row if row is not None and row.org == org else None
 
 
-def find_by_reference(session: Session, reference: str) -> Shipment | None:
-    return session.exec(select(Shipment).where(Shipment.reference == reference)).first()
+class ShipmentWorkflow(NamedTuple):
+    """What a report needs of its shipment: the row's id and the workflow to signal."""
+
+    shipment_id: str
+    workflow_id: str
 
 
-def find_by_gateway_reference(session: Session, gateway_reference: str) -> Shipment | None:
-    return session.exec(
-        select(Shipment).where(Shipment.gateway_reference == gateway_reference)
-    ).first()
+_WORKFLOW_BY = {
+    key: select(_SHIPMENT.c.id, _SHIPMENT.c.workflow_id).where(column == bindparam("reference"))
+    for key, column in (
+        (MatchKey.REFERENCE, _SHIPMENT.c.reference),
+        (MatchKey.GATEWAY_REFERENCE, _SHIPMENT.c.gateway_reference),
+    )
+}
+
+
+def workflow_of(session: Session, reference: str, key: MatchKey) -> ShipmentWorkflow | None:
+    """The shipment a report names, by our reference or the gateway's (on every report)."""
+    found = session.connection().execute(_WORKFLOW_BY[key], {"reference": reference}).first()
+    return None if found is None else ShipmentWorkflow(*found)
 
 
 def history(session: Session, shipment_id: str) -> list[ShipmentEvent]:
