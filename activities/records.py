@@ -20,7 +20,7 @@ from store import reports as report_store
 from store import webhooks as webhook_store
 from store.engine import committed
 from store.limits import Limit
-from store.models import MAX_DETAIL, ProviderCircuit, Shipment, ShipmentEvent
+from store.models import MAX_DETAIL, ProviderCircuit
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,10 @@ class RecordActivities:
     def record_shipment(self, data: ShipmentInput) -> ShipmentRecord:
         """The order's row, written by the handover before it sends (not an activity of its
         own: each local activity costs the caller several milliseconds of round trips)."""
-        row = Shipment(
-            id=data.shipment_id, last_update=data.created_at, **_without(data, "shipment_id")
-        )
+        row = {"id": data.shipment_id, "last_update": data.created_at}
+        row.update(_without(data, "shipment_id"))
         with Session(self._engine) as session:
-            rate_limits.lock_tenant(session, row.org)
+            rate_limits.lock_tenant(session, data.org)
             try:
                 inserted = shipments.insert_shipment(session, row)
             except shipments.KeyAlreadyUsedError as taken:
@@ -116,7 +115,7 @@ class RecordActivities:
                     )
                 ) from taken
             if not inserted:
-                return ShipmentRecord(False, shipments.provider_of(session, row.id))
+                return ShipmentRecord(False, shipments.provider_of(session, data.shipment_id))
             refusal = rate_limits.first_refusal(session, row, self._limits)
             if refusal is not None:
                 session.rollback()
@@ -129,7 +128,7 @@ class RecordActivities:
                     )
                 )
             session.commit()
-        return ShipmentRecord(inserted=True, provider=row.provider)
+        return ShipmentRecord(inserted=True, provider=data.provider)
 
     def assign_provider(self, shipment_id: str, provider: str) -> None:
         """Before the handover asks another provider than the row names."""
@@ -153,8 +152,8 @@ class RecordActivities:
 
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:
-        event = ShipmentEvent(**_without(data, "gateway_reference", "detail", "org"))
-        event.detail = data.detail and data.detail[:MAX_DETAIL]
+        event = _without(data, "gateway_reference", "org")
+        event["detail"] = data.detail and data.detail[:MAX_DETAIL]
         held: list[DeliveryReport] = []
         applied = data.applied and data.status is not None
         sequence_number = None

@@ -23,7 +23,7 @@ from store import limits, reports, shipments
 from store.engine import create_db_engine
 from store.feed import FeedOrder, number_feed_entries, read_feed
 from store.migrate import migrate_database
-from store.models import Shipment, ShipmentEvent
+from store.models import Shipment
 
 TENANTS = 100
 PROBED = "scale0"  # the tenant every probe reads as
@@ -235,7 +235,9 @@ def _probes(engine: Engine) -> list[Probe]:
             lambda s: read_feed(s, PROBED, newest, 100, FeedOrder.ASC),
         ),
         Probe("feed_page_desc_from_newest", lambda s: read_feed(s, PROBED, 0, 100, FeedOrder.DESC)),
-        Probe("rate_limit_check", lambda s: limits.first_refusal(s, new_order(), LIMITS)),
+        Probe(
+            "rate_limit_check", lambda s: limits.first_refusal(s, new_order().model_dump(), LIMITS)
+        ),
         Probe(
             "report_match_by_reference",
             lambda s: shipments.workflow_of(s, pick(sample).reference, MatchKey.REFERENCE),
@@ -332,14 +334,14 @@ def feed_writer_rate(engine: Engine, count: int, threads: int = 8) -> dict[str, 
         session.commit()
 
     def complete(sid: str) -> None:
-        event = ShipmentEvent(
-            shipment_id=sid,
-            number=2,
-            kind="report",
-            status="SMS_Delivered",
-            applied=True,
-            at=datetime.now(UTC),
-        )
+        event = {
+            "shipment_id": sid,
+            "number": 2,
+            "kind": "report",
+            "status": "SMS_Delivered",
+            "applied": True,
+            "at": datetime.now(UTC),
+        }
         with Session(engine) as session:
             shipments.record_event(session, event, None)
             session.commit()

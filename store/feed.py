@@ -1,12 +1,14 @@
 """The status feed: one entry per completed shipment, read with an exclusive cursor."""
 
-from collections.abc import AsyncIterator
-from dataclasses import asdict, fields
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import fields
 from enum import StrEnum
+from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, func, insert, text, update
+from sqlalchemy import bindparam, func, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
@@ -16,7 +18,7 @@ from store.models import FeedEntry
 
 _FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
-_WRITTEN = sa_select(_FEED.c.id).where(_FEED.c.shipment_id == bindparam("sid"))
+_ENTRY_COLUMNS = ("org", *(f.name for f in fields(ShipmentManifest)))
 _UNNUMBERED = (
     sa_select(_FEED.c.id, func.row_number().over(order_by=_FEED.c.id).label("n"))
     .where(_FEED.c.seq.is_(None))
@@ -38,25 +40,42 @@ COMPLETIONS_CHANNEL = "shipment_completed"
 _NOTIFY = text(f"SELECT pg_notify('{COMPLETIONS_CHANNEL}', :sid)")
 
 
+def _append(dialect: str, numbered: bool) -> Any:
+    """The entry's insert; a second one for the same shipment inserts nothing."""
+    values: dict[str, Any] = {name: bindparam(name) for name in _ENTRY_COLUMNS}
+    if numbered:
+        values["seq"] = _LAST_NUMBER + 1
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_FEED)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["shipment_id"])
+        .returning(_FEED.c.id)
+    )
+
+
+# Built once: PostgreSQL numbers entries after commit, SQLite (one writer) at insert.
+_APPEND = {"postgresql": _append("postgresql", False), "sqlite": _append("sqlite", True)}
+
+
 class FeedOrder(StrEnum):
     ASC = "asc"
     DESC = "desc"
 
 
-def append_feed_entry(session: Session, org: str, snapshot: ShipmentManifest) -> None:
-    """Write the completion snapshot; a second call changes nothing.
+def append_feed_entry(session: Session, entry: Mapping[str, Any]) -> None:
+    """Write the completion snapshot (`org` and the manifest's fields); a second call for the
+    same shipment changes nothing.
 
     On PostgreSQL it is numbered after its commit, by `number_feed_entries`. SQLite lets one
     writer in at a time, so there a number given at insert already becomes visible in order.
     """
     connection = session.connection()
-    if connection.execute(_WRITTEN, {"sid": snapshot.shipment_id}).first() is not None:
-        return
-    numbered = {} if _numbers_after_commit(session) else {"seq": _LAST_NUMBER + 1}
-    connection.execute(insert(_FEED).values(numbered), [{"org": org, **asdict(snapshot)}])
-    if connection.dialect.name == "postgresql":
+    values = {name: entry[name] for name in _ENTRY_COLUMNS}
+    appended = connection.execute(_APPEND[connection.dialect.name], values).first()
+    if appended is not None and connection.dialect.name == "postgresql":
         # Delivered at the commit that makes the shipment's final status visible.
-        connection.execute(_NOTIFY, {"sid": snapshot.shipment_id})
+        connection.execute(_NOTIFY, {"sid": entry["shipment_id"]})
 
 
 def number_feed_entries(session: Session, shipment_id: str) -> int | None:

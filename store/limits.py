@@ -8,6 +8,7 @@ room for themselves. Limits therefore hold across any number of API and worker p
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,23 +66,27 @@ _QUERIES = {
 }
 
 
-def first_refusal(session: Session, row: Shipment, limits: list[Limit]) -> Refusal | None:
-    """Check after inserting `row`: refused when it made a window hold more than its limit."""
+def first_refusal(
+    session: Session, row: Mapping[str, Any], limits: list[Limit]
+) -> Refusal | None:
+    """Check after inserting `row` (a shipment's columns): refused when it made a window hold
+    more than its limit."""
     connection = session.connection()
+    created_at: datetime = row["created_at"]
     for limit in limits:
-        since = row.created_at - timedelta(seconds=limit.window_seconds)
+        since = created_at - timedelta(seconds=limit.window_seconds)
         oldest = connection.execute(
             _QUERIES[limit.scope],
             {
-                "org": row.org,
+                "org": row["org"],
                 "since": since,
-                "sid": row.id,
-                "destination": row.destination,
+                "sid": row["id"],
+                "destination": row["destination"],
                 "skip": limit.count - 1,
             },
         ).scalar()
         if oldest is not None:
-            return Refusal(limit.scope, _seconds_until(oldest, limit, row.created_at))
+            return Refusal(limit.scope, _seconds_until(oldest, limit, created_at))
     return None
 
 

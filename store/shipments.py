@@ -1,15 +1,17 @@
 """Reads and writes of shipment rows and their history."""
 
+from collections.abc import Mapping
 from dataclasses import fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
 from domain.reports import MatchKey
 from domain.statuses import is_final, order_status_of
-from store.feed import append_feed_entry, snapshot_of
+from store.feed import append_feed_entry
 from store.models import Shipment, ShipmentEvent
 
 
@@ -30,9 +32,25 @@ _ASSIGN = (
     .where(_SHIPMENT.c.id == bindparam("sid"))
     .values(provider=bindparam("provider"))
 )
-_EVENT_RECORDED = select(_EVENT.c.id).where(
-    _EVENT.c.shipment_id == bindparam("sid"), _EVENT.c.number == bindparam("number")
-)
+_EVENT_COLUMNS = [column.name for column in _EVENT.columns if column.name != "id"]
+_NO_EVENT = dict.fromkeys(_EVENT_COLUMNS)
+_NO_ROW = dict.fromkeys(column.name for column in _SHIPMENT.columns)
+# A new order's row; any conflict (a retry's own row, another order's key) inserts nothing.
+_INSERT_NEW = {
+    dialect: insert(_SHIPMENT)
+    .values({c.name: bindparam(c.name) for c in _SHIPMENT.columns})
+    .on_conflict_do_nothing()
+    .returning(_SHIPMENT.c.id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+# One statement: an event already recorded (a retry) inserts nothing and returns no id.
+_RECORD = {
+    dialect: insert(_EVENT)
+    .values({name: bindparam(name) for name in _EVENT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["shipment_id", "number"])
+    .returning(_EVENT.c.id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 _APPLY = (
     update(_SHIPMENT)
     .where(_SHIPMENT.c.id == bindparam("sid"))
@@ -51,7 +69,7 @@ _APPLY = (
 )
 
 
-def insert_shipment(session: Session, row: Shipment) -> bool:
+def insert_shipment(session: Session, row: Mapping[str, Any]) -> bool:
     """Insert the row of a new order; False when this very row is already there (a retry).
 
     A failed handover deletes its row before its workflow closes, so a row of another order
@@ -59,51 +77,45 @@ def insert_shipment(session: Session, row: Shipment) -> bool:
     workflow has since been deleted by retention: the key is taken for as long as the row lives.
     """
     connection = session.connection()
-    holder = connection.execute(_KEY_HOLDER, {"org": row.org, "key": row.idempotency_id}).scalar()
-    if holder == row.id:
-        return False
-    if holder is not None:
-        raise KeyAlreadyUsedError(holder)
-    connection.execute(insert(_SHIPMENT), [row.model_dump()])
-    connection.execute(
-        insert(_EVENT),
-        [
-            {
-                "shipment_id": row.id,
-                "number": 0,
-                "kind": "order",
-                "status": row.status,
-                "applied": True,
-                "at": row.created_at,
-            }
-        ],
-    )
+    values = {**_NO_ROW, **row}
+    if connection.execute(_INSERT_NEW[connection.dialect.name], values).first() is None:
+        holder = connection.execute(_KEY_HOLDER, {"org": row["org"], "key": row["idempotency_id"]})
+        taken_by = holder.scalar()
+        if taken_by == row["id"]:
+            return False
+        raise KeyAlreadyUsedError(taken_by)
+    order = {"shipment_id": row["id"], "number": 0, "kind": "order", "applied": True}
+    order.update(status=row["status"], at=row["created_at"])
+    connection.execute(_RECORD[connection.dialect.name], {**_NO_EVENT, **order})
     return True
 
 
-def record_event(session: Session, event: ShipmentEvent, gateway_reference: str | None) -> bool:
-    """Append one event and apply it when the workflow says so; False if it was recorded before.
+def record_event(
+    session: Session, event: Mapping[str, Any], gateway_reference: str | None
+) -> bool:
+    """Append one event (the columns of ShipmentEvent) and apply it when the workflow says so;
+    False if it was recorded before.
 
     A final status appends the shipment to the feed in the same transaction."""
     connection = session.connection()
-    params = {"sid": event.shipment_id, "number": event.number}
-    if connection.execute(_EVENT_RECORDED, params).first() is not None:
+    values = {name: event.get(name) for name in _EVENT_COLUMNS}
+    if connection.execute(_RECORD[connection.dialect.name], values).first() is None:
         return False
-    connection.execute(insert(_EVENT), [event.model_dump(exclude={"id"})])
-    if not event.applied or event.status is None:
+    status = event.get("status")
+    if not event["applied"] or status is None:
         return True
     applied = connection.execute(
         _APPLY,
         {
-            "sid": event.shipment_id,
-            "new_status": event.status,
-            "at": event.at,
-            "new_order_status": order_status_of(event.status),
+            "sid": event["shipment_id"],
+            "new_status": status,
+            "at": event["at"],
+            "new_order_status": order_status_of(status),
             "gateway": gateway_reference,
         },
     ).one()
-    if is_final(event.status):
-        append_feed_entry(session, applied.org, snapshot_of(applied))
+    if is_final(status):
+        append_feed_entry(session, dict(applied._mapping))
     return True
 
 

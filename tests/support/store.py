@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -47,21 +48,21 @@ def new_shipment(engine: Engine, org: str, created_at: datetime | None = None) -
         last_update=created_at,
     )
     with Session(engine) as session:
-        shipments.insert_shipment(session, row)
+        shipments.insert_shipment(session, row.model_dump())
         session.commit()
     return shipment_id
 
 
-def final_event(shipment_id: str, number: int = 1) -> ShipmentEvent:
-    """The delivered report that completes a shipment."""
-    return ShipmentEvent(
-        shipment_id=shipment_id,
-        number=number,
-        kind="report",
-        applied=True,
-        status="SMS_Delivered",
-        at=datetime.now(UTC),
-    )
+def final_event(shipment_id: str, number: int = 1) -> dict[str, Any]:
+    """The delivered report that completes a shipment (ShipmentEvent's columns)."""
+    return {
+        "shipment_id": shipment_id,
+        "number": number,
+        "kind": "report",
+        "applied": True,
+        "status": "SMS_Delivered",
+        "at": datetime.now(UTC),
+    }
 
 
 def complete(engine: Engine, shipment_id: str) -> None:
