@@ -5,6 +5,7 @@ import logging
 
 import httpx
 import uvicorn
+import uvloop
 from aiosmtpd.smtp import SMTP
 
 from simulator.config import SimulatorSettings
@@ -59,4 +60,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())
