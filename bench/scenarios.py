@@ -88,14 +88,16 @@ async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
         headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
         started = time.perf_counter()
         await ctx.http.post(
-            ctx.api + REPORT_ROUTE,
+            _report_url(ctx),
             content=body,
             headers=headers,
         )
-        while True:
-            manifest = (await ctx.http.get(location, headers=tokens[n])).json()
-            if manifest["recipients"][0]["status"] == "SMS_Delivered":
-                break
+        deadline = started + 30
+        while (await ctx.http.get(location, headers=tokens[n])).json()["recipients"][0][
+            "status"
+        ] != "SMS_Delivered":
+            if time.perf_counter() > deadline:
+                raise RuntimeError("a delivered report did not show in GET")
             await asyncio.sleep(0.002)
         latencies.append((time.perf_counter() - started) * 1000)
     return distribution(latencies)
@@ -243,7 +245,7 @@ async def _report_delivered(ctx: Context, reference: str) -> None:
     key = standard_webhooks.secret_key(ctx.settings.delivery_report_secret)
     body = f'{{"reference": "{reference}", "status": "DELIVRD", "channel": "SMS"}}'.encode()
     headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
-    await ctx.http.post(ctx.api + REPORT_ROUTE, content=body, headers=headers)
+    await ctx.http.post(_report_url(ctx), content=body, headers=headers)
 
 
 async def _final_seen(ctx: Context, shipment_id: str) -> float:
@@ -255,6 +257,14 @@ async def _final_seen(ctx: Context, shipment_id: str) -> float:
             row = session.get(Shipment, shipment_id)
             return row is not None and is_final(row.status)
 
-    while not await asyncio.to_thread(written):  # noqa: ASYNC110  (the store has no event to wait on)
+    deadline = time.perf_counter() + 30
+    while not await asyncio.to_thread(written):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"shipment {shipment_id} did not reach a final status")
         await asyncio.sleep(0.001)
     return time.perf_counter()
+
+
+def _report_url(ctx: Context) -> str:
+    """The simulator's report route: the benchmark posts reports as the simulator signs them."""
+    return f"{ctx.api}{REPORT_ROUTE}simulator"
