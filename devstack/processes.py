@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -17,10 +18,36 @@ Probe = Callable[[], Awaitable[bool]]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range.
+
+    A port the kernel hands out for `bind(0)` is also one it may give the next outgoing
+    connection as its source port, which then holds it before our service binds it.
+    """
+    first_ephemeral = max(_ephemeral_range_start(), _LOWEST_PORT + 1_000)
+    while True:
+        port = _ports.randrange(_LOWEST_PORT, first_ephemeral)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+
+
+_LOWEST_PORT = 10_000
+_ports = random.Random(os.getpid())
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 @dataclass

@@ -29,10 +29,19 @@ async def serving(app: Any, port: int | None = None, grace: int = 1) -> AsyncIte
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
-            task.result()
+            _raise_start_failure(task, port)
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+def _raise_start_failure(task: "asyncio.Task[None]", port: int) -> None:
+    # uvicorn ends with SystemExit when it cannot bind, which would end the whole test session.
+    try:
+        task.result()
+    except SystemExit as exit_:
+        raise RuntimeError(f"uvicorn could not start on port {port} (exit {exit_.code})") from None
+    raise RuntimeError(f"uvicorn stopped before it started on port {port}")
