@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench import data_scale, engine, failover, retention, scenarios, targets
+from bench import data_scale, engine, failover, retention, scenarios, summary, targets
 from bench.plot import plot
 from core.logs import configure_logging
 from devstack.processes import ProcessGroup
@@ -180,6 +180,8 @@ def write(results: dict[str, Any], sections: list[str]) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     if samples is not None:
         plot(RESULTS / f"{name}.png", samples, compared["knee"])
+    for line in summary.lines(results):
+        log.warning("%s", line)
     log.warning("results in %s", RESULTS / f"{name}.json")
 
 

@@ -1,0 +1,42 @@
+"""What `make bench` prints when it ends: the ratios to the engine, the data-scale table."""
+
+from typing import Any
+
+
+def lines(results: dict[str, Any]) -> list[str]:
+    return [*_engine(results.get("engine", {})), *_store(results.get("store", {}))]
+
+
+def _engine(compared: dict[str, Any]) -> list[str]:
+    if "ratios" not in compared:
+        return []
+    knee, at_5 = compared["knee"], compared["at_5_rps"]
+    ratios = compared["ratios"]
+    return [
+        "service against the engine floor",
+        f"  knee: service {knee['service']['knee_rps']:g} / engine {knee['engine']['knee_rps']:g}"
+        f" req/s = {ratios['knee_service_over_engine']}",
+        f"  p50 at 5 req/s: service {at_5['service']['p50_ms']} - engine"
+        f" {at_5['engine']['p50_ms']} ms = {ratios['p50_service_minus_engine_at_5_rps_ms']} ms",
+    ]
+
+
+def _store(store: dict[str, Any]) -> list[str]:
+    sizes = store.get("sizes")
+    if not sizes:
+        return []
+    names = list(sizes)
+    small, large = names[0], names[-1]
+    out = [f"store p50 in µs: {small} → {large} shipments (ratio; scans)"]
+    for probe, ratio in store["ratios"].items():
+        scans = ", ".join(sorted(set(sizes[large][probe]["plan"])))
+        out.append(
+            f"  {probe:<36} {sizes[small][probe]['p50_us']:>6} → {sizes[large][probe]['p50_us']:>6}"
+            f"  (x{ratio}; {scans})"
+        )
+    writer = store.get("feed_writer", {})
+    if writer:
+        out.append(
+            f"  feed writer: {writer['per_second']} completions/s from {writer['threads']} threads"
+        )
+    return out
