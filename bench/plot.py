@@ -29,7 +29,7 @@ def plot(path: Path, at_5_rps: dict[str, list[Sample]], knees: dict[str, Any]) -
     )
     timeline.legend()
     for name, result in knees.items():
-        steps = result["steps"]
+        steps = sorted(result["steps"], key=lambda step: step["offered_rps"])
         rates = [step["offered_rps"] for step in steps]
         curve.plot(rates, [step["p99_ms"] for step in steps], marker="o", label=f"{name} p99")
         curve.plot(

@@ -57,20 +57,36 @@ async def one_at_a_time(target: Target, count: int) -> dict[str, float]:
 
 
 async def knee(
-    target: Target, rates: list[float], seconds: float
+    target: Target, rates: list[float], seconds: float, refinements: int = 2
 ) -> tuple[float, list[dict[str, float]]]:
-    """The highest rate the target carries (see KNEE_P99_MS); stops at the first miss."""
-    best, steps = 0.0, []
+    """The highest rate the target carries (see KNEE_P99_MS): up `rates` to the first miss,
+    then halfway between the last rate carried and that miss, `refinements` times, so that
+    the ratio of two knees is not an artefact of the steps."""
+    best, steps = 0.0, list[dict[str, float]]()
+    missed: float | None = None
     for rate in rates:
-        summary, _ = await at_rate(target, rate, seconds)
-        steps.append(summary.as_dict())
-        carried = summary.achieved_rps >= 0.95 * rate
-        if summary.errors or summary.p99_ms > KNEE_P99_MS or not carried:
+        if not await _carries(target, rate, seconds, steps):
+            missed = rate
             break
         best = rate
-        await target.quiet()
-    await target.quiet()
+    for _ in range(refinements if missed is not None else 0):
+        assert missed is not None
+        rate = round((best + missed) / 2, 2)
+        if await _carries(target, rate, seconds, steps):
+            best = rate
+        else:
+            missed = rate
     return best, steps
+
+
+async def _carries(
+    target: Target, rate: float, seconds: float, steps: list[dict[str, float]]
+) -> bool:
+    summary, _ = await at_rate(target, rate, seconds)
+    steps.append(summary.as_dict())
+    await target.quiet()
+    carried = summary.achieved_rps >= 0.95 * rate
+    return not summary.errors and summary.p99_ms <= KNEE_P99_MS and carried
 
 
 async def cpu_per_order(target: Target, rate: float, seconds: float) -> dict[str, Any]:
