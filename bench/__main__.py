@@ -118,11 +118,7 @@ async def stack_sections(sections: list[str], quick: bool) -> dict[str, Any]:
             address = connection.address or ""
             floor_queue = f"bench-engine-{uuid.uuid4().hex[:8]}"
             floor_worker = await group.start(engine.worker_service(address, floor_queue))
-            stack_pids = {
-                name: process.pid
-                for name, process in group.processes.items()
-                if name != "engine worker"
-            }
+            stack_pids = _stack_pids(group)
             limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
             async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 ctx = scenarios.Context(
@@ -146,7 +142,15 @@ async def stack_sections(sections: list[str], quick: bool) -> dict[str, Any]:
                 for section in sections:
                     if section in runs:
                         results[section] = await _section(section, runs[section], ctx)
+                        # A section may restart a process (failover does).
+                        ctx.pids.update(_stack_pids(group))
     return results
+
+
+def _stack_pids(group: ProcessGroup) -> dict[str, int]:
+    return {
+        name: process.pid for name, process in group.processes.items() if name != "engine worker"
+    }
 
 
 async def _section(

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
@@ -23,7 +23,7 @@ from devstack.services import REPORT_ROUTE
 from devstack.token import auth_headers
 from domain.ids import client_reference, workflow_id
 from domain.orders import NotificationInput, SmsMessage, Timing
-from domain.statuses import is_final
+from domain.statuses import ShipmentStatus, is_final
 from gateways import standard_webhooks
 from store import shipments
 from store.models import Shipment
@@ -129,12 +129,26 @@ async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
             await _start(ctx, _silent_input(f"mem{n % 1000}", 86_400, 60))
 
     await asyncio.gather(*(one(n) for n in range(count)))
+    # A start is taken before its handover ran: wait until every one of them waits for reports.
+    deadline = time.perf_counter() + 1800
+    while await asyncio.to_thread(_waiting, ctx.engine) < count:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the waiting shipments were not all handed over")
+        await asyncio.sleep(1)
     await asyncio.sleep(5)
     return {
         "waiting_shipments": count,
         "rss_before_mib": before,
         "rss_after_mib": _rss_mib(ctx.pids["worker"]),
     }
+
+
+def _waiting(engine: Engine) -> int:
+    with Session(engine) as session:
+        query = select(func.count()).where(
+            col(Shipment.org).startswith("mem"), col(Shipment.status) == ShipmentStatus.SMS_ACCEPTED
+        )
+        return session.exec(query).one()
 
 
 def _silent_input(org: str, ttl: int, grace: int) -> NotificationInput:
@@ -236,7 +250,7 @@ async def _silent_order(ctx: Context, org: str, headers: dict[str, str]) -> tupl
     order = _order(SILENT, ttl=3600)
     created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=headers)
     if created.status_code != 201:
-        raise RuntimeError(f"order refused: {created.status_code}")
+        raise RuntimeError(f"order refused: {created.status_code} {created.text}")
     reference = client_reference(workflow_id(org, order["idempotencyId"]))
     return created.json()["notification"]["shipmentId"], reference
 
