@@ -82,11 +82,16 @@ async def knee(
 async def _carries(
     target: Target, rate: float, seconds: float, steps: list[dict[str, float]]
 ) -> bool:
-    summary, _ = await at_rate(target, rate, seconds)
-    steps.append(summary.as_dict())
-    await target.quiet()
-    carried = summary.achieved_rps >= 0.95 * rate
-    return not summary.errors and summary.p99_ms <= KNEE_P99_MS and carried
+    """Whether the target carries `rate`; a miss is run once more before it counts, since one
+    stall of a co-located process can decide the p99 of a short step."""
+    for _ in range(2):
+        summary, _ = await at_rate(target, rate, seconds)
+        steps.append(summary.as_dict())
+        await target.quiet()
+        carried = summary.achieved_rps >= 0.95 * rate
+        if not summary.errors and summary.p99_ms <= KNEE_P99_MS and carried:
+            return True
+    return False
 
 
 async def cpu_per_order(target: Target, rate: float, seconds: float) -> dict[str, Any]:
