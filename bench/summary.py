@@ -37,6 +37,13 @@ def _store(store: dict[str, Any]) -> list[str]:
     writer = store.get("feed_writer", {})
     if writer:
         out.append(
-            f"  feed writer: {writer['per_second']} completions/s from {writer['threads']} threads"
+            f"  feed writer: {writer['per_second']} completions/s from {writer['processes']}"
+            f" processes of {writer['threads']} threads"
         )
+    unnumbered = store.get("feed_writer_without_numbering", {})
+    if unnumbered:
+        out.append(f"  the same without numbering the feed: {unnumbered['per_second']}/s")
+    numbering = store.get("feed_numbering_alone", {})
+    if numbering:
+        out.append(f"  feed numbering alone (its advisory lock): {numbering['per_second']}/s")
     return out
