@@ -18,6 +18,7 @@ from api.completions import CompletionWatcher
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from core.config import Settings
+from domain.sms import SmsCapacity
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ _temporal = _shared("temporal", Client)
 _completions = _shared("completions", CompletionWatcher)
 _inbox = _shared("inbox", ReportInbox)
 _codec = _shared("codec", CodecService)
+_sms_capacities = _shared("sms_capacities", list)
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -86,5 +88,6 @@ InboxDep = Annotated[ReportInbox, Depends(_inbox)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 CompletionsDep = Annotated[CompletionWatcher, Depends(_completions)]
 CodecDep = Annotated[CodecService, Depends(_codec)]
+SmsCapacitiesDep = Annotated[list[SmsCapacity], Depends(_sms_capacities)]
 CodecCaller = Annotated[None, Depends(_codec_caller)]
 Tenant = Annotated[str, Depends(_tenant)]

@@ -111,9 +111,7 @@ class ReportInbox:
         held_id = committed(self._engine, report_store.hold_report, report)
         with Session(self._engine) as session:
             row = shipments.workflow_of(session, report.reference, MatchKey.GATEWAY_REFERENCE)
-            if row is None or not report_store.claim_held_report(
-                session, held_id, row.shipment_id
-            ):
+            if row is None or not report_store.claim_held_report(session, held_id, row.shipment_id):
                 log.info("report for gateway reference %s held for its handover", report.reference)
                 return None
             session.commit()

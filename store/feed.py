@@ -8,11 +8,11 @@ from typing import Any
 import psycopg
 from sqlalchemy import bindparam, func, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
+from store.inserts import InsertIgnoring
 from store.locks import lock_until_commit
 from store.models import FeedEntry
 
@@ -40,22 +40,14 @@ COMPLETIONS_CHANNEL = "shipment_completed"
 _NOTIFY = text(f"SELECT pg_notify('{COMPLETIONS_CHANNEL}', :sid)")
 
 
-def _append(dialect: str, numbered: bool) -> Any:
-    """The entry's insert; a second one for the same shipment inserts nothing."""
-    values: dict[str, Any] = {name: bindparam(name) for name in _ENTRY_COLUMNS}
-    if numbered:
-        values["seq"] = _LAST_NUMBER + 1
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(_FEED)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["shipment_id"])
-        .returning(_FEED.c.id)
-    )
-
-
-# Built once: PostgreSQL numbers entries after commit, SQLite (one writer) at insert.
-_APPEND = {"postgresql": _append("postgresql", False), "sqlite": _append("sqlite", True)}
+# PostgreSQL numbers entries after their commit; SQLite (one writer) at insert.
+_APPEND = InsertIgnoring(
+    _FEED,
+    _ENTRY_COLUMNS,
+    _FEED.c.id,
+    conflict=["shipment_id"],
+    computed={"sqlite": {"seq": _LAST_NUMBER + 1}},
+)
 
 
 class FeedOrder(StrEnum):
@@ -71,9 +63,7 @@ def append_feed_entry(session: Session, entry: Mapping[str, Any]) -> None:
     writer in at a time, so there a number given at insert already becomes visible in order.
     """
     connection = session.connection()
-    values = {name: entry[name] for name in _ENTRY_COLUMNS}
-    appended = connection.execute(_APPEND[connection.dialect.name], values).first()
-    if appended is not None and connection.dialect.name == "postgresql":
+    if _APPEND.run(connection, entry) and connection.dialect.name == "postgresql":
         # Delivered at the commit that makes the shipment's final status visible.
         connection.execute(_NOTIFY, {"sid": entry["shipment_id"]})
 

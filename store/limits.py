@@ -66,9 +66,7 @@ _QUERIES = {
 }
 
 
-def first_refusal(
-    session: Session, row: Mapping[str, Any], limits: list[Limit]
-) -> Refusal | None:
+def first_refusal(session: Session, row: Mapping[str, Any], limits: list[Limit]) -> Refusal | None:
     """Check after inserting `row` (a shipment's columns): refused when it made a window hold
     more than its limit."""
     connection = session.connection()

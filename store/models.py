@@ -206,6 +206,8 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=MAX_DETAIL)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
+
+
 class ProviderCircuit(SQLModel, table=True):
     """The circuit of one provider of one channel in one worker process, as that worker last
     reported it: the API's readiness tells operators which providers are being skipped."""

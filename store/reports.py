@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
+from store.inserts import InsertIgnoring
 from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
 
 BY_WORKFLOW = "workflow"
@@ -27,21 +27,15 @@ def add_late_report(session: Session, event: ShipmentEvent) -> None:
 
 
 _RECEIPT = WebhookReceipt.__table__  # type: ignore[attr-defined]
-# One statement on every report, whichever database: an id already there inserts nothing.
-_CLAIM = {
-    dialect: insert(_RECEIPT)
-    .values(webhook_id=bindparam("wid"), received_at=bindparam("at"))
-    .on_conflict_do_nothing(index_elements=["webhook_id"])
-    .returning(_RECEIPT.c.webhook_id)
-    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+# One statement on every report: an id already there inserts nothing.
+_CLAIM = InsertIgnoring(
+    _RECEIPT, ["webhook_id", "received_at"], _RECEIPT.c.webhook_id, conflict=["webhook_id"]
+)
 
 
 def claim_webhook(session: Session, webhook_id: str, at: datetime) -> bool:
     """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
-    connection = session.connection()
-    claim = _CLAIM[connection.dialect.name]
-    return connection.execute(claim, {"wid": webhook_id, "at": at}).first() is not None
+    return _CLAIM.run(session.connection(), {"webhook_id": webhook_id, "received_at": at})
 
 
 def release_webhook(session: Session, webhook_id: str) -> None:

@@ -5,13 +5,13 @@ from dataclasses import fields
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
 from domain.reports import MatchKey
 from domain.statuses import is_final, order_status_of
 from store.feed import append_feed_entry
+from store.inserts import InsertIgnoring
 from store.models import Shipment, ShipmentEvent
 
 
@@ -32,25 +32,15 @@ _ASSIGN = (
     .where(_SHIPMENT.c.id == bindparam("sid"))
     .values(provider=bindparam("provider"))
 )
-_EVENT_COLUMNS = [column.name for column in _EVENT.columns if column.name != "id"]
-_NO_EVENT = dict.fromkeys(_EVENT_COLUMNS)
-_NO_ROW = dict.fromkeys(column.name for column in _SHIPMENT.columns)
 # A new order's row; any conflict (a retry's own row, another order's key) inserts nothing.
-_INSERT_NEW = {
-    dialect: insert(_SHIPMENT)
-    .values({c.name: bindparam(c.name) for c in _SHIPMENT.columns})
-    .on_conflict_do_nothing()
-    .returning(_SHIPMENT.c.id)
-    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
-# One statement: an event already recorded (a retry) inserts nothing and returns no id.
-_RECORD = {
-    dialect: insert(_EVENT)
-    .values({name: bindparam(name) for name in _EVENT_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["shipment_id", "number"])
-    .returning(_EVENT.c.id)
-    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT_NEW = InsertIgnoring(_SHIPMENT, [c.name for c in _SHIPMENT.columns], _SHIPMENT.c.id)
+# An event already recorded (a retry) inserts nothing.
+_RECORD = InsertIgnoring(
+    _EVENT,
+    [c.name for c in _EVENT.columns if c.name != "id"],
+    _EVENT.c.id,
+    conflict=["shipment_id", "number"],
+)
 _APPLY = (
     update(_SHIPMENT)
     .where(_SHIPMENT.c.id == bindparam("sid"))
@@ -77,29 +67,31 @@ def insert_shipment(session: Session, row: Mapping[str, Any]) -> bool:
     workflow has since been deleted by retention: the key is taken for as long as the row lives.
     """
     connection = session.connection()
-    values = {**_NO_ROW, **row}
-    if connection.execute(_INSERT_NEW[connection.dialect.name], values).first() is None:
+    if not _INSERT_NEW.run(connection, row):
         holder = connection.execute(_KEY_HOLDER, {"org": row["org"], "key": row["idempotency_id"]})
         taken_by = holder.scalar()
         if taken_by == row["id"]:
             return False
         raise KeyAlreadyUsedError(taken_by)
-    order = {"shipment_id": row["id"], "number": 0, "kind": "order", "applied": True}
-    order.update(status=row["status"], at=row["created_at"])
-    connection.execute(_RECORD[connection.dialect.name], {**_NO_EVENT, **order})
+    order = {
+        "shipment_id": row["id"],
+        "number": 0,
+        "kind": "order",
+        "status": row["status"],
+        "applied": True,
+        "at": row["created_at"],
+    }
+    _RECORD.run(connection, order)
     return True
 
 
-def record_event(
-    session: Session, event: Mapping[str, Any], gateway_reference: str | None
-) -> bool:
+def record_event(session: Session, event: Mapping[str, Any], gateway_reference: str | None) -> bool:
     """Append one event (the columns of ShipmentEvent) and apply it when the workflow says so;
     False if it was recorded before.
 
     A final status appends the shipment to the feed in the same transaction."""
     connection = session.connection()
-    values = {name: event.get(name) for name in _EVENT_COLUMNS}
-    if connection.execute(_RECORD[connection.dialect.name], values).first() is None:
+    if not _RECORD.run(connection, event):
         return False
     status = event.get("status")
     if not event["applied"] or status is None:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from api.deps import OrdersDep, SettingsDep, Tenant
+from api.deps import OrdersDep, SettingsDep, SmsCapacitiesDep, Tenant
 from api.ordering import OrderContent
 from api.problems import invalid
 from api.pumping import check_recipient
@@ -18,7 +18,7 @@ from api.schemas.orders import (
 from api.schemas.problems import problem_responses
 from core.config import Settings
 from domain.orders import HandoverAnswer
-from gateways.registry import sms_capacities
+from domain.sms import SmsCapacity
 
 router = APIRouter(prefix="/future/orders/instant", tags=["Instant orders"])
 
@@ -42,11 +42,15 @@ def _answer(response: Response, answer: HandoverAnswer) -> OrderOut:
 
 
 def _sms_content(
-    body: OrderIn, recipient: RecipientSmsIn, settings: Settings, path: str
+    body: OrderIn,
+    recipient: RecipientSmsIn,
+    settings: Settings,
+    capacities: list[SmsCapacity],
+    path: str,
 ) -> OrderContent:
     """The order, once every SMS provider it may go through is known to carry it as given, and
     its number is not one SMS pumping uses."""
-    for capacity in sms_capacities(settings):
+    for capacity in capacities:
         errors = recipient.capacity_errors(capacity, path)
         if errors:
             raise invalid(errors)
@@ -65,10 +69,11 @@ async def order_sms(
     tenant: Tenant,
     orders: OrdersDep,
     settings: SettingsDep,
+    capacities: SmsCapacitiesDep,
     response: Response,
 ) -> OrderOut:
     """Send one SMS now; answers once the gateway has accepted or refused it."""
-    content = _sms_content(body, body.recipient_sms, settings, "recipientSms")
+    content = _sms_content(body, body.recipient_sms, settings, capacities, "recipientSms")
     return _answer(response, await orders.place(tenant, content))
 
 
@@ -103,8 +108,10 @@ async def order_instant_deprecated(
     tenant: Tenant,
     orders: OrdersDep,
     settings: SettingsDep,
+    capacities: SmsCapacitiesDep,
     response: Response,
 ) -> OrderOut:
     """Deprecated SMS shape (`recipient.recipientSms`); same behaviour as `/sms`."""
-    content = _sms_content(body, body.recipient.recipient_sms, settings, "recipient.recipientSms")
+    path = "recipient.recipientSms"
+    content = _sms_content(body, body.recipient.recipient_sms, settings, capacities, path)
     return _answer(response, await orders.place(tenant, content))

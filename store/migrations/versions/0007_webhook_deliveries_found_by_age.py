@@ -21,4 +21,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_delivery_created")
-
