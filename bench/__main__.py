@@ -62,7 +62,6 @@ async def compare(service: targets.Target, floor: targets.Target, quick: bool) -
             results["at_5_rps"]["service"]["p50_ms"] - results["at_5_rps"]["engine"]["p50_ms"], 1
         ),
     }
-    log.warning("ratios: %s", results["ratios"])
     results["_samples"] = samples
     return results
 

@@ -135,16 +135,19 @@ async def target(address: str, task_queue: str, pids: dict[str, int]) -> Target:
     return Target("engine", lambda _: orders.place(), pids, settle)
 
 
-async def serve(address: str, task_queue: str) -> None:
-    client = await Client.connect(address)
-    worker = Worker(
+def floor_worker(client: Client, task_queue: str) -> Worker:
+    """Unsandboxed, as the service's worker runs its workflow."""
+    return Worker(
         client,
         task_queue=task_queue,
         workflows=[FloorWorkflow],
         activities=[do_nothing],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
-    await worker.run()
+
+
+async def serve(address: str, task_queue: str) -> None:
+    await floor_worker(await Client.connect(address), task_queue).run()
 
 
 if __name__ == "__main__":

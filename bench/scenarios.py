@@ -3,9 +3,11 @@ lateness, worker memory with many waiting shipments, and the pushes: final statu
 and to a waiting read, and orders beside 500 waiting reads."""
 
 import asyncio
+import functools
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -76,31 +78,23 @@ def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
 
 async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
     """From posting a delivery report to GET showing the new status, one shipment at a time."""
-    tokens = _tokens(ctx.settings, count)
-    key = standard_webhooks.secret_key(ctx.settings.delivery_report_secret)
     latencies = []
     for n in range(count):
-        order = _order(SILENT, ttl=3600)
-        created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=tokens[n])
-        location = ctx.api + created.headers["location"]
-        reference = client_reference(workflow_id(f"bench{n}", order["idempotencyId"]))
-        body = f'{{"reference": "{reference}", "status": "DELIVRD", "channel": "SMS"}}'.encode()
-        headers = standard_webhooks.signed_headers(key, f"msg_{uuid.uuid4().hex}", body)
+        headers = auth_headers(ctx.settings, f"bench{n}")
+        shipment_id, reference = await _silent_order(ctx, f"bench{n}", headers)
+        url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
+
         started = time.perf_counter()
-        await ctx.http.post(
-            _report_url(ctx),
-            content=body,
-            headers=headers,
-        )
-        deadline = started + 30
-        while (await ctx.http.get(location, headers=tokens[n])).json()["recipients"][0][
-            "status"
-        ] != "SMS_Delivered":
-            if time.perf_counter() > deadline:
-                raise RuntimeError("a delivered report did not show in GET")
-            await asyncio.sleep(0.002)
+        await _report_delivered(ctx, reference)
+        delivered = functools.partial(_shows_delivered, ctx, url, headers)
+        await _until(delivered, 30, 0.002, f"shipment {shipment_id} did not show as delivered")
         latencies.append((time.perf_counter() - started) * 1000)
     return distribution(latencies)
+
+
+async def _shows_delivered(ctx: Context, url: str, headers: dict[str, str]) -> bool:
+    manifest = (await ctx.http.get(url, headers=headers)).json()
+    return bool(manifest["recipients"][0]["status"] == "SMS_Delivered")
 
 
 async def ttl_lateness(ctx: Context, count: int, ttl: int = 3, grace: int = 1) -> dict[str, float]:
@@ -129,12 +123,12 @@ async def worker_memory(ctx: Context, count: int) -> dict[str, float]:
             await _start(ctx, _silent_input(f"mem{n}", 86_400, 60))
 
     await asyncio.gather(*(one(n) for n in range(count)))
+
     # A start is taken before its handover ran: wait until every one of them waits for reports.
-    deadline = time.perf_counter() + 1800
-    while await asyncio.to_thread(_waiting, ctx.engine) < count:
-        if time.perf_counter() > deadline:
-            raise RuntimeError("the waiting shipments were not all handed over")
-        await asyncio.sleep(1)
+    async def all_waiting() -> bool:
+        return await asyncio.to_thread(_waiting, ctx.engine) == count
+
+    await _until(all_waiting, 1800, 1.0, "the waiting shipments were not all handed over")
     await asyncio.sleep(5)
     return {
         "waiting_shipments": count,
@@ -271,12 +265,22 @@ async def _final_seen(ctx: Context, shipment_id: str) -> float:
             row = session.get(Shipment, shipment_id)
             return row is not None and is_final(row.status)
 
-    deadline = time.perf_counter() + 30
-    while not await asyncio.to_thread(written):
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"shipment {shipment_id} did not reach a final status")
-        await asyncio.sleep(0.001)
+    async def final() -> bool:
+        return await asyncio.to_thread(written)
+
+    await _until(final, 30, 0.001, f"shipment {shipment_id} did not reach a final status")
     return time.perf_counter()
+
+
+async def _until(
+    check: Callable[[], Awaitable[bool]], within: float, interval: float, failure: str
+) -> None:
+    """Return as soon as `check` holds; a run that never gets there ends with `failure`."""
+    deadline = time.perf_counter() + within
+    while not await check():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(failure)
+        await asyncio.sleep(interval)
 
 
 def _report_url(ctx: Context) -> str:

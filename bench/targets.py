@@ -69,8 +69,9 @@ async def knee(
             missed = rate
             break
         best = rate
-    for _ in range(refinements if missed is not None else 0):
-        assert missed is not None
+    if missed is None:
+        return best, steps
+    for _ in range(refinements):
         rate = round((best + missed) / 2, 2)
         if await _carries(target, rate, seconds, steps):
             best = rate

@@ -5,7 +5,6 @@ import asyncio
 import uuid
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench import engine
 from bench.load import open_loop, percentile, summarize
@@ -75,14 +74,7 @@ async def test_the_engine_floor_has_an_orders_shape(temporal_env: WorkflowEnviro
     client = temporal_env.client
     queue = f"floor-{uuid.uuid4().hex[:8]}"
     orders = engine.FloorOrders(client, queue)
-    worker = Worker(
-        client,
-        task_queue=queue,
-        workflows=[engine.FloorWorkflow],
-        activities=[engine.do_nothing],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    )
-    async with worker:
+    async with engine.floor_worker(client, queue):
         answered = [await orders.place() for _ in range(3)]
         await orders.settle()
         ids = [w.id async for w in client.list_workflows(f'TaskQueue="{queue}"')]
