@@ -38,6 +38,7 @@ screenshot: $(STAMP)  ## the README's picture of a shipment in the Temporal UI (
 
 lint: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
 token: $(STAMP)  ## print a development token: make token ORG=ttd (SCOPE=notifications.codec)

@@ -129,6 +129,8 @@ def set_circuit(channel: str, provider: str, is_open: bool) -> None:
 
 def count_refused_recipient(reason: str) -> None:
     SMS_RECIPIENTS_REFUSED.labels(reason).inc()
+
+
 def count_webhook_delivery(outcome: str) -> None:
     WEBHOOK_DELIVERIES.labels(outcome).inc()
 

@@ -93,6 +93,7 @@ def create_app(
         """Take handovers again."""
         outage.end()
         return {"outageSeconds": 0.0}
+
     @app.post("/webhooks", status_code=204)
     async def receive_webhook(request: Request) -> None:
         """Record a webhook event of the service, and whether its signature checks out."""

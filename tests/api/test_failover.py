@@ -70,9 +70,9 @@ class FailoverStack:
         return row.provider, [(e.kind, e.provider) for e in history(self.engine, row.id)]
 
 
-
 def _connection(temporal_env: WorkflowEnvironment) -> ClientConfigProfile:
     return plain_connection(temporal_env.client.service_client.config.target_host)
+
 
 @pytest.fixture(scope="module")
 def failover_settings(

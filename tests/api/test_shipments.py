@@ -1,6 +1,5 @@
 """The shipment manifest: tenant-scoped, readable at once, and equal to the workflow's query."""
 
-
 import pytest
 
 from api.schemas.shipments import ManifestOut

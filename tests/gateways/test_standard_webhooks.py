@@ -111,6 +111,8 @@ def test_a_secret_that_is_not_base64_is_refused_at_start(
     monkeypatch.setenv("SIMULATOR_WEBHOOK_SECRET", secret)
     with pytest.raises(ValidationError):
         SimulatorSettings(_env_file=None)  # type: ignore[call-arg]
+
+
 def test_a_new_secret_and_two_keys_verify_with_the_official_library() -> None:
     old, new = standard_webhooks.new_secret(), standard_webhooks.new_secret()
     keys = [standard_webhooks.secret_key(s) for s in (new, old)]
