@@ -16,7 +16,7 @@ from core.codec import ENCODING, new_key
 from domain.ids import workflow_id
 from tests.support.answers import assert_problem, shipment_id
 from tests.support.bodies import email_order, random_phone, sms_order
-from tests.support.history import failures_in, payloads_in, stored_history
+from tests.support.history import completed_history, failures_in, payloads_in, stored_history
 from tests.support.inprocess import api_and_worker_with, api_for
 from tests.support.polling import completed_manifest
 from tests.support.routes import DECODE, EMAIL, ENCODE, SMS
@@ -115,7 +115,7 @@ async def decoded_history(
     codec: httpx.AsyncClient, stack: Stack, org: str, key: str
 ) -> list[Payload]:
     """Every payload of the order's stored history, through the codec, as the UI asks."""
-    events = await stored_history(stack.client.get_workflow_handle(workflow_id(org, key)))
+    events = await completed_history(stack.client.get_workflow_handle(workflow_id(org, key)))
     answer = await codec.post(DECODE, json=wire(payloads_in(events)), headers=operator(stack))
     assert answer.status_code == 200, answer.text
     return unwire(answer.json())

@@ -10,7 +10,7 @@ import pytest
 from core.codec import ENCODING
 from tests.support.answers import shipment_id
 from tests.support.bodies import email_order, sms_order
-from tests.support.history import payloads_in, stored_history
+from tests.support.history import completed_history, payloads_in
 from tests.support.polling import completed_manifest
 from tests.support.routes import EMAIL, SMS
 from tests.support.stack import Stack, Tenant
@@ -40,7 +40,7 @@ async def test_body_is_in_no_log_search_attribute_or_memo(
     # As Temporal stores the history (and shows it to the UI and CLI without the codec):
     # every payload sealed but the bookkeeping the SDK writes into a local activity's marker
     # itself (its sequence number, attempt and times), the body in no form.
-    events = await stored_history(handle)
+    events = await completed_history(handle)
     unsealed = [p for p in payloads_in(events) if p.metadata["encoding"] != ENCODING]
     assert [set(json.loads(p.data)) >= MARKER_BOOKKEEPING for p in unsealed] == [True, True]
     assert secret.encode() not in b"".join(event.SerializeToString() for event in events)

@@ -19,6 +19,14 @@ async def stored_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]
     return [event async for event in handle.fetch_history_events()]
 
 
+async def completed_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
+    """The stored events once the workflow has ended. The store shows a final status from
+    inside the record's local activity, before the workflow task that writes its marker and
+    the completion to the history."""
+    await handle.result()
+    return await stored_history(handle)
+
+
 def payloads_in(events: list[HistoryEvent]) -> list[Payload]:
     return [found for event in events for found in _walk(event, Payload)]
 
