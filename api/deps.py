@@ -17,8 +17,8 @@ from api.codec_service import CodecService
 from api.completions import CompletionWatcher
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
+from api.sms_orders import SmsOrders
 from core.config import Settings
-from domain.sms import SmsCapacity
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ _temporal = _shared("temporal", Client)
 _completions = _shared("completions", CompletionWatcher)
 _inbox = _shared("inbox", ReportInbox)
 _codec = _shared("codec", CodecService)
-_sms_capacities = _shared("sms_capacities", list)
+_sms_orders = _shared("sms_orders", SmsOrders)
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -88,6 +88,6 @@ InboxDep = Annotated[ReportInbox, Depends(_inbox)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 CompletionsDep = Annotated[CompletionWatcher, Depends(_completions)]
 CodecDep = Annotated[CodecService, Depends(_codec)]
-SmsCapacitiesDep = Annotated[list[SmsCapacity], Depends(_sms_capacities)]
+SmsOrdersDep = Annotated[SmsOrders, Depends(_sms_orders)]
 CodecCaller = Annotated[None, Depends(_codec_caller)]
 Tenant = Annotated[str, Depends(_tenant)]

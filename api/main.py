@@ -28,11 +28,12 @@ from api.routes import (
     webhook_deliveries,
     webhooks,
 )
+from api.sms_orders import SmsOrders
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
 from core.tracing import configure_tracing
-from gateways.registry import build_report_readers, sms_capacities
+from gateways.registry import build_report_readers
 from store.engine import create_db_engine
 from store.migrate import require_current_schema
 
@@ -76,8 +77,7 @@ def create_app(
         app.state.temporal = client
         app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
-        # What each SMS provider in use carries: settled by the settings, checked on every order.
-        app.state.sms_capacities = sms_capacities(settings)
+        app.state.sms_orders = SmsOrders.of(settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
         app.state.completions = CompletionWatcher(engine)
         app.state.codec = CodecService(settings.payload_encryption_key)

@@ -80,14 +80,11 @@ async def report_to_visible(ctx: Context, count: int) -> dict[str, float]:
     """From posting a delivery report to GET showing the new status, one shipment at a time."""
     latencies = []
     for n in range(count):
-        headers = auth_headers(ctx.settings, f"bench{n}")
-        shipment_id, reference = await _silent_order(ctx, f"bench{n}", headers)
-        url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
-
+        order = await _silent_order(ctx, f"bench{n}")
         started = time.perf_counter()
-        await _report_delivered(ctx, reference)
-        delivered = functools.partial(_shows_delivered, ctx, url, headers)
-        await _until(delivered, 30, 0.002, f"shipment {shipment_id} did not show as delivered")
+        await _report_delivered(ctx, order.reference)
+        delivered = functools.partial(_shows_delivered, ctx, order.url, order.headers)
+        await _until(delivered, 30, 0.002, f"{order.url} did not show as delivered")
         latencies.append((time.perf_counter() - started) * 1000)
     return distribution(latencies)
 
@@ -187,13 +184,12 @@ async def webhook_latency(ctx: Context, count: int) -> dict[str, float]:
             )
             if subscribed.status_code != 201:
                 raise RuntimeError(f"subscription refused: {subscribed.status_code}")
-            shipment_id, reference = await _silent_order(ctx, f"push{n}", headers)
-            final = asyncio.create_task(_final_seen(ctx, shipment_id))
-            await _report_delivered(ctx, reference)
+            order = await _silent_order(ctx, f"push{n}")
+            final = asyncio.create_task(_final_seen(ctx, order.shipment_id))
+            await _report_delivered(ctx, order.reference)
             seen = await final
-            latencies.append(
-                (await receiver.arrival(shipment_id, "shipment.completed") - seen) * 1000
-            )
+            arrived = await receiver.arrival(order.shipment_id, "shipment.completed")
+            latencies.append((arrived - seen) * 1000)
     return distribution(latencies)
 
 
@@ -201,15 +197,13 @@ async def long_poll_latency(ctx: Context, count: int) -> dict[str, float]:
     """From the final status in the store to the answer of a GET that waited for it."""
     latencies = []
     for n in range(count):
-        headers = auth_headers(ctx.settings, f"wait{n}")
-        shipment_id, reference = await _silent_order(ctx, f"wait{n}", headers)
-        url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
+        order = await _silent_order(ctx, f"wait{n}")
         waiting = asyncio.create_task(
-            ctx.http.get(url, params={"waitSeconds": 30}, headers=headers)
+            ctx.http.get(order.url, params={"waitSeconds": 30}, headers=order.headers)
         )
         await asyncio.sleep(0.05)  # the request is waiting
-        final = asyncio.create_task(_final_seen(ctx, shipment_id))
-        await _report_delivered(ctx, reference)
+        final = asyncio.create_task(_final_seen(ctx, order.shipment_id))
+        await _report_delivered(ctx, order.reference)
         answer = await waiting
         answered = time.perf_counter()
         if answer.json()["status"] != "Order_Completed":
@@ -221,14 +215,13 @@ async def long_poll_latency(ctx: Context, count: int) -> dict[str, float]:
 async def orders_beside_waiters(ctx: Context, count: int, waiters: int = 500) -> dict[str, Any]:
     """Order latency one at a time, alone and with `waiters` reads waiting on other shipments."""
     alone = await one_at_a_time(service(ctx), count)
-    headers = auth_headers(ctx.settings, "waiters")
-    shipment_id, _ = await _silent_order(ctx, "waiters", headers)
-    url = f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}"
+    waited_on = await _silent_order(ctx, "waiters")
     stop = asyncio.Event()
 
     async def wait_again() -> None:
         while not stop.is_set():
-            await ctx.http.get(url, params={"waitSeconds": 30}, headers=headers, timeout=60)
+            params = {"waitSeconds": 30}
+            await ctx.http.get(waited_on.url, params=params, headers=waited_on.headers, timeout=60)
 
     tasks = [asyncio.create_task(wait_again()) for _ in range(waiters)]
     await asyncio.sleep(5)  # every read is waiting, also on a busy machine
@@ -240,13 +233,25 @@ async def orders_beside_waiters(ctx: Context, count: int, waiters: int = 500) ->
     return {"waiters": waiters, "alone": alone, "with_waiters": beside}
 
 
-async def _silent_order(ctx: Context, org: str, headers: dict[str, str]) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Silent:
+    """A tenant's order to the number the simulator never reports on, handed over."""
+
+    headers: dict[str, str]  # the tenant's
+    shipment_id: str
+    reference: str  # what a report names it by
+    url: str  # its manifest
+
+
+async def _silent_order(ctx: Context, org: str) -> _Silent:
+    headers = auth_headers(ctx.settings, org)
     order = _order(SILENT, ttl=3600)
     created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=headers)
     if created.status_code != 201:
         raise RuntimeError(f"order refused: {created.status_code} {created.text}")
+    shipment_id = created.json()["notification"]["shipmentId"]
     reference = client_reference(workflow_id(org, order["idempotencyId"]))
-    return created.json()["notification"]["shipmentId"], reference
+    return _Silent(headers, shipment_id, reference, f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}")
 
 
 async def _report_delivered(ctx: Context, reference: str) -> None:
