@@ -46,7 +46,7 @@ from core.config import Settings, get_settings
 from core.connection import ConnectionSettingsError
 from core.logs import configure_logging
 from core.temporal import TemporalConnectionError, connect_temporal
-from core.tracing import configure_tracing, shutdown_tracing
+from core.tracing import configure_tracing, shutdown_tracing, tracing_on
 from gateways.registry import build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
@@ -70,7 +70,8 @@ def build_worker(
     executor: ThreadPoolExecutor,
 ) -> Worker:
     # Gateway calls become client spans under the handover activity's span.
-    HTTPXClientInstrumentor.instrument_client(http)
+    if tracing_on(settings):
+        HTTPXClientInstrumentor.instrument_client(http)
     records = RecordActivities(engine, rate_limits(settings))
     # Circuits are this process's: reported under the client's identity (host and pid).
     handover = HandoverActivities(build_gateways(settings, http), records, client.identity)

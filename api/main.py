@@ -32,7 +32,7 @@ from api.sms_orders import SmsOrders
 from core.config import Settings, get_settings
 from core.logs import configure_logging
 from core.temporal import connect_temporal
-from core.tracing import configure_tracing
+from core.tracing import configure_tracing, tracing_on
 from gateways.registry import build_report_readers
 from store.engine import create_db_engine
 from store.migrate import require_current_schema
@@ -116,9 +116,10 @@ def create_app(
     app.include_router(codec.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
-    )
+    if tracing_on(settings):
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
+        )
     if settings.codec_origins:
         # Outermost, so that refusals (401, 413) reach the UI's page with their CORS headers.
         app.add_middleware(PathCors, prefix=CODEC_PATH, origins=settings.codec_origins)

@@ -14,6 +14,7 @@ from core.codec import EncryptionCodec, parse_keyring
 from core.config import Settings
 from core.connect_failures import describe, diagnose
 from core.connection import connect_config, load_connection
+from core.tracing import tracing_on
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,6 @@ async def _connect(
         **connect_config(connection),
         data_converter=data_converter(settings),
         lazy=lazy,
-        interceptors=[TracingInterceptor()],
+        interceptors=[TracingInterceptor()] if tracing_on(settings) else [],
         runtime=runtime,
     )

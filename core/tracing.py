@@ -10,6 +10,12 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from core.config import Settings
 
 
+def tracing_on(settings: Settings) -> bool:
+    """Whether this process makes trace ids at all. When it does not, nothing is instrumented:
+    no-op spans still cost every order milliseconds of CPU across the API and the worker."""
+    return bool(settings.otel_exporter_otlp_endpoint) or settings.log_format == "json"
+
+
 def configure_tracing(settings: Settings, service: str) -> None:
     """Install this process's tracer provider, once.
 
@@ -19,9 +25,9 @@ def configure_tracing(settings: Settings, service: str) -> None:
     """
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return  # already installed in this process
-    endpoint = settings.otel_exporter_otlp_endpoint
-    if not endpoint and settings.log_format != "json":
+    if not tracing_on(settings):
         return
+    endpoint = settings.otel_exporter_otlp_endpoint
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, win over our default name.
     resource = Resource.create({SERVICE_NAME: service}).merge(OTELResourceDetector().detect())
     if endpoint:
