@@ -366,8 +366,8 @@ def feed_writer_rate(
 
 def numbering_rate(engine: Engine, count: int) -> dict[str, float]:
     """The feed writer alone: completions per second its numbering can serve, from the time
-    one writer without contention spends in it (take the lock, number, commit, read the
-    number back). Everything else a completion does runs in parallel across writers."""
+    one writer without contention spends in it (one call of `feed_number`: take the lock,
+    number, commit). Everything else a completion does runs in parallel across writers."""
     spent = sum(_complete(engine, sid, True) for sid in _accepted(engine, "numbered", count))
     return {"completions": count, "per_second": round(count / spent)}
 

@@ -6,30 +6,21 @@ from enum import StrEnum
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import bindparam, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
 from store.inserts import InsertIgnoring
-from store.locks import lock_until_commit
 from store.models import FeedEntry
 
-_FEED_LOCK = 0x6E6F7469  # any constant shared by all writers of the feed
 _FEED = FeedEntry.__table__  # type: ignore[attr-defined]
 _ENTRY_COLUMNS = ("org", *(f.name for f in fields(ShipmentManifest)))
-_UNNUMBERED = (
-    sa_select(_FEED.c.id, func.row_number().over(order_by=_FEED.c.id).label("n"))
-    .where(_FEED.c.seq.is_(None))
-    .subquery()
-)
 _LAST_NUMBER = sa_select(func.coalesce(func.max(_FEED.c.seq), 0)).scalar_subquery()
-# Every committed entry without a number takes the next ones, in the order it was written.
-_NUMBER = (
-    update(_FEED).where(_FEED.c.id == _UNNUMBERED.c.id).values(seq=_LAST_NUMBER + _UNNUMBERED.c.n)
-)
 _NUMBER_OF = sa_select(_FEED.c.seq).where(_FEED.c.shipment_id == bindparam("sid"))
+# PostgreSQL's numbering is a function of the schema (migration 0009).
+_NUMBER_ON_SERVER = text("SELECT feed_number(:sid)")
 _AFTER = (
     sa_select(_FEED.c.seq, _FEED.c.shipment_id)
     .where(_FEED.c.seq > bindparam("seq"))
@@ -69,21 +60,24 @@ def append_feed_entry(session: Session, entry: Mapping[str, Any]) -> None:
 
 
 def number_feed_entries(session: Session, shipment_id: str) -> int | None:
-    """Number every committed entry that has no number yet, and commit; return the number of
-    `shipment_id`'s entry (None when it has none).
+    """Number every committed entry that has no number yet; return the number of
+    `shipment_id`'s entry (None when it has none). Call it after the entry's commit.
 
     A reader following the cursor must never see N+1 before N. Numbers given at insert would
-    become visible at commit, in any order; here they are given only to committed rows, by one
-    writer at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer
-    anyway), and all of one batch become visible together. Writers do not hold the lock over
-    their own commits, and one numbering serves every entry committed before it, so the feed
-    takes completions as fast as the database commits them.
+    become visible at commit, in any order; on PostgreSQL they are given only to committed
+    rows, by one writer at a time under an advisory lock, and all of one batch become visible
+    together. That is one server-side call in a transaction of its own (`feed_number`,
+    migration 0009): the lock is held only while the server works, never over a round trip,
+    and a writer whose entry another's batch numbered takes no lock at all. SQLite has one
+    writer at a time, so there the number given at insert is already in order.
     """
-    if _numbers_after_commit(session):
-        lock_until_commit(session.connection(), _FEED_LOCK)
-        session.connection().execute(_NUMBER)
-        session.commit()
-    number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
+        return number
+    with (bind if isinstance(bind, Engine) else bind.engine).connect() as own:
+        own = own.execution_options(isolation_level="AUTOCOMMIT")
+        number = own.execute(_NUMBER_ON_SERVER, {"sid": shipment_id}).scalar()
     return number
 
 
@@ -105,10 +99,6 @@ async def completion_notices(engine: Engine) -> AsyncIterator[str]:
         yield ""  # listening: completions from here on are not missed
         async for notice in connection.notifies():
             yield notice.payload
-
-
-def _numbers_after_commit(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def snapshot_of(source: object) -> ShipmentManifest:
