@@ -18,7 +18,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -37,6 +41,7 @@ from domain.orders import (
 )
 from store import shipments
 from store.models import Shipment
+from workflows import search_attributes
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,8 @@ class OrderService:
         self._settings = settings
 
     async def place(self, org: str, content: OrderContent) -> HandoverAnswer:
-        order = self._workflow_input(org, content)
+        shipment_id = str(uuid.uuid4())
+        order = self._workflow_input(org, content, shipment_id)
         start = WithStartWorkflowOperation(
             InstantNotificationWorkflow.run,
             order,
@@ -71,6 +77,7 @@ class OrderService:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             task_timeout=timedelta(seconds=self._settings.workflow_task_timeout_seconds),
+            search_attributes=TypedSearchAttributes(search_attributes.at_start(order, shipment_id)),
         )
         try:
             async with asyncio.timeout(self._settings.budget.deadline_seconds):
@@ -101,7 +108,9 @@ class OrderService:
         self._check_content(answer, order)
         return answer
 
-    def _workflow_input(self, org: str, content: OrderContent) -> NotificationInput:
+    def _workflow_input(
+        self, org: str, content: OrderContent, shipment_id: str
+    ) -> NotificationInput:
         settings = self._settings
         budget = settings.budget
         return NotificationInput(
@@ -119,6 +128,8 @@ class OrderService:
             senders_reference=content.senders_reference,
             sms=content.sms,
             email=content.email,
+            order_id=str(uuid.uuid4()),
+            shipment_id=shipment_id,
         )
 
     async def _from_store(self, org: str, idempotency_id: str) -> HandoverAnswer:

@@ -60,6 +60,10 @@ class NotificationInput:
     senders_reference: str | None = None
     sms: SmsMessage | None = None
     email: EmailMessage | None = None
+    # Given by the API, so that the start can carry the shipment's search attributes; inputs
+    # without them (from before) have the workflow make its own.
+    order_id: str | None = None
+    shipment_id: str | None = None
 
     @property
     def channel(self) -> Channel:

@@ -4,9 +4,11 @@ Starts a throwaway stack on free ports (Temporal dev server in memory, the simul
 and the API, all as processes), places one order per scenario through the API, and writes each
 finished workflow's history to tests/workflows/histories/<scenario>.json.
 
-Record again only after a deliberate change of the workflow that is guarded by
-`workflow.patched`, and keep the old files beside the new ones (under a new name) for as long
-as workflows started by the old code may still be running or be replayed.
+Record again only after a deliberate change of the workflow that is guarded (by
+`workflow.patched`, or by what the history itself holds, as the search attributes a start
+carries), and keep the old files beside the new ones (in a subfolder named for what they
+still show) for as long as workflows started by the old code may still be running or be
+replayed.
 """
 
 import argparse

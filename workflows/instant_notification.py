@@ -60,8 +60,8 @@ class InstantNotificationWorkflow:
     @workflow.init
     def __init__(self, order: NotificationInput) -> None:
         self._order = order
-        self._order_id = str(workflow.uuid4())
-        self._shipment_id = str(workflow.uuid4())
+        self._order_id = order.order_id or str(workflow.uuid4())
+        self._shipment_id = order.shipment_id or str(workflow.uuid4())
         self._manifest = ShipmentManifest(
             shipment_id=self._shipment_id,
             senders_reference=order.senders_reference,
@@ -311,15 +311,11 @@ class InstantNotificationWorkflow:
         return max(workflow.now(), self._clock)
 
     def _publish_search_attributes(self) -> None:
-        updates = [
-            sa.SHIPMENT_ID.value_set(self._shipment_id),
-            sa.SHIPMENT_STATUS.value_set(self._manifest.status),
-            sa.NOTIFICATION_CHANNEL.value_set(self._order.channel),
-            sa.CREATOR.value_set(self._order.org),
-        ]
-        if self._order.senders_reference:
-            updates.append(sa.SENDERS_REFERENCE.value_set(self._order.senders_reference))
-        workflow.upsert_search_attributes(updates)
+        """For a start that did not carry them (`search_attributes.at_start`): the API's do."""
+        if workflow.info().typed_search_attributes.get(sa.SHIPMENT_ID) is not None:
+            return
+        pairs = sa.at_start(self._order, self._shipment_id)
+        workflow.upsert_search_attributes([p.key.value_set(p.value) for p in pairs])
 
     @property
     def _reference(self) -> str:

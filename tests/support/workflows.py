@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from domain.ids import client_reference, workflow_id
 from domain.orders import (
@@ -19,6 +19,7 @@ from domain.orders import (
 )
 from domain.reports import DeliveryReport
 from tests.support.bodies import new_key
+from workflows import search_attributes
 from workflows.instant_notification import InstantNotificationWorkflow
 
 Handle = WorkflowHandle[InstantNotificationWorkflow, NotificationResult]
@@ -34,7 +35,9 @@ def notification_input(
     body: str = "Code 1",
     senders_reference: str | None = None,
 ) -> NotificationInput:
-    """An order of `org` for one phone number or one email address, with a fresh key."""
+    """An order of `org` for one phone number or one email address, with a fresh key and ids
+    (started without its search attributes, it takes the path of inputs from before the ids
+    came with it)."""
     return NotificationInput(
         org=org,
         idempotency_id=new_key(),
@@ -50,6 +53,8 @@ def notification_input(
             if email
             else None
         ),
+        order_id=str(uuid.uuid4()),
+        shipment_id=str(uuid.uuid4()),
     )
 
 
@@ -66,13 +71,16 @@ async def start_notification(client: Client, task_queue: str, data: Notification
 async def place(
     client: Client, task_queue: str, data: NotificationInput
 ) -> tuple[HandoverAnswer, Handle]:
-    """What the API does with an order: Update-with-Start, waiting for the handover."""
+    """What the API does with an order: Update-with-Start with the shipment's search
+    attributes, waiting for the handover."""
+    identity = search_attributes.at_start(data, data.shipment_id) if data.shipment_id else []
     start = WithStartWorkflowOperation(
         InstantNotificationWorkflow.run,
         data,
         id=id_of(data),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes(identity),
     )
     answer = await client.execute_update_with_start_workflow(
         InstantNotificationWorkflow.handover,

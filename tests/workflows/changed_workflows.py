@@ -4,21 +4,27 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import NotificationInput, NotificationResult
+    from workflows import search_attributes
     from workflows.instant_notification import InstantNotificationWorkflow
 
-PATCH = "no-search-attributes-at-start"
+PATCH = "search-attributes-again-at-start"
+
+
+def _publish_again(code: InstantNotificationWorkflow) -> None:
+    pairs = search_attributes.at_start(code._order, code._shipment_id)
+    workflow.upsert_search_attributes([p.key.value_set(p.value) for p in pairs])
 
 
 @workflow.defn(name="InstantNotificationWorkflow")
 class UnguardedChangeWorkflow(InstantNotificationWorkflow):
-    """Drops the search attributes it set at start: a command less, unguarded."""
+    """Sets at start the search attributes its start carried: a command more, unguarded."""
 
     @workflow.run
     async def run(self, order: NotificationInput) -> NotificationResult:
         return await super().run(order)
 
     def _publish_search_attributes(self) -> None:
-        pass
+        _publish_again(self)
 
 
 @workflow.defn(name="InstantNotificationWorkflow")
@@ -30,5 +36,7 @@ class PatchedChangeWorkflow(InstantNotificationWorkflow):
         return await super().run(order)
 
     def _publish_search_attributes(self) -> None:
-        if not workflow.patched(PATCH):
+        if workflow.patched(PATCH):
+            _publish_again(self)
+        else:
             super()._publish_search_attributes()

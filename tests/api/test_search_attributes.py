@@ -1,0 +1,48 @@
+"""What operators find a shipment by in the Temporal UI: set by the order's start, updated
+twice (after the handover and at the final status), so Temporal writes its visibility record
+three times per order, not four."""
+
+from temporalio.api.enums.v1 import EventType
+
+from tests.support.answers import shipment_id
+from tests.support.bodies import sms_order
+from tests.support.history import completed_history
+from tests.support.polling import completed_manifest
+from tests.support.routes import SMS
+from tests.support.stack import Stack, Tenant
+from workflows import search_attributes as sa
+
+
+async def test_an_order_starts_with_its_search_attributes_and_updates_them_twice(
+    stack: Stack, tenant: Tenant
+) -> None:
+    order = sms_order(sendersReference="ref-42")
+
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id(response))
+
+    handle = stack.workflow(tenant.org, order["idempotencyId"])
+    found = (await handle.describe()).typed_search_attributes
+    events = await completed_history(handle)
+    started = events[0].workflow_execution_started_event_attributes.search_attributes
+    upserts = [
+        e for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    assert response.status_code == 201
+    assert manifest["status"] == "Order_Completed"
+    assert set(started.indexed_fields) == {
+        "ShipmentId",
+        "ShipmentStatus",
+        "NotificationChannel",
+        "Creator",
+        "SendersReference",
+    }
+    assert len(upserts) == 2
+    assert (
+        found.get(sa.SHIPMENT_ID),
+        found.get(sa.SHIPMENT_STATUS),
+        found.get(sa.NOTIFICATION_CHANNEL),
+        found.get(sa.CREATOR),
+        found.get(sa.SENDERS_REFERENCE),
+        found.get(sa.PROVIDER),
+    ) == (shipment_id(response), "SMS_Delivered", "SMS", tenant.org, "ref-42", "simulator")
