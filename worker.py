@@ -70,7 +70,7 @@ def build_worker(
     executor: ThreadPoolExecutor,
 ) -> Worker:
     # Gateway calls become client spans under the handover activity's span.
-    if tracing_on(settings):
+    if tracing_on():
         HTTPXClientInstrumentor.instrument_client(http)
     records = RecordActivities(engine, rate_limits(settings))
     # Circuits are this process's: reported under the client's identity (host and pid).

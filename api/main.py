@@ -116,7 +116,7 @@ def create_app(
     app.include_router(codec.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    if tracing_on(settings):
+    if tracing_on():
         FastAPIInstrumentor.instrument_app(
             app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
         )

@@ -52,8 +52,9 @@ async def connect_temporal(
     API key) raise TemporalConnectionError at once. `lazy` lets the API start while Temporal is
     unreachable; its calls then fail until Temporal is back.
 
-    The tracing interceptor carries the caller's trace into workflows and activities; the SDK
-    applies a client's interceptors to every worker made with it, so workers add none.
+    The tracing interceptor carries the caller's trace into workflows and activities, where this
+    process makes traces (`configure_tracing` first); the SDK applies a client's interceptors
+    to every worker made with it, so workers add none.
     """
     connection = connection or load_connection()
     for _ in range(_ATTEMPTS):
@@ -77,6 +78,6 @@ async def _connect(
         **connect_config(connection),
         data_converter=data_converter(settings),
         lazy=lazy,
-        interceptors=[TracingInterceptor()] if tracing_on(settings) else [],
+        interceptors=[TracingInterceptor()] if tracing_on() else [],
         runtime=runtime,
     )

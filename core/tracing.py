@@ -10,10 +10,12 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from core.config import Settings
 
 
-def tracing_on(settings: Settings) -> bool:
-    """Whether this process makes trace ids at all. When it does not, nothing is instrumented:
-    no-op spans still cost every order milliseconds of CPU across the API and the worker."""
-    return bool(settings.otel_exporter_otlp_endpoint) or settings.log_format == "json"
+def tracing_on() -> bool:
+    """Whether this process makes trace ids at all: a tracer provider is installed (by
+    `configure_tracing`, or by whoever embeds the API or the worker). When none is, nothing is
+    instrumented: no-op spans still cost every order milliseconds of CPU across the API and
+    the worker."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def configure_tracing(settings: Settings, service: str) -> None:
@@ -23,11 +25,11 @@ def configure_tracing(settings: Settings, service: str) -> None:
     trace and span ids are still made and propagated (so log lines of one order share an id)
     but no span is recorded. With neither, OpenTelemetry's no-op provider stays in place.
     """
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+    if tracing_on():
         return  # already installed in this process
-    if not tracing_on(settings):
-        return
     endpoint = settings.otel_exporter_otlp_endpoint
+    if not endpoint and settings.log_format != "json":
+        return
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, win over our default name.
     resource = Resource.create({SERVICE_NAME: service}).merge(OTELResourceDetector().detect())
     if endpoint:

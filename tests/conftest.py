@@ -28,12 +28,14 @@ from devstack.temporal_server import (
 )
 from store.engine import create_db_engine
 from store.migrate import migrate_database
+from tests.support import spans
 from tests.support.inprocess import api_and_worker
 from tests.support.postgres import postgres_server
 from tests.support.stack import ONE_PROVIDER, SHORT_TIMINGS, Stack, Tenant
 from workflows import search_attributes
 
 BOTH_DATABASES = "both_databases"
+spans.install()  # before any in-process API or worker decides whether to instrument itself
 
 
 def pytest_configure(config: pytest.Config) -> None:

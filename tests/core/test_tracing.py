@@ -1,5 +1,13 @@
-"""One order is one trace: HTTP request, workflow, handover activity and gateway call."""
+"""One order is one trace: HTTP request, workflow, handover activity and gateway call; and a
+process that makes no traces pays nothing for them."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -73,3 +81,31 @@ async def test_one_order_yields_one_trace_from_request_to_gateway(
         "StartUpdateWithStartWorkflow:InstantNotificationWorkflow",
         SERVER_SPAN,
     ]
+
+
+_INSTRUMENTED = """
+import json, sys
+from api.main import create_app
+from core.config import Settings
+from core.tracing import tracing_on
+
+app = create_app(Settings(log_format=sys.argv[1]))
+print(json.dumps([tracing_on(), getattr(app, "_is_instrumented_by_opentelemetry", False)]))
+"""
+
+
+@pytest.mark.parametrize(("log_format", "expected"), [("text", False), ("json", True)])
+def test_a_process_that_makes_no_traces_instruments_nothing(
+    log_format: str, expected: bool
+) -> None:
+    # A process of its own: this one has the tests' tracer provider installed.
+    ran = subprocess.run(
+        [sys.executable, "-c", _INSTRUMENTED, log_format],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": ""},
+    )
+
+    assert json.loads(ran.stdout.splitlines()[-1]) == [expected, expected]
