@@ -22,8 +22,8 @@ async def test_an_order_starts_with_its_search_attributes_and_updates_them_twice
     manifest = await completed_manifest(stack.api, tenant.headers, shipment_id(response))
 
     handle = stack.workflow(tenant.org, order["idempotencyId"])
-    found = (await handle.describe()).typed_search_attributes
     events = await completed_history(handle)
+    found = (await handle.describe()).typed_search_attributes
     started = events[0].workflow_execution_started_event_attributes.search_attributes
     upserts = [
         e for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
