@@ -54,6 +54,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("database_url", kinds, indirect=True, scope="session")
 
 
+@pytest.fixture(autouse=True)
+def forget_spans() -> Iterator[None]:
+    """The in-process stack records spans for the tests of traces; none are kept past a test."""
+    yield
+    spans.EXPORTER.clear()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, created by the migrations."""
