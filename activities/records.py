@@ -165,7 +165,7 @@ class RecordActivities:
             session.commit()
             if data.applied and data.status is not None and is_final(data.status):
                 # Also on a retry: an earlier attempt may have stopped between the two commits.
-                sequence_number = feed.number_feed_entries(session, data.shipment_id)
+                sequence_number = feed.number_feed_entries(self._engine, data.shipment_id)
             if data.gateway_reference is not None:
                 # After the commit above, so that a report held from now on finds the reference.
                 held = report_store.claim_held_reports(

@@ -397,7 +397,7 @@ def _complete(engine: Engine, sid: str, numbered: bool) -> float:
         session.commit()
         began = time.perf_counter()
         if numbered:
-            number_feed_entries(session, sid)
+            number_feed_entries(engine, sid)
         return time.perf_counter() - began
 
 

@@ -59,7 +59,7 @@ def append_feed_entry(session: Session, entry: Mapping[str, Any]) -> None:
         connection.execute(_NOTIFY, {"sid": entry["shipment_id"]})
 
 
-def number_feed_entries(session: Session, shipment_id: str) -> int | None:
+def number_feed_entries(engine: Engine, shipment_id: str) -> int | None:
     """Number every committed entry that has no number yet; return the number of
     `shipment_id`'s entry (None when it has none). Call it after the entry's commit.
 
@@ -71,14 +71,13 @@ def number_feed_entries(session: Session, shipment_id: str) -> int | None:
     and a writer whose entry another's batch numbered takes no lock at all. SQLite has one
     writer at a time, so there the number given at insert is already in order.
     """
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        number: int | None = session.connection().execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
-        return number
-    with (bind if isinstance(bind, Engine) else bind.engine).connect() as own:
-        own = own.execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            number: int | None = connection.execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
+            return number
+        own = connection.execution_options(isolation_level="AUTOCOMMIT")
         number = own.execute(_NUMBER_ON_SERVER, {"sid": shipment_id}).scalar()
-    return number
+        return number
 
 
 def completed_after(connection: Connection, seq: int) -> list[tuple[int, str]]:

@@ -70,4 +70,4 @@ def complete(engine: Engine, shipment_id: str) -> None:
     with Session(engine) as session:
         shipments.record_event(session, final_event(shipment_id), None)
         session.commit()
-        number_feed_entries(session, shipment_id)
+    number_feed_entries(engine, shipment_id)
