@@ -314,8 +314,7 @@ class InstantNotificationWorkflow:
         """For a start that did not carry them (`search_attributes.at_start`): the API's do."""
         if workflow.info().typed_search_attributes.get(sa.SHIPMENT_ID) is not None:
             return
-        pairs = sa.at_start(self._order, self._shipment_id)
-        workflow.upsert_search_attributes([p.key.value_set(p.value) for p in pairs])
+        workflow.upsert_search_attributes(sa.upserts(sa.at_start(self._order, self._shipment_id)))
 
     @property
     def _reference(self) -> str:

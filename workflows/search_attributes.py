@@ -1,6 +1,8 @@
 """Search attributes that make a shipment findable in the Temporal UI and CLI."""
 
-from temporalio.common import SearchAttributeKey, SearchAttributePair
+from collections.abc import Sequence
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
 
 from domain.orders import NotificationInput
 from domain.statuses import sending
@@ -34,3 +36,8 @@ def at_start(order: NotificationInput, shipment_id: str) -> list[SearchAttribute
     if order.senders_reference:
         pairs.append(SearchAttributePair(SENDERS_REFERENCE, order.senders_reference))
     return pairs
+
+
+def upserts(pairs: Sequence[SearchAttributePair[str]]) -> list[SearchAttributeUpdate[str]]:
+    """The same values as a workflow sets them on itself."""
+    return [pair.key.value_set(pair.value) for pair in pairs]

@@ -9,8 +9,7 @@ from tests.support import spans as recorded
 
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
-    """Spans finished during the test (tests/support/spans.py)."""
-    recorded.install()
+    """Spans finished during the test (the provider is installed by tests/conftest.py)."""
     recorded.EXPORTER.clear()
     return recorded.EXPORTER
 

@@ -12,7 +12,7 @@ PATCH = "search-attributes-again-at-start"
 
 def _publish_again(code: InstantNotificationWorkflow) -> None:
     pairs = search_attributes.at_start(code._order, code._shipment_id)
-    workflow.upsert_search_attributes([p.key.value_set(p.value) for p in pairs])
+    workflow.upsert_search_attributes(search_attributes.upserts(pairs))
 
 
 @workflow.defn(name="InstantNotificationWorkflow")
