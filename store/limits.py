@@ -38,7 +38,7 @@ class Refusal:
 
 def lock_tenant(session: Session, org: str) -> None:
     key = int.from_bytes(hashlib.sha256(org.encode()).digest()[:4], "big", signed=True)
-    lock_until_commit(session.connection(), key, _LIMITS_NAMESPACE)
+    lock_until_commit(session.connection(), _LIMITS_NAMESPACE, key)
 
 
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]

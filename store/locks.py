@@ -3,15 +3,11 @@ there they are not needed."""
 
 from sqlalchemy import Connection, text
 
-_ONE_KEY = text("SELECT pg_advisory_xact_lock(:key)")
-_TWO_KEYS = text("SELECT pg_advisory_xact_lock(:namespace, :key)")
+_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, :key)")
 
 
-def lock_until_commit(connection: Connection, key: int, namespace: int | None = None) -> None:
-    """Held until the transaction ends; PostgreSQL keeps one-key and two-key locks apart."""
-    if connection.dialect.name != "postgresql":
-        return
-    if namespace is None:
-        connection.execute(_ONE_KEY, {"key": key})
-    else:
-        connection.execute(_TWO_KEYS, {"namespace": namespace, "key": key})
+def lock_until_commit(connection: Connection, namespace: int, key: int) -> None:
+    """Held until the transaction ends. Two keys: PostgreSQL keeps these apart from the feed's
+    one-key lock (`feed_number`, migration 0009)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"namespace": namespace, "key": key})
