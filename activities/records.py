@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio import activity
 
 from activities.failures import handover_error
@@ -14,11 +13,9 @@ from domain.failures import FailureKind, HandoverFailure
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from gateways.breaker import CircuitView
-from store import circuits, feed, shipments
-from store import limits as rate_limits
+from store import circuits, feed, order_writes, shipments
 from store import reports as report_store
-from store import webhooks as webhook_store
-from store.engine import committed
+from store.engine import autocommitted, committed
 from store.limits import Limit
 from store.models import MAX_DETAIL, ProviderCircuit
 
@@ -104,31 +101,25 @@ class RecordActivities:
         own: each local activity costs the caller several milliseconds of round trips)."""
         row = {"id": data.shipment_id, "last_update": data.created_at}
         row.update(_without(data, "shipment_id"))
-        with Session(self._engine) as session:
-            rate_limits.lock_tenant(session, data.org)
-            try:
-                inserted = shipments.insert_shipment(session, row)
-            except shipments.KeyAlreadyUsedError as taken:
-                raise handover_error(
-                    HandoverFailure(
-                        FailureKind.KEY_ALREADY_USED, "another order holds this idempotency key"
-                    )
-                ) from taken
-            if not inserted:
-                return ShipmentRecord(False, shipments.provider_of(session, data.shipment_id))
-            refusal = rate_limits.first_refusal(session, row, self._limits)
-            if refusal is not None:
-                session.rollback()
-                raise handover_error(
-                    HandoverFailure(
-                        FailureKind.RATE_LIMITED,
-                        f"over the {refusal.scope} rate limit",
-                        scope=refusal.scope,
-                        retry_after_seconds=refusal.retry_after_seconds,
-                    )
+        try:
+            written = order_writes.insert_shipment(self._engine, row, self._limits)
+        except shipments.KeyAlreadyUsedError as taken:
+            raise handover_error(
+                HandoverFailure(
+                    FailureKind.KEY_ALREADY_USED, "another order holds this idempotency key"
                 )
-            session.commit()
-        return ShipmentRecord(inserted=True, provider=data.provider)
+            ) from taken
+        refusal = written.refusal
+        if refusal is not None:
+            raise handover_error(
+                HandoverFailure(
+                    FailureKind.RATE_LIMITED,
+                    f"over the {refusal.scope} rate limit",
+                    scope=refusal.scope,
+                    retry_after_seconds=refusal.retry_after_seconds,
+                )
+            )
+        return ShipmentRecord(inserted=written.inserted, provider=written.provider)
 
     def assign_provider(self, shipment_id: str, provider: str) -> None:
         """Before the handover asks another provider than the row names."""
@@ -155,23 +146,19 @@ class RecordActivities:
         event = _without(data, "gateway_reference", "org")
         event["detail"] = data.detail and data.detail[:MAX_DETAIL]
         held: list[DeliveryReport] = []
-        applied = data.applied and data.status is not None
         sequence_number = None
-        with Session(self._engine) as session:
-            recorded = shipments.record_event(session, event, data.gateway_reference)
-            webhooks = bool(applied and data.org) and webhook_store.has_active_subscription(
-                session, data.org or ""
-            )
-            session.commit()
-            if data.applied and data.status is not None and is_final(data.status):
-                # Also on a retry: an earlier attempt may have stopped between the two commits.
-                sequence_number = feed.number_feed_entries(self._engine, data.shipment_id)
-            if data.gateway_reference is not None:
-                # After the commit above, so that a report held from now on finds the reference.
+        recorded, webhooks = order_writes.record_event(
+            self._engine, event, data.gateway_reference, data.org
+        )
+        if data.applied and data.status is not None and is_final(data.status):
+            # Also on a retry: an earlier attempt may have stopped between the two commits.
+            sequence_number = feed.number_feed_entries(self._engine, data.shipment_id)
+        if data.gateway_reference is not None:
+            # After the commit above, so that a report held from now on finds the reference.
+            with autocommitted(self._engine) as connection:
                 held = report_store.claim_held_reports(
-                    session, data.gateway_reference, data.shipment_id
+                    connection, data.gateway_reference, data.shipment_id
                 )
-                session.commit()
         now = datetime.now(UTC)
         if recorded:
             _observe(data, now)

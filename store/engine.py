@@ -1,11 +1,12 @@
 """The one database engine factory: SQLite for local use, PostgreSQL in production."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 P = ParamSpec("P")
@@ -31,6 +32,14 @@ def committed(
         result = write(session, *args, **kwargs)
         session.commit()
     return result
+
+
+@contextmanager
+def autocommitted(engine: Engine) -> Iterator[Connection]:
+    """A connection whose every statement is a transaction of its own: for one-statement
+    writes and server-side calls, without the round trips of BEGIN and COMMIT."""
+    with engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

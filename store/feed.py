@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
+from store.engine import autocommitted
 from store.inserts import InsertIgnoring
 from store.models import FeedEntry
 
@@ -71,12 +72,10 @@ def number_feed_entries(engine: Engine, shipment_id: str) -> int | None:
     and a writer whose entry another's batch numbered takes no lock at all. SQLite has one
     writer at a time, so there the number given at insert is already in order.
     """
-    with engine.connect() as connection:
-        if connection.dialect.name != "postgresql":
-            number: int | None = connection.execute(_NUMBER_OF, {"sid": shipment_id}).scalar()
-            return number
-        own = connection.execution_options(isolation_level="AUTOCOMMIT")
-        number = own.execute(_NUMBER_ON_SERVER, {"sid": shipment_id}).scalar()
+    on_server = engine.dialect.name == "postgresql"
+    with autocommitted(engine) as connection:
+        query = _NUMBER_ON_SERVER if on_server else _NUMBER_OF
+        number: int | None = connection.execute(query, {"sid": shipment_id}).scalar()
         return number
 
 

@@ -36,9 +36,15 @@ class Refusal:
     retry_after_seconds: float
 
 
+def tenant_lock(org: str) -> tuple[int, int]:
+    """The two keys of the tenant's advisory lock."""
+    return _LIMITS_NAMESPACE, int.from_bytes(
+        hashlib.sha256(org.encode()).digest()[:4], "big", signed=True
+    )
+
+
 def lock_tenant(session: Session, org: str) -> None:
-    key = int.from_bytes(hashlib.sha256(org.encode()).digest()[:4], "big", signed=True)
-    lock_until_commit(session.connection(), _LIMITS_NAMESPACE, key)
+    lock_until_commit(session.connection(), *tenant_lock(org))
 
 
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]

@@ -5,8 +5,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import and_, bindparam, delete, or_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
@@ -67,27 +67,30 @@ def claim_held_report(session: Session, held_id: int, shipment_id: str) -> bool:
 
 
 _HELD = HeldReport.__table__  # type: ignore[attr-defined]
+# Unclaimed reports of the gateway reference, and on a retry those this claim took before.
 _CLAIM_FOR_WORKFLOW = (
     update(_HELD)
-    .where(_HELD.c.gateway_reference == bindparam("gateway"), _HELD.c.shipment_id.is_(None))
+    .where(
+        or_(
+            and_(_HELD.c.gateway_reference == bindparam("gateway"), _HELD.c.shipment_id.is_(None)),
+            and_(_HELD.c.shipment_id == bindparam("sid"), _HELD.c.claimed_by == BY_WORKFLOW),
+        )
+    )
     .values(shipment_id=bindparam("sid"), claimed_by=BY_WORKFLOW)
-)
-_CLAIMED_BY_WORKFLOW = (
-    sa_select(_HELD.c.report)
-    .where(_HELD.c.shipment_id == bindparam("sid"), _HELD.c.claimed_by == BY_WORKFLOW)
-    .order_by(_HELD.c.id)
+    .returning(_HELD.c.id, _HELD.c.report)
 )
 
 
 def claim_held_reports(
-    session: Session, gateway_reference: str, shipment_id: str
+    connection: Connection, gateway_reference: str, shipment_id: str
 ) -> list[DeliveryReport]:
-    """The workflow's claim of every report held for its gateway reference; a retry of the
-    same claim returns the same reports."""
-    connection = session.connection()
-    connection.execute(_CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id})
-    rows = connection.execute(_CLAIMED_BY_WORKFLOW, {"sid": shipment_id}).scalars()
-    return [_report(json.loads(report)) for report in rows]
+    """The workflow's claim of every report held for its gateway reference, in the order they
+    arrived; a retry of the same claim returns the same reports. One statement: it needs no
+    transaction of its own."""
+    claimed = connection.execute(
+        _CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id}
+    )
+    return [_report(json.loads(row.report)) for row in sorted(claimed, key=lambda row: row.id)]
 
 
 def _report(data: dict[str, Any]) -> DeliveryReport:

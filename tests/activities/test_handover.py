@@ -26,6 +26,9 @@ from store import shipments
 from tests.support.simulator import received
 from tests.support.stack import Stack
 
+# The order's row is written by a server-side function on PostgreSQL (migration 0010).
+pytestmark = pytest.mark.both_databases
+
 
 def one_each(sms: SmsGateway, email: EmailGateway, name: str = "simulator") -> Gateways:
     """One provider per channel, under `name`, its circuit never opening."""

@@ -2,12 +2,17 @@
 
 import asyncio
 
+import pytest
+
 from tests.support.answers import assert_problem
 from tests.support.bodies import random_phone, sms_order
 from tests.support.inprocess import api_and_worker_with
 from tests.support.routes import SMS
 from tests.support.simulator import received
 from tests.support.stack import Stack, Tenant
+
+# PostgreSQL checks the limits in a server-side function of its own (migration 0010).
+pytestmark = pytest.mark.both_databases
 
 
 async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Tenant) -> None:

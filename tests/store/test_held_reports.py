@@ -49,10 +49,10 @@ def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(
     hold(engine, report(other))
 
     with Session(engine) as session:
-        taken = reports.claim_held_reports(session, ref, shipment)
+        taken = reports.claim_held_reports(session.connection(), ref, shipment)
         session.commit()
     with Session(engine) as session:
-        retried = reports.claim_held_reports(session, ref, shipment)
+        retried = reports.claim_held_reports(session.connection(), ref, shipment)
 
     assert taken == [first, second]
     assert retried == taken
@@ -67,12 +67,12 @@ def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
         assert reports.claim_held_report(session, inbox_first, shipment)
         session.commit()
     with Session(engine) as session:
-        assert reports.claim_held_reports(session, ref, shipment) == []
+        assert reports.claim_held_reports(session.connection(), ref, shipment) == []
         assert not reports.claim_held_report(session, inbox_first, shipment)
 
     workflow_first = hold(engine, report(later_ref))
     with Session(engine) as session:
-        assert len(reports.claim_held_reports(session, later_ref, later_shipment)) == 1
+        assert len(reports.claim_held_reports(session.connection(), later_ref, later_shipment)) == 1
         session.commit()
     with Session(engine) as session:
         assert not reports.claim_held_report(session, workflow_first, later_shipment)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from store import shipments
+from store import order_writes, shipments
 from store.feed import number_feed_entries
 from store.models import Shipment, ShipmentEvent
 
@@ -67,7 +67,5 @@ def final_event(shipment_id: str, number: int = 1) -> dict[str, Any]:
 
 def complete(engine: Engine, shipment_id: str) -> None:
     """Record the final report and number the feed, as the record activity does."""
-    with Session(engine) as session:
-        shipments.record_event(session, final_event(shipment_id), None)
-        session.commit()
+    order_writes.record_event(engine, final_event(shipment_id), None, None)
     number_feed_entries(engine, shipment_id)
