@@ -24,7 +24,7 @@ from gateways.base import (
 )
 from store import reports as report_store
 from store import shipments
-from store.engine import committed
+from store.engine import autocommitted, committed
 from store.models import DeadReport, ShipmentEvent
 from store.shipments import ShipmentWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
@@ -60,8 +60,8 @@ class ReportInbox:
             count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
-        if delivery_id is not None and not await self._write(
-            report_store.claim_webhook, delivery_id, datetime.now(UTC)
+        if delivery_id is not None and not await run_in_threadpool(
+            self._claim, delivery_id, datetime.now(UTC)
         ):
             count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
@@ -101,16 +101,22 @@ class ReportInbox:
             await self._write(report_store.add_late_report, _late(row, report))
             count_report(report.provider, ReportOutcome.LATE)
 
+    # One statement each, on every report: no transaction around them, no BEGIN and COMMIT.
+    def _claim(self, delivery_id: str, at: datetime) -> bool:
+        with autocommitted(self._engine) as connection:
+            return report_store.claim_webhook(connection, delivery_id, at)
+
     def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
-        with Session(self._engine) as session:
-            return shipments.workflow_of(session, report.reference, report.matched_by)
+        with autocommitted(self._engine) as connection:
+            return shipments.workflow_of(connection, report.reference, report.matched_by)
 
     def _hold(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         """Keep a report that outran the record of its handover. The workflow claims it when
         it records the gateway reference; if that happened meanwhile, the claim is ours."""
         held_id = committed(self._engine, report_store.hold_report, report)
         with Session(self._engine) as session:
-            row = shipments.workflow_of(session, report.reference, MatchKey.GATEWAY_REFERENCE)
+            key = MatchKey.GATEWAY_REFERENCE
+            row = shipments.workflow_of(session.connection(), report.reference, key)
             if row is None or not report_store.claim_held_report(session, held_id, row.shipment_id):
                 log.info("report for gateway reference %s held for its handover", report.reference)
                 return None

@@ -17,7 +17,16 @@ from typing import Any
 
 import httpx
 
-from bench import data_scale, engine, failover, retention, scenarios, summary, targets
+from bench import (
+    data_scale,
+    engine,
+    failover,
+    production_store,
+    retention,
+    scenarios,
+    summary,
+    targets,
+)
 from bench.plot import plot
 from core.logs import configure_logging
 from devstack.processes import ProcessGroup
@@ -85,7 +94,7 @@ async def push_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
     }
 
 
-SECTIONS = ("engine", "service", "push", "failover", "retention", "store")
+SECTIONS = ("engine", "service", "push", "failover", "retention", "postgres", "store")
 
 
 async def main() -> int:
@@ -98,8 +107,10 @@ async def main() -> int:
     sections = [s for s in args.only.split(",") if s]
     configure_logging("WARNING")
     results: dict[str, Any] = {}
-    if set(sections) - {"store"}:
+    if set(sections) - {"postgres", "store"}:
         results.update(await stack_sections(sections, args.quick))
+    if "postgres" in sections:
+        results["postgres"] = await postgres_section(args.quick)
     if "store" in sections:
         results["store"] = store_section(args.quick)
     write(results, sections)
@@ -174,13 +185,28 @@ async def _engine(
     return await compare(scenarios.service(ctx), floor, quick)
 
 
+async def postgres_section(quick: bool) -> dict[str, Any]:
+    """The service on PostgreSQL, on a stack of its own (the machine's, BENCH_POSTGRES_URL)."""
+    server = _postgres_server("postgres")
+    if not server:
+        return {"skipped": "no PostgreSQL"}
+    log.warning("section postgres")
+    return await production_store.measure(server, quick)
+
+
 def store_section(quick: bool) -> dict[str, Any]:
     """The data-scale table; it needs the machine's PostgreSQL (BENCH_POSTGRES_URL)."""
-    server = os.environ.get("BENCH_POSTGRES_URL", "")
+    server = _postgres_server("store")
     if not server:
-        log.warning("no PostgreSQL (BENCH_POSTGRES_URL): the store section is left out")
         return {"skipped": "no PostgreSQL"}
     return data_scale.run(server, QUICK_SIZES if quick else SIZES)
+
+
+def _postgres_server(section: str) -> str:
+    server = os.environ.get("BENCH_POSTGRES_URL", "")
+    if not server:
+        log.warning("no PostgreSQL (BENCH_POSTGRES_URL): the %s section is left out", section)
+    return server
 
 
 def write(results: dict[str, Any], sections: list[str]) -> None:

@@ -258,17 +258,21 @@ def _probes(engine: Engine) -> list[Probe]:
         ),
         Probe(
             "report_match_by_reference",
-            lambda s: shipments.workflow_of(s, pick(sample).reference, MatchKey.REFERENCE),
+            lambda s: shipments.workflow_of(
+                s.connection(), pick(sample).reference, MatchKey.REFERENCE
+            ),
         ),
         Probe(
             "report_match_by_gateway_reference",
             lambda s: shipments.workflow_of(
-                s, pick(sample).gateway_reference, MatchKey.GATEWAY_REFERENCE
+                s.connection(), pick(sample).gateway_reference, MatchKey.GATEWAY_REFERENCE
             ),
         ),
         Probe(
             "report_replay_check",
-            lambda s: reports.claim_webhook(s, f"msg_{uuid.uuid4()}", datetime.now(UTC)),
+            lambda s: reports.claim_webhook(
+                s.connection(), f"msg_{uuid.uuid4()}", datetime.now(UTC)
+            ),
         ),
     ]
 

@@ -4,7 +4,11 @@ from typing import Any
 
 
 def lines(results: dict[str, Any]) -> list[str]:
-    return [*_engine(results.get("engine", {})), *_store(results.get("store", {}))]
+    return [
+        *_engine(results.get("engine", {})),
+        *_postgres(results.get("postgres", {}), results.get("engine", {})),
+        *_store(results.get("store", {})),
+    ]
 
 
 def _engine(compared: dict[str, Any]) -> list[str]:
@@ -19,6 +23,19 @@ def _engine(compared: dict[str, Any]) -> list[str]:
         f"  p50 at 5 req/s: service {at_5['service']['p50_ms']} - engine"
         f" {at_5['engine']['p50_ms']} ms = {ratios['p50_service_minus_engine_at_5_rps_ms']} ms",
     ]
+
+
+def _postgres(postgres: dict[str, Any], compared: dict[str, Any]) -> list[str]:
+    """Beside the engine section's service, which runs on the local SQLite file."""
+    if "cpu" not in postgres:
+        return []
+    cpu = postgres["cpu"]["cpu_ms_per_order"]
+    p50 = f"  p50 at 5 req/s: {postgres['at_5_rps']['p50_ms']} ms"
+    total = f"  CPU per order at 10 req/s: {cpu['total']} ms, PostgreSQL's {cpu['postgresql']}"
+    if "cpu" in compared:
+        p50 += f" (SQLite: {compared['at_5_rps']['service']['p50_ms']})"
+        total += f" (SQLite: {compared['cpu']['service']['cpu_ms_per_order']['total']})"
+    return ["service on PostgreSQL, the production store", p50, total]
 
 
 def _store(store: dict[str, Any]) -> list[str]:

@@ -1,22 +1,34 @@
 """The one database engine factory: SQLite for local use, PostgreSQL in production."""
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# Seconds for which a pooled connection used without error is taken to be alive still.
+TRUSTED_FOR = 1.0
+_CHECKED_IN = "checked_in"
 
 
 def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # Last in, first out: the connections in use stay few and recently used, which spares
+        # them the ping (_ping_if_idle) and lets the others idle.
+        engine = create_engine(url, pool_size=10, max_overflow=20, pool_use_lifo=True)
+        event.listen(engine.pool, "checkin", _note_checkin)
+        event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -40,6 +52,26 @@ def autocommitted(engine: Engine) -> Iterator[Connection]:
     writes and server-side calls, without the round trips of BEGIN and COMMIT."""
     with engine.connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(
+    dialect: Dialect, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    """Ping a pooled connection before use only when it idled longer than TRUSTED_FOR, as
+    HikariCP does: a ping on every checkout was a round trip before each transaction of the
+    order path. A failed ping makes the pool replace the connection, and the others pooled
+    before it (a database restart drops them all), before the caller sees it."""
+    checked_in = record.info.get(_CHECKED_IN)
+    if checked_in is None or time.monotonic() - checked_in <= TRUSTED_FOR:
+        return  # new, or used a moment ago
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as dropped:
+        raise InvalidatePoolError(f"pooled connection dropped: {dropped}") from dropped
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

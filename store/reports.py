@@ -33,9 +33,9 @@ _CLAIM = InsertIgnoring(
 )
 
 
-def claim_webhook(session: Session, webhook_id: str, at: datetime) -> bool:
+def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> bool:
     """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
-    return _CLAIM.run(session.connection(), {"webhook_id": webhook_id, "received_at": at})
+    return _CLAIM.run(connection, {"webhook_id": webhook_id, "received_at": at})
 
 
 def release_webhook(session: Session, webhook_id: str) -> None:

@@ -5,6 +5,7 @@ from dataclasses import fields
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from domain.manifest import ShipmentManifest
@@ -155,9 +156,9 @@ _WORKFLOW_BY = {
 }
 
 
-def workflow_of(session: Session, reference: str, key: MatchKey) -> ShipmentWorkflow | None:
+def workflow_of(connection: Connection, reference: str, key: MatchKey) -> ShipmentWorkflow | None:
     """The shipment a report names, by our reference or the gateway's (on every report)."""
-    found = session.connection().execute(_WORKFLOW_BY[key], {"reference": reference}).first()
+    found = connection.execute(_WORKFLOW_BY[key], {"reference": reference}).first()
     return None if found is None else ShipmentWorkflow(*found)
 
 

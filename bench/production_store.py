@@ -1,0 +1,63 @@
+"""The service on the store production runs on: the same orders as the engine section's, on
+PostgreSQL instead of the local SQLite file, with PostgreSQL's own CPU counted. A stack of its
+own, started after the other sections' has stopped."""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import scenarios, targets
+from devstack.postgres import scratch_postgres_database
+from devstack.processes import ProcessGroup
+from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
+from store.engine import create_db_engine
+from store.migrate import migrate_database
+
+
+async def measure(server_url: str, quick: bool) -> dict[str, Any]:
+    """p50 at 5 req/s and CPU per order at 10 req/s, as the engine section measures them."""
+    steady = 10.0 if quick else 30.0
+    with scratch_postgres_database(server_url) as url, tempfile.TemporaryDirectory() as tmp:
+        migrate_database(url)
+        settings, connection = scratch_settings(Path(tmp), database_url=url), scratch_connection()
+        group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
+        temporal = f"{tmp}/temporal.sqlite"
+        async with (
+            scratch_stack(settings, connection, group=group, db_file=temporal) as client,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            pids = {name: process.pid for name, process in group.processes.items()}
+            engine = create_db_engine(url)
+            ctx = scenarios.Context(
+                settings, settings.api_url, http, client, engine, pids, connection
+            )
+            service = scenarios.service(ctx)
+            await targets.at_rate(service, 10.0, 3.0 if quick else 10.0)  # warm-up
+            await service.quiet()
+            at_5, _ = await targets.at_rate(service, 5.0, steady)
+            await service.quiet()
+            before = postgres_cpu_seconds()
+            cpu = await targets.cpu_per_order(service, 10.0, steady)
+            spent = postgres_cpu_seconds() - before
+            engine.dispose()
+    per_order = cpu["cpu_ms_per_order"]
+    per_order["postgresql"] = round(1000 * spent / cpu["orders"], 1)
+    per_order["total"] = round(per_order["total"] + per_order["postgresql"], 1)
+    return {"at_5_rps": at_5.as_dict(), "cpu": cpu}
+
+
+def postgres_cpu_seconds() -> float:
+    """All of the machine's PostgreSQL processes: the server's work for the stack's
+    connections, and its WAL writer and checkpointer."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() == "postgres":
+                    total += targets.cpu_seconds(int(pid))
+        except OSError:
+            continue  # ended meanwhile
+    return total

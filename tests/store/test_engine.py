@@ -1,0 +1,59 @@
+"""PostgreSQL connections from the pool: pinged only after idling, replaced when dropped."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from store import engine as store_engine
+from store.engine import create_db_engine
+
+_BACKEND = text("SELECT pg_backend_pid()")
+
+
+@pytest.fixture
+def engine(postgres_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def backend(engine: Engine) -> int:
+    with engine.connect() as connection:
+        pid: int = connection.execute(_BACKEND).scalar_one()
+        return pid
+
+
+def drop(postgres_url: str, pid: int) -> None:
+    """End a pooled connection's server process, as a restart of the database would."""
+    killer = create_db_engine(postgres_url)
+    with killer.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    killer.dispose()
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    engine: Engine, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_engine, "TRUSTED_FOR", 0.0)
+    first = backend(engine)
+    drop(postgres_url, first)
+
+    assert backend(engine) != first
+
+
+def test_a_connection_used_a_moment_ago_is_trusted_without_a_ping(
+    engine: Engine, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round trip before the statement: a drop within the window reaches one statement,
+    whose caller's retry (an activity's, a client's) then gets a new connection."""
+    monkeypatch.setattr(store_engine, "TRUSTED_FOR", 3600.0)
+    first = backend(engine)
+    drop(postgres_url, first)
+
+    with pytest.raises(OperationalError) as failed:
+        backend(engine)
+    assert failed.value.connection_invalidated
+    assert backend(engine) != first
