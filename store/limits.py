@@ -4,7 +4,9 @@ The rows are the log: every order that reached the handover has one, replays of 
 order never add one, and an order whose handover failed has its row removed. The check runs
 after the new row is inserted, inside the same transaction: SQLite lets one writer in at a time,
 and on PostgreSQL a per-tenant advisory lock does the same, so concurrent orders cannot all see
-room for themselves. Limits therefore hold across any number of API and worker processes.
+room for themselves. Limits therefore hold across any number of API and worker processes. On
+PostgreSQL the order path runs the same queries inside one server-side call
+(`shipment_inserted`, migration 0010); `first_refusal` is SQLite's.
 """
 
 import hashlib

@@ -1,6 +1,7 @@
-"""The worker's writes on the way to the caller's answer, each one transaction: a call of a
-server-side function on PostgreSQL (migration 0010), where the statements one by one would
-cost a round trip each; statement by statement on SQLite, which has no round trips."""
+"""The worker's writes of an order, its row and each event of its history, each one
+transaction: one call of a server-side function on PostgreSQL (migration 0010), where the
+statements one by one would cost a round trip each; statement by statement on SQLite, which
+has no round trips."""
 
 import json
 from collections.abc import Mapping
@@ -71,7 +72,6 @@ def record_event(
     """One event of a shipment's history (ShipmentEvent's columns), applied when it says so;
     a final status also enters the feed (numbered after this commit)."""
     status: str | None = event.get("status")
-    applied = bool(event["applied"]) and status is not None
     if engine.dialect.name == "postgresql":
         arguments = {
             "event": _json(event),
@@ -83,6 +83,7 @@ def record_event(
         }
         with autocommitted(engine) as connection:
             return Recorded(*connection.execute(_RECORD, arguments).one())
+    applied = bool(event["applied"]) and status is not None
     with Session(engine) as session:
         recorded = shipments.record_event(session, event, gateway_reference)
         webhooks = bool(applied and org) and webhook_store.has_active_subscription(
