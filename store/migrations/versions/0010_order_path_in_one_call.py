@@ -5,8 +5,9 @@ Revision 0010, after 0009.
 On PostgreSQL, the worker's writes of an order (its row before the send; each event of its
 history) were transactions of five statements each, every statement a round trip (with BEGIN,
 COMMIT and the pool's ping, eight and more): `shipment_inserted` and `event_recorded` do the
-same work in one call, in a transaction of its own. What they do is the SQLite path's, statement by statement (store/shipments.py,
-store/limits.py); the store's and the API's tests run both.
+same work in one call, in a transaction of its own. What they do is the SQLite path's,
+statement by statement (store/shipments.py, store/limits.py); the store's and the API's tests
+run both.
 """
 
 from collections.abc import Sequence
