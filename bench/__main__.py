@@ -166,10 +166,14 @@ def _stack_pids(group: ProcessGroup) -> dict[str, int]:
 async def _section(
     name: str, run: Callable[[], Awaitable[Any]], ctx: scenarios.Context
 ) -> dict[str, Any]:
-    """One section, from an idle stack (the one before may leave a backlog); a failure is
-    written down in its place, and the other sections still run."""
-    log.warning("section %s", name)
+    """One section, from an idle stack (the one before may leave a backlog)."""
     await scenarios.service(ctx).quiet()
+    return await _recorded(name, run)
+
+
+async def _recorded(name: str, run: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    """A failure is written down in the section's place, and the other sections still run."""
+    log.warning("section %s", name)
     try:
         result: dict[str, Any] = await run()
     except Exception as error:
@@ -190,8 +194,7 @@ async def postgres_section(quick: bool) -> dict[str, Any]:
     server = _postgres_server("postgres")
     if not server:
         return {"skipped": "no PostgreSQL"}
-    log.warning("section postgres")
-    return await production_store.measure(server, quick)
+    return await _recorded("postgres", lambda: production_store.measure(server, quick))
 
 
 def store_section(quick: bool) -> dict[str, Any]:
