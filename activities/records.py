@@ -15,7 +15,7 @@ from domain.statuses import is_final
 from gateways.breaker import CircuitView
 from store import circuits, feed, order_writes, shipments
 from store import reports as report_store
-from store.engine import autocommitted, committed
+from store.engine import committed
 from store.limits import Limit
 from store.models import MAX_DETAIL, ProviderCircuit
 
@@ -154,11 +154,9 @@ class RecordActivities:
             # Also on a retry: an earlier attempt may have stopped between the two commits.
             sequence_number = feed.number_feed_entries(self._engine, data.shipment_id)
         if data.gateway_reference is not None:
-            # After the commit above, so that a report held from now on finds the reference.
-            with autocommitted(self._engine) as connection:
-                held = report_store.claim_held_reports(
-                    connection, data.gateway_reference, data.shipment_id
-                )
+            held = report_store.claim_held_reports(
+                self._engine, data.gateway_reference, data.shipment_id
+            )
         now = datetime.now(UTC)
         if recorded:
             _observe(data, now)

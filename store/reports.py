@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, or_, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
+from store.engine import autocommitted
 from store.inserts import InsertIgnoring
 from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
 
@@ -82,14 +83,16 @@ _CLAIM_FOR_WORKFLOW = (
 
 
 def claim_held_reports(
-    connection: Connection, gateway_reference: str, shipment_id: str
+    engine: Engine, gateway_reference: str, shipment_id: str
 ) -> list[DeliveryReport]:
     """The workflow's claim of every report held for its gateway reference, in the order they
-    arrived; a retry of the same claim returns the same reports. One statement: it needs no
-    transaction of its own."""
-    claimed = connection.execute(
-        _CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id}
-    )
+    arrived; a retry of the same claim returns the same reports. Call it after the commit
+    that records the reference, so that a report held from then on finds it. One statement,
+    without BEGIN and COMMIT around it."""
+    with autocommitted(engine) as connection:
+        claimed = connection.execute(
+            _CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id}
+        ).all()
     return [_report(json.loads(row.report)) for row in sorted(claimed, key=lambda row: row.id)]
 
 

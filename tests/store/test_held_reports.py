@@ -48,11 +48,8 @@ def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(
     hold(engine, second)
     hold(engine, report(other))
 
-    with Session(engine) as session:
-        taken = reports.claim_held_reports(session.connection(), ref, shipment)
-        session.commit()
-    with Session(engine) as session:
-        retried = reports.claim_held_reports(session.connection(), ref, shipment)
+    taken = reports.claim_held_reports(engine, ref, shipment)
+    retried = reports.claim_held_reports(engine, ref, shipment)
 
     assert taken == [first, second]
     assert retried == taken
@@ -66,13 +63,11 @@ def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
     with Session(engine) as session:
         assert reports.claim_held_report(session, inbox_first, shipment)
         session.commit()
+    assert reports.claim_held_reports(engine, ref, shipment) == []
     with Session(engine) as session:
-        assert reports.claim_held_reports(session.connection(), ref, shipment) == []
         assert not reports.claim_held_report(session, inbox_first, shipment)
 
     workflow_first = hold(engine, report(later_ref))
-    with Session(engine) as session:
-        assert len(reports.claim_held_reports(session.connection(), later_ref, later_shipment)) == 1
-        session.commit()
+    assert len(reports.claim_held_reports(engine, later_ref, later_shipment)) == 1
     with Session(engine) as session:
         assert not reports.claim_held_report(session, workflow_first, later_shipment)
