@@ -8,14 +8,11 @@ import logging
 import os
 import platform
 import sys
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from bench import (
     data_scale,
@@ -28,10 +25,8 @@ from bench import (
     targets,
 )
 from bench.plot import plot
+from bench.stack import bench_stack, stack_pids
 from core.logs import configure_logging
-from devstack.processes import ProcessGroup
-from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
-from store.engine import create_db_engine
 
 log = logging.getLogger("bench")
 RESULTS = Path(__file__).parent / "results"
@@ -120,47 +115,24 @@ async def main() -> int:
 async def stack_sections(sections: list[str], quick: bool) -> dict[str, Any]:
     """The sections that need the stack, in order, on one throwaway stack."""
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        settings, connection = scratch_settings(Path(tmp)), scratch_connection()
-        group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
-        database = f"{tmp}/temporal.sqlite"
-        async with scratch_stack(settings, connection, group=group, db_file=database) as client:
-            address = connection.address or ""
-            floor_queue = f"bench-engine-{uuid.uuid4().hex[:8]}"
-            floor_worker = await group.start(engine.worker_service(address, floor_queue))
-            stack_pids = _stack_pids(group)
-            limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
-            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-                ctx = scenarios.Context(
-                    settings,
-                    settings.api_url,
-                    http,
-                    client,
-                    create_db_engine(settings.database_url),
-                    stack_pids,
-                    connection,
-                )
-                temporal_pid = {"temporal": stack_pids["temporal"]}
-                floor_pids = {**temporal_pid, "engine worker": floor_worker.pid}
-                runs: dict[str, Callable[[], Awaitable[Any]]] = {
-                    "engine": lambda: _engine(ctx, address, floor_queue, floor_pids, quick),
-                    "service": lambda: service_figures(ctx, quick),
-                    "push": lambda: push_figures(ctx, quick),
-                    "failover": lambda: failover.measure(ctx, group, 5.0, 10.0 if quick else 30.0),
-                    "retention": lambda: retention.measure(ctx, quick),
-                }
-                for section in sections:
-                    if section in runs:
-                        results[section] = await _section(section, runs[section], ctx)
-                        # A section may restart a process (failover does).
-                        ctx.pids.update(_stack_pids(group))
+    async with bench_stack() as (ctx, group):
+        address = ctx.connection.address or ""
+        floor_queue = f"bench-engine-{uuid.uuid4().hex[:8]}"
+        floor_worker = await group.start(engine.worker_service(address, floor_queue))
+        floor_pids = {"temporal": ctx.pids["temporal"], engine.WORKER: floor_worker.pid}
+        runs: dict[str, Callable[[], Awaitable[Any]]] = {
+            "engine": lambda: _engine(ctx, address, floor_queue, floor_pids, quick),
+            "service": lambda: service_figures(ctx, quick),
+            "push": lambda: push_figures(ctx, quick),
+            "failover": lambda: failover.measure(ctx, group, 5.0, 10.0 if quick else 30.0),
+            "retention": lambda: retention.measure(ctx, quick),
+        }
+        for section in sections:
+            if section in runs:
+                results[section] = await _section(section, runs[section], ctx)
+                # A section may restart a process (failover does).
+                ctx.pids.update(stack_pids(group))
     return results
-
-
-def _stack_pids(group: ProcessGroup) -> dict[str, int]:
-    return {
-        name: process.pid for name, process in group.processes.items() if name != "engine worker"
-    }
 
 
 async def _section(

@@ -119,9 +119,12 @@ class FloorOrders:
         await handle.signal(FloorWorkflow.report, FloorReport())
 
 
+WORKER = "engine worker"  # the floor's worker process, by name
+
+
 def worker_service(address: str, task_queue: str) -> Service:
     """The floor's worker, a process of its own as the service's worker is."""
-    return Service("engine worker", [sys.executable, "-m", "bench.engine", address, task_queue])
+    return Service(WORKER, [sys.executable, "-m", "bench.engine", address, task_queue])
 
 
 async def target(address: str, task_queue: str, pids: dict[str, int]) -> Target:

@@ -3,37 +3,20 @@ PostgreSQL instead of the local SQLite file, with PostgreSQL's own CPU counted. 
 own, started after the other sections' has stopped."""
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench import scenarios, targets
+from bench.stack import bench_stack
 from devstack.postgres import scratch_postgres_database
-from devstack.processes import ProcessGroup
-from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
-from store.engine import create_db_engine
 from store.migrate import migrate_database
 
 
 async def measure(server_url: str, quick: bool) -> dict[str, Any]:
     """p50 at 5 req/s and CPU per order at 10 req/s, as the engine section measures them."""
     steady = 10.0 if quick else 30.0
-    with scratch_postgres_database(server_url) as url, tempfile.TemporaryDirectory() as tmp:
+    with scratch_postgres_database(server_url) as url:
         migrate_database(url)
-        settings, connection = scratch_settings(Path(tmp), database_url=url), scratch_connection()
-        group = ProcessGroup(sink=(Path(tmp) / "stack.log").open("wb"))
-        temporal = f"{tmp}/temporal.sqlite"
-        async with (
-            scratch_stack(settings, connection, group=group, db_file=temporal) as client,
-            httpx.AsyncClient(timeout=30) as http,
-        ):
-            pids = {name: process.pid for name, process in group.processes.items()}
-            engine = create_db_engine(url)
-            ctx = scenarios.Context(
-                settings, settings.api_url, http, client, engine, pids, connection
-            )
+        async with bench_stack(database_url=url) as (ctx, _):
             service = scenarios.service(ctx)
             await targets.at_rate(service, 10.0, 3.0 if quick else 10.0)  # warm-up
             await service.quiet()
@@ -42,7 +25,6 @@ async def measure(server_url: str, quick: bool) -> dict[str, Any]:
             before = postgres_cpu_seconds()
             cpu = await targets.cpu_per_order(service, 10.0, steady)
             spent = postgres_cpu_seconds() - before
-            engine.dispose()
     per_order = cpu["cpu_ms_per_order"]
     per_order["postgresql"] = round(1000 * spent / cpu["orders"], 1)
     per_order["total"] = round(per_order["total"] + per_order["postgresql"], 1)
