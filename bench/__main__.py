@@ -37,36 +37,32 @@ SIZES, QUICK_SIZES = (1_000, 1_000_000), (1_000, 20_000)
 
 async def compare(service: targets.Target, floor: targets.Target, quick: bool) -> dict[str, Any]:
     """The service against the engine floor: one at a time, at 5 req/s, the knee and CPU per
-    order by process, and the two ratios the service is judged by."""
+    order by process, and the two ratios the service is judged by. Each figure is taken for
+    both in turn (targets.in_turn), so that the machine's drift falls on both alike."""
     steady = 10.0 if quick else 30.0
     both = (service, floor)
     for target in both:
         await targets.at_rate(target, 10.0, 3.0 if quick else 10.0)  # warm-up
         await target.quiet()
-    results: dict[str, Any] = {"one_at_a_time": {}, "at_5_rps": {}, "knee": {}, "cpu": {}}
-    samples: dict[str, Any] = {}
-    for target in both:
-        count = 20 if quick else 100
-        results["one_at_a_time"][target.name] = await targets.one_at_a_time(target, count)
-        summary, samples[target.name] = await targets.at_rate(target, 5.0, steady)
-        results["at_5_rps"][target.name] = summary.as_dict()
-        await target.quiet()
-    for target in both:
-        best, steps = await targets.knee(target, KNEE_RATES, 5.0 if quick else 10.0)
-        results["knee"][target.name] = {"knee_rps": best, "steps": steps}
-        log.warning("%s knee: %g req/s", target.name, best)
-    for target in both:
-        results["cpu"][target.name] = await targets.cpu_per_order(target, 10.0, steady)
-        await target.quiet()
-    service_knee = results["knee"]["service"]["knee_rps"]
-    floor_knee = results["knee"]["engine"]["knee_rps"]
+    alone = await targets.one_at_a_time_in_turn(both, 20 if quick else 100)
+    at_5 = await targets.at_rate_in_turn(both, 5.0, steady)
+    knees = await targets.knees(both, KNEE_RATES, 5.0 if quick else 10.0)
+    for name, (best, _) in knees.items():
+        log.warning("%s knee: %g req/s", name, best)
+    results: dict[str, Any] = {
+        "one_at_a_time": alone,
+        "at_5_rps": {name: summary.as_dict() for name, (summary, _) in at_5.items()},
+        "knee": {name: {"knee_rps": best, "steps": steps} for name, (best, steps) in knees.items()},
+        "cpu": await targets.cpu_per_order_in_turn(both, 10.0, steady),
+    }
+    service_knee, floor_knee = knees["service"][0], knees["engine"][0]
     results["ratios"] = {
         "knee_service_over_engine": round(service_knee / floor_knee, 2) if floor_knee else None,
         "p50_service_minus_engine_at_5_rps_ms": round(
             results["at_5_rps"]["service"]["p50_ms"] - results["at_5_rps"]["engine"]["p50_ms"], 1
         ),
     }
-    results["_samples"] = samples
+    results["_samples"] = {name: samples for name, (_, samples) in at_5.items()}
     return results
 
 

@@ -60,16 +60,29 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summarize(samples: list[Sample], rate: float) -> Summary:
-    latencies = [s.latency_ms for s in samples]
-    ends = [s.scheduled + s.latency_ms / 1000 for s in samples]
-    span = max(ends) - min(s.scheduled for s in samples) if samples else 0.0
+    return summarize_runs([samples], rate)
+
+
+def summarize_runs(runs: list[list[Sample]], rate: float) -> Summary:
+    """The runs' samples together; the rate achieved over the time the runs took."""
+    latencies = [s.latency_ms for run in runs for s in run]
+    span = sum(_span(run) for run in runs)
     return Summary(
         offered_rps=rate,
-        achieved_rps=round(len(samples) / span, 1) if span else 0.0,
-        requests=len(samples),
-        errors=sum(not s.ok for s in samples),
+        achieved_rps=round(len(latencies) / span, 1) if span else 0.0,
+        requests=len(latencies),
+        errors=sum(not s.ok for run in runs for s in run),
         p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
         p90_ms=round(percentile(latencies, 0.90), 1),
         p99_ms=round(percentile(latencies, 0.99), 1),
         max_ms=round(max(latencies, default=0.0), 1),
+    )
+
+
+def _span(samples: list[Sample]) -> float:
+    """From the first scheduled start to the last answer."""
+    if not samples:
+        return 0.0
+    return max(s.scheduled + s.latency_ms / 1000 for s in samples) - min(
+        s.scheduled for s in samples
     )

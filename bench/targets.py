@@ -6,15 +6,19 @@ per order by process."""
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from bench.load import Sample, Send, Summary, open_loop, percentile, summarize
+from bench.load import Sample, Send, Summary, open_loop, percentile, summarize, summarize_runs
 
 # The knee: the highest offered rate that is still carried (95% of it achieved), without
 # errors, with p99 at most this.
 KNEE_P99_MS = 150.0
+# The targets compared take turns in slices this long: the speed of a shared machine drifts
+# over minutes, and a figure taken for one target after the other would carry that drift.
+SLICE_SECONDS = 5.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Target:
         """Settle, then wait until its processes are idle (a backlog left by an overload is
         worked off), so the next figure starts from an idle machine."""
         await self.settle()
+        if not self.pids:
+            return  # nothing to watch
         deadline = time.perf_counter() + within
         while time.perf_counter() < deadline:
             before = sum(cpu_seconds(pid) for pid in self.pids.values())
@@ -43,41 +49,104 @@ async def at_rate(target: Target, rate: float, seconds: float) -> tuple[Summary,
     return summarize(samples, rate), samples
 
 
+async def in_turn(
+    targets: Sequence[Target],
+    seconds: float,
+    measure: Callable[[Target, float], Awaitable[T]],
+    slice_seconds: float = SLICE_SECONDS,
+) -> dict[str, list[T]]:
+    """`measure` each target for `seconds` in slices taken in turn (A B, B A, A B …), each
+    from an idle stack, so that both see the machine as it is over the same minutes."""
+    count = max(1, round(seconds / slice_seconds))
+    slices: dict[str, list[T]] = {target.name: [] for target in targets}
+    order = list(targets)
+    for _ in range(count):
+        for target in order:
+            slices[target.name].append(await measure(target, seconds / count))
+            await target.quiet()
+        order.reverse()
+    return slices
+
+
+async def at_rate_in_turn(
+    targets: Sequence[Target], rate: float, seconds: float
+) -> dict[str, tuple[Summary, list[Sample]]]:
+    """Open-loop load at `rate` for `seconds` each, in slices taken in turn."""
+    slices = await in_turn(targets, seconds, lambda target, s: open_loop(target.send, rate, s))
+    return {
+        name: (summarize_runs(runs, rate), [sample for run in runs for sample in run])
+        for name, runs in slices.items()
+    }
+
+
 async def one_at_a_time(target: Target, count: int) -> dict[str, float]:
-    """Orders on an idle stack: each waits for the previous one's report to be processed, so
-    the figure is one order's path alone, without queueing."""
-    latencies = []
+    return (await one_at_a_time_in_turn([target], count))[target.name]
+
+
+async def one_at_a_time_in_turn(
+    targets: Sequence[Target], count: int
+) -> dict[str, dict[str, float]]:
+    """Orders on an idle stack, the targets' in turn: each waits for the previous one's report
+    to be processed, so the figure is one order's path alone, without queueing."""
+    latencies: dict[str, list[float]] = {target.name: [] for target in targets}
     for n in range(count + 10):
-        began = time.perf_counter()
-        if not await target.send(n):
-            raise RuntimeError(f"{target.name} did not answer a valid order as it should")
-        latencies.append((time.perf_counter() - began) * 1000)
-        await asyncio.sleep(0.25)
-    return distribution(latencies[10:])  # the first ones warm connections and caches
+        for target in targets:
+            began = time.perf_counter()
+            if not await target.send(n):
+                raise RuntimeError(f"{target.name} did not answer a valid order as it should")
+            latencies[target.name].append((time.perf_counter() - began) * 1000)
+            await asyncio.sleep(0.25)
+    # The first ones warm connections and caches.
+    return {name: distribution(values[10:]) for name, values in latencies.items()}
 
 
-async def knee(
-    target: Target, rates: list[float], seconds: float, refinements: int = 2
-) -> tuple[float, list[dict[str, float]]]:
-    """The highest rate the target carries (see KNEE_P99_MS): up `rates` to the first miss,
-    then halfway between the last rate carried and that miss, `refinements` times, so that
-    the ratio of two knees is not an artefact of the steps."""
-    best, steps = 0.0, list[dict[str, float]]()
-    missed: float | None = None
+Knee = tuple[float, list[dict[str, float]]]  # the rate carried, and every step run
+
+
+async def knee(target: Target, rates: list[float], seconds: float, refinements: int = 2) -> Knee:
+    return (await knees([target], rates, seconds, refinements))[target.name]
+
+
+async def knees(
+    targets: Sequence[Target], rates: list[float], seconds: float, refinements: int = 2
+) -> dict[str, Knee]:
+    """Each target's knee (see KNEE_P99_MS and `_knee_search`), their steps taken in turn."""
+    searches = {target.name: _knee_search(rates, refinements) for target in targets}
+    steps: dict[str, list[dict[str, float]]] = {target.name: [] for target in targets}
+    found: dict[str, Knee] = {}
+    pending = {target.name: next(searches[target.name]) for target in targets}
+    order = list(targets)
+    while pending:
+        for target in [t for t in order if t.name in pending]:
+            carried = await _carries(target, pending[target.name], seconds, steps[target.name])
+            try:
+                pending[target.name] = searches[target.name].send(carried)
+            except StopIteration as done:
+                found[target.name] = (done.value, steps[target.name])
+                del pending[target.name]
+        order.reverse()
+    return found
+
+
+def _knee_search(rates: list[float], refinements: int) -> Generator[float, bool, float]:
+    """The rates to try, each told whether it was carried: up `rates` to the first miss, then
+    halfway between the last rate carried and that miss, `refinements` times, so that the
+    ratio of two knees is not an artefact of the steps. Returns the highest rate carried."""
+    best, missed = 0.0, None
     for rate in rates:
-        if not await _carries(target, rate, seconds, steps):
+        if not (yield rate):
             missed = rate
             break
         best = rate
     if missed is None:
-        return best, steps
+        return best
     for _ in range(refinements):
         rate = round((best + missed) / 2, 2)
-        if await _carries(target, rate, seconds, steps):
+        if (yield rate):
             best = rate
         else:
             missed = rate
-    return best, steps
+    return best
 
 
 async def _carries(
@@ -95,18 +164,42 @@ async def _carries(
     return False
 
 
+@dataclass(frozen=True)
+class CpuSpent:
+    orders: int
+    seconds: dict[str, float]  # by process, the load generator's included
+
+
 async def cpu_per_order(target: Target, rate: float, seconds: float) -> dict[str, Any]:
-    """CPU time each process spends on one order (with its report), below the knee: where the
-    machine's capacity goes. This process's share is the load generator's."""
+    return _per_order([await _cpu_spent(target, rate, seconds)], rate)
+
+
+async def cpu_per_order_in_turn(
+    targets: Sequence[Target], rate: float, seconds: float
+) -> dict[str, dict[str, Any]]:
+    """CPU per order at `rate`, in slices taken in turn."""
+    slices = await in_turn(targets, seconds, lambda target, s: _cpu_spent(target, rate, s))
+    return {name: _per_order(runs, rate) for name, runs in slices.items()}
+
+
+async def _cpu_spent(target: Target, rate: float, seconds: float) -> CpuSpent:
+    """CPU time each process spends on the orders (with their reports) of a run below the
+    knee: where the machine's capacity goes. This process's share is the load generator's."""
     before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
     own_before = _own_cpu_seconds()
     summary, _ = await at_rate(target, rate, seconds)
     await target.settle()
     spent = {name: cpu_seconds(pid) - before[name] for name, pid in target.pids.items()}
     spent["load generator"] = _own_cpu_seconds() - own_before
+    return CpuSpent(summary.requests, spent)
+
+
+def _per_order(runs: list[CpuSpent], rate: float) -> dict[str, Any]:
+    orders = sum(run.orders for run in runs)
+    spent = {name: sum(run.seconds[name] for run in runs) for name in runs[0].seconds}
     spent["total"] = sum(spent.values())
-    per_order = {name: round(1000 * value / summary.requests, 1) for name, value in spent.items()}
-    return {"rate_rps": rate, "orders": summary.requests, "cpu_ms_per_order": per_order}
+    per_order = {name: round(1000 * value / orders, 1) for name, value in spent.items()}
+    return {"rate_rps": rate, "orders": orders, "cpu_ms_per_order": per_order}
 
 
 def cpu_seconds(pid: int) -> float:

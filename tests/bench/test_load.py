@@ -8,7 +8,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import engine
 from bench.load import open_loop, percentile, summarize
-from bench.targets import KNEE_P99_MS, Target, knee
 
 
 async def test_requests_start_on_schedule_whatever_the_answers_do() -> None:
@@ -83,35 +82,3 @@ async def test_the_engine_floor_has_an_orders_shape(temporal_env: WorkflowEnviro
     assert answered == [True, True, True]
     assert len(results) == 3
     assert all(result["reported"] for result in results)
-
-
-async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
-    async def slower_with_load(i: int) -> bool:
-        await asyncio.sleep(0.001 if i < 40 else 0.4)  # past 40 orders it queues
-        return True
-
-    target = Target("toy", slower_with_load, {}, settle=lambda: asyncio.sleep(0))
-
-    best, steps = await knee(target, [50.0, 100.0, 200.0], seconds=0.5)
-
-    # 50 carried, 100 missed twice; then halfway: 75 (37 orders) carried, 87.5 (43) missed twice.
-    assert best == 75.0
-    assert [step["offered_rps"] for step in steps] == [50.0, 100.0, 100.0, 75.0, 87.5, 87.5]
-    assert all(steps[i]["p99_ms"] > KNEE_P99_MS for i in (1, 2, 4, 5))
-
-
-async def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None:
-    stalls = iter([True])  # the first run of the step meets one stall, its rerun none
-
-    async def one_stall(i: int) -> bool:
-        stalled = i == 10 and next(stalls, False)
-        await asyncio.sleep(0.4 if stalled else 0.001)
-        return True
-
-    target = Target("toy", one_stall, {}, settle=lambda: asyncio.sleep(0))
-
-    best, steps = await knee(target, [100.0], seconds=0.5)
-
-    assert best == 100.0
-    assert [step["offered_rps"] for step in steps] == [100.0, 100.0]
-    assert steps[0]["p99_ms"] > KNEE_P99_MS

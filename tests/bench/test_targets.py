@@ -1,0 +1,134 @@
+"""The figures the service and the engine floor are compared by: the knee, and every figure
+taken for both targets in turn, so that a drift of the machine's speed falls on both alike."""
+
+import asyncio
+from collections.abc import Callable
+
+from bench.load import Sample, summarize_runs
+from bench.targets import (
+    KNEE_P99_MS,
+    Target,
+    in_turn,
+    knee,
+    knees,
+    one_at_a_time_in_turn,
+)
+
+
+def _queues_past_40(i: int) -> float:
+    return 0.001 if i < 40 else 0.4  # past 40 orders of a step, it queues
+
+
+def _toy(name: str, delay: Callable[[int], float], settled: list[str] | None = None) -> Target:
+    async def send(i: int) -> bool:
+        await asyncio.sleep(delay(i))
+        return True
+
+    async def settle() -> None:
+        if settled is not None:
+            settled.append(name)
+
+    return Target(name, send, {}, settle=settle)
+
+
+async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
+    target = _toy("toy", _queues_past_40)
+
+    best, steps = await knee(target, [50.0, 100.0, 200.0], seconds=0.5)
+
+    # 50 carried, 100 missed twice; then halfway: 75 (37 orders) carried, 87.5 (43) missed twice.
+    assert best == 75.0
+    assert [step["offered_rps"] for step in steps] == [50.0, 100.0, 100.0, 75.0, 87.5, 87.5]
+    assert all(steps[i]["p99_ms"] > KNEE_P99_MS for i in (1, 2, 4, 5))
+
+
+async def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None:
+    stalls = iter([True])  # the first run of the step meets one stall, its rerun none
+
+    async def one_stall(i: int) -> bool:
+        stalled = i == 10 and next(stalls, False)
+        await asyncio.sleep(0.4 if stalled else 0.001)
+        return True
+
+    target = Target("toy", one_stall, {}, settle=lambda: asyncio.sleep(0))
+
+    best, steps = await knee(target, [100.0], seconds=0.5)
+
+    assert best == 100.0
+    assert [step["offered_rps"] for step in steps] == [100.0, 100.0]
+    assert steps[0]["p99_ms"] > KNEE_P99_MS
+
+
+async def test_two_knees_take_their_steps_in_turn_and_each_is_its_own() -> None:
+    settled: list[str] = []  # a target settles once after each run of a step
+    queuing = _toy("queuing", _queues_past_40, settled)
+    steady = _toy("steady", lambda _: 0.001, settled)
+
+    found = await knees([queuing, steady], [50.0, 100.0, 200.0], seconds=0.5)
+
+    best, steps = found["queuing"]
+    assert best == 75.0  # as found alone, in the test above
+    assert [step["offered_rps"] for step in steps] == [50.0, 100.0, 100.0, 75.0, 87.5, 87.5]
+    assert found["steady"][0] == 200.0
+    assert [step["offered_rps"] for step in found["steady"][1]] == [50.0, 100.0, 200.0]
+    # Turns alternate who goes first; a miss's rerun stays within its turn; once the steady
+    # target has no rate left, the other goes on alone.
+    assert settled == [
+        "queuing", "steady",
+        "steady", "queuing", "queuing",
+        "queuing", "steady",
+        "queuing", "queuing",
+    ]  # fmt: skip
+
+
+async def test_slices_are_taken_in_turn_each_from_a_settled_stack() -> None:
+    settled: list[str] = []
+    first, second = _toy("first", lambda _: 0, settled), _toy("second", lambda _: 0, settled)
+    measured: list[tuple[str, float]] = []
+
+    async def measure(target: Target, seconds: float) -> int:
+        measured.append((target.name, seconds))
+        return len(measured)
+
+    slices = await in_turn([first, second], 6.0, measure, slice_seconds=2.0)
+
+    assert [name for name, _ in measured] == [
+        "first", "second",
+        "second", "first",
+        "first", "second",
+    ]  # fmt: skip
+    assert all(seconds == 2.0 for _, seconds in measured)
+    assert settled == [name for name, _ in measured]
+    assert slices == {"first": [1, 4, 5], "second": [2, 3, 6]}
+
+
+def test_runs_in_turn_count_their_own_time_not_the_gaps_between_them() -> None:
+    # Two runs of 10 orders at 100 req/s, 10 s apart (the other target's turn between them).
+    runs = [
+        [Sample(start + i / 100, latency_ms=5.0 + i, ok=True) for i in range(10)]
+        for start in (0.0, 10.0)
+    ]
+
+    summary = summarize_runs(runs, 100)
+
+    assert summary.requests == 20
+    assert 90 <= summary.achieved_rps <= 110  # 20 orders in 2 x 0.104 s, not in 10.1 s
+    assert summary.p50_ms == 9.5  # 5 to 14 ms in each run
+    assert summary.max_ms == 14.0
+
+
+async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
+    sent: list[tuple[str, int]] = []
+
+    def toy(name: str) -> Target:
+        async def send(i: int) -> bool:
+            sent.append((name, i))
+            return True
+
+        return Target(name, send, {})
+
+    results = await one_at_a_time_in_turn([toy("a"), toy("b")], count=2)
+
+    # Ten orders each warm up first and are left out of the figures.
+    assert sent == [(name, i) for i in range(12) for name in ("a", "b")]
+    assert results["a"]["count"] == results["b"]["count"] == 2
