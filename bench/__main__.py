@@ -18,6 +18,7 @@ from bench import (
     data_scale,
     engine,
     failover,
+    http_cost,
     production_store,
     retention,
     scenarios,
@@ -85,7 +86,7 @@ async def push_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
     }
 
 
-SECTIONS = ("engine", "service", "push", "failover", "retention", "postgres", "store")
+SECTIONS = ("http", "engine", "service", "push", "failover", "retention", "postgres", "store")
 
 
 async def main() -> int:
@@ -98,7 +99,10 @@ async def main() -> int:
     sections = [s for s in args.only.split(",") if s]
     configure_logging("WARNING")
     results: dict[str, Any] = {}
-    if set(sections) - {"postgres", "store"}:
+    if "http" in sections:
+        count = 500 if args.quick else 2000
+        results["http"] = await _recorded("http", lambda: http_cost.in_process_of_its_own(count))
+    if set(sections) - {"http", "postgres", "store"}:
         results.update(await stack_sections(sections, args.quick))
     if "postgres" in sections:
         results["postgres"] = await postgres_section(args.quick)

@@ -5,9 +5,21 @@ from typing import Any
 
 def lines(results: dict[str, Any]) -> list[str]:
     return [
+        *_http(results.get("http", {})),
         *_engine(results.get("engine", {})),
         *_postgres(results.get("postgres", {}), results.get("engine", {})),
         *_store(results.get("store", {})),
+    ]
+
+
+def _http(http: dict[str, Any]) -> list[str]:
+    if "client_cpu_ms" not in http:
+        return []
+    client, server = http["client_cpu_ms"], http["server_cpu_ms"]
+    return [
+        "one HTTP exchange (httpx client, uvicorn FastAPI route)",
+        f"  CPU: client {client} + server {server} ms; an order of the service makes three"
+        f" that the engine floor does not: {3 * (client + server):.1f} ms",
     ]
 
 
