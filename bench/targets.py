@@ -18,6 +18,9 @@ KNEE_P99_MS = 150.0
 # The targets compared take turns in slices this long: the speed of a shared machine drifts
 # over minutes, and a figure taken for one target after the other would carry that drift.
 SLICE_SECONDS = 5.0
+# Each slice at a rate starts from an idle stack; its first second, the path warming up again,
+# is run but not counted, so that the slices add up to what one steady run would show.
+SLICE_WARM_UP_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -72,7 +75,12 @@ async def at_rate_in_turn(
     targets: Sequence[Target], rate: float, seconds: float
 ) -> dict[str, tuple[Summary, list[Sample]]]:
     """Open-loop load at `rate` for `seconds` each, in slices taken in turn."""
-    slices = await in_turn(targets, seconds, lambda target, s: open_loop(target.send, rate, s))
+
+    async def steady(target: Target, seconds: float) -> list[Sample]:
+        samples = await open_loop(target.send, rate, SLICE_WARM_UP_SECONDS + seconds)
+        return samples[round(rate * SLICE_WARM_UP_SECONDS) :]
+
+    slices = await in_turn(targets, seconds, steady)
     return {
         name: (summarize_runs(runs, rate), [sample for run in runs for sample in run])
         for name, runs in slices.items()

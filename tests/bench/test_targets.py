@@ -8,6 +8,7 @@ from bench.load import Sample, summarize_runs
 from bench.targets import (
     KNEE_P99_MS,
     Target,
+    at_rate_in_turn,
     in_turn,
     knee,
     knees,
@@ -132,3 +133,14 @@ async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
     # Ten orders each warm up first and are left out of the figures.
     assert sent == [(name, i) for i in range(12) for name in ("a", "b")]
     assert results["a"]["count"] == results["b"]["count"] == 2
+
+
+async def test_a_slice_at_a_rate_counts_no_order_of_its_first_second() -> None:
+    # Slow while warming up after an idle stack: the first second's 20 orders at 20 req/s.
+    warming = _toy("warming", lambda i: 0.3 if i < 20 else 0.001)
+
+    found = await at_rate_in_turn([warming], rate=20, seconds=0.5)
+
+    summary, samples = found["warming"]
+    assert summary.requests == len(samples) == 10
+    assert summary.max_ms < 300
