@@ -1,8 +1,8 @@
 """What one HTTP exchange costs on this machine, in CPU: the pooled httpx client posting a small
 JSON body, and a uvicorn FastAPI route that validates it and answers JSON, each on uvloop as the
-service's processes are. An order of the service makes three such exchanges that the engine
-floor does not (the order itself, the handover to the gateway and the gateway's delivery
-report): this sizes the share of the gap that is the HTTP stack's rather than our code's.
+service's processes are. An order of the service makes EXCHANGES_PER_ORDER such exchanges that
+the engine floor does not: this sizes the share of the gap that is the HTTP stack's rather than
+our code's.
 
 Run in a process of its own (`python -m bench.http_cost COUNT` prints the figures as JSON), so
 that the client runs on uvloop as the worker and the simulator do."""
@@ -22,6 +22,9 @@ from bench.targets import cpu_seconds
 from devstack.processes import ProcessGroup, Service, free_port
 from devstack.services import uvicorn_command
 
+# The exchanges of an order that the engine floor does not make: the order, the handover to
+# the gateway, the gateway's delivery report.
+EXCHANGES_PER_ORDER = 3
 _BODY = {"to": "+4799999999", "body": "Your code is 123456"}
 _WARM_UP = 200
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from bench.http_cost import EXCHANGES_PER_ORDER
+
 
 def lines(results: dict[str, Any]) -> list[str]:
     return [
@@ -18,8 +20,9 @@ def _http(http: dict[str, Any]) -> list[str]:
     client, server = http["client_cpu_ms"], http["server_cpu_ms"]
     return [
         "one HTTP exchange (httpx client, uvicorn FastAPI route)",
-        f"  CPU: client {client} + server {server} ms; an order of the service makes three"
-        f" that the engine floor does not: {3 * (client + server):.1f} ms",
+        f"  CPU: client {client} + server {server} ms; an order of the service makes"
+        f" {EXCHANGES_PER_ORDER} that the engine floor does not:"
+        f" {EXCHANGES_PER_ORDER * (client + server):.1f} ms",
     ]
 
 
