@@ -24,6 +24,7 @@ from bench import (
     scenarios,
     summary,
     targets,
+    waterfall,
 )
 from bench.plot import plot
 from bench.stack import bench_stack, stack_pids
@@ -46,12 +47,17 @@ async def compare(service: targets.Target, floor: targets.Target, quick: bool) -
         await targets.at_rate(target, 10.0, 3.0 if quick else 10.0)  # warm-up
         await target.quiet()
     alone = await targets.one_at_a_time_in_turn(both, 20 if quick else 100)
+    legs = {t.name: await waterfall.median_legs(t.client, alone[t.name]) for t in both if t.client}
     at_5 = await targets.at_rate_in_turn(both, 5.0, steady)
     knees = await targets.knees(both, KNEE_RATES, 5.0 if quick else 10.0)
     for name, (best, _) in knees.items():
         log.warning("%s knee: %g req/s", name, best)
     results: dict[str, Any] = {
-        "one_at_a_time": alone,
+        "one_at_a_time": {
+            name: targets.distribution([order.latency_ms for order in orders])
+            for name, orders in alone.items()
+        },
+        "one_at_a_time_legs_p50_ms": legs,
         "at_5_rps": {name: summary.as_dict() for name, (summary, _) in at_5.items()},
         "knee": {name: {"knee_rps": best, "steps": steps} for name, (best, steps) in knees.items()},
         "cpu": await targets.cpu_per_order_in_turn(both, 10.0, steady),

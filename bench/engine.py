@@ -93,11 +93,13 @@ class FloorOrders:
         self._task_queue = task_queue
         self._reports: set[asyncio.Task[None]] = set()
 
-    async def place(self) -> bool:
+    async def place(self) -> str | None:
+        """The order's workflow ID once its handover is answered."""
+        workflow_id = f"bench-engine/{uuid.uuid4()}"
         start = WithStartWorkflowOperation(
             FloorWorkflow.run,
             FloorOrder(),
-            id=f"bench-engine/{uuid.uuid4()}",
+            id=workflow_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
@@ -107,7 +109,7 @@ class FloorOrders:
         report = asyncio.create_task(self._report(start))
         self._reports.add(report)
         report.add_done_callback(self._reports.discard)
-        return answer.handed_over
+        return workflow_id if answer.handed_over else None
 
     async def settle(self) -> None:
         """Wait for the reports still to be sent."""
@@ -129,13 +131,14 @@ def worker_service(address: str, task_queue: str) -> Service:
 
 async def target(address: str, task_queue: str, pids: dict[str, int]) -> Target:
     """Floor orders through a client of their own (plain: the floor seals nothing)."""
-    orders = FloorOrders(await Client.connect(address), task_queue)
+    client = await Client.connect(address)
+    orders = FloorOrders(client, task_queue)
 
     async def settle() -> None:
         await orders.settle()
         await asyncio.sleep(1)  # the second local activity and the completion
 
-    return Target("engine", lambda _: orders.place(), pids, settle)
+    return Target("engine", lambda _: orders.place(), pids, settle, client)
 
 
 def floor_worker(client: Client, task_queue: str) -> Worker:

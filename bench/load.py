@@ -30,7 +30,8 @@ class Summary:
         return asdict(self)
 
 
-Send = Callable[[int], Awaitable[bool]]
+# Sends order number i; the order's workflow ID, or None when it was not answered as it should.
+Send = Callable[[int], Awaitable[str | None]]
 
 
 async def open_loop(send: Send, rate: float, seconds: float) -> list[Sample]:
@@ -48,7 +49,7 @@ async def open_loop(send: Send, rate: float, seconds: float) -> list[Sample]:
 
 async def _timed(send: Send, i: int, scheduled: float) -> Sample:
     try:
-        ok = await send(i)
+        ok = await send(i) is not None
     except Exception:
         ok = False
     return Sample(scheduled, (asyncio.get_running_loop().time() - scheduled) * 1000, ok)

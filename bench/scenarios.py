@@ -50,19 +50,22 @@ class Context:
 
 def service(ctx: Context) -> Target:
     """Orders through the API, one tenant of many each, as the service's callers place them."""
-    tokens = _tokens(ctx.settings)
+    tenants = _tenants(ctx.settings)
     url = f"{ctx.api}{ORDER_PATH}"
 
-    async def send(i: int) -> bool:
-        response = await ctx.http.post(url, json=_order(), headers=tokens[i % len(tokens)])
-        return response.status_code == 201
+    async def send(i: int) -> str | None:
+        org, headers = tenants[i % len(tenants)]
+        order = _order()
+        response = await ctx.http.post(url, json=order, headers=headers)
+        return workflow_id(org, order["idempotencyId"]) if response.status_code == 201 else None
 
-    return Target("service", send, ctx.pids)
+    return Target("service", send, ctx.pids, client=ctx.client)
 
 
-def _tokens(settings: Settings, count: int = 100) -> list[dict[str, str]]:
-    # Many tenants, so the per-tenant rate limit never decides a benchmark.
-    return [auth_headers(settings, f"bench{n}") for n in range(count)]
+def _tenants(settings: Settings, count: int = 100) -> list[tuple[str, dict[str, str]]]:
+    """Tenants and their tokens' headers. Many, so the per-tenant rate limit never decides a
+    benchmark."""
+    return [(org, auth_headers(settings, org)) for org in (f"bench{n}" for n in range(count))]
 
 
 def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from bench.http_cost import EXCHANGES_PER_ORDER
+from bench.waterfall import LEGS
 
 
 def lines(results: dict[str, Any]) -> list[str]:
@@ -37,6 +38,18 @@ def _engine(compared: dict[str, Any]) -> list[str]:
         f" req/s = {ratios['knee_service_over_engine']}",
         f"  p50 at 5 req/s: service {at_5['service']['p50_ms']} - engine"
         f" {at_5['engine']['p50_ms']} ms = {ratios['p50_service_minus_engine_at_5_rps_ms']} ms",
+        *_legs(compared.get("one_at_a_time_legs_p50_ms", {})),
+    ]
+
+
+def _legs(legs: dict[str, dict[str, float]]) -> list[str]:
+    """One order alone, leg by leg (bench/waterfall.py): where the p50 difference lies."""
+    if set(legs) != {"service", "engine"}:
+        return []
+    service, floor = legs["service"], legs["engine"]
+    return ["  one at a time, p50 by leg, service / engine (ms):"] + [
+        f"    {leg:<20} {service[leg]:>6} / {floor[leg]:>6}  ({service[leg] - floor[leg]:+.1f})"
+        for leg in LEGS
     ]
 
 

@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from temporalio.client import Client
+
 from bench.load import Sample, Send, Summary, open_loop, percentile, summarize, summarize_runs
+from bench.waterfall import Answered
 
 # The knee: the highest offered rate that is still carried (95% of it achieved), without
 # errors, with p99 at most this.
@@ -26,12 +29,14 @@ T = TypeVar("T")
 
 @dataclass
 class Target:
-    """One order at a time through `send`; `settle` waits until the orders' reports landed."""
+    """One order at a time through `send`; `settle` waits until the orders' reports landed;
+    `client` reads the orders' workflows (bench/waterfall.py)."""
 
     name: str
     send: Send
     pids: dict[str, int]  # the processes that do its work, by name
     settle: Callable[[], Awaitable[None]] = field(default=lambda: asyncio.sleep(3))
+    client: Client | None = None
 
     async def quiet(self, within: float = 120.0) -> None:
         """Settle, then wait until its processes are idle (a backlog left by an overload is
@@ -88,24 +93,24 @@ async def at_rate_in_turn(
 
 
 async def one_at_a_time(target: Target, count: int) -> dict[str, float]:
-    return (await one_at_a_time_in_turn([target], count))[target.name]
+    answered = (await one_at_a_time_in_turn([target], count))[target.name]
+    return distribution([order.latency_ms for order in answered])
 
 
-async def one_at_a_time_in_turn(
-    targets: Sequence[Target], count: int
-) -> dict[str, dict[str, float]]:
+async def one_at_a_time_in_turn(targets: Sequence[Target], count: int) -> dict[str, list[Answered]]:
     """Orders on an idle stack, the targets' in turn: each waits for the previous one's report
     to be processed, so the figure is one order's path alone, without queueing."""
-    latencies: dict[str, list[float]] = {target.name: [] for target in targets}
+    answered: dict[str, list[Answered]] = {target.name: [] for target in targets}
     for n in range(count + 10):
         for target in targets:
-            began = time.perf_counter()
-            if not await target.send(n):
+            sent = time.time()
+            workflow_id = await target.send(n)
+            if workflow_id is None:
                 raise RuntimeError(f"{target.name} did not answer a valid order as it should")
-            latencies[target.name].append((time.perf_counter() - began) * 1000)
+            answered[target.name].append(Answered(workflow_id, sent, time.time()))
             await asyncio.sleep(0.25)
     # The first ones warm connections and caches.
-    return {name: distribution(values[10:]) for name, values in latencies.items()}
+    return {name: orders[10:] for name, orders in answered.items()}
 
 
 Knee = tuple[float, list[dict[str, float]]]  # the rate carried, and every step run

@@ -21,9 +21,9 @@ def _queues_past_40(i: int) -> float:
 
 
 def _toy(name: str, delay: Callable[[int], float], settled: list[str] | None = None) -> Target:
-    async def send(i: int) -> bool:
+    async def send(i: int) -> str:
         await asyncio.sleep(delay(i))
-        return True
+        return f"{name}-{i}"
 
     async def settle() -> None:
         if settled is not None:
@@ -46,10 +46,10 @@ async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
 async def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None:
     stalls = iter([True])  # the first run of the step meets one stall, its rerun none
 
-    async def one_stall(i: int) -> bool:
+    async def one_stall(i: int) -> str:
         stalled = i == 10 and next(stalls, False)
         await asyncio.sleep(0.4 if stalled else 0.001)
-        return True
+        return f"toy-{i}"
 
     target = Target("toy", one_stall, {}, settle=lambda: asyncio.sleep(0))
 
@@ -122,9 +122,9 @@ async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
     sent: list[tuple[str, int]] = []
 
     def toy(name: str) -> Target:
-        async def send(i: int) -> bool:
+        async def send(i: int) -> str:
             sent.append((name, i))
-            return True
+            return f"{name}-{i}"
 
         return Target(name, send, {})
 
@@ -132,7 +132,9 @@ async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
 
     # Ten orders each warm up first and are left out of the figures.
     assert sent == [(name, i) for i in range(12) for name in ("a", "b")]
-    assert results["a"]["count"] == results["b"]["count"] == 2
+    assert [order.workflow_id for order in results["a"]] == ["a-10", "a-11"]
+    assert [order.workflow_id for order in results["b"]] == ["b-10", "b-11"]
+    assert all(o.sent <= o.answered for orders in results.values() for o in orders)
 
 
 async def test_a_slice_at_a_rate_counts_no_order_of_its_first_second() -> None:

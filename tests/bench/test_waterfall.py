@@ -1,0 +1,138 @@
+"""One order's answer split into legs from the caller's clock and the workflow's history: the
+legs add up to the answer time, and the time spent in each place lands in its own leg."""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from temporalio import activity, workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from bench.waterfall import LEGS, Answered, legs, median_legs
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float = 0.0
+    wait_for_signal: bool = False
+
+
+@activity.defn
+async def pause(order: Pause) -> Pause:
+    await asyncio.sleep(order.seconds)
+    return order
+
+
+@workflow.defn
+class AnsweringWorkflow:
+    """Answers its update after a local activity's pause, and after a signal if told to wait."""
+
+    def __init__(self) -> None:
+        self._answered = False
+        self._signalled = False
+
+    @workflow.run
+    async def run(self, order: Pause) -> Pause:
+        await workflow.execute_local_activity(
+            pause, order, start_to_close_timeout=timedelta(seconds=10)
+        )
+        if order.wait_for_signal:
+            await workflow.wait_condition(lambda: self._signalled)
+        self._answered = True
+        return order
+
+    @workflow.update
+    async def answer(self, order: Pause) -> Pause:
+        await workflow.wait_condition(lambda: self._answered)
+        return order
+
+    @workflow.signal
+    def go(self, _: Pause) -> None:
+        self._signalled = True
+
+
+async def _order(client: Client, queue: str, order: Pause, signal_after: float = 0.0) -> Answered:
+    workflow_id = f"waterfall-{uuid.uuid4()}"
+    start = WithStartWorkflowOperation(
+        AnsweringWorkflow.run,
+        order,
+        id=workflow_id,
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+
+    async def signal_later() -> None:
+        await asyncio.sleep(signal_after)
+        await client.get_workflow_handle(workflow_id).signal(AnsweringWorkflow.go, Pause())
+
+    sent = time.time()
+    signalled = asyncio.create_task(signal_later()) if order.wait_for_signal else None
+    await client.execute_update_with_start_workflow(
+        AnsweringWorkflow.answer, order, start_workflow_operation=start
+    )
+    answered = Answered(workflow_id, sent, time.time())
+    if signalled is not None:
+        await signalled
+    return answered
+
+
+async def _legs(client: Client, order: Answered) -> dict[str, float]:
+    return legs((await client.get_workflow_handle(order.workflow_id).fetch_history()).events, order)
+
+
+def _worker(client: Client, queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[AnsweringWorkflow],
+        activities=[pause],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+
+
+async def test_the_legs_add_up_and_a_local_activity_lands_in_the_workflow_task(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
+    async with _worker(client, queue):
+        order = await _order(client, queue, Pause(seconds=0.3))
+        split = await _legs(client, order)
+
+    assert list(split) == list(LEGS)
+    assert sum(split.values()) == pytest.approx(order.latency_ms, abs=0.01)
+    assert split["workflow tasks"] >= 300
+    assert all(0 <= split[leg] < 300 for leg in LEGS if leg != "workflow tasks")
+
+
+async def test_an_answer_given_by_a_later_task_counts_every_task_until_it(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """The update completes in the task the signal brings, not in the first one."""
+    client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
+    async with _worker(client, queue):
+        order = await _order(client, queue, Pause(wait_for_signal=True), signal_after=0.3)
+        split = await _legs(client, order)
+
+    assert sum(split.values()) == pytest.approx(order.latency_ms, abs=0.01)
+    assert split["workflow tasks"] >= 250  # the first task's start to the answering task's end
+    assert all(0 <= split[leg] < 250 for leg in LEGS if leg != "workflow tasks")
+
+
+async def test_time_before_the_engine_has_the_order_is_the_first_leg(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
+    async with _worker(client, queue):
+        orders = [await _order(client, queue, Pause()) for _ in range(3)]
+        # As if each caller had spent 0.4 s before its request reached the engine.
+        late = [Answered(o.workflow_id, o.sent - 0.4, o.answered) for o in orders]
+        medians = await median_legs(client, late)
+
+    assert medians["to the engine"] >= 400
+    assert all(medians[leg] < 400 for leg in LEGS if leg != "to the engine")
