@@ -96,32 +96,29 @@ def _worker(client: Client, queue: str) -> Worker:
     )
 
 
-async def test_the_legs_add_up_and_a_local_activity_lands_in_the_workflow_task(
-    temporal_env: WorkflowEnvironment,
+@pytest.mark.parametrize(
+    ("order", "signal_after", "at_least_ms"),
+    [
+        # A local activity's pause, inside the first task, which answers.
+        (Pause(seconds=0.3), 0.0, 300),
+        # The update completes in the task the signal brings, not in the first one: the leg
+        # runs from the first task's start to the answering task's end.
+        (Pause(wait_for_signal=True), 0.3, 250),
+    ],
+    ids=["local activity", "answered by a later task"],
+)
+async def test_the_legs_add_up_and_the_workflow_tasks_hold_the_work_until_the_answer(
+    temporal_env: WorkflowEnvironment, order: Pause, signal_after: float, at_least_ms: float
 ) -> None:
     client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
     async with _worker(client, queue):
-        order = await _order(client, queue, Pause(seconds=0.3))
-        split = await _legs(client, order)
+        answered = await _order(client, queue, order, signal_after)
+        split = await _legs(client, answered)
 
     assert list(split) == list(LEGS)
-    assert sum(split.values()) == pytest.approx(order.latency_ms, abs=0.01)
-    assert split["workflow tasks"] >= 300
-    assert all(0 <= split[leg] < 300 for leg in LEGS if leg != "workflow tasks")
-
-
-async def test_an_answer_given_by_a_later_task_counts_every_task_until_it(
-    temporal_env: WorkflowEnvironment,
-) -> None:
-    """The update completes in the task the signal brings, not in the first one."""
-    client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
-    async with _worker(client, queue):
-        order = await _order(client, queue, Pause(wait_for_signal=True), signal_after=0.3)
-        split = await _legs(client, order)
-
-    assert sum(split.values()) == pytest.approx(order.latency_ms, abs=0.01)
-    assert split["workflow tasks"] >= 250  # the first task's start to the answering task's end
-    assert all(0 <= split[leg] < 250 for leg in LEGS if leg != "workflow tasks")
+    assert sum(split.values()) == pytest.approx(answered.latency_ms, abs=0.01)
+    assert split["workflow tasks"] >= at_least_ms
+    assert all(0 <= split[leg] < at_least_ms for leg in LEGS if leg != "workflow tasks")
 
 
 async def test_time_before_the_engine_has_the_order_is_the_first_leg(
