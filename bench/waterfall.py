@@ -29,7 +29,7 @@ class Answered:
         return (self.answered - self.sent) * 1000
 
 
-def legs(events: Sequence[HistoryEvent], order: Answered) -> dict[str, float]:
+def _legs(events: Sequence[HistoryEvent], order: Answered) -> dict[str, float]:
     """The order's four legs in milliseconds, from its workflow's history."""
     started = _seconds(events[0])
     first_task = _seconds(next(e for e in events if _is(e, _TASK_STARTED)))
@@ -40,12 +40,15 @@ def legs(events: Sequence[HistoryEvent], order: Answered) -> dict[str, float]:
     return {leg: (marks[i + 1] - marks[i]) * 1000 for i, leg in enumerate(LEGS)}
 
 
+async def read_legs(client: Client, order: Answered) -> dict[str, float]:
+    """The order's legs, its workflow's history read through `client`."""
+    history = await client.get_workflow_handle(order.workflow_id).fetch_history()
+    return _legs(history.events, order)
+
+
 async def median_legs(client: Client, orders: Sequence[Answered]) -> dict[str, float]:
     """Each leg's median over `orders`, in milliseconds."""
-    split = [
-        legs((await client.get_workflow_handle(order.workflow_id).fetch_history()).events, order)
-        for order in orders
-    ]
+    split = [await read_legs(client, order) for order in orders]
     return {leg: round(statistics.median(s[leg] for s in split), 1) for leg in LEGS}
 
 

@@ -14,7 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.waterfall import LEGS, Answered, legs, median_legs
+from bench.waterfall import LEGS, Answered, median_legs, read_legs
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,6 @@ async def _order(client: Client, queue: str, order: Pause, signal_after: float =
     return answered
 
 
-async def _legs(client: Client, order: Answered) -> dict[str, float]:
-    return legs((await client.get_workflow_handle(order.workflow_id).fetch_history()).events, order)
-
-
 def _worker(client: Client, queue: str) -> Worker:
     return Worker(
         client,
@@ -113,7 +109,7 @@ async def test_the_legs_add_up_and_the_workflow_tasks_hold_the_work_until_the_an
     client, queue = temporal_env.client, f"waterfall-{uuid.uuid4().hex[:8]}"
     async with _worker(client, queue):
         answered = await _order(client, queue, order, signal_after)
-        split = await _legs(client, answered)
+        split = await read_legs(client, answered)
 
     assert list(split) == list(LEGS)
     assert sum(split.values()) == pytest.approx(answered.latency_ms, abs=0.01)
