@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
+from bench import caller
 from bench.receiver import Receiver
 from bench.targets import Target, distribution, one_at_a_time
 from core.config import Settings
@@ -46,6 +48,7 @@ class Context:
     engine: Engine
     pids: dict[str, int]  # the stack's processes by name
     connection: ClientConfigProfile  # how every process of the stack reaches Temporal
+    caller: aiohttp.ClientSession  # the orders' (bench.caller)
 
 
 def service(ctx: Context) -> Target:
@@ -56,8 +59,8 @@ def service(ctx: Context) -> Target:
     async def send(i: int) -> str | None:
         org, headers = tenants[i % len(tenants)]
         order = _order()
-        response = await ctx.http.post(url, json=order, headers=headers)
-        return workflow_id(org, order["idempotencyId"]) if response.status_code == 201 else None
+        status = await caller.post(ctx.caller, url, order, headers)
+        return workflow_id(org, order["idempotencyId"]) if status == 201 else None
 
     return Target("service", send, ctx.pids, client=ctx.client)
 

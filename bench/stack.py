@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from bench import caller
 from bench import engine as floor
 from bench.scenarios import Context
 from devstack.processes import ProcessGroup
@@ -28,10 +29,14 @@ async def bench_stack(**overrides: Any) -> AsyncIterator[tuple[Context, ProcessG
                 settings, connection, group=group, db_file=f"{tmp}/temporal.sqlite"
             ) as client,
             httpx.AsyncClient(timeout=30, limits=limits) as http,
+            caller.session() as orders,
         ):
             engine = create_db_engine(settings.database_url)
             pids = stack_pids(group)
-            yield Context(settings, settings.api_url, http, client, engine, pids, connection), group
+            context = Context(
+                settings, settings.api_url, http, client, engine, pids, connection, orders
+            )
+            yield context, group
             engine.dispose()
 
 

@@ -11,3 +11,4 @@ async def test_an_exchange_costs_cpu_on_both_sides() -> None:
     # server's process was not the one measured.
     assert figures["client_cpu_ms"] > 0.02
     assert figures["server_cpu_ms"] > 0.02
+    assert figures["caller_cpu_ms"] > 0.02
