@@ -53,10 +53,7 @@ async def compare(service: targets.Target, floor: targets.Target, quick: bool) -
     for name, (best, _) in knees.items():
         log.warning("%s knee: %g req/s", name, best)
     results: dict[str, Any] = {
-        "one_at_a_time": {
-            name: targets.distribution([order.latency_ms for order in orders])
-            for name, orders in alone.items()
-        },
+        "one_at_a_time": {name: targets.answer_times(orders) for name, orders in alone.items()},
         "one_at_a_time_legs_p50_ms": legs,
         "at_5_rps": {name: summary.as_dict() for name, (summary, _) in at_5.items()},
         "knee": {name: {"knee_rps": best, "steps": steps} for name, (best, steps) in knees.items()},

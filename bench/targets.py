@@ -93,8 +93,12 @@ async def at_rate_in_turn(
 
 
 async def one_at_a_time(target: Target, count: int) -> dict[str, float]:
-    answered = (await one_at_a_time_in_turn([target], count))[target.name]
-    return distribution([order.latency_ms for order in answered])
+    return answer_times((await one_at_a_time_in_turn([target], count))[target.name])
+
+
+def answer_times(orders: Sequence[Answered]) -> dict[str, float]:
+    """The distribution of the orders' times from the caller's request to its answer."""
+    return distribution([order.latency_ms for order in orders])
 
 
 async def one_at_a_time_in_turn(targets: Sequence[Target], count: int) -> dict[str, list[Answered]]:
