@@ -1,5 +1,8 @@
 """The figures the service and the engine floor are compared by: the knee, and every figure
-taken for both targets in turn, so that a drift of the machine's speed falls on both alike."""
+taken for both targets in turn, so that a drift of the machine's speed falls on both alike.
+
+The toy targets' latencies are sleeps, run on a virtual clock (tests/support/virtual_time.py):
+a stall of the machine running the tests cannot turn a carried step into a missed one."""
 
 import asyncio
 from collections.abc import Callable
@@ -14,6 +17,7 @@ from bench.targets import (
     knees,
     one_at_a_time_in_turn,
 )
+from tests.support.virtual_time import in_virtual_time
 
 
 def _queues_past_40(i: int) -> float:
@@ -32,10 +36,10 @@ def _toy(name: str, delay: Callable[[int], float], settled: list[str] | None = N
     return Target(name, send, {}, settle=settle)
 
 
-async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
+def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
     target = _toy("toy", _queues_past_40)
 
-    best, steps = await knee(target, [50.0, 100.0, 200.0], seconds=0.5)
+    best, steps = in_virtual_time(knee(target, [50.0, 100.0, 200.0], seconds=0.5))
 
     # 50 carried, 100 missed twice; then halfway: 75 (37 orders) carried, 87.5 (43) missed twice.
     assert best == 75.0
@@ -43,7 +47,7 @@ async def test_the_knee_is_the_last_rate_carried_within_the_p99_bound() -> None:
     assert all(steps[i]["p99_ms"] > KNEE_P99_MS for i in (1, 2, 4, 5))
 
 
-async def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None:
+def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None:
     stalls = iter([True])  # the first run of the step meets one stall, its rerun none
 
     async def one_stall(i: int) -> str:
@@ -53,19 +57,19 @@ async def test_a_step_missed_once_is_run_again_and_counts_when_carried() -> None
 
     target = Target("toy", one_stall, {}, settle=lambda: asyncio.sleep(0))
 
-    best, steps = await knee(target, [100.0], seconds=0.5)
+    best, steps = in_virtual_time(knee(target, [100.0], seconds=0.5))
 
     assert best == 100.0
     assert [step["offered_rps"] for step in steps] == [100.0, 100.0]
     assert steps[0]["p99_ms"] > KNEE_P99_MS
 
 
-async def test_two_knees_take_their_steps_in_turn_and_each_is_its_own() -> None:
+def test_two_knees_take_their_steps_in_turn_and_each_is_its_own() -> None:
     settled: list[str] = []  # a target settles once after each run of a step
     queuing = _toy("queuing", _queues_past_40, settled)
     steady = _toy("steady", lambda _: 0.001, settled)
 
-    found = await knees([queuing, steady], [50.0, 100.0, 200.0], seconds=0.5)
+    found = in_virtual_time(knees([queuing, steady], [50.0, 100.0, 200.0], seconds=0.5))
 
     best, steps = found["queuing"]
     assert best == 75.0  # as found alone, in the test above
@@ -82,7 +86,7 @@ async def test_two_knees_take_their_steps_in_turn_and_each_is_its_own() -> None:
     ]  # fmt: skip
 
 
-async def test_slices_are_taken_in_turn_each_from_a_settled_stack() -> None:
+def test_slices_are_taken_in_turn_each_from_a_settled_stack() -> None:
     settled: list[str] = []
     first, second = _toy("first", lambda _: 0, settled), _toy("second", lambda _: 0, settled)
     measured: list[tuple[str, float]] = []
@@ -91,7 +95,7 @@ async def test_slices_are_taken_in_turn_each_from_a_settled_stack() -> None:
         measured.append((target.name, seconds))
         return len(measured)
 
-    slices = await in_turn([first, second], 6.0, measure, slice_seconds=2.0)
+    slices = in_virtual_time(in_turn([first, second], 6.0, measure, slice_seconds=2.0))
 
     assert [name for name, _ in measured] == [
         "first", "second",
@@ -118,7 +122,7 @@ def test_runs_in_turn_count_their_own_time_not_the_gaps_between_them() -> None:
     assert summary.max_ms == 14.0
 
 
-async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
+def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
     sent: list[tuple[str, int]] = []
 
     def toy(name: str) -> Target:
@@ -128,7 +132,7 @@ async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
 
         return Target(name, send, {})
 
-    results = await one_at_a_time_in_turn([toy("a"), toy("b")], count=2)
+    results = in_virtual_time(one_at_a_time_in_turn([toy("a"), toy("b")], count=2))
 
     # Ten orders each warm up first and are left out of the figures.
     assert sent == [(name, i) for i in range(12) for name in ("a", "b")]
@@ -137,11 +141,11 @@ async def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
     assert all(o.sent <= o.answered for orders in results.values() for o in orders)
 
 
-async def test_a_slice_at_a_rate_counts_no_order_of_its_first_second() -> None:
+def test_a_slice_at_a_rate_counts_no_order_of_its_first_second() -> None:
     # Slow while warming up after an idle stack: the first second's 20 orders at 20 req/s.
     warming = _toy("warming", lambda i: 0.3 if i < 20 else 0.001)
 
-    found = await at_rate_in_turn([warming], rate=20, seconds=0.5)
+    found = in_virtual_time(at_rate_in_turn([warming], rate=20, seconds=0.5))
 
     summary, samples = found["warming"]
     assert summary.requests == len(samples) == 10
