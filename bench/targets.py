@@ -6,7 +6,7 @@ per order by process."""
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,13 +67,19 @@ async def in_turn(
     from an idle stack, so that both see the machine as it is over the same minutes."""
     count = max(1, round(seconds / slice_seconds))
     slices: dict[str, list[T]] = {target.name: [] for target in targets}
-    order = list(targets)
-    for _ in range(count):
-        for target in order:
-            slices[target.name].append(await measure(target, seconds / count))
-            await target.quiet()
-        order.reverse()
+    for target in turns(targets, count):
+        slices[target.name].append(await measure(target, seconds / count))
+        await target.quiet()
     return slices
+
+
+def turns(items: Sequence[T], rounds: int) -> Iterator[T]:
+    """`items` `rounds` times, each round in the other order (A B, B A, A B …): neither goes
+    first more often, so a drift of the machine over the rounds falls on all alike."""
+    order = list(items)
+    for _ in range(rounds):
+        yield from order
+        order.reverse()
 
 
 async def at_rate_in_turn(
