@@ -25,7 +25,7 @@ from devstack.postgres import scratch_postgres_database
 from domain.reports import MatchKey
 from domain.statuses import ShipmentStatus
 from store import limits, order_writes, reports, shipments
-from store.engine import create_db_engine
+from store.engine import autocommitted, create_db_engine
 from store.feed import FeedOrder, number_feed_entries, read_feed
 from store.migrate import migrate_database
 from store.models import Shipment
@@ -77,7 +77,7 @@ def run(
 def _vacuum(engine: Engine) -> None:
     """The store as autovacuum keeps it in service: a table just loaded by COPY has neither its
     statistics nor its visibility map, and autovacuum would make them while the probes run."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with autocommitted(engine) as connection:  # VACUUM cannot run inside a transaction
         connection.execute(text("VACUUM (ANALYZE)"))
 
 

@@ -16,6 +16,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.waterfall import LEGS, Answered, median_legs, read_legs
 
+PAUSE_MS = 300
+_UNTIL_THE_ANSWER = LEGS[:-1]  # every leg but the way back to the caller
+
 
 @dataclass(frozen=True)
 class Pause:
@@ -90,10 +93,6 @@ def _worker(client: Client, queue: str) -> Worker:
         activities=[pause],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
-
-
-PAUSE_MS = 300
-_UNTIL_THE_ANSWER = ("to the engine", "to a worker", "workflow tasks")
 
 
 @pytest.mark.parametrize(
