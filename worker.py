@@ -113,6 +113,7 @@ def build_webhook_worker(
         workflows=[WebhookEventWorkflow, WebhookRetryWorkflow],
         activities=[
             activities.create_deliveries,
+            activities.deliver_event,
             activities.deliver_webhook,
             activities.fail_delivery,
         ],

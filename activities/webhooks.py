@@ -1,4 +1,5 @@
-"""Webhook activities: turn an event into deliveries, deliver one, and mark one failed."""
+"""Webhook activities: turn an event into deliveries and attempt each once, deliver one, and
+mark one failed."""
 
 import asyncio
 import logging
@@ -19,6 +20,7 @@ from domain.webhooks import (
     DeliveryRequest,
     DeliveryStatus,
     EventDeliveries,
+    EventResult,
     WebhookEvent,
     delivery_id,
 )
@@ -76,9 +78,34 @@ class WebhookActivities:
         return ids
 
     @activity.defn
+    async def deliver_event(self, event: WebhookEvent) -> EventResult:
+        """The event's deliveries, each attempted once at once; those that may yet succeed are
+        returned to be retried with backoff. Run by the order's workflow, so the first attempt
+        follows the status without the workflows and tasks of the retries."""
+        ids = await asyncio.to_thread(self._create, event)
+        outcomes = list(await asyncio.gather(*(self._first_attempt(i) for i in ids)))
+        retries = [
+            DeliveryRequest(o.delivery_id, self._rules.attempt_seconds, after_first_attempt=True)
+            for o in outcomes
+            if o.status is DeliveryStatus.PENDING
+        ]
+        return EventResult(outcomes=outcomes, retries=retries)
+
+    async def _first_attempt(self, delivery_id: str) -> DeliveryOutcome:
+        try:
+            return await self._attempt(delivery_id)
+        except ApplicationError as refused:
+            if refused.non_retryable:
+                return await self._fail(DeliveryFailed(delivery_id, refused.message))
+            return DeliveryOutcome(delivery_id, DeliveryStatus.PENDING)
+
+    @activity.defn
     async def deliver_webhook(self, request: DeliveryRequest) -> DeliveryOutcome:
         """One attempt; raises to be retried, or non-retryable when retrying cannot help."""
-        found = await asyncio.to_thread(self._target, request.delivery_id)
+        return await self._attempt(request.delivery_id)
+
+    async def _attempt(self, delivery_id: str) -> DeliveryOutcome:
+        found = await asyncio.to_thread(self._target, delivery_id)
         if found is None or found[1].disabled_at is not None:
             raise ApplicationError(
                 "the subscription was deleted or disabled",
@@ -86,6 +113,9 @@ class WebhookActivities:
                 non_retryable=True,
             )
         delivery, subscription = found
+        if delivery.status == DeliveryStatus.SUCCEEDED:
+            # An attempt retried after its receiver had answered 2xx (its worker stopped).
+            return DeliveryOutcome(delivery.id, DeliveryStatus.SUCCEEDED)
         try:
             target = await resolve(
                 subscription.url,
@@ -152,6 +182,9 @@ class WebhookActivities:
 
     @activity.defn
     async def fail_delivery(self, data: DeliveryFailed) -> DeliveryOutcome:
+        return await self._fail(data)
+
+    async def _fail(self, data: DeliveryFailed) -> DeliveryOutcome:
         await asyncio.to_thread(
             committed,
             self._engine,

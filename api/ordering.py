@@ -124,6 +124,7 @@ class OrderService:
                 handover_seconds=budget.workflow_seconds,
                 attempt_seconds=budget.attempt_seconds,
                 answer_by=datetime.now(UTC) + timedelta(seconds=budget.workflow_seconds),
+                webhook_attempt_seconds=settings.webhook_timeout_seconds,
             ),
             senders_reference=content.senders_reference,
             sms=content.sms,

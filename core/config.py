@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
-from domain.webhooks import webhook_task_queue
+from domain.webhooks import ATTEMPT_SECONDS, webhook_task_queue
 from gateways import standard_webhooks
 from gateways.registry import ProviderSettings
 
@@ -133,7 +133,7 @@ class Settings(ProviderSettings, BaseSettings):
     webhook_allow_private_targets: bool = Field(
         default_factory=lambda data: data["environment"] != "production"
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    webhook_timeout_seconds: float = Field(default=ATTEMPT_SECONDS, gt=0.0, le=60.0)
     webhook_max_concurrent_deliveries: int = Field(default=100, ge=1)
 
     @property

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from domain.webhooks import ATTEMPT_SECONDS
+
 
 class Channel(StrEnum):
     SMS = "SMS"
@@ -43,6 +45,8 @@ class Timing:
     # than the request (a worker busy or reconnecting), so its own clock would let a send go
     # out after the caller was told 503. Inputs from before this field count from `created`.
     answer_by: datetime | None = None
+    # Bounds the first attempt of each webhook delivery, which the workflow waits for.
+    webhook_attempt_seconds: float = ATTEMPT_SECONDS
 
     def handover_deadline(self, created: datetime) -> datetime:
         return self.answer_by or created + timedelta(seconds=self.handover_seconds)

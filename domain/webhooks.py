@@ -1,7 +1,7 @@
 """Webhook events: their types, the ids that make them idempotent, and the delivery timings."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -14,6 +14,8 @@ _DELIVERY_NAMESPACE = uuid.UUID("5d0b9a3e-6c55-4f0e-9a52-8f3b7a1c2d40")
 FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(hours=1)
 RETRY_WINDOW = timedelta(hours=25)
+# How long one attempt may take to resolve the receiver's host, and again to have its answer.
+ATTEMPT_SECONDS = 10.0
 # After a rotation the old secret signs beside the new one for this long.
 SECRET_OVERLAP = timedelta(hours=24)
 
@@ -77,8 +79,12 @@ class EventDeliveries:
 
 @dataclass(frozen=True)
 class DeliveryRequest:
+    """`after_first_attempt`: the order's workflow made the first attempt, so the retries
+    begin a backoff step later."""
+
     delivery_id: str
     attempt_seconds: float
+    after_first_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,10 @@ class DeliveryFailed:
 
 @dataclass(frozen=True)
 class EventResult:
+    """`retries`: the deliveries whose first attempt failed, to be retried with backoff."""
+
     outcomes: list[DeliveryOutcome]
+    retries: list[DeliveryRequest] = field(default_factory=list)
 
 
 def attempt_budget(attempt_seconds: float) -> timedelta:

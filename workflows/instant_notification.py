@@ -2,9 +2,10 @@
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         TransitionInput,
         TransitionResult,
     )
+    from activities.webhooks import WebhookActivities
     from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
     from domain.failures import HandoverFailure
     from domain.handover import HandoverResult
@@ -34,10 +36,20 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.reports import DeliveryReport
     from domain.statuses import OrderStatus, is_final, order_status_of, sending, ttl_expired
-    from domain.webhooks import EventType, WebhookEvent, event_workflow_id, webhook_task_queue
+    from domain.webhooks import (
+        EventResult,
+        EventType,
+        WebhookEvent,
+        attempt_budget,
+        event_workflow_id,
+        retry_workflow_id,
+        webhook_task_queue,
+    )
     from workflows import search_attributes as sa
 
-from workflows.webhook_event import WebhookEventWorkflow
+from workflows.webhook_event import WebhookEventWorkflow, WebhookRetryWorkflow
+
+ChildInput = TypeVar("ChildInput")
 
 _NO_ARGUMENTS = StatusRequest()
 
@@ -46,6 +58,8 @@ _RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
 )
 _RECORD_TIMEOUT = timedelta(seconds=10)
+# Orders whose history started a WebhookEventWorkflow for an event go on doing so on replay.
+_FIRST_ATTEMPTS_HERE = "webhook-first-attempts-in-order"
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=FIRST_BACKOFF,
     backoff_coefficient=2.0,
@@ -112,7 +126,8 @@ class InstantNotificationWorkflow:
         while self._reports:
             await self._apply(self._reports.pop(0))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        # A child that has not started when its parent closes is never started.
+        # The webhooks' first attempts, and their retries started: a child that has not
+        # started when its parent closes is never started.
         await asyncio.gather(*self._announcements)
         return NotificationResult(shipment_id=self._shipment_id, status=self._manifest.status)
 
@@ -243,8 +258,9 @@ class InstantNotificationWorkflow:
             self._announce(EventType.COMPLETED, at, stored.sequence_number)
 
     def _announce(self, event: EventType, at: datetime, sequence_number: int | None) -> None:
-        """Push the event to the tenant's webhooks: a child workflow on the webhooks' task
-        queue, left running when this order completes; a slow receiver never holds it."""
+        """Push the event to the tenant's webhooks, on the webhooks' task queue and slots, so a
+        slow receiver never holds this order's; retries in child workflows left running when
+        this order completes."""
         data = WebhookEvent(
             org=self._order.org,
             type=event,
@@ -252,15 +268,41 @@ class InstantNotificationWorkflow:
             occurred_at=at,
             sequence_number=sequence_number,
         )
-        self._announcements.append(asyncio.create_task(self._start_event(data)))
+        self._announcements.append(asyncio.create_task(self._push(data)))
 
-    async def _start_event(self, event: WebhookEvent) -> None:
-        # Already started means an earlier run of this code path sent the event on its way.
+    async def _push(self, event: WebhookEvent) -> None:
+        """The first attempts as an activity of this workflow: through a child workflow they
+        came tens of milliseconds later, behind its own workflow tasks."""
+        if not workflow.patched(_FIRST_ATTEMPTS_HERE):
+            child_id = event_workflow_id(self._shipment_id, event.type)
+            await self._start_child(WebhookEventWorkflow.run, event, child_id)
+            return
+        result = await workflow.execute_activity_method(
+            WebhookActivities.deliver_event,
+            event,
+            task_queue=webhook_task_queue(workflow.info().task_queue),
+            start_to_close_timeout=attempt_budget(self._order.timing.webhook_attempt_seconds),
+            retry_policy=_RECORD_RETRY,  # its deliveries' rows must land, as a record must
+        )
+        await asyncio.gather(
+            *(
+                self._start_child(WebhookRetryWorkflow.run, r, retry_workflow_id(r.delivery_id))
+                for r in result.retries
+            )
+        )
+
+    async def _start_child(
+        self,
+        run: Callable[[Any, ChildInput], Awaitable[EventResult]],
+        data: ChildInput,
+        child_id: str,
+    ) -> None:
+        # Already started means an earlier run of this code path sent it on its way.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(
-                WebhookEventWorkflow.run,
-                event,
-                id=event_workflow_id(self._shipment_id, event.type),
+                run,
+                data,
+                id=child_id,
                 task_queue=webhook_task_queue(workflow.info().task_queue),
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )

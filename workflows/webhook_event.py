@@ -1,5 +1,6 @@
-"""WebhookEventWorkflow: one shipment event to every subscription of its tenant, at least once;
-WebhookRetryWorkflow: one failed delivery sent again."""
+"""WebhookRetryWorkflow: one delivery sent again, with backoff, after its first attempt failed
+or when a caller asks; WebhookEventWorkflow: one event to every subscription of its tenant, as
+orders started before their workflow made the first attempts themselves still start it."""
 
 import asyncio
 from datetime import timedelta
@@ -65,6 +66,8 @@ class WebhookRetryWorkflow:
 
     @workflow.run
     async def run(self, request: DeliveryRequest) -> EventResult:
+        if request.after_first_attempt:
+            await workflow.sleep(FIRST_RETRY)
         return EventResult(outcomes=[await deliver(request)])
 
 

@@ -122,9 +122,10 @@ async def test_silence_from_a_deduplicating_gateway_is_asked_again_until_the_dea
 ) -> None:
     """The simulator recognises a repeat: it is asked again with the same reference (one message,
     several submissions); at the deadline the message may still have been sent."""
-    data = sms_input("+4799990013", 1.0)
+    data = sms_input("+4799990013", 3.0)
     async with httpx.AsyncClient() as http:
-        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 0.3})
+        # Long enough that the connection is made on a busy machine: the silence is the answer's.
+        quick = stack.settings.model_copy(update={"gateway_timeout_seconds": 1.0})
         activities = HandoverActivities(build_gateways(quick, http))
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(activities.hand_over, data)

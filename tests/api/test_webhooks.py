@@ -10,13 +10,17 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from temporalio.api.history.v1 import HistoryEvent
 
 from devstack.processes import free_port
+from domain.webhooks import FIRST_RETRY, retry_workflow_id
 from store.models import WebhookSubscription
+from tests.support.bodies import sms_order
+from tests.support.history import completed_history, stored_history
 from tests.support.inprocess import api_and_worker
 from tests.support.metrics import metric
 from tests.support.polling import completed_manifest, eventually
-from tests.support.routes import FEED, WEBHOOKS
+from tests.support.routes import FEED, SMS, WEBHOOKS
 from tests.support.stack import Stack, Tenant
 from tests.support.webhooks import Receiver, deliveries, place, subscribe
 
@@ -46,6 +50,60 @@ async def test_events_arrive_signed_and_match_the_manifest_and_the_feed(
     listed = await deliveries(stack, tenant, subscription)
     assert {d["id"] for d in listed} == {r.webhook_id for r in arrived}
     assert {d["status"] for d in listed} == {"succeeded"}
+
+
+async def test_the_orders_workflow_makes_the_first_attempt_itself(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """No workflow of its own for a delivery that succeeds at once: the attempt is an activity
+    of the order's workflow, on the webhooks' task queue."""
+    order = sms_order("+4799990001")  # refused at handover: one event only
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        await stack.api.post(SMS, json=order, headers=tenant.headers)
+        (arrived,) = await receiver.events(1)
+        events = await completed_history(stack.workflow(tenant.org, order["idempotencyId"]))
+
+    scheduled = [a.activity_type.name for a in _attributes(events, "activity_task_scheduled")]
+    (delivered,) = await deliveries(stack, tenant, subscription)
+    assert scheduled == ["deliver_event"]
+    assert _attributes(events, "start_child_workflow_execution_initiated") == []
+    assert (delivered["id"], delivered["status"], delivered["attempts"]) == (
+        arrived.webhook_id,
+        "succeeded",
+        1,
+    )
+
+
+async def test_a_failed_first_attempt_is_retried_a_backoff_step_later(
+    stack: Stack, tenant: Tenant
+) -> None:
+    order = sms_order("+4799990001")
+    async with Receiver(status=503).running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        await stack.api.post(SMS, json=order, headers=tenant.headers)
+        first, _ = await receiver.events(2)
+        receiver.status = 204
+        events = await completed_history(stack.workflow(tenant.org, order["idempotencyId"]))
+        retry = stack.client.get_workflow_handle(retry_workflow_id(first.webhook_id))
+        outcome = (await retry.result())["outcomes"][0]
+        retried = await stored_history(retry)
+
+    (child,) = _attributes(events, "start_child_workflow_execution_initiated")
+    (timer,) = _attributes(retried, "timer_started")
+    (delivered,) = await deliveries(stack, tenant, subscription)
+    assert child.workflow_type.name == "WebhookRetryWorkflow"
+    assert child.workflow_id == retry_workflow_id(first.webhook_id)
+    assert timer.start_to_fire_timeout.ToTimedelta() == FIRST_RETRY
+    assert outcome == {"delivery_id": first.webhook_id, "status": "succeeded"}
+    assert delivered["attempts"] == len(receiver.received) >= 3
+    assert {r.webhook_id for r in receiver.received} == {first.webhook_id}
+
+
+def _attributes(events: list[HistoryEvent], kind: str) -> list[Any]:
+    """The attributes of the events of one kind (`activity_task_scheduled` …)."""
+    name = f"{kind}_event_attributes"
+    return [getattr(e, name) for e in events if e.WhichOneof("attributes") == name]
 
 
 async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(
