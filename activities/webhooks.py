@@ -79,9 +79,9 @@ class WebhookActivities:
 
     @activity.defn
     async def deliver_event(self, event: WebhookEvent) -> EventResult:
-        """The event's deliveries, each attempted once at once; those that may yet succeed are
-        returned to be retried with backoff. Run by the order's workflow, so the first attempt
-        follows the status without the workflows and tasks of the retries."""
+        """The event's deliveries, written and each attempted once, together; those that may
+        yet succeed are returned, to be retried with backoff. The order's workflow runs it, so
+        the first attempts follow the status without a workflow of their own to start first."""
         ids = await asyncio.to_thread(self._create, event)
         outcomes = list(await asyncio.gather(*(self._first_attempt(i) for i in ids)))
         retries = [
