@@ -1,41 +1,28 @@
 """The webhook activities against the real store and a local receiver: an attempt run again
 after its receiver answered 2xx posts nothing more."""
 
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks import TargetRules, WebhookActivities
-from domain.manifest import ShipmentManifest
 from domain.webhooks import (
     DeliveryOutcome,
     DeliveryRequest,
     DeliveryStatus,
     EventResult,
-    EventType,
-    WebhookEvent,
 )
-from tests.support.polling import eventually
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, place, subscribe
+from tests.support.webhooks import (
+    Receiver,
+    completed_event,
+    deliveries,
+    place,
+    subscribe,
+    succeeded,
+)
 from webhooks.sender import new_client
 
 pytestmark = pytest.mark.both_databases
-
-
-def completed(org: str, shipment_id: str) -> WebhookEvent:
-    manifest = ShipmentManifest(
-        shipment_id=shipment_id,
-        senders_reference=None,
-        order_status="Order_Completed",
-        channel="SMS",
-        destination="+4799990001",
-        status="SMS_Failed_InvalidRecipient",
-        last_update=datetime.now(UTC),
-    )
-    return WebhookEvent(org, EventType.COMPLETED, manifest, manifest.last_update)
 
 
 async def test_attempts_run_again_after_a_2xx_post_nothing_more(
@@ -46,16 +33,14 @@ async def test_attempts_run_again_after_a_2xx_post_nothing_more(
         subscription = await subscribe(stack, tenant, receiver.url)
         shipment_id = await place(stack.api, tenant, "+4799990001")  # one event: completed
 
-        async def succeeded() -> list[dict[str, Any]] | None:
-            return await deliveries(stack, tenant, subscription, status="succeeded") or None
-
-        (delivered,) = await eventually(succeeded)
+        (delivered,) = await succeeded(stack, tenant, subscription)
         async with new_client() as http:
             rules = TargetRules(https_only=False, allow_private=True, attempt_seconds=1.0)
             activities = WebhookActivities(stack.engine, http, rules)
             environment = ActivityEnvironment()
+            # The row's body is what is sent again, whatever the event says beyond its ids.
             event = await environment.run(
-                activities.deliver_event, completed(tenant.org, shipment_id)
+                activities.deliver_event, completed_event(tenant.org, shipment_id)
             )
             one = await environment.run(
                 activities.deliver_webhook, DeliveryRequest(delivered["id"], 1.0)

@@ -22,7 +22,7 @@ from tests.support.metrics import metric
 from tests.support.polling import completed_manifest, eventually
 from tests.support.routes import FEED, SMS, WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, place, subscribe
+from tests.support.webhooks import Receiver, deliveries, place, subscribe, succeeded
 
 # On PostgreSQL the order path learns of the tenant's subscriptions in a server-side function.
 pytestmark = pytest.mark.both_databases
@@ -235,10 +235,7 @@ async def test_metrics_count_deliveries_and_failing_subscriptions(
     async with receiver.running():
         await receiver.events(1)
 
-        async def delivered() -> list[dict[str, Any]] | None:
-            return await deliveries(stack, tenant, subscription, status="succeeded") or None
-
-        await eventually(delivered)
+        await succeeded(stack, tenant, subscription)
     after = (await stack.api.get("/metrics")).text
 
     deliveries_total = "notifications_webhook_deliveries_total"

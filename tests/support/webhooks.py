@@ -4,9 +4,11 @@ routes."""
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,6 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from devstack.processes import free_port
+from domain.manifest import ShipmentManifest
+from domain.webhooks import EventType, WebhookEvent
 from tests.support.answers import shipment_id
 from tests.support.bodies import sms_order
 from tests.support.polling import eventually
@@ -100,3 +104,28 @@ async def deliveries(
     assert response.status_code == 200, response.text
     listed: list[dict[str, Any]] = response.json()
     return listed
+
+
+async def succeeded(
+    stack: Stack, tenant: Tenant, subscription: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The subscription's succeeded deliveries, once there is one."""
+
+    async def listed() -> list[dict[str, Any]] | None:
+        return await deliveries(stack, tenant, subscription, status="succeeded") or None
+
+    return await eventually(listed)
+
+
+def completed_event(org: str, shipment_id: str | None = None) -> WebhookEvent:
+    """A `shipment.completed` event of the tenant's: of a new shipment, or of `shipment_id`."""
+    manifest = ShipmentManifest(
+        shipment_id=shipment_id or str(uuid.uuid4()),
+        senders_reference=None,
+        order_status="Order_Completed",
+        channel="SMS",
+        destination="+4791234567",
+        status="SMS_Delivered",
+        last_update=datetime.now(UTC),
+    )
+    return WebhookEvent(org, EventType.COMPLETED, manifest, manifest.last_update, 7)

@@ -4,7 +4,6 @@ server), a target refused after DNS resolution, and the retry route sending a fa
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from devstack.temporal_server import temporal_binary
-from domain.manifest import ShipmentManifest
-from domain.webhooks import DeliveryStatus, EventType, WebhookEvent, event_workflow_id
-from tests.support.polling import eventually
+from domain.webhooks import DeliveryStatus, WebhookEvent, event_workflow_id
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, subscribe
+from tests.support.webhooks import Receiver, completed_event, deliveries, subscribe, succeeded
 from webhooks.sender import new_client
 from worker import build_webhook_worker
 from workflows.webhook_event import WebhookEventWorkflow
-
-
-def event(org: str) -> WebhookEvent:
-    manifest = ShipmentManifest(
-        shipment_id=str(uuid.uuid4()),
-        senders_reference=None,
-        order_status="Order_Completed",
-        channel="SMS",
-        destination="+4791234567",
-        status="SMS_Delivered",
-        last_update=datetime.now(UTC),
-    )
-    return WebhookEvent(org, EventType.COMPLETED, manifest, manifest.last_update, 7)
 
 
 @asynccontextmanager
@@ -75,7 +59,7 @@ async def test_a_receiver_down_for_a_day_ends_failed_listed_and_can_be_retried(
 ) -> None:
     receiver = Receiver()  # down: nothing listens on its port
     subscription = await subscribe(stack, tenant, receiver.url)
-    data = event(tenant.org)
+    data = completed_event(tenant.org)
     client = own_time_skipping_env.client
     async with webhook_worker(client, stack) as task_queue:
         result = await run_event(client, task_queue, data)
@@ -89,10 +73,7 @@ async def test_a_receiver_down_for_a_day_ends_failed_listed_and_can_be_retried(
         answer = await stack.api.post(retry, headers=tenant.headers)
         (arrived,) = await receiver.events(1)
 
-        async def succeeded() -> list[dict[str, Any]] | None:
-            return await deliveries(stack, tenant, subscription, status="succeeded") or None
-
-        (delivered,) = await eventually(succeeded)
+        (delivered,) = await succeeded(stack, tenant, subscription)
     assert answer.status_code == 202
     assert answer.json()["status"] == "pending"
     assert arrived.webhook_id == failed["id"] == delivered["id"]
@@ -110,7 +91,7 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
         async with webhook_worker(
             stack.client, stack, webhook_allow_private_targets=False
         ) as task_queue:
-            result = await run_event(stack.client, task_queue, event(tenant.org))
+            result = await run_event(stack.client, task_queue, completed_event(tenant.org))
 
     (failed,) = await deliveries(stack, tenant, subscription, status="failed")
     assert [o.status for o in result.outcomes] == [DeliveryStatus.FAILED]
