@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import Engine
 
+from core import metrics
 from store import feed
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ class CompletionWatcher:
         future = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(shipment_id, set()).add(future)
         try:
-            await asyncio.shield(self._started())
-            yield future
+            with metrics.WAITING_READS.track_inprogress():
+                await asyncio.shield(self._started())
+                yield future
         finally:
             waiting = self._waiters.get(shipment_id, set())
             waiting.discard(future)

@@ -41,8 +41,9 @@ class QueryNames:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("query_string"):
-            query = canonical_query(scope["query_string"], self._declared())
-            scope = {**scope, "query_string": query}
+            # In place, as Starlette's router adds the matched route: the request metrics
+            # outside this middleware read it from the same scope.
+            scope["query_string"] = canonical_query(scope["query_string"], self._declared())
         await self._app(scope, receive, send)
 
     def _declared(self) -> dict[str, QueryParameter]:

@@ -88,6 +88,10 @@ WEBHOOK_LAG_SECONDS = Histogram(
     "Time from an event's deliveries being created to the receiver's 2xx, retries included.",
     buckets=_LAG_BUCKETS,
 )
+WAITING_READS = Gauge(
+    "notifications_waiting_reads",
+    "Shipment reads (waitSeconds) waiting for a final status in this process.",
+)
 WEBHOOK_FAILING_SUBSCRIPTIONS = Gauge(
     "notifications_webhook_failing_subscriptions",
     "Active webhook subscriptions with a delivery that failed or whose last attempt failed "

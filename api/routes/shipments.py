@@ -1,11 +1,10 @@
 """Shipments: the delivery manifest of one shipment, and the feed of completed ones."""
 
 import asyncio
-import contextlib
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +22,8 @@ router = APIRouter(prefix="/future/shipment", tags=["Shipments"])
 MAX_PAGE_SIZE = 500
 MAX_SEQ = 2**63 - 1  # a 64-bit cursor, as the database stores it
 MAX_WAIT_SECONDS = 30
+# What access logs and the request metrics show for a read whose caller hung up while it waited.
+CALLER_LEFT = 499
 
 
 def _lower(value: object) -> object:
@@ -51,11 +52,13 @@ def status_feed(
 
 @router.get(
     "/{shipment_id}",
+    response_model=ManifestOut,
     response_model_exclude_none=True,
     responses=problem_responses(400, 401, 403, 404, 503),
 )
 async def shipment(
     shipment_id: str,
+    request: Request,
     tenant: Tenant,
     session: SessionDep,
     completions: CompletionsDep,
@@ -68,7 +71,7 @@ async def shipment(
             description="Answer as soon as the status is final, or after this many seconds.",
         ),
     ] = None,
-) -> ManifestOut:
+) -> ManifestOut | Response:
     """The delivery manifest of one shipment of the caller's; with `waitSeconds`, once it is
     final or that time has passed, whichever comes first."""
     normalized = _normalized(shipment_id)
@@ -79,9 +82,28 @@ async def shipment(
         manifest = await run_in_threadpool(_manifest, session, tenant, shipment_id, normalized)
         if manifest.status == OrderStatus.COMPLETED:
             return manifest
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(completed, wait_seconds)
+        if await _caller_left(request, completed, wait_seconds):
+            return Response(status_code=CALLER_LEFT)
     return await run_in_threadpool(_manifest, session, tenant, shipment_id, normalized)
+
+
+async def _caller_left(request: Request, completed: asyncio.Future[None], seconds: int) -> bool:
+    """Wait for the completion or the time limit; stop early, and say so, if the caller hangs
+    up: an abandoned read would hold its watch (on SQLite, the shared poll) for its whole time
+    and then read the store for nobody."""
+    left = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({completed, left}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone = left.done() and not left.cancelled()
+        left.cancel()
+    return gone
+
+
+async def _disconnected(request: Request) -> None:
+    # A GET's only other message is its empty body; the server sends this one on a hang-up.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _manifest(

@@ -4,12 +4,15 @@ manifest when the time is up; on SQLite (a shared poll) and PostgreSQL (LISTEN/N
 import asyncio
 import uuid
 
+import httpx
 import pytest
 
 from domain.ids import client_reference, workflow_id
 from tests.support.bodies import new_key, sms_order
+from tests.support.metrics import metric
+from tests.support.polling import eventually
 from tests.support.reports import signed_report
-from tests.support.routes import SHIPMENT, SIMULATOR_REPORTS, SMS
+from tests.support.routes import BASE, SHIPMENT, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
 
 pytestmark = pytest.mark.both_databases
@@ -86,6 +89,44 @@ async def test_a_final_shipment_answers_at_once_and_many_can_wait(
 
     assert {a.json()["status"] for a in answers} == {"Order_Completed"}
     assert again.json()["status"] == "Order_Completed"
+
+
+async def test_a_read_whose_caller_hung_up_stops_waiting(stack: Stack, tenant: Tenant) -> None:
+    """Not when its time is up: an abandoned read holds nothing for 30 s, and the request
+    metrics count it as 499."""
+    shipment_id, _ = await silent_shipment(stack, tenant)
+    before = await _metrics(stack)
+    async with httpx.AsyncClient(base_url=stack.api.base_url, headers=tenant.headers) as caller:
+        waiting = asyncio.create_task(
+            caller.get(f"{SHIPMENT}/{shipment_id}", params={"waitSeconds": 30})
+        )
+
+        async def held() -> str | None:
+            now = await _metrics(stack)
+            return now if metric(now, WAITING) > metric(before, WAITING) else None
+
+        during = await eventually(held)
+        waiting.cancel()
+    loop = asyncio.get_running_loop()
+    hung_up = loop.time()
+
+    async def answered() -> str | None:
+        now = await _metrics(stack)
+        return now if metric(now, ANSWERED, **LEFT) > metric(before, ANSWERED, **LEFT) else None
+
+    after = await eventually(answered, within=10)
+    assert loop.time() - hung_up < 10
+    assert metric(after, WAITING) == metric(before, WAITING) == metric(during, WAITING) - 1
+    assert metric(after, ANSWERED, **LEFT) == metric(before, ANSWERED, **LEFT) + 1
+
+
+WAITING = "notifications_waiting_reads"
+ANSWERED = "notifications_http_request_duration_seconds_count"
+LEFT = {"method": "GET", "route": f"{BASE}/future/shipment/{{shipment_id}}", "status_code": "499"}
+
+
+async def _metrics(stack: Stack) -> str:
+    return (await stack.api.get("/metrics")).text
 
 
 @pytest.mark.parametrize("wait", ["-1", "31", "soon"])

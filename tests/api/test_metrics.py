@@ -5,7 +5,7 @@ from tests.support.bodies import new_key, reference_of, sms_order
 from tests.support.metrics import metric
 from tests.support.polling import completed_manifest
 from tests.support.reports import signed_report, sms_report
-from tests.support.routes import BASE, SHIPMENT, SIMULATOR_REPORTS, SMS
+from tests.support.routes import BASE, FEED, SHIPMENT, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
 
 LATENCY = "notifications_http_request_duration_seconds_count"
@@ -28,6 +28,7 @@ async def test_requests_are_timed_by_route_template_never_by_raw_path(
     shipment = shipment_id(placed)
     await stack.api.get(f"{SHIPMENT}/{shipment}", headers=tenant.headers)
     await stack.api.get(f"{SHIPMENT}/{new_key()}", headers=tenant.headers)
+    await stack.api.get(FEED, params={"pagesize": 3}, headers=tenant.headers)
     await stack.api.get(f"/no/such/{shipment}")
     after = await scrape(stack)
 
@@ -39,6 +40,7 @@ async def test_requests_are_timed_by_route_template_never_by_raw_path(
     assert grew("GET", shipment_route, "200") == 1
     assert grew("GET", shipment_route, "404") == 1
     assert grew("GET", "unmatched", "404") == 1
+    assert grew("GET", FEED, "200") == 1  # its query string rewritten (api/query_names.py)
     assert shipment not in after
 
 
