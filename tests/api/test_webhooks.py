@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from temporalio.api.history.v1 import HistoryEvent
 
 from devstack.processes import free_port
 from domain.webhooks import FIRST_RETRY, retry_workflow_id
 from store.models import WebhookSubscription
 from tests.support.bodies import sms_order
-from tests.support.history import completed_history, stored_history
+from tests.support.history import attributes_of, completed_history, stored_history
 from tests.support.inprocess import api_and_worker
 from tests.support.metrics import metric
 from tests.support.polling import completed_manifest, eventually
@@ -64,10 +63,10 @@ async def test_the_orders_workflow_makes_the_first_attempt_itself(
         (arrived,) = await receiver.events(1)
         events = await completed_history(stack.workflow(tenant.org, order["idempotencyId"]))
 
-    scheduled = [a.activity_type.name for a in _attributes(events, "activity_task_scheduled")]
+    scheduled = [a.activity_type.name for a in attributes_of(events, "activity_task_scheduled")]
     (delivered,) = await deliveries(stack, tenant, subscription)
     assert scheduled == ["deliver_event"]
-    assert _attributes(events, "start_child_workflow_execution_initiated") == []
+    assert attributes_of(events, "start_child_workflow_execution_initiated") == []
     assert (delivered["id"], delivered["status"], delivered["attempts"]) == (
         arrived.webhook_id,
         "succeeded",
@@ -89,8 +88,8 @@ async def test_a_failed_first_attempt_is_retried_a_backoff_step_later(
         outcome = (await retry.result())["outcomes"][0]
         retried = await stored_history(retry)
 
-    (child,) = _attributes(events, "start_child_workflow_execution_initiated")
-    (timer,) = _attributes(retried, "timer_started")
+    (child,) = attributes_of(events, "start_child_workflow_execution_initiated")
+    (timer,) = attributes_of(retried, "timer_started")
     (delivered,) = await deliveries(stack, tenant, subscription)
     assert child.workflow_type.name == "WebhookRetryWorkflow"
     assert child.workflow_id == retry_workflow_id(first.webhook_id)
@@ -98,12 +97,6 @@ async def test_a_failed_first_attempt_is_retried_a_backoff_step_later(
     assert outcome == {"delivery_id": first.webhook_id, "status": "succeeded"}
     assert delivered["attempts"] == len(receiver.received) >= 3
     assert {r.webhook_id for r in receiver.received} == {first.webhook_id}
-
-
-def _attributes(events: list[HistoryEvent], kind: str) -> list[Any]:
-    """The attributes of the events of one kind (`activity_task_scheduled` …)."""
-    name = f"{kind}_event_attributes"
-    return [getattr(e, name) for e in events if e.WhichOneof("attributes") == name]
 
 
 async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(

@@ -27,6 +27,12 @@ async def completed_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEve
     return await stored_history(handle)
 
 
+def attributes_of(events: list[HistoryEvent], kind: str) -> list[Any]:
+    """The attributes of the events of one kind (`activity_task_scheduled`, `marker_recorded` …)."""
+    name = f"{kind}_event_attributes"
+    return [getattr(e, name) for e in events if e.WhichOneof("attributes") == name]
+
+
 def payloads_in(events: list[HistoryEvent]) -> list[Payload]:
     return [found for event in events for found in _walk(event, Payload)]
 

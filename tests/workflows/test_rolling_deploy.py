@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from domain.orders import NotificationInput, NotificationResult
 from domain.reports import DeliveryReport
 from tests.support.bodies import new_org
-from tests.support.history import stored_history
+from tests.support.history import attributes_of, stored_history
 from tests.support.mocked_activities import MockedActivities, accepted
 from tests.support.polling import eventually
 from tests.support.workflows import Handle, notification_input, place, report
@@ -42,12 +42,7 @@ def delivered(data: NotificationInput) -> DeliveryReport:
 
 
 async def markers(handle: Handle) -> list[str]:
-    events = await stored_history(handle)
-    return [
-        e.marker_recorded_event_attributes.marker_name
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-    ]
+    return [m.marker_name for m in attributes_of(await stored_history(handle), "marker_recorded")]
 
 
 async def test_a_patched_release_takes_over_orders_in_flight(
