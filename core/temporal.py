@@ -14,6 +14,7 @@ from core.codec import EncryptionCodec, parse_keyring
 from core.config import Settings
 from core.connect_failures import describe, diagnose
 from core.connection import connect_config, load_connection
+from core.payloads import PayloadConverter
 from core.tracing import tracing_on
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,15 @@ class TemporalConnectionError(RuntimeError):
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """With PAYLOAD_ENCRYPTION_KEY set, every payload is sealed before it leaves the process,
-    and so are failure messages and stack traces (a gateway's words can end up in them)."""
+    """Payloads as JSON through pydantic (core/payloads.py). With PAYLOAD_ENCRYPTION_KEY set,
+    every payload is sealed before it leaves the process, and so are failure messages and
+    stack traces (a gateway's words can end up in them)."""
+    plain = DataConverter(payload_converter_class=PayloadConverter)
     keyring = parse_keyring(settings.payload_encryption_key)
     if not keyring:
-        return DataConverter.default
+        return plain
     return dataclasses.replace(
-        DataConverter.default,
+        plain,
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

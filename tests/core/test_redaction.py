@@ -5,15 +5,15 @@ import json
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter
 
 from core.codec import ENCODING
+from core.payloads import PayloadConverter
 from core.redaction import redact
 from tests.support.workflows import notification_input
 
 
 def json_payload(value: Any) -> Payload:
-    return DataConverter.default.payload_converter.to_payloads([value])[0]
+    return PayloadConverter().to_payloads([value])[0]
 
 
 def read(payload: Payload) -> Any:

@@ -2,6 +2,7 @@
 
 A change to InstantNotificationWorkflow that running workflows cannot survive (a command
 added, removed or reordered without `workflow.patched`) fails here before it reaches a worker.
+They replay through the worker's own data converter, which reads what older code wrote.
 `make histories` records them (scripts/record_histories.py); docs/operations.md says when.
 """
 
@@ -13,6 +14,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from core.config import Settings
+from core.temporal import data_converter
 from tests.workflows.changed_workflows import PatchedChangeWorkflow, UnguardedChangeWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -48,7 +51,10 @@ def test_every_scenario_has_a_current_recording() -> None:
 
 @pytest.mark.parametrize("path", recorded(), ids=name)
 async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[InstantNotificationWorkflow])
+    replayer = Replayer(
+        workflows=[InstantNotificationWorkflow],
+        data_converter=data_converter(Settings(payload_encryption_key="")),
+    )
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
 
