@@ -50,12 +50,17 @@ SHIPMENT = ShipmentInput(
     created_at=AT,
     expires_at=AT + timedelta(seconds=300),
 )
-sms = notification_input("ttd", sms="+4791234567", body="Your code is 123456")
+SMS_ORDER = notification_input("ttd", sms="+4791234567", body="Your code is 123456")
 VALUES: list[Any] = [
-    sms,
+    SMS_ORDER,
     notification_input("ttd", email="kari@example.no", body="<b>123456</b>"),
     HandoverInput(
-        reference="ref", ttl_seconds=300, deadline=AT, sms=sms.sms, shipment=SHIPMENT, record_as=1
+        reference="ref",
+        ttl_seconds=300,
+        deadline=AT,
+        sms=SMS_ORDER.sms,
+        shipment=SHIPMENT,
+        record_as=1,
     ),
     HandoverResult(
         status="SMS_Accepted", at=AT, recorded=True, recorded_at=AT, held_reports=[REPORT]
