@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.handover import HandoverActivities, HandoverInput
-from activities.records import RecordActivities, ShipmentInput
+from activities.records import RecordActivities
 from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
@@ -25,6 +25,7 @@ from gateways.smtp import SmtpEmail, SmtpServer
 from store import shipments
 from tests.support.simulator import received
 from tests.support.stack import Stack
+from tests.support.workflows import with_row
 
 # The order's row is written by a server-side function on PostgreSQL (migration 0010).
 pytestmark = pytest.mark.both_databases
@@ -155,27 +156,6 @@ async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> No
         labels = {"provider": provider, "outcome": outcome}
         count = REGISTRY.get_sample_value("notifications_handover_duration_seconds_count", labels)
         assert count == 1, outcome
-
-
-def with_row(data: HandoverInput, seconds: float) -> HandoverInput:
-    """The input the workflow gives: the order's row is written before anything is sent."""
-    now, key = datetime.now(UTC), uuid.uuid4().hex
-    row = ShipmentInput(
-        shipment_id=str(uuid.uuid4()),
-        order_id=str(uuid.uuid4()),
-        org=f"h{key[:10]}",
-        idempotency_id=key,
-        workflow_id=f"instant/test/{key}",
-        reference=data.reference,
-        fingerprint="f",
-        channel=Channel.SMS if data.sms is not None else Channel.EMAIL,
-        destination=data.sms.phone_number if data.sms is not None else "to@example.no",
-        status="Sending",
-        order_status="Order_Processed",
-        created_at=now,
-        expires_at=now + timedelta(seconds=60),
-    )
-    return replace(data, shipment=row, deadline=now + timedelta(seconds=seconds))
 
 
 async def submissions(stack: Stack, reference: str) -> list[int]:

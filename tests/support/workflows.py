@@ -2,13 +2,17 @@
 directly."""
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from activities.handover import HandoverInput
+from activities.records import ShipmentInput
 from domain.ids import client_reference, workflow_id
 from domain.orders import (
+    Channel,
     EmailMessage,
     HandoverAnswer,
     HandoverRequest,
@@ -106,3 +110,24 @@ def report(
         status=status,
         report_id=f"{state}-{number}",
     )
+
+
+def with_row(data: HandoverInput, seconds: float) -> HandoverInput:
+    """The input the workflow gives: the order's row is written before anything is sent."""
+    now, key = datetime.now(UTC), uuid.uuid4().hex
+    row = ShipmentInput(
+        shipment_id=str(uuid.uuid4()),
+        order_id=str(uuid.uuid4()),
+        org=f"h{key[:10]}",
+        idempotency_id=key,
+        workflow_id=f"instant/test/{key}",
+        reference=data.reference,
+        fingerprint="f",
+        channel=Channel.SMS if data.sms is not None else Channel.EMAIL,
+        destination=data.sms.phone_number if data.sms is not None else "to@example.no",
+        status="Sending",
+        order_status="Order_Processed",
+        created_at=now,
+        expires_at=now + timedelta(seconds=60),
+    )
+    return replace(data, shipment=row, deadline=now + timedelta(seconds=seconds))
