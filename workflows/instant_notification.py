@@ -280,7 +280,7 @@ class InstantNotificationWorkflow:
         result = await workflow.execute_activity_method(
             WebhookActivities.deliver_event,
             event,
-            task_queue=webhook_task_queue(workflow.info().task_queue),
+            task_queue=self._webhook_queue,
             start_to_close_timeout=attempt_budget(self._order.timing.webhook_attempt_seconds),
             retry_policy=_RECORD_RETRY,  # its deliveries' rows must land, as a record must
         )
@@ -303,7 +303,7 @@ class InstantNotificationWorkflow:
                 run,
                 data,
                 id=child_id,
-                task_queue=webhook_task_queue(workflow.info().task_queue),
+                task_queue=self._webhook_queue,
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
 
@@ -357,6 +357,10 @@ class InstantNotificationWorkflow:
         if workflow.info().typed_search_attributes.get(sa.SHIPMENT_ID) is not None:
             return
         workflow.upsert_search_attributes(sa.upserts(sa.at_start(self._order, self._shipment_id)))
+
+    @property
+    def _webhook_queue(self) -> str:
+        return webhook_task_queue(workflow.info().task_queue)
 
     @property
     def _reference(self) -> str:
