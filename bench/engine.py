@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -85,16 +86,44 @@ class FloorWorkflow:
         )
 
 
+class Later:
+    """Calls made a while after an order's answer, as a provider's report comes after its
+    handover; `settle` waits for those still to be made."""
+
+    def __init__(self) -> None:
+        self._calls: set[asyncio.Task[None]] = set()
+
+    def after(self, seconds: float, call: Callable[[], Awaitable[object]]) -> None:
+        task = asyncio.create_task(self._call(seconds, call))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def settle(self) -> None:
+        await asyncio.gather(*self._calls)
+
+    @staticmethod
+    async def _call(seconds: float, call: Callable[[], Awaitable[object]]) -> None:
+        await asyncio.sleep(seconds)
+        await call()
+
+
 class FloorOrders:
     """Places floor orders as the API places real ones, and reports on each after a while."""
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
-        self._reports: set[asyncio.Task[None]] = set()
+        self._reports = Later()
 
     async def place(self) -> str | None:
-        """The order's workflow ID once its handover is answered."""
+        """The order's workflow ID once its handover is answered; its report follows."""
+        workflow_id = await self.hand_over()
+        if workflow_id is not None:
+            self._reports.after(REPORT_AFTER_SECONDS, lambda: self.report(workflow_id))
+        return workflow_id
+
+    async def hand_over(self) -> str | None:
+        """Update-with-Start of a new order: its workflow ID once the handover is answered."""
         workflow_id = f"bench-engine/{uuid.uuid4()}"
         start = WithStartWorkflowOperation(
             FloorWorkflow.run,
@@ -106,19 +135,15 @@ class FloorOrders:
         answer = await self._client.execute_update_with_start_workflow(
             FloorWorkflow.handover, FloorOrder(), start_workflow_operation=start
         )
-        report = asyncio.create_task(self._report(start))
-        self._reports.add(report)
-        report.add_done_callback(self._reports.discard)
         return workflow_id if answer.handed_over else None
+
+    async def report(self, workflow_id: str) -> None:
+        handle = self._client.get_workflow_handle(workflow_id)
+        await handle.signal(FloorWorkflow.report, FloorReport())
 
     async def settle(self) -> None:
         """Wait for the reports still to be sent."""
-        await asyncio.gather(*self._reports)
-
-    async def _report(self, start: WithStartWorkflowOperation[FloorWorkflow, FloorResult]) -> None:
-        await asyncio.sleep(REPORT_AFTER_SECONDS)
-        handle = await start.workflow_handle()
-        await handle.signal(FloorWorkflow.report, FloorReport())
+        await self._reports.settle()
 
 
 WORKER = "engine worker"  # the floor's worker process, by name

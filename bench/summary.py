@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from bench.front_door import NAME as FRONT_DOOR
 from bench.http_cost import EXCHANGES_PER_ORDER
 from bench.waterfall import LEGS
 
@@ -10,6 +11,7 @@ def lines(results: dict[str, Any]) -> list[str]:
     return [
         *_http(results.get("http", {})),
         *_engine(results.get("engine", {})),
+        *_front_door(results.get("front-door", {})),
         *_postgres(results.get("postgres", {}), results.get("engine", {})),
         *_store(results.get("store", {})),
     ]
@@ -30,26 +32,38 @@ def _http(http: dict[str, Any]) -> list[str]:
 
 
 def _engine(compared: dict[str, Any]) -> list[str]:
+    return _against_floor(compared, "service", "service against the engine floor")
+
+
+def _front_door(compared: dict[str, Any]) -> list[str]:
+    title = "the engine floor behind a front door of no work of its own, against the floor"
+    return _against_floor(compared, FRONT_DOOR, title)
+
+
+def _against_floor(compared: dict[str, Any], ours: str, title: str) -> list[str]:
     if "ratios" not in compared:
         return []
-    knee, at_5 = compared["knee"], compared["at_5_rps"]
+    knee, at_5, cpu = compared["knee"], compared["at_5_rps"], compared["cpu"]
     ratios = compared["ratios"]
+    key = ours.replace(" ", "_")
     return [
-        "service against the engine floor",
-        f"  knee: service {knee['service']['knee_rps']:g} / engine {knee['engine']['knee_rps']:g}"
-        f" req/s = {ratios['knee_service_over_engine']}",
-        f"  p50 at 5 req/s: service {at_5['service']['p50_ms']} - engine"
-        f" {at_5['engine']['p50_ms']} ms = {ratios['p50_service_minus_engine_at_5_rps_ms']} ms",
-        *_legs(compared.get("one_at_a_time_legs_p50_ms", {})),
+        title,
+        f"  knee: {ours} {knee[ours]['knee_rps']:g} / engine {knee['engine']['knee_rps']:g}"
+        f" req/s = {ratios[f'knee_{key}_over_engine']}",
+        f"  p50 at 5 req/s: {ours} {at_5[ours]['p50_ms']} - engine"
+        f" {at_5['engine']['p50_ms']} ms = {ratios[f'p50_{key}_minus_engine_at_5_rps_ms']} ms",
+        f"  CPU per order at 10 req/s: {ours} {cpu[ours]['cpu_ms_per_order']['total']} /"
+        f" engine {cpu['engine']['cpu_ms_per_order']['total']} ms",
+        *_legs(compared.get("one_at_a_time_legs_p50_ms", {}), ours),
     ]
 
 
-def _legs(legs: dict[str, dict[str, float]]) -> list[str]:
+def _legs(legs: dict[str, dict[str, float]], ours: str) -> list[str]:
     """One order alone, leg by leg (bench/waterfall.py): where the p50 difference lies."""
-    if set(legs) != {"service", "engine"}:
+    if set(legs) != {ours, "engine"}:
         return []
-    service, floor = legs["service"], legs["engine"]
-    return ["  one at a time, p50 by leg, service / engine (ms):"] + [
+    service, floor = legs[ours], legs["engine"]
+    return [f"  one at a time, p50 by leg, {ours} / engine (ms):"] + [
         f"    {leg:<20} {service[leg]:>6} / {floor[leg]:>6}  ({service[leg] - floor[leg]:+.1f})"
         for leg in LEGS
     ]
