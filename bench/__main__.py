@@ -192,7 +192,9 @@ async def _front_door(
     floor = await engine.target(address, queue, pids)
     through = {**pids, front_door.NAME: door.pid}
     ours = front_door.target(ctx.caller, front_door.url(port), through, floor.client)
-    return await compare(ours, floor, quick)
+    compared = await compare(ours, floor, quick)
+    compared.pop("_samples")  # only the engine section's are plotted
+    return compared
 
 
 async def postgres_section(quick: bool) -> dict[str, Any]:
