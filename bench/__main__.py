@@ -190,12 +190,13 @@ async def _front_door(
     """The floor behind a front door of no work of its own, against the floor itself."""
     port = free_port()
     door = await group.start(front_door.service(address, queue, port))
-    floor = await engine.target(address, queue, pids)
-    through = {**pids, front_door.NAME: door.pid}
-    ours = front_door.target(ctx.caller, front_door.url(port), through, floor.client)
-    compared = await compare(ours, floor, quick)
-    compared.pop("_samples")  # only the engine section's are plotted
-    return compared
+    try:
+        floor = await engine.target(address, queue, pids)
+        through = {**pids, front_door.NAME: door.pid}
+        ours = front_door.target(ctx.caller, front_door.url(port), through, floor.client)
+        return await compare(ours, floor, quick)
+    finally:
+        await group.stop(front_door.NAME)  # not one of the service's processes
 
 
 async def postgres_section(quick: bool) -> dict[str, Any]:
@@ -225,16 +226,16 @@ def write(results: dict[str, Any], sections: list[str]) -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
     name = stamp if sections == list(SECTIONS) else f"{stamp}-{'-'.join(sections)}"
-    compared = results.get("engine", {})
-    samples = compared.pop("_samples", None)
+    # Each comparison's samples are for the plot, which shows the engine section's only.
+    samples = {name: found.pop("_samples", None) for name, found in results.items()}
     results["machine"] = {
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
         "processor": platform.processor() or platform.machine(),
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    if samples is not None:
-        plot(RESULTS / f"{name}.png", samples, compared["knee"])
+    if samples.get("engine") is not None:
+        plot(RESULTS / f"{name}.png", samples["engine"], results["engine"]["knee"])
     for line in summary.lines(results):
         log.warning("%s", line)
     log.warning("results in %s", RESULTS / f"{name}.json")

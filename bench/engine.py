@@ -86,41 +86,13 @@ class FloorWorkflow:
         )
 
 
-class Later:
-    """Calls made a while after an order's answer, as a provider's report comes after its
-    handover; `settle` waits for those still to be made."""
-
-    def __init__(self) -> None:
-        self._calls: set[asyncio.Task[None]] = set()
-
-    def after(self, seconds: float, call: Callable[[], Awaitable[object]]) -> None:
-        task = asyncio.create_task(self._call(seconds, call))
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
-
-    async def settle(self) -> None:
-        await asyncio.gather(*self._calls)
-
-    @staticmethod
-    async def _call(seconds: float, call: Callable[[], Awaitable[object]]) -> None:
-        await asyncio.sleep(seconds)
-        await call()
-
-
 class FloorOrders:
-    """Places floor orders as the API places real ones, and reports on each after a while."""
+    """The floor's two calls to Temporal, as the API makes them for a real order: the order's
+    Update-with-Start, and its report's signal."""
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
-        self._reports = Later()
-
-    async def place(self) -> str | None:
-        """The order's workflow ID once its handover is answered; its report follows."""
-        workflow_id = await self.hand_over()
-        if workflow_id is not None:
-            self._reports.after(REPORT_AFTER_SECONDS, lambda: self.report(workflow_id))
-        return workflow_id
 
     async def hand_over(self) -> str | None:
         """Update-with-Start of a new order: its workflow ID once the handover is answered."""
@@ -141,9 +113,38 @@ class FloorOrders:
         handle = self._client.get_workflow_handle(workflow_id)
         await handle.signal(FloorWorkflow.report, FloorReport())
 
+
+class ReportedOrders:
+    """Orders placed through `hand_over`, each reported on through `report` a while after its
+    answer, as the simulator reports after its handover: straight to Temporal for the floor,
+    over HTTP for the floor behind a front door (bench/front_door.py)."""
+
+    def __init__(
+        self,
+        hand_over: Callable[[], Awaitable[str | None]],
+        report: Callable[[str], Awaitable[object]],
+    ) -> None:
+        self._hand_over = hand_over
+        self._report = report
+        self._reports: set[asyncio.Task[None]] = set()
+
+    async def place(self, _: int = 0) -> str | None:
+        """The order's workflow ID once its handover is answered; its report follows."""
+        workflow_id = await self._hand_over()
+        if workflow_id is not None:
+            report = asyncio.create_task(self._report_later(workflow_id))
+            self._reports.add(report)
+            report.add_done_callback(self._reports.discard)
+        return workflow_id
+
     async def settle(self) -> None:
-        """Wait for the reports still to be sent."""
-        await self._reports.settle()
+        """Wait for the reports still to be sent, and for what the workflows do after them."""
+        await asyncio.gather(*self._reports)
+        await asyncio.sleep(1)  # the second local activity and the completion
+
+    async def _report_later(self, workflow_id: str) -> None:
+        await asyncio.sleep(REPORT_AFTER_SECONDS)
+        await self._report(workflow_id)
 
 
 WORKER = "engine worker"  # the floor's worker process, by name
@@ -157,13 +158,9 @@ def worker_service(address: str, task_queue: str) -> Service:
 async def target(address: str, task_queue: str, pids: dict[str, int]) -> Target:
     """Floor orders through a client of their own (plain: the floor seals nothing)."""
     client = await Client.connect(address)
-    orders = FloorOrders(client, task_queue)
-
-    async def settle() -> None:
-        await orders.settle()
-        await asyncio.sleep(1)  # the second local activity and the completion
-
-    return Target("engine", lambda _: orders.place(), pids, settle, client)
+    floor = FloorOrders(client, task_queue)
+    orders = ReportedOrders(floor.hand_over, floor.report)
+    return Target("engine", orders.place, pids, orders.settle, client)
 
 
 def floor_worker(client: Client, task_queue: str) -> Worker:

@@ -5,7 +5,6 @@ the floor before its own work: the bound the service's ratios are read against
 (`python -m bench --only front-door`; docs/performance.md). Benchmark-only.
 """
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +14,7 @@ from fastapi import FastAPI, Request
 from temporalio.client import Client
 
 from bench import caller
-from bench.engine import REPORT_AFTER_SECONDS, FloorOrders, Later
+from bench.engine import FloorOrders, ReportedOrders
 from bench.targets import Target
 from devstack.processes import Service
 from devstack.services import http_ok, uvicorn_command
@@ -37,7 +36,6 @@ def create_app() -> FastAPI:
     app = FastAPI(lifespan=lifespan)
     app.post("/orders")(_order)
     app.post("/reports/{workflow_id:path}")(_report)
-    app.get("/ready")(_ready)
     return app
 
 
@@ -56,16 +54,12 @@ async def _report(workflow_id: str, request: Request) -> dict[str, str]:
     return {}
 
 
-async def _ready() -> dict[str, str]:
-    """Up, once the lifespan has connected to Temporal."""
-    return {}
-
-
 def service(address: str, task_queue: str, port: int) -> Service:
     """The front door on uvicorn, as the service's API runs (uvloop and httptools)."""
     env = {**os.environ, _ADDRESS: address, _QUEUE: task_queue}
     command = uvicorn_command("bench.front_door:create_app", "127.0.0.1", port)
-    return Service(NAME, command, env, ready=lambda: http_ok(f"{url(port)}/ready"))
+    # uvicorn serves nothing before the lifespan has connected to Temporal.
+    return Service(NAME, command, env, ready=lambda: http_ok(f"{url(port)}/docs"))
 
 
 def url(port: int) -> str:
@@ -77,18 +71,14 @@ def target(
 ) -> Target:
     """Orders through the front door, each one's report posted to it a while after its answer,
     as a provider posts its report to the service's API."""
-    reports = Later()
 
-    async def send(_: int) -> str | None:
+    async def hand_over() -> str | None:
         async with http.post(f"{base}/orders", json={}) as response:
             workflow_id: str | None = (await response.json())["workflowId"]
-        if workflow_id is not None:
-            report = f"{base}/reports/{workflow_id}"
-            reports.after(REPORT_AFTER_SECONDS, lambda: caller.post(http, report, {}))
         return workflow_id
 
-    async def settle() -> None:
-        await reports.settle()
-        await asyncio.sleep(1)  # the second local activity and the completion, as the floor's
+    async def report(workflow_id: str) -> int:
+        return await caller.post(http, f"{base}/reports/{workflow_id}", {})
 
-    return Target(NAME, send, pids, settle, client)
+    orders = ReportedOrders(hand_over, report)
+    return Target(NAME, orders.place, pids, orders.settle, client)

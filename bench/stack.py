@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bench import caller, front_door
+from bench import caller
 from bench import engine as floor
 from bench.scenarios import Context
 from devstack.processes import ProcessGroup
@@ -41,6 +41,4 @@ async def bench_stack(**overrides: Any) -> AsyncIterator[tuple[Context, ProcessG
 
 
 def stack_pids(group: ProcessGroup) -> dict[str, int]:
-    """The service's processes: not the floor's worker, nor the front door before the floor."""
-    others = (floor.WORKER, front_door.NAME)
-    return {name: process.pid for name, process in group.processes.items() if name not in others}
+    return {name: process.pid for name, process in group.processes.items() if name != floor.WORKER}

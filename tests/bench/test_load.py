@@ -72,7 +72,8 @@ async def test_the_engine_floor_has_an_orders_shape(temporal_env: WorkflowEnviro
     decides before the TTL timer, then the second local activity and the end."""
     client = temporal_env.client
     queue = f"floor-{uuid.uuid4().hex[:8]}"
-    orders = engine.FloorOrders(client, queue)
+    floor = engine.FloorOrders(client, queue)
+    orders = engine.ReportedOrders(floor.hand_over, floor.report)
     async with engine.floor_worker(client, queue):
         answered = [await orders.place() for _ in range(3)]
         await orders.settle()
