@@ -227,7 +227,7 @@ def write(results: dict[str, Any], sections: list[str]) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
     name = stamp if sections == list(SECTIONS) else f"{stamp}-{'-'.join(sections)}"
     # Each comparison's samples are for the plot, which shows the engine section's only.
-    samples = {name: found.pop("_samples", None) for name, found in results.items()}
+    samples = {section: found.pop("_samples", None) for section, found in results.items()}
     results["machine"] = {
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
