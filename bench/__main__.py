@@ -21,6 +21,7 @@ from bench import (
     front_door,
     http_cost,
     production_store,
+    ratios,
     retention,
     scenarios,
     summary,
@@ -41,8 +42,9 @@ SIZES, QUICK_SIZES = (1_000, 1_000_000), (1_000, 20_000)
 
 async def compare(service: targets.Target, floor: targets.Target, quick: bool) -> dict[str, Any]:
     """The service against the engine floor: one at a time, at 5 req/s, the knee and CPU per
-    order by process, and the two ratios the service is judged by. Each figure is taken for
-    both in turn (targets.in_turn), so that the machine's drift falls on both alike."""
+    order by process, and the figures the service is judged by (bench/ratios.py). Each measure
+    is taken for both in turn (targets.in_turn), so that the machine's drift falls on both
+    alike."""
     steady = 10.0 if quick else 30.0
     both = (service, floor)
     for target in both:
@@ -61,20 +63,10 @@ async def compare(service: targets.Target, floor: targets.Target, quick: bool) -
         "knee": {name: {"knee_rps": best, "steps": steps} for name, (best, steps) in knees.items()},
         "cpu": await targets.cpu_per_order_in_turn(both, 10.0, steady),
     }
-    results["ratios"] = _ratios(service.name, floor.name, results)
+    figures = ratios.against_floor(results, service.name, floor.name)
+    results["ratios"] = ratios.written(figures, service.name, floor.name)
     results["_samples"] = {name: samples for name, (_, samples) in at_5.items()}
     return results
-
-
-def _ratios(ours: str, floor: str, results: dict[str, Any]) -> dict[str, float | None]:
-    """`ours` against the floor: knee over knee, and p50 minus p50 at 5 req/s."""
-    knee, floor_knee = (results["knee"][name]["knee_rps"] for name in (ours, floor))
-    p50, floor_p50 = (results["at_5_rps"][name]["p50_ms"] for name in (ours, floor))
-    a, b = ours.replace(" ", "_"), floor.replace(" ", "_")
-    return {
-        f"knee_{a}_over_{b}": round(knee / floor_knee, 2) if floor_knee else None,
-        f"p50_{a}_minus_{b}_at_5_rps_ms": round(p50 - floor_p50, 1),
-    }
 
 
 async def service_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:

@@ -9,53 +9,36 @@ import argparse
 import json
 import logging
 import statistics
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.ratios import against_floor
 from core.logs import configure_logging
 
 log = logging.getLogger("bench")
-Engine = dict[str, Any]
-
-
-def _cpu(engine: Engine, target: str) -> float:
-    return float(engine["cpu"][target]["cpu_ms_per_order"]["total"])
-
-
-def _alone(engine: Engine, target: str) -> float:
-    return float(engine["one_at_a_time"][target]["p50_ms"])
-
-
-# Column titles; the first line of `lines` says what each is.
-FIGURES: dict[str, Callable[[Engine], float]] = {
-    "knee": lambda e: e["ratios"]["knee_service_over_engine"],
-    "CPU": lambda e: round(_cpu(e, "engine") / _cpu(e, "service"), 2),
-    "p50 at 5/s": lambda e: e["ratios"]["p50_service_minus_engine_at_5_rps_ms"],
-    "p50 alone": lambda e: round(_alone(e, "service") - _alone(e, "engine"), 1),
-}
+# Column titles of the figures bench/ratios.py derives; the first line of `lines` says what each is.
+COLUMNS = {"knee": "knee", "CPU": "cpu", "p50 at 5/s": "p50_at_5_ms", "p50 alone": "p50_alone_ms"}
 LEGEND = (
     "knee: service / engine; CPU per order at 10 req/s: engine / service;"
     " p50 at 5 req/s and one at a time: service - engine, ms"
 )
 
 
-def figures(engine: Engine) -> dict[str, float]:
-    """One run's figures; a figure its file does not have (an older run's) is left out."""
-    found = {}
-    for name, figure in FIGURES.items():
-        try:
-            found[name] = figure(engine)
-        except KeyError:
-            continue
-    return found
+def figures(engine: dict[str, Any]) -> dict[str, float]:
+    """One run's figures; a figure its file cannot give (an older run's) is left out."""
+    found = against_floor(engine, "service")
+    return {
+        title: value
+        for title, field in COLUMNS.items()
+        if (value := getattr(found, field)) is not None
+    }
 
 
 def medians(runs: dict[str, dict[str, float]]) -> dict[str, float]:
     """Each figure's median over the runs that have it."""
     return {
         name: round(statistics.median(values), 2)
-        for name in FIGURES
+        for name in COLUMNS
         if (values := [run[name] for run in runs.values() if name in run])
     }
 
@@ -63,9 +46,9 @@ def medians(runs: dict[str, dict[str, float]]) -> dict[str, float]:
 def lines(runs: dict[str, dict[str, float]]) -> list[str]:
     table = {**runs, "median": medians(runs)}
     width = max(len(name) for name in table)
-    out = [LEGEND, f"{'':<{width}}" + "".join(f"{figure:>12}" for figure in FIGURES)]
+    out = [LEGEND, f"{'':<{width}}" + "".join(f"{title:>12}" for title in COLUMNS)]
     for name, run in table.items():
-        cells = [f"{run[figure]:g}" if figure in run else "-" for figure in FIGURES]
+        cells = [f"{run[title]:g}" if title in run else "-" for title in COLUMNS]
         out.append(f"{name:<{width}}" + "".join(f"{cell:>12}" for cell in cells))
     return out
 
@@ -78,7 +61,7 @@ def main() -> None:
     runs = {}
     for path in args.files:
         engine = json.loads(path.read_text()).get("engine", {})
-        if "ratios" not in engine:
+        if "knee" not in engine:
             parser.error(f"{path} has no engine section")
         runs[path.stem] = figures(engine)
     for line in lines(runs):

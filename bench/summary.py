@@ -4,6 +4,7 @@ from typing import Any
 
 from bench.front_door import NAME as FRONT_DOOR
 from bench.http_cost import EXCHANGES_PER_ORDER
+from bench.ratios import against_floor
 from bench.waterfall import LEGS
 
 
@@ -41,19 +42,19 @@ def _front_door(compared: dict[str, Any]) -> list[str]:
 
 
 def _against_floor(compared: dict[str, Any], ours: str, title: str) -> list[str]:
-    if "ratios" not in compared:
+    if "knee" not in compared:
         return []
     knee, at_5, cpu = compared["knee"], compared["at_5_rps"], compared["cpu"]
-    ratios = compared["ratios"]
-    key = ours.replace(" ", "_")
+    figures = against_floor(compared, ours)
     return [
         title,
         f"  knee: {ours} {knee[ours]['knee_rps']:g} / engine {knee['engine']['knee_rps']:g}"
-        f" req/s = {ratios[f'knee_{key}_over_engine']}",
+        f" req/s = {figures.knee}",
         f"  p50 at 5 req/s: {ours} {at_5[ours]['p50_ms']} - engine"
-        f" {at_5['engine']['p50_ms']} ms = {ratios[f'p50_{key}_minus_engine_at_5_rps_ms']} ms",
+        f" {at_5['engine']['p50_ms']} ms = {figures.p50_at_5_ms} ms",
         f"  CPU per order at 10 req/s: {ours} {cpu[ours]['cpu_ms_per_order']['total']} /"
-        f" engine {cpu['engine']['cpu_ms_per_order']['total']} ms",
+        f" engine {cpu['engine']['cpu_ms_per_order']['total']} ms"
+        f" (engine / {ours} = {figures.cpu})",
         *_legs(compared.get("one_at_a_time_legs_p50_ms", {}), ours),
     ]
 
