@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from bench import (
     failover,
     front_door,
     http_cost,
+    machine,
     production_store,
     ratios,
     retention,
@@ -220,11 +220,7 @@ def write(results: dict[str, Any], sections: list[str]) -> None:
     name = stamp if sections == list(SECTIONS) else f"{stamp}-{'-'.join(sections)}"
     # Each comparison's samples are for the plot, which shows the engine section's only.
     samples = {section: found.pop("_samples", None) for section, found in results.items()}
-    results["machine"] = {
-        "cores": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "processor": platform.processor() or platform.machine(),
-    }
+    results["machine"] = machine.describe()
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     if samples.get("engine") is not None:
         plot(RESULTS / f"{name}.png", samples["engine"], results["engine"]["knee"])

@@ -1,5 +1,5 @@
 """A comparison's figures against its floor, derived in one place from what `compare` measured:
-the two the targets are set on and the two beside them. `compare` writes them with each run,
+the two the targets are set on and those beside them. `compare` writes them with each run,
 `make bench` prints them, and `bench.runs` derives them again from files written before a
 figure was."""
 
@@ -14,6 +14,10 @@ class Figures:
     p50_at_5_ms: float | None = None  # ours - the floor's, at 5 req/s
     cpu: float | None = None  # the floor's / ours, CPU per order at 10 req/s
     p50_alone_ms: float | None = None  # ours - the floor's, one order at a time
+    # The p50s' quotients: a difference in ms shrinks on a faster machine, these do not
+    # (docs/performance.md, "On a faster machine").
+    p50_at_5: float | None = None  # ours / the floor's, at 5 req/s
+    p50_alone: float | None = None  # ours / the floor's, one order at a time
 
 
 def against_floor(compared: dict[str, Any], ours: str, floor: str = "engine") -> Figures:
@@ -33,6 +37,8 @@ def against_floor(compared: dict[str, Any], ours: str, floor: str = "engine") ->
         p50_at_5_ms=round(at_5[0] - at_5[1], 1) if at_5 else None,
         cpu=round(cpu[1] / cpu[0], 2) if cpu and cpu[0] else None,
         p50_alone_ms=round(alone[0] - alone[1], 1) if alone else None,
+        p50_at_5=round(at_5[0] / at_5[1], 2) if at_5 and at_5[1] else None,
+        p50_alone=round(alone[0] / alone[1], 2) if alone and alone[1] else None,
     )
 
 
@@ -44,5 +50,7 @@ def written(figures: Figures, ours: str, floor: str = "engine") -> dict[str, flo
         "p50_at_5_ms": f"p50_{a}_minus_{b}_at_5_rps_ms",
         "cpu": f"cpu_{b}_over_{a}",
         "p50_alone_ms": f"p50_{a}_minus_{b}_one_at_a_time_ms",
+        "p50_at_5": f"p50_{a}_over_{b}_at_5_rps",
+        "p50_alone": f"p50_{a}_over_{b}_one_at_a_time",
     }
     return {names[field]: value for field, value in asdict(figures).items()}

@@ -51,7 +51,8 @@ def _against_floor(compared: dict[str, Any], ours: str, title: str) -> list[str]
         f"  knee: {ours} {knee[ours]['knee_rps']:g} / engine {knee['engine']['knee_rps']:g}"
         f" req/s = {figures.knee}",
         f"  p50 at 5 req/s: {ours} {at_5[ours]['p50_ms']} - engine"
-        f" {at_5['engine']['p50_ms']} ms = {figures.p50_at_5_ms} ms",
+        f" {at_5['engine']['p50_ms']} ms = {figures.p50_at_5_ms} ms"
+        f" ({ours} / engine = {figures.p50_at_5})",
         f"  CPU per order at 10 req/s: {ours} {cpu[ours]['cpu_ms_per_order']['total']} /"
         f" engine {cpu['engine']['cpu_ms_per_order']['total']} ms"
         f" (engine / {ours} = {figures.cpu})",

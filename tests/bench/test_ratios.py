@@ -17,12 +17,16 @@ COMPARED = {
 def test_the_figures_of_ours_against_the_floor() -> None:
     figures = against_floor(COMPARED, "front door")
 
-    assert figures == Figures(knee=0.7, p50_at_5_ms=12.0, cpu=0.76, p50_alone_ms=14.4)
+    assert figures == Figures(
+        knee=0.7, p50_at_5_ms=12.0, cpu=0.76, p50_alone_ms=14.4, p50_at_5=1.36, p50_alone=1.49
+    )
     assert written(figures, "front door") == {
         "knee_front_door_over_engine": 0.7,
         "p50_front_door_minus_engine_at_5_rps_ms": 12.0,
         "cpu_engine_over_front_door": 0.76,
         "p50_front_door_minus_engine_one_at_a_time_ms": 14.4,
+        "p50_front_door_over_engine_at_5_rps": 1.36,
+        "p50_front_door_over_engine_one_at_a_time": 1.49,
     }
 
 
@@ -34,4 +38,5 @@ def test_a_floor_that_carried_nothing_and_a_measure_not_taken_give_no_figure() -
 
     assert figures.knee is None
     assert figures.p50_alone_ms is None
+    assert figures.p50_alone is None
     assert figures.p50_at_5_ms == 12.0

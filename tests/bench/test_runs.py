@@ -34,7 +34,14 @@ def _engine(
 def test_a_runs_figures_are_its_ratios_and_differences() -> None:
     found = figures(_engine(0.64, (120.0, 84.0), (43.5, 29.1)))
 
-    assert found == {"knee": 0.64, "CPU": 0.7, "p50 at 5/s": 12.5, "p50 alone": 14.4}
+    assert found == {
+        "knee": 0.64,
+        "CPU": 0.7,
+        "p50 at 5/s": 12.5,
+        "p50 alone": 14.4,
+        "p50x at 5/s": 1.42,
+        "p50x alone": 1.49,
+    }
 
 
 def test_a_figure_an_older_run_lacks_is_left_out_of_its_median() -> None:
@@ -45,8 +52,15 @@ def test_a_figure_an_older_run_lacks_is_left_out_of_its_median() -> None:
     }
 
     assert "p50 alone" not in runs["b"]
-    assert medians(runs) == {"knee": 0.7, "CPU": 0.75, "p50 at 5/s": 12.5, "p50 alone": 12.0}
-    assert lines(runs)[-1].split() == ["median", "0.7", "0.75", "12.5", "12"]
+    assert medians(runs) == {
+        "knee": 0.7,
+        "CPU": 0.75,
+        "p50 at 5/s": 12.5,
+        "p50 alone": 12.0,
+        "p50x at 5/s": 1.42,
+        "p50x alone": 1.4,
+    }
+    assert lines(runs)[-1].split() == ["median", "0.7", "0.75", "12.5", "12", "1.42", "1.4"]
 
 
 def test_every_committed_run_with_an_engine_section_reads() -> None:
@@ -57,7 +71,7 @@ def test_every_committed_run_with_an_engine_section_reads() -> None:
 
     assert compared
     for engine in compared:
-        assert {"knee", "CPU", "p50 at 5/s"} <= set(figures(engine))
+        assert {"knee", "CPU", "p50 at 5/s", "p50x at 5/s"} <= set(figures(engine))
 
 
 def test_a_file_without_an_engine_section_is_refused_by_name(tmp_path: Path) -> None:
