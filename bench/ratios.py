@@ -20,26 +20,36 @@ class Figures:
     p50_alone: float | None = None  # ours / the floor's, one order at a time
 
 
+Pair = tuple[float, float] | None  # a measure's value for ours and for the floor, in that order
+
+
 def against_floor(compared: dict[str, Any], ours: str, floor: str = "engine") -> Figures:
     """What `compared` has the measures for; a figure an older file cannot give stays None."""
 
-    def pair(section: str, read: Callable[[Any], float]) -> tuple[float, float] | None:
+    def pair(section: str, read: Callable[[Any], float]) -> Pair:
         if section not in compared:
             return None
         return read(compared[section][ours]), read(compared[section][floor])
 
-    knees = pair("knee", lambda target: target["knee_rps"])
     at_5 = pair("at_5_rps", lambda target: target["p50_ms"])
-    cpu = pair("cpu", lambda target: target["cpu_ms_per_order"]["total"])
     alone = pair("one_at_a_time", lambda target: target["p50_ms"])
+    cpu = pair("cpu", lambda target: target["cpu_ms_per_order"]["total"])
     return Figures(
-        knee=round(knees[0] / knees[1], 2) if knees and knees[1] else None,
-        p50_at_5_ms=round(at_5[0] - at_5[1], 1) if at_5 else None,
-        cpu=round(cpu[1] / cpu[0], 2) if cpu and cpu[0] else None,
-        p50_alone_ms=round(alone[0] - alone[1], 1) if alone else None,
-        p50_at_5=round(at_5[0] / at_5[1], 2) if at_5 and at_5[1] else None,
-        p50_alone=round(alone[0] / alone[1], 2) if alone and alone[1] else None,
+        knee=_quotient(pair("knee", lambda target: target["knee_rps"])),
+        p50_at_5_ms=_difference(at_5),
+        cpu=_quotient((cpu[1], cpu[0]) if cpu else None),  # the floor's over ours
+        p50_alone_ms=_difference(alone),
+        p50_at_5=_quotient(at_5),
+        p50_alone=_quotient(alone),
     )
+
+
+def _quotient(pair: Pair) -> float | None:
+    return round(pair[0] / pair[1], 2) if pair and pair[1] else None
+
+
+def _difference(pair: Pair) -> float | None:
+    return round(pair[0] - pair[1], 1) if pair else None
 
 
 def written(figures: Figures, ours: str, floor: str = "engine") -> dict[str, float | None]:
