@@ -4,7 +4,7 @@ from typing import Any
 
 from bench.front_door import NAME as FRONT_DOOR
 from bench.http_cost import EXCHANGES_PER_ORDER
-from bench.ratios import against_floor
+from bench.ratios import Figures, against_floor
 from bench.waterfall import LEGS
 
 
@@ -53,10 +53,21 @@ def _against_floor(compared: dict[str, Any], ours: str, title: str) -> list[str]
         f"  p50 at 5 req/s: {ours} {at_5[ours]['p50_ms']} - engine"
         f" {at_5['engine']['p50_ms']} ms = {figures.p50_at_5_ms} ms"
         f" ({ours} / engine = {figures.p50_at_5})",
+        *_alone(compared.get("one_at_a_time", {}), ours, figures),
         f"  CPU per order at 10 req/s: {ours} {cpu[ours]['cpu_ms_per_order']['total']} /"
         f" engine {cpu['engine']['cpu_ms_per_order']['total']} ms"
         f" (engine / {ours} = {figures.cpu})",
         *_legs(compared.get("one_at_a_time_legs_p50_ms", {}), ours),
+    ]
+
+
+def _alone(alone: dict[str, dict[str, float]], ours: str, figures: Figures) -> list[str]:
+    if set(alone) != {ours, "engine"}:
+        return []
+    return [
+        f"  p50 one at a time: {ours} {alone[ours]['p50_ms']} - engine"
+        f" {alone['engine']['p50_ms']} ms = {figures.p50_alone_ms} ms"
+        f" ({ours} / engine = {figures.p50_alone})"
     ]
 
 
