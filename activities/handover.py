@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.failover import Attempt, Failover, G, seconds_left
 from activities.failures import handover_error
@@ -91,19 +92,24 @@ class HandoverActivities:
         resumed, named = await self._write_row(data, first)
         if resumed:
             route, receipt = await self._failover.resume(attempt, routes, named)
-        else:
-            _time_left(data.deadline)
+            return route.name, receipt
+        _time_left(data.deadline)
+        try:
             route, receipt = await self._failover.first_to_take(attempt, routes, named)
+        except ApplicationError as err:
+            if not err.non_retryable:
+                await self._unname(data)
+            raise
         return route.name, receipt
 
     async def _write_row(self, data: HandoverInput, first: str) -> tuple[bool, str | None]:
         """Write the order's row, naming the provider about to be asked; say whether an earlier
-        execution of this handover got as far, and which provider the row names.
+        execution of this handover may have sent, and which provider the row names.
 
-        The row found at a first attempt means the worker that ran the handover before stopped
-        (a crash, a lost workflow task) after writing it, perhaps after sending. A retry after
-        no provider took the message also finds it, but at a later attempt, and nothing was
-        sent then.
+        A row found naming a provider means an earlier attempt stopped after writing it,
+        perhaps after sending: a crash, a lost workflow task, or an attempt cut off by its
+        timeout while it recorded the provider's answer. An attempt after which nothing was
+        sent names none (`_unname`).
         """
         if data.shipment is None or self._records is None:
             return False, first
@@ -111,7 +117,14 @@ class HandoverActivities:
         record = await asyncio.to_thread(self._records.record_shipment, row)
         if record.inserted:
             return False, first
-        return activity.info().attempt == 1, record.provider
+        return record.provider is not None, record.provider
+
+    async def _unname(self, data: HandoverInput) -> None:
+        """After an attempt that no provider took (the only failure a later attempt retries),
+        so that the next one starts afresh; should this fail, it resumes, which never sends
+        twice."""
+        if data.shipment is not None and self._records is not None:
+            await asyncio.to_thread(self._records.assign_provider, data.shipment.shipment_id, None)
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:
         """Record what the gateway said. The message has left: a failure here must not fail the

@@ -121,8 +121,9 @@ class RecordActivities:
             )
         return ShipmentRecord(inserted=written.inserted, provider=written.provider)
 
-    def assign_provider(self, shipment_id: str, provider: str) -> None:
-        """Before the handover asks another provider than the row names."""
+    def assign_provider(self, shipment_id: str, provider: str | None) -> None:
+        """Before the handover asks another provider than the row names; None after an
+        attempt that sent nothing."""
         committed(self._engine, shipments.assign_provider, shipment_id, provider)
 
     def report_circuit(self, worker: str, view: CircuitView) -> None:

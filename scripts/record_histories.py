@@ -79,6 +79,17 @@ def count(history: WorkflowHistory, kind: EventType.ValueType) -> int:
     return sum(1 for event in history.events if event.event_type == kind)
 
 
+def patches(history: WorkflowHistory) -> int:
+    """Markers of `workflow.patched` (local activities record markers too, named otherwise)."""
+    kind = EventType.EVENT_TYPE_MARKER_RECORDED
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == kind
+        and event.marker_recorded_event_attributes.marker_name == "core_patch"
+    )
+
+
 def first_attempts(history: WorkflowHistory) -> int:
     """Webhook events whose first attempts the workflow made itself, none retried."""
     if count(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED):
@@ -91,6 +102,11 @@ SCENARIOS = {
     "email_delivered": Scenario("/email", email("kari@example.no"), 201),
     "sms_refused_recipient": Scenario("/sms", sms("+4799990001"), 201),
     "sms_handover_failed": Scenario("/sms", sms("+4799990009"), 503),
+    # The provider never answers, so the message may have left: 503, but the order keeps its
+    # key and waits for a report as a handed-over one, here until its TTL.
+    "sms_handover_unconfirmed": Scenario(
+        "/sms", sms("+4799990013", ttl=60), 503, lambda h: patches(h) == 1
+    ),
     # The shortest TTL the API takes; no report ever comes, so the timer decides.
     "sms_ttl_expired": Scenario("/sms", sms("+4799990008", ttl=60), 201),
     # Delivered, then a contradicting report: both reach the running workflow.

@@ -118,8 +118,9 @@ def provider_of(session: Session, shipment_id: str) -> str | None:
     return provider
 
 
-def assign_provider(session: Session, shipment_id: str, provider: str) -> None:
-    """Name the provider the handover is about to ask, before it asks."""
+def assign_provider(session: Session, shipment_id: str, provider: str | None) -> None:
+    """Name the provider the handover is about to ask, before it asks (None: none may hold
+    the message)."""
     session.connection().execute(_ASSIGN, {"sid": shipment_id, "provider": provider})
 
 

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.webhooks import WebhookActivities
     from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
-    from domain.failures import HandoverFailure
+    from domain.failures import FailureKind, HandoverFailure
     from domain.handover import HandoverResult
     from domain.ids import client_reference
     from domain.manifest import ShipmentManifest, StatusRequest
@@ -60,6 +60,10 @@ _RECORD_RETRY = RetryPolicy(
 _RECORD_TIMEOUT = timedelta(seconds=10)
 # Orders whose history started a WebhookEventWorkflow for an event go on doing so on replay.
 _FIRST_ATTEMPTS_HERE = "webhook-first-attempts-in-order"
+# Orders whose history ended failed after an unconfirmed handover, or closed with reports
+# taken during the webhooks' first attempts, replay as they ran.
+_UNCONFIRMED = "unconfirmed-handover-followed"
+_LATE_REPORTS = "reports-during-webhooks-recorded"
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=FIRST_BACKOFF,
     backoff_coefficient=2.0,
@@ -100,35 +104,14 @@ class InstantNotificationWorkflow:
             result = await self._hand_over(created, self._next_event())
         except (ActivityError, ApplicationError) as err:
             # A local activity's final failure can arrive unwrapped (without ActivityError).
-            await self._fail(err)
-        self._apply_status(result.status, result.at, result.provider)
-        if result.recorded:
-            self._absorb(result.recorded_at, result.held_reports)
-            webhooks, sequence_number = result.webhooks, result.sequence_number
+            failure = _failure_of(err)
+            if failure.kind is not FailureKind.AMBIGUOUS or not workflow.patched(_UNCONFIRMED):
+                await self._fail(failure)
+            await self._unconfirmed(failure)
         else:
-            stored = await self._store(
-                kind="handover",
-                status=result.status,
-                at=result.at,
-                applied=True,
-                gateway_reference=result.gateway_reference,
-                provider=result.provider,
-                detail=result.detail,
-            )
-            webhooks, sequence_number = stored.webhooks, stored.sequence_number
-        self._handed_over = True
-        if webhooks:
-            # Started in the task that answers the caller, so the answer does not wait for it.
-            final = is_final(result.status)
-            event = EventType.COMPLETED if final else EventType.ACCEPTED
-            self._announce(event, result.at, sequence_number)
+            await self._handed(result)
         await self._follow_reports(created)
-        while self._reports:
-            await self._apply(self._reports.pop(0))
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        # The webhooks' first attempts, and their retries started: a child that has not
-        # started when its parent closes is never started.
-        await asyncio.gather(*self._announcements)
+        await self._finish()
         return NotificationResult(shipment_id=self._shipment_id, status=self._manifest.status)
 
     @workflow.update
@@ -191,7 +174,31 @@ class InstantNotificationWorkflow:
             senders_reference=order.senders_reference,
         )
 
-    async def _fail(self, err: ActivityError | ApplicationError) -> NoReturn:
+    async def _handed(self, result: HandoverResult) -> None:
+        """The provider answered: its answer is recorded, and the callers hear it."""
+        self._apply_status(result.status, result.at, result.provider)
+        if result.recorded:
+            self._absorb(result.recorded_at, result.held_reports)
+            webhooks, sequence_number = result.webhooks, result.sequence_number
+        else:
+            stored = await self._store(
+                kind="handover",
+                status=result.status,
+                at=result.at,
+                applied=True,
+                gateway_reference=result.gateway_reference,
+                provider=result.provider,
+                detail=result.detail,
+            )
+            webhooks, sequence_number = stored.webhooks, stored.sequence_number
+        self._handed_over = True
+        if webhooks:
+            # Started in the task that answers the caller, so the answer does not wait for it.
+            final = is_final(result.status)
+            event = EventType.COMPLETED if final else EventType.ACCEPTED
+            self._announce(event, result.at, sequence_number)
+
+    async def _fail(self, failure: HandoverFailure) -> NoReturn:
         """Nothing was handed over: drop the row so a retry with the same key starts afresh."""
         await workflow.execute_local_activity_method(
             RecordActivities.discard_shipment,
@@ -199,18 +206,20 @@ class InstantNotificationWorkflow:
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RECORD_RETRY,
         )
-        cause = err if isinstance(err, ApplicationError) else err.cause
-        if isinstance(cause, ApplicationError):
-            failure = HandoverFailure.of(cause.type, cause.details, cause.message)
-        else:
-            failure = HandoverFailure.of(None, (), str(cause or err))
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
-        self._failure = handover_error(
-            failure, message=f"handover did not complete ({failure.kind}): {failure.reason}"
-        )
+        self._failure = _caller_error(failure)
         await workflow.wait_condition(workflow.all_handlers_finished)
         raise self._failure
+
+    async def _unconfirmed(self, failure: HandoverFailure) -> None:
+        """The message may have left: the callers hear so, but the order keeps its row and its
+        key, so that no retry sends it a second time, and is followed as one handed over, for
+        the provider's report may yet come."""
+        self._failure = _caller_error(failure)
+        await self._store(
+            kind="handover", status=None, at=workflow.now(), applied=False, detail=failure.reason
+        )
 
     async def _follow_reports(self, created: datetime) -> None:
         deadline = self._expiry(created) + timedelta(seconds=self._order.timing.grace_seconds)
@@ -307,6 +316,18 @@ class InstantNotificationWorkflow:
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
 
+    async def _finish(self) -> None:
+        """Record every report taken, also those that come while the webhooks' first
+        attempts run; then wait for those attempts and their retries' starts: a child that
+        has not started when its parent closes is never started."""
+        while True:
+            while self._reports:
+                await self._apply(self._reports.pop(0))
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await asyncio.gather(*self._announcements)
+            if not self._reports or not workflow.patched(_LATE_REPORTS):
+                return
+
     def _next_event(self) -> int:
         self._events += 1
         return self._events
@@ -368,3 +389,17 @@ class InstantNotificationWorkflow:
 
     def _expiry(self, created: datetime) -> datetime:
         return created + timedelta(seconds=self._order.timing.ttl_seconds)
+
+
+def _failure_of(err: ActivityError | ApplicationError) -> HandoverFailure:
+    cause = err if isinstance(err, ApplicationError) else err.cause
+    if isinstance(cause, ApplicationError):
+        return HandoverFailure.of(cause.type, cause.details, cause.message)
+    return HandoverFailure.of(None, (), str(cause or err))
+
+
+def _caller_error(failure: HandoverFailure) -> ApplicationError:
+    """What the update answers every caller of an order whose handover did not complete."""
+    return handover_error(
+        failure, message=f"handover did not complete ({failure.kind}): {failure.reason}"
+    )

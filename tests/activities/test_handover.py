@@ -292,6 +292,53 @@ async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_
     assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
 
 
+def at_attempt(attempt: int) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = replace(env.info, attempt=attempt)
+    return env
+
+
+async def test_a_later_attempt_that_finds_a_provider_named_resumes(stack: Stack) -> None:
+    """The attempt before was cut off by its timeout after the provider took the message
+    (while recording its answer, say): a later attempt must not ask afresh either."""
+    tag = uuid.uuid4().hex[:6]
+    data, records = left_behind(stack, f"twilio-{tag}")
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        plain = Route(
+            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
+        )
+        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        activities = HandoverActivities(gateways, records)
+        with pytest.raises(ApplicationError) as failure:
+            await at_attempt(3).run(activities.hand_over, data)
+
+    assert failure.value.type == FailureKind.AMBIGUOUS
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
+
+
+async def test_an_attempt_no_provider_took_leaves_none_named_and_the_next_starts_afresh(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    async with httpx.AsyncClient() as http:
+        records = RecordActivities(stack.engine)
+        both = two_sms_providers(http, stack, tag)
+        only_down = Gateways(sms=both.sms[:1], email=both.email)
+        with pytest.raises(ApplicationError) as failure:
+            await at_attempt(1).run(HandoverActivities(only_down, records).hand_over, data)
+        unnamed = row_provider(stack, data.shipment.shipment_id)
+        result = await at_attempt(2).run(HandoverActivities(both, records).hand_over, data)
+
+    assert failure.value.type == FailureKind.NOT_TAKEN
+    assert not failure.value.non_retryable
+    assert unnamed is None
+    assert (result.status, result.provider) == ("SMS_Accepted", f"up-{tag}")
+    assert await submissions(stack, data.reference) == [1]
+
+
 class NoRepeats:
     """A provider that would not recognise a repeat (as Twilio), in front of the simulator."""
 

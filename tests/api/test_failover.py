@@ -178,7 +178,8 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
 ) -> None:
     """Twilio first (no idempotency key), the second simulator after it: Twilio goes silent,
-    so the message may have been sent, and the second provider is not asked."""
+    so the message may have been sent, and the second provider is not asked, nor Twilio again
+    by a retry with the same key."""
     settings, engine = failover_settings
     twilio = FakeTwilio()
     async with serving(twilio.app, grace=0) as twilio_url:
@@ -199,14 +200,17 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
             api_and_worker(twilio_first, engine, _connection(temporal_env)) as api,
         ):
             org, key = new_org(), new_key()
-            response = await api.post(
-                SMS, json=sms_order(fake_twilio.HANG, key=key), headers=auth_headers(settings, org)
-            )
+            order, headers = sms_order(fake_twilio.HANG, key=key), auth_headers(settings, org)
+            response = await api.post(SMS, json=order, headers=headers)
+            retried = await api.post(SMS, json=order, headers=headers)
             sent_to_the_second = await received_for(second, org, key)
 
-    assert response.status_code == 503
+    assert response.status_code == retried.status_code == 503
     assert "may have been sent" in response.json()["detail"]
+    assert "may have been sent" in retried.json()["detail"]
     assert sent_to_the_second == []
+    # The key stays with the order that may have sent: its retry sends nothing.
+    assert twilio.asked == 1
 
 
 async def test_the_circuit_opens_after_the_threshold_and_one_probe_closes_it(

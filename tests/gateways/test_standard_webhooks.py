@@ -58,8 +58,20 @@ def test_one_valid_signature_among_several_is_enough() -> None:
         # Beyond what a float holds: compared as a float, it raised OverflowError.
         (headers(stamp=10**400), BODY),
         (headers(stamp=-(10**400)), BODY),
+        # A header is read as latin-1: compared as text, this raised TypeError (a 500).
+        (headers("v1,g0h\xe9"), BODY),
     ],
-    ids=["body", "signature", "timestamp", "version", "missing", "not-a-number", "huge", "-huge"],
+    ids=[
+        "body",
+        "signature",
+        "timestamp",
+        "version",
+        "missing",
+        "not-a-number",
+        "huge",
+        "-huge",
+        "not-ascii",
+    ],
 )
 def test_tampered_requests_are_rejected(changed_headers: dict[str, str], body: bytes) -> None:
     key = standard_webhooks.secret_key(SECRET)

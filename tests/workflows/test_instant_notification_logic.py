@@ -4,12 +4,13 @@ server (which does not run updates) takes the TTL timer."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio import activity
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -21,14 +22,16 @@ from temporalio.worker import Worker
 
 from activities.failures import handover_error
 from activities.handover import HandoverInput
-from activities.records import DiscardInput
+from activities.records import DiscardInput, TransitionInput
 from domain.failures import FailureKind, HandoverFailure
 from domain.ids import client_reference
 from domain.manifest import StatusRequest
 from domain.orders import HandoverAnswer, HandoverRequest, NotificationInput
 from domain.reports import DeliveryReport
+from domain.webhooks import EventResult, WebhookEvent, webhook_task_queue
 from tests.support.bodies import new_org
 from tests.support.mocked_activities import MockedActivities, accepted, refused
+from tests.support.polling import eventually
 from tests.support.workflows import (
     Handle,
     handle_of,
@@ -224,6 +227,31 @@ async def test_a_failed_handover_fails_the_update_and_the_run_and_discards_the_r
     assert mocks.transitions == []
 
 
+async def test_an_unconfirmed_handover_fails_the_updates_but_keeps_the_key_and_follows_the_order(
+    client: Client, data: NotificationInput
+) -> None:
+    """The message may have left: ending the run failed would free the key for a retry to send
+    it again, so the run keeps it and its row, and waits for the provider's report."""
+    mocks = MockedActivities([handover_error(HandoverFailure(FailureKind.AMBIGUOUS, "silent"))])
+    async with mocked_worker(client, mocks) as task_queue:
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await place(client, task_queue, data)
+        with pytest.raises(WorkflowUpdateFailedError) as retry:
+            await place(client, task_queue, replace(data, request_id=str(uuid.uuid4())))
+        handle = handle_of(client, data)
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        result = await handle.result()
+
+    for cause in (update.value.cause, retry.value.cause):
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == FailureKind.AMBIGUOUS
+    assert result.status == "SMS_Delivered"
+    assert len(mocks.handover_inputs) == 1
+    assert mocks.discards == []
+    assert mocks.events() == [(1, "handover", None, False), (2, "report", "SMS_Delivered", True)]
+    assert mocks.transitions[0].detail == "silent"
+
+
 async def test_a_retryable_handover_failure_is_tried_again(
     client: Client, data: NotificationInput
 ) -> None:
@@ -292,6 +320,44 @@ async def test_a_report_that_outruns_the_handover_is_applied_after_it(
     ]
 
 
+def recorded(mocks: MockedActivities) -> Callable[[], Awaitable[list[TransitionInput]]]:
+    async def transitions() -> list[TransitionInput]:
+        return mocks.transitions
+
+    return transitions
+
+
+async def test_reports_taken_while_the_webhooks_first_attempts_run_are_recorded(
+    client: Client, data: NotificationInput
+) -> None:
+    """The run waits for those attempts before it closes, and takes signals meanwhile."""
+    mocks = MockedActivities([accepted(recorded=True, webhooks=True)])
+    release = asyncio.Event()
+
+    @activity.defn(name="deliver_event")
+    async def deliver_event(_event: WebhookEvent) -> EventResult:
+        await release.wait()
+        return EventResult(outcomes=[])
+
+    async with (
+        mocked_worker(client, mocks) as task_queue,
+        Worker(client, task_queue=webhook_task_queue(task_queue), activities=[deliver_event]),
+    ):
+        _answer, handle = await place(client, task_queue, data)
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        await eventually(recorded(mocks))
+        await asyncio.sleep(0.2)  # into the wait for the webhooks' attempt
+        await deliver(handle, report(data, "FAILED", "SMS_Failed"))
+        release.set()
+        result = await handle.result()
+
+    assert result.status == "SMS_Delivered"
+    assert mocks.events() == [
+        (2, "report", "SMS_Delivered", True),
+        (3, "report", "SMS_Failed", False),
+    ]
+
+
 @pytest.mark.parametrize("held_by", ["handover", "record"])
 async def test_held_reports_handed_back_by_the_store_are_applied(
     client: Client, data: NotificationInput, held_by: str
@@ -341,6 +407,21 @@ async def test_silence_until_expiry_plus_grace_fails_the_ttl(
     assert row is not None
     waited = mocks.transitions[1].at - row.created_at
     assert timedelta(seconds=660) <= waited < timedelta(seconds=662)
+
+
+async def test_an_unconfirmed_handover_without_a_report_fails_the_ttl(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    data = notification_input(new_org(), ttl=600, grace=60, sms=PHONE)
+    mocks = MockedActivities([handover_error(HandoverFailure(FailureKind.AMBIGUOUS, "silent"))])
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_TTL"
+    assert mocks.events() == [(1, "handover", None, False), (2, "expiry", "SMS_Failed_TTL", True)]
+    assert mocks.discards == []
 
 
 async def test_the_timer_counts_from_the_clock_of_the_last_record(

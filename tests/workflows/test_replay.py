@@ -25,6 +25,7 @@ SCENARIOS = (
     "email_delivered",
     "sms_refused_recipient",
     "sms_handover_failed",
+    "sms_handover_unconfirmed",
     "sms_ttl_expired",
     "sms_late_reports",
     "sms_delivered_webhooks",

@@ -46,6 +46,8 @@ class FakeTwilio:
     account_sid: str = "AC" + "0" * 32
     auth_token: str = "fake-auth-token"
     created: list[dict[str, str]] = field(default_factory=list)
+    # Every authenticated request, also one that hangs and so creates nothing it can answer.
+    asked: int = 0
     refused_credentials: int = 0
     callbacks: list[httpx.Response] = field(default_factory=list)
     background: Background = field(default_factory=Background)
@@ -59,6 +61,7 @@ class FakeTwilio:
         if not self._authenticated(request):
             self.refused_credentials += 1
             return _error(401, 20003, "Authenticate")
+        self.asked += 1
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         to = form.get("To", "")
         if not to.startswith("+") or not to[1:].isdigit() or to == INVALID:
