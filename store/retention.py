@@ -3,20 +3,37 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from domain.webhooks import DeliveryStatus
-from store.models import DeadReport, HeldReport, Shipment, WebhookDelivery, WebhookReceipt
+from store.models import (
+    DeadReport,
+    FeedEntry,
+    HeldReport,
+    Shipment,
+    WebhookDelivery,
+    WebhookReceipt,
+)
 
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
+_FEED = FeedEntry.__table__  # type: ignore[attr-defined]
+# The next feed number is the highest one present plus one, so the entry holding it stays, and
+# so does one not numbered yet: numbered between this choice and the delete, it could be that.
+_FEED_KEEPS = sa_select(_FEED.c.shipment_id).where(
+    or_(
+        _FEED.c.seq.is_(None),
+        _FEED.c.seq == sa_select(func.max(_FEED.c.seq)).scalar_subquery(),
+    )
+)
 # Completed orders only: a row is what keeps its key, and what an open workflow still writes.
 _OLD_SHIPMENTS = (
     sa_select(_SHIPMENT.c.id)
     .where(
         _SHIPMENT.c.created_at < bindparam("cutoff"),
         _SHIPMENT.c.order_status == "Order_Completed",
+        _SHIPMENT.c.id.not_in(_FEED_KEEPS),
     )
     .limit(bindparam("size"))
 )
@@ -46,7 +63,12 @@ _RECORDS = [
 
 def remove_old_shipments(session: Session, cutoff: datetime, size: int) -> int:
     """Up to `size` completed shipments created before `cutoff`, with their history and feed
-    entries (the foreign keys cascade); returns how many."""
+    entries (the foreign keys cascade), except the feed's newest; returns how many.
+
+    Feed numbers never repeat: the next is the highest present plus one, and the shipment
+    holding it stays until a newer entry is numbered (as does one whose entry has no number
+    yet). A quiet feed thus keeps its newest shipment past the cutoff.
+    """
     connection = session.connection()
     ids = list(connection.execute(_OLD_SHIPMENTS, {"cutoff": cutoff, "size": size}).scalars())
     if ids:

@@ -2,14 +2,18 @@
 batches, and nothing else."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from domain.webhooks import DeliveryStatus
-from store import retention
+from store import order_writes, retention
+from store.feed import FeedOrder, number_feed_entries, read_feed
 from store.models import (
     DeadReport,
     FeedEntry,
@@ -19,7 +23,7 @@ from store.models import (
     WebhookReceipt,
     WebhookSubscription,
 )
-from tests.support.store import complete, new_shipment, shipment_row
+from tests.support.store import complete, final_event, new_shipment, shipment_row
 
 # Far enough back that no other test's rows (PostgreSQL keeps them) are older.
 OLD = datetime(2001, 1, 1, tzinfo=UTC)
@@ -62,6 +66,78 @@ def test_old_completed_shipments_go_with_their_history_and_feed_entries(engine: 
     assert shipment_row(engine, org, waiting) is not None
     assert shipment_row(engine, org, recent) is not None
     assert count(engine, FeedEntry, FeedEntry.shipment_id == recent) == 1
+
+
+def remove_all_old_shipments(engine: Engine) -> int:
+    removed = 0
+    with Session(engine) as session:
+        while batch := retention.remove_old_shipments(session, CUTOFF, size=2):
+            session.commit()
+            removed += batch
+    return removed
+
+
+def feed_after(engine: Engine, org: str, seq: int) -> list[tuple[int, str]]:
+    with Session(engine) as session:
+        entries = read_feed(session, org, seq, 100, FeedOrder.ASC)
+    return [(int(e.seq or 0), e.shipment_id) for e in entries]
+
+
+@contextmanager
+def numbered_once_chosen(engine: Engine, shipment_id: str) -> Iterator[None]:
+    """Number the feed right after retention chooses its shipments and before it deletes them,
+    as a completion's writer committing meanwhile would."""
+    pending = [shipment_id]
+
+    def number(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if pending and statement.startswith("SELECT shipment.id"):
+            number_feed_entries(engine, pending.pop())
+
+    event.listen(engine, "after_cursor_execute", number)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", number)
+
+
+def test_feed_numbers_never_repeat_after_retention_removed_the_newest(engine: Engine) -> None:
+    org = f"ret{uuid.uuid4().hex[:8]}"
+    old = [new_shipment(engine, org, OLD) for _ in range(3)]
+    for shipment_id in old:
+        complete(engine, shipment_id)
+    [*_, (cursor, newest)] = feed_after(engine, org, 0)
+
+    remove_all_old_shipments(engine)
+    fresh = new_shipment(engine, org)
+    complete(engine, fresh)
+
+    assert newest == old[-1]
+    assert shipment_row(engine, org, old[0]) is None
+    # A reader at the newest number sees the next completion.
+    assert [sid for _, sid in feed_after(engine, org, cursor)] == [fresh]
+    # Once a newer entry holds the highest number, the one kept for it goes too.
+    assert remove_all_old_shipments(engine) == 1
+    assert shipment_row(engine, org, old[-1]) is None
+
+
+def test_a_completion_numbered_while_retention_runs_is_kept(engine: Engine) -> None:
+    org = f"ret{uuid.uuid4().hex[:8]}"
+    numbered, unnumbered = new_shipment(engine, org, OLD), new_shipment(engine, org, OLD)
+    complete(engine, numbered)
+    # Committed, not numbered yet (on PostgreSQL; SQLite numbers it with the insert).
+    order_writes.record_event(engine, final_event(unnumbered), None, None)
+
+    with numbered_once_chosen(engine, unnumbered):
+        remove_all_old_shipments(engine)
+    [*_, (cursor, seen)] = feed_after(engine, org, 0)
+    fresh = new_shipment(engine, org)
+    complete(engine, fresh)
+
+    assert seen == unnumbered
+    assert [sid for _, sid in feed_after(engine, org, cursor)] == [fresh]
+    remove_all_old_shipments(engine)
+    assert shipment_row(engine, org, numbered) is None
+    assert shipment_row(engine, org, unnumbered) is None
 
 
 def test_old_bookkeeping_goes_in_batches(engine: Engine) -> None:
