@@ -69,7 +69,9 @@ async def retry_delivery(
             DeliveryRequest(delivery.id, settings.webhook_timeout_seconds),
             id=retry_workflow_id(delivery.id),
             task_queue=settings.webhook_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # The claim passed, so a run under this ID has finished its delivery and is only
+            # closing: joining it would leave this retry pending for good.
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
     except (RPCError, RuntimeError) as exc:

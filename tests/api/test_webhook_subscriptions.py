@@ -6,11 +6,13 @@ import pytest
 
 from core.config import Settings
 from devstack.processes import free_port
+from domain.webhooks import DeliveryRequest, retry_workflow_id
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, place, subscribe
+from tests.support.webhooks import Receiver, deliveries, place, subscribe, succeeded
+from workflows.webhook_event import WebhookRetryWorkflow
 
 
 @pytest.fixture
@@ -138,3 +140,27 @@ async def test_private_targets_are_refused_at_creation(
     assert [a.status_code for a in answers] == [400] * len(PRIVATE)
     assert all("forbidden address" in a.json()["errors"]["url"][0] for a in answers)
     assert listed == []
+
+
+async def test_a_retry_sends_again_while_the_last_retrys_run_is_still_closing(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A retry's run that has finished its delivery but not yet closed (here: one no worker
+    ever runs) must not stand in for the new retry, or the delivery stays pending for good."""
+    async with Receiver().running() as receiver:
+        subscription = await subscribe(stack, tenant, receiver.url)
+        await place(stack.api, tenant, "+4799990001")
+        (delivered,) = await receiver.events(1)
+        (finished,) = await succeeded(stack, tenant, subscription)
+        await stack.client.start_workflow(
+            WebhookRetryWorkflow.run,
+            DeliveryRequest(finished["id"], 1.0),
+            id=retry_workflow_id(finished["id"]),
+            task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+        )
+        retry = f"{WEBHOOKS}/{subscription['id']}/deliveries/{finished['id']}/retry"
+        answer = await stack.api.post(retry, headers=tenant.headers)
+        arrived = await receiver.events(2)
+
+    assert answer.status_code == 202
+    assert [r.webhook_id for r in arrived] == [delivered.webhook_id] * 2
