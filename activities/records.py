@@ -17,7 +17,7 @@ from store import circuits, feed, order_writes, shipments
 from store import reports as report_store
 from store.engine import committed
 from store.limits import Limit
-from store.models import MAX_DETAIL, ProviderCircuit
+from store.models import ProviderCircuit
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,6 @@ class RecordActivities:
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:
         event = _without(data, "gateway_reference", "org")
-        event["detail"] = data.detail and data.detail[:MAX_DETAIL]
         held: list[DeliveryReport] = []
         sequence_number = None
         recorded, webhooks = order_writes.record_event(

@@ -181,7 +181,7 @@ def _report(msg: ET.Element) -> DeliveryReport:
     return DeliveryReport(
         reference=reference,
         provider=PROVIDER,
-        provider_status=state[:64],
+        provider_status=state,
         status=STATES.get(state),
         received_at=datetime.now(UTC),
         report_id=f"{reference}:{state}",

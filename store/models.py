@@ -8,6 +8,11 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 MAX_DETAIL = 500
+# What a provider says of a message (a state and its code), kept cut to this width.
+MAX_PROVIDER_STATUS = 64
+# An id a provider gives (its message id, a report's or a webhook's id); store/widths.py fits a
+# longer one.
+MAX_PROVIDER_ID = 255
 
 # Named constraints let a later migration drop or alter them by name on every database.
 SQLModel.metadata.naming_convention = {
@@ -62,7 +67,7 @@ class Shipment(SQLModel, table=True):
     senders_reference: str | None = Field(default=None, max_length=1024)
     status: str = Field(max_length=40)
     order_status: str = Field(max_length=40)
-    gateway_reference: str | None = Field(default=None, index=True, max_length=255)
+    gateway_reference: str | None = Field(default=None, index=True, max_length=MAX_PROVIDER_ID)
     # The provider the handover asks (written before each send), so a handover resumed after its
     # worker stopped asks no other; after the handover, the provider that took the message.
     provider: str | None = Field(default=None, max_length=32)
@@ -84,8 +89,8 @@ class ShipmentEvent(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=40)
     applied: bool
     provider: str | None = Field(default=None, max_length=32)
-    provider_status: str | None = Field(default=None, max_length=64)
-    report_id: str | None = Field(default=None, max_length=255)
+    provider_status: str | None = Field(default=None, max_length=MAX_PROVIDER_STATUS)
+    report_id: str | None = Field(default=None, max_length=MAX_PROVIDER_ID)
     # What the gateway said with its answer (a refusal's reason), for operators.
     detail: str | None = Field(default=None, max_length=MAX_DETAIL)
     at: datetime = _utc()
@@ -130,7 +135,7 @@ class DeadReport(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=32)
-    reference: str | None = Field(default=None, max_length=255)
+    reference: str | None = Field(default=None, max_length=MAX_PROVIDER_ID)
     reason: str = Field(max_length=64)
     payload: str
     received_at: datetime = _utc(index=True)
@@ -141,7 +146,7 @@ class WebhookReceipt(SQLModel, table=True):
 
     __tablename__ = "webhook_receipt"
 
-    webhook_id: str = Field(primary_key=True, max_length=255)
+    webhook_id: str = Field(primary_key=True, max_length=MAX_PROVIDER_ID)
     received_at: datetime = _utc(index=True)
 
 
@@ -154,7 +159,7 @@ class HeldReport(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     provider: str = Field(max_length=32)
-    gateway_reference: str = Field(index=True, max_length=255)
+    gateway_reference: str = Field(index=True, max_length=MAX_PROVIDER_ID)
     report: str
     received_at: datetime = _utc(index=True)
     shipment_id: str | None = Field(default=None, index=True, max_length=36)

@@ -22,6 +22,7 @@ from store import webhooks as webhook_store
 from store.engine import autocommitted
 from store.feed import COMPLETIONS_CHANNEL
 from store.limits import Limit, Refusal
+from store.widths import fitted_event, fitted_id
 
 _INSERT = text(
     "SELECT * FROM shipment_inserted(CAST(:row AS jsonb), CAST(:limits AS jsonb), :space, :key)"
@@ -71,6 +72,8 @@ def record_event(
 ) -> Recorded:
     """One event of a shipment's history (ShipmentEvent's columns), applied when it says so;
     a final status also enters the feed (numbered after this commit)."""
+    event = fitted_event(event)
+    gateway_reference = gateway_reference and fitted_id(gateway_reference)
     status: str | None = event.get("status")
     if engine.dialect.name == "postgresql":
         arguments = {

@@ -13,18 +13,21 @@ from domain.reports import DeliveryReport, MatchKey
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
 from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
+from store.widths import fitted_event, fitted_id
 
 BY_WORKFLOW = "workflow"
 BY_INBOX = "inbox"
 
 
 def add_dead_report(session: Session, report: DeadReport) -> None:
+    if report.reference is not None:
+        report.reference = fitted_id(report.reference)
     session.add(report)
 
 
 def add_late_report(session: Session, event: ShipmentEvent) -> None:
     """A report for a closed workflow: history only, the final status does not change."""
-    session.add(event)
+    session.add(ShipmentEvent(**fitted_event(event.model_dump())))
 
 
 _RECEIPT = WebhookReceipt.__table__  # type: ignore[attr-defined]
@@ -36,18 +39,19 @@ _CLAIM = InsertIgnoring(
 
 def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> bool:
     """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
-    return _CLAIM.run(connection, {"webhook_id": webhook_id, "received_at": at})
+    return _CLAIM.run(connection, {"webhook_id": fitted_id(webhook_id), "received_at": at})
 
 
 def release_webhook(session: Session, webhook_id: str) -> None:
     """Undo a claim whose processing failed, so that the sender's retry is processed."""
-    session.execute(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == webhook_id))
+    fitted = fitted_id(webhook_id)
+    session.execute(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == fitted))
 
 
 def hold_report(session: Session, report: DeliveryReport) -> int:
     row = HeldReport(
         provider=report.provider,
-        gateway_reference=report.reference,
+        gateway_reference=fitted_id(report.reference),
         report=json.dumps(asdict(report), default=datetime.isoformat),
         received_at=report.received_at,
     )
@@ -91,7 +95,7 @@ def claim_held_reports(
     without BEGIN and COMMIT around it."""
     with autocommitted(engine) as connection:
         claimed = connection.execute(
-            _CLAIM_FOR_WORKFLOW, {"gateway": gateway_reference, "sid": shipment_id}
+            _CLAIM_FOR_WORKFLOW, {"gateway": fitted_id(gateway_reference), "sid": shipment_id}
         ).all()
     return [_report(json.loads(row.report)) for row in sorted(claimed, key=lambda row: row.id)]
 

@@ -14,6 +14,7 @@ from domain.statuses import is_final, order_status_of
 from store.feed import append_feed_entry
 from store.inserts import InsertIgnoring
 from store.models import Shipment, ShipmentEvent
+from store.widths import fitted_id
 
 
 class KeyAlreadyUsedError(Exception):
@@ -159,7 +160,7 @@ _WORKFLOW_BY = {
 
 def workflow_of(connection: Connection, reference: str, key: MatchKey) -> ShipmentWorkflow | None:
     """The shipment a report names, by our reference or the gateway's (on every report)."""
-    found = connection.execute(_WORKFLOW_BY[key], {"reference": reference}).first()
+    found = connection.execute(_WORKFLOW_BY[key], {"reference": fitted_id(reference)}).first()
     return None if found is None else ShipmentWorkflow(*found)
 
 

@@ -2,17 +2,22 @@
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, select
 
-from store.models import DeadReport, ShipmentEvent
+from api.reports_inbox import ReportInbox
+from gateways.base import InboundReport
+from gateways.dsn import DsnReports
+from store.models import MAX_PROVIDER_STATUS, DeadReport, ShipmentEvent
+from store.widths import fitted_id
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import email_order, new_key, reference_of, sms_order
 from tests.support.polling import completed_manifest, eventually, final_status
-from tests.support.reports import signed_report, sms_report
+from tests.support.reports import DSN_URL, LONG_BOUNCE, bounce, signed_report, sms_report
 from tests.support.routes import EMAIL, REPORTS, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
 from tests.support.store import history, reports_in, shipment_row
@@ -153,6 +158,44 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
     with Session(stack.engine) as session:
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "simulator")]
+
+
+def dsn_inbox(stack: Stack) -> ReportInbox:
+    """The API's inbox with SMTP's reader (the stack's simulator relays no DSN)."""
+    return ReportInbox(stack.client, stack.engine, {"smtp": DsnReports("smtp", "dsn-secret")})
+
+
+async def test_a_late_bounce_longer_than_its_columns_is_kept_and_its_replay_known(
+    stack: Stack, tenant: Tenant
+) -> None:
+    key = new_key()
+    shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
+    await stack.workflow(tenant.org, key).result()
+    message_id = f"{uuid.uuid4().hex * 8}@mx.example"  # the DSN's id, and its delivery's
+    dsn = bounce(reference_of(tenant.org, key), message_id=message_id)
+    inbox = dsn_inbox(stack)
+
+    first = await inbox.receive("smtp", InboundReport(DSN_URL, {}, dsn))
+    replay = await inbox.receive("smtp", InboundReport(DSN_URL, {}, dsn))
+
+    assert (first.received, replay.duplicate) == (1, True)
+    [late] = [e for e in history(stack.engine, shipment) if e.kind == "late_report"]
+    assert late.provider_status == f"failed {LONG_BOUNCE}"[:MAX_PROVIDER_STATUS]
+    assert late.report_id == fitted_id(message_id)
+    assert await final_status(stack.api, tenant.headers, shipment) == "Email_Delivered"
+
+
+async def test_an_unknown_reference_longer_than_its_column_is_kept_as_dead(stack: Stack) -> None:
+    reference = f"unknown-{uuid.uuid4().hex * 8}"
+
+    result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, bounce(reference)))
+
+    assert result.received == 1
+    with Session(stack.engine) as session:
+        dead = session.exec(
+            select(DeadReport).where(DeadReport.reference == fitted_id(reference))
+        ).all()
+    assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "smtp")]
 
 
 async def test_signed_but_unreadable_report_is_400_and_kept(stack: Stack) -> None:

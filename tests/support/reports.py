@@ -1,10 +1,16 @@
-"""Delivery reports as the simulator signs them (Standard Webhooks)."""
+"""Delivery reports as providers send them: the simulator's, signed (Standard Webhooks), and
+SMTP's delivery status notifications."""
 
 import json
 import uuid
 from typing import Any
 
 from gateways import standard_webhooks
+from tests.support.fakes.smtp import Received, delivery_status_notification
+
+DSN_URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code=dsn-secret"
+# A bounce as a mail server words it: longer than the column that keeps a provider's status.
+LONG_BOUNCE = "5.1.1 (bad destination mailbox address: user unknown at this site)"
 
 
 def signed_report(
@@ -24,3 +30,11 @@ def signed_report(
 def sms_report(reference: str, state: str) -> dict[str, str]:
     """The simulator's report on an SMS: our reference and an SMPP state (DELIVRD, FAILED…)."""
     return {"reference": reference, "status": state, "channel": "SMS"}
+
+
+def bounce(reference: str, status: str = LONG_BOUNCE, message_id: str | None = None) -> bytes:
+    """A DSN, read by `DsnReports(…, "dsn-secret")` at DSN_URL: the message of our `reference`
+    failed with `status`."""
+    original = b"From: noreply@example.no\r\nTo: kari@example.no\r\n\r\n123\r\n"
+    received = Received("noreply@example.no", "kari@example.no", original, reference, None, True)
+    return delivery_status_notification(received, "failed", status, message_id)

@@ -171,7 +171,9 @@ class FakeSmtp:
         self.notifications.append(response)
 
 
-def delivery_status_notification(received: Received, action: str, status: str) -> bytes:
+def delivery_status_notification(
+    received: Received, action: str, status: str, message_id: str | None = None
+) -> bytes:
     """A DSN as RFC 3464 lays it out: a human part, the delivery status, the original headers."""
     original = email.message_from_bytes(received.content, policy=email.policy.default)
     headers = "".join(f"{k}: {v}\r\n" for k, v in original.items())
@@ -180,7 +182,7 @@ def delivery_status_notification(received: Received, action: str, status: str) -
         f"From: Mail Delivery System <MAILER-DAEMON@fake-smtp.local>\r\n"
         f"To: {received.mail_from}\r\n"
         f"Subject: Delivery Status Notification ({action})\r\n"
-        f"Message-ID: <{uuid.uuid4().hex}@fake-smtp.local>\r\n"
+        f"Message-ID: <{message_id or f'{uuid.uuid4().hex}@fake-smtp.local'}>\r\n"
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
         "\r\n"
