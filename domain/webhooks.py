@@ -36,7 +36,7 @@ class DeliveryFailure(StrEnum):
 
     REFUSED = "WebhookRefused"  # no 2xx: retried with backoff
     GONE = "WebhookGone"  # 410: the subscription is disabled
-    FORBIDDEN_TARGET = "WebhookForbiddenTarget"  # resolves to a private address
+    FORBIDDEN_TARGET = "WebhookForbiddenTarget"  # the target rules refuse the URL
     NO_SUBSCRIPTION = "WebhookNoSubscription"  # deleted or disabled meanwhile
 
 

@@ -45,7 +45,7 @@ async def post_event(
         "POST",
         _pinned(target),
         content=body,
-        headers={**headers, "host": urlsplit(target.url).netloc, "user-agent": USER_AGENT},
+        headers={**headers, "host": target.authority, "user-agent": USER_AGENT},
         # TLS checks the certificate against the name, while TCP goes to the checked address.
         extensions={"sni_hostname": target.host},
         timeout=seconds,

@@ -7,11 +7,19 @@ the service's own network.
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
+_MAX_NAME_LENGTH = 253
+# A label of a name as DNS carries it; the underscore is not in RFC 1123, but names have it.
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}", re.IGNORECASE)
+_NOT_A_NAME = (
+    "The URL's host is not a valid host name: labels of 1 to 63 letters, digits, hyphens or"
+    f" underscores, joined by single dots, at most {_MAX_NAME_LENGTH} characters in all."
+)
 _RESOLVE_SECONDS = 5.0
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Metadata services of the clouds; most are link-local or private already, these are not all.
@@ -30,17 +38,20 @@ class Unresolvable(TargetRefused):
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL and the address to connect to; `host` stays the name for Host and SNI."""
+    """A checked URL and the address to connect to. `host` is the name, in ASCII, for TLS's
+    SNI; `authority` the `Host` header (the name and the URL's port, if it names one)."""
 
     url: str
     scheme: str
     host: str
     port: int
     address: IpAddress
+    authority: str
 
 
 def check_url(url: str, *, https_only: bool) -> SplitResult:
-    """The URL's form: absolute http(s), a host, no credentials, https only where required."""
+    """The URL's form: absolute http(s), a host that is an address or a name DNS can carry, no
+    credentials, https only where required."""
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused(f"The URL is longer than {MAX_URL_LENGTH} characters.")
     try:
@@ -55,7 +66,25 @@ def check_url(url: str, *, https_only: bool) -> SplitResult:
         raise TargetRefused("The URL has no host.")
     if parts.username is not None or parts.password is not None:
         raise TargetRefused("The URL may not carry credentials.")
+    _host_name(parts.hostname)
     return parts
+
+
+def _host_name(host: str) -> str:
+    """The host as the resolver, TLS and the `Host` header take it: an address as written, a
+    name in ASCII (an international one in its IDNA form, as the standard library's resolver
+    and TLS encode it). A name without that form, or one DNS cannot carry, could never be
+    called: it is refused."""
+    if _address(host) is not None:
+        return host
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:  # an empty label, one over 63 characters, a forbidden character
+        raise TargetRefused(_NOT_A_NAME) from exc
+    labels = name.removesuffix(".").split(".")
+    if len(name) > _MAX_NAME_LENGTH or not all(_LABEL.fullmatch(label) for label in labels):
+        raise TargetRefused(_NOT_A_NAME)
+    return name
 
 
 def forbidden(address: IpAddress) -> bool:
@@ -68,13 +97,16 @@ def forbidden(address: IpAddress) -> bool:
 async def resolve(url: str, *, https_only: bool, allow_private: bool) -> Target:
     """Check the URL and resolve its host; every address it resolves to must be allowed."""
     parts = check_url(url, https_only=https_only)
-    host = parts.hostname or ""
+    host = _host_name(parts.hostname or "")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = await _addresses(host, port)
     refused = [a for a in addresses if forbidden(a)]
     if refused and not allow_private:
         raise TargetRefused(f"The URL's host resolves to a forbidden address ({refused[0]}).")
-    return Target(url, parts.scheme, host, port, addresses[0])
+    authority = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        authority = f"{authority}:{parts.port}"
+    return Target(url, parts.scheme, host, port, addresses[0], authority)
 
 
 async def validate(url: str, *, https_only: bool, allow_private: bool) -> None:
@@ -86,11 +118,17 @@ async def validate(url: str, *, https_only: bool, allow_private: bool) -> None:
         await resolve(url, https_only=https_only, allow_private=False)
 
 
-async def _addresses(host: str, port: int) -> list[IpAddress]:
+def _address(host: str) -> IpAddress | None:
     try:
-        return [ipaddress.ip_address(host)]
+        return ipaddress.ip_address(host)
     except ValueError:
-        pass
+        return None
+
+
+async def _addresses(host: str, port: int) -> list[IpAddress]:
+    address = _address(host)
+    if address is not None:
+        return [address]
     try:
         async with asyncio.timeout(_RESOLVE_SECONDS):
             infos = await asyncio.get_running_loop().getaddrinfo(

@@ -1,7 +1,11 @@
 """The webhook activities against the real store and a local receiver: an attempt run again
 after its receiver answered 2xx posts nothing more."""
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
+from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks import TargetRules, WebhookActivities
@@ -11,11 +15,15 @@ from domain.webhooks import (
     DeliveryStatus,
     EventResult,
 )
+from gateways.standard_webhooks import new_secret
+from store import webhooks as store
+from store.models import WebhookSubscription
 from tests.support.stack import Stack, Tenant
 from tests.support.webhooks import (
     Receiver,
     completed_event,
     deliveries,
+    full_width,
     place,
     subscribe,
     succeeded,
@@ -51,3 +59,59 @@ async def test_attempts_run_again_after_a_2xx_post_nothing_more(
     assert one == done
     assert len(receiver.received) == 1
     assert (await deliveries(stack, tenant, subscription))[0]["attempts"] == 1
+
+
+DEVELOPMENT = TargetRules(https_only=False, allow_private=True, attempt_seconds=1.0)
+
+
+def kept_subscription(stack: Stack, tenant: Tenant, url: str) -> dict[str, str]:
+    """A subscription written before its URL was checked as it is now (creation refuses it)."""
+    subscription_id = str(uuid.uuid4())
+    row = WebhookSubscription(
+        id=subscription_id,
+        org=tenant.org,
+        url=url,
+        secret=new_secret(),
+        created_at=datetime.now(UTC),
+    )
+    with Session(stack.engine) as session:
+        assert store.add_subscription(session, row, limit=10)
+        session.commit()
+    return {"id": subscription_id}
+
+
+async def test_a_host_that_is_no_host_name_fails_its_delivery_at_once(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """The attempt fails and says why; nothing is raised to retry it (which would hold the
+    order's workflow open), since the URL can never be called."""
+    subscription = kept_subscription(stack, tenant, "https://a..example.com/hook")
+    async with new_client() as http:
+        activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
+        result = await ActivityEnvironment().run(
+            activities.deliver_event, completed_event(tenant.org)
+        )
+
+    assert [o.status for o in result.outcomes] == [DeliveryStatus.FAILED]
+    assert result.retries == []
+    [failed] = await deliveries(stack, tenant, subscription)
+    assert failed["attempts"] == 1
+    assert "not a valid host name" in failed["lastError"]
+
+
+async def test_a_host_in_full_width_characters_is_delivered_to_by_its_ascii_name(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """IDNA maps it to 127.0.0.1, which is what the resolver looks up and the Host header says."""
+    async with Receiver().running() as receiver:
+        url = f"http://{full_width('127.0.0.1')}:{receiver.port}/hooks"
+        await subscribe(stack, tenant, url)
+        async with new_client() as http:
+            activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
+            result = await ActivityEnvironment().run(
+                activities.deliver_event, completed_event(tenant.org)
+            )
+
+    assert [o.status for o in result.outcomes] == [DeliveryStatus.SUCCEEDED]
+    [received] = receiver.received
+    assert received.headers["host"] == f"127.0.0.1:{receiver.port}"

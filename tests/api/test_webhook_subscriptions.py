@@ -164,3 +164,24 @@ async def test_a_retry_sends_again_while_the_last_retrys_run_is_still_closing(
 
     assert answer.status_code == 202
     assert [r.webhook_id for r in arrived] == [delivered.webhook_id] * 2
+
+
+# Hosts the resolver cannot even encode: an empty label, a label over 63 characters.
+NOT_HOST_NAMES = ["https://a..example.com/hook", f"https://{'x' * 64}.example.com/hook"]
+
+
+async def test_a_host_that_is_no_host_name_is_a_400_problem_whether_or_not_private_is_allowed(
+    stack: Stack, tenant: Tenant, guarded_api: Settings
+) -> None:
+    async with api_and_worker(guarded_api, stack.engine, stack.connection) as guarded:
+        answers = [
+            await api.post(WEBHOOKS, json={"url": url}, headers=tenant.headers)
+            for api in (stack.api, guarded)
+            for url in NOT_HOST_NAMES
+        ]
+    listed = (await stack.api.get(WEBHOOKS, headers=tenant.headers)).json()
+
+    assert [a.status_code for a in answers] == [400] * 4
+    assert all(a.headers["content-type"].startswith("application/problem+json") for a in answers)
+    assert all("not a valid host name" in a.json()["errors"]["url"][0] for a in answers)
+    assert listed == []

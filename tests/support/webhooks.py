@@ -129,3 +129,8 @@ def completed_event(org: str, shipment_id: str | None = None) -> WebhookEvent:
         last_update=datetime.now(UTC),
     )
     return WebhookEvent(org, EventType.COMPLETED, manifest, manifest.last_update, 7)
+
+
+def full_width(text: str) -> str:
+    """ASCII letters and digits in their full-width forms, which IDNA maps back to ASCII."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in text)

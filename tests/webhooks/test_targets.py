@@ -4,6 +4,7 @@ import ipaddress
 
 import pytest
 
+from tests.support.webhooks import full_width
 from webhooks.targets import TargetRefused, check_url, forbidden, resolve, validate
 
 
@@ -55,3 +56,38 @@ async def test_creation_with_private_targets_allowed_resolves_nothing() -> None:
     await validate("http://no-such-host.invalid/x", https_only=False, allow_private=True)
     with pytest.raises(TargetRefused, match="does not resolve"):
         await validate("http://no-such-host.invalid/x", https_only=False, allow_private=False)
+
+
+# Hosts the resolver cannot even encode (an empty label, one over 63 characters), and one no
+# name can be.
+NOT_HOST_NAMES = [
+    "https://a..example.com/hook",
+    "https://.example.com/hook",
+    f"https://{'x' * 64}.example.com/hook",
+    "https://hooks.exa%20mple.no/hook",
+]
+
+
+@pytest.mark.parametrize("allow_private", [True, False])
+@pytest.mark.parametrize("url", NOT_HOST_NAMES)
+async def test_a_host_that_is_no_host_name_is_refused_saying_so(
+    url: str, allow_private: bool
+) -> None:
+    with pytest.raises(TargetRefused, match="not a valid host name"):
+        await validate(url, https_only=True, allow_private=allow_private)
+    with pytest.raises(TargetRefused, match="not a valid host name"):
+        await resolve(url, https_only=True, allow_private=allow_private)
+
+
+async def test_an_international_host_is_called_by_its_ascii_name() -> None:
+    """IDNA maps full-width letters to ASCII: the name the resolver looks up is the one TLS and
+    the Host header name."""
+    url = f"http://{full_width('localhost')}:8080/x"
+
+    target = await resolve(url, https_only=False, allow_private=True)
+
+    assert (target.host, target.authority, str(target.address)) == (
+        "localhost",
+        "localhost:8080",
+        "127.0.0.1",
+    )
