@@ -2,6 +2,7 @@
 twice (after the handover and at the final status), so Temporal writes its visibility record
 three times per order, not four."""
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 
 from tests.support.answers import shipment_id
@@ -46,3 +47,22 @@ async def test_an_order_starts_with_its_search_attributes_and_updates_them_twice
         found.get(sa.SENDERS_REFERENCE),
         found.get(sa.PROVIDER),
     ) == (shipment_id(response), "SMS_Delivered", "SMS", tenant.org, "ref-42", "simulator")
+
+
+@pytest.mark.parametrize(
+    ("reference", "found_by"),
+    [("€" * 1024, "€" * 255), ("😀" * 1024, "😀" * 170), ("r" * 1024, "r" * 255)],
+)
+async def test_a_long_reference_is_found_by_its_start_and_kept_whole(
+    stack: Stack, tenant: Tenant, reference: str, found_by: str
+) -> None:
+    order = sms_order(sendersReference=reference)
+
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    manifest = await completed_manifest(stack.api, tenant.headers, shipment_id(response))
+    found = await stack.workflow(tenant.org, order["idempotencyId"]).describe()
+
+    assert response.status_code == 201, response.text
+    assert response.json()["notification"]["sendersReference"] == reference
+    assert manifest["sendersReference"] == reference
+    assert found.typed_search_attributes.get(sa.SENDERS_REFERENCE) == found_by
