@@ -22,6 +22,8 @@ from sqlmodel import Session, SQLModel
 from bench.load import percentile
 from bench.targets import turns
 from devstack.postgres import scratch_postgres_database
+from domain.orders import Channel
+from domain.recipients import recipient_key
 from domain.reports import MatchKey
 from domain.statuses import ShipmentStatus
 from store import limits, order_writes, reports, shipments
@@ -131,6 +133,7 @@ _SHIPMENT_COLUMNS = (
     "fingerprint",
     "channel",
     "destination",
+    "recipient_key",
     "senders_reference",
     "status",
     "order_status",
@@ -174,6 +177,7 @@ def _rows(start: int, count: int, now: datetime, days: int, base: int) -> Iterat
                 "f" * 64,
                 "SMS",
                 phone,
+                phone,  # its recipient key: written as E.164 already
                 None,
                 status,
                 "Order_Completed",
@@ -367,6 +371,7 @@ def _order_row(org: str, destination: str, status: str = ShipmentStatus.SMS_SEND
         fingerprint="f",
         channel="SMS",
         destination=destination,
+        recipient_key=recipient_key(Channel.SMS, destination),
         status=status,
         order_status="Order_Processed",
         created_at=now,

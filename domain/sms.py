@@ -30,6 +30,11 @@ def international_digits(phone_number: str) -> str:
     return digits.removeprefix("00") if phone_number.lstrip().startswith("00") else digits
 
 
+def e164(phone_number: str) -> str:
+    """The number as every gateway sends it, whichever way it was written: +4791234567."""
+    return "+" + international_digits(phone_number)
+
+
 def units(body: str) -> int:
     """GSM septets (an extension character takes two) or, outside GSM 03.38, UCS-2 units."""
     if is_gsm7(body):

@@ -15,7 +15,7 @@ import httpx
 from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport
-from domain.sms import SmsCapacity, international_digits
+from domain.sms import SmsCapacity, e164
 from domain.statuses import ShipmentStatus
 from gateways.base import (
     GatewayContext,
@@ -129,7 +129,7 @@ class TwilioSms:
 
     async def send_sms(self, message: SmsSend) -> Receipt:
         form = {
-            "To": "+" + international_digits(message.to),
+            "To": e164(message.to),
             "Body": message.body,
             "ValidityPeriod": str(min(message.validity_seconds, MAX_VALIDITY_SECONDS)),
             "StatusCallback": callback_url(self._public_base_url, message.reference),

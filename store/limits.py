@@ -6,7 +6,10 @@ after the new row is inserted, inside the same transaction: SQLite lets one writ
 and on PostgreSQL a per-tenant advisory lock does the same, so concurrent orders cannot all see
 room for themselves. Limits therefore hold across any number of API and worker processes. On
 PostgreSQL the order path runs the same queries inside one server-side call
-(`shipment_inserted`, migration 0010); `first_refusal` is SQLite's.
+(`shipment_inserted`, migrations 0010 and 0011); `first_refusal` is SQLite's.
+
+The recipient limit counts by `recipient_key`, the handset or mailbox the destination reaches:
+the same number written with `00` or separators, or an address in other cases, is one recipient.
 """
 
 import hashlib
@@ -19,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from domain.recipients import recipient_key
 from store.locks import lock_until_commit
 from store.models import Shipment
 
@@ -45,6 +49,12 @@ def tenant_lock(org: str) -> tuple[int, int]:
     )
 
 
+def with_recipient_key(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A new order's row (a shipment's columns) with the key the recipient limit counts by,
+    derived here so that no writer of the row can give another."""
+    return {**row, "recipient_key": recipient_key(row["channel"], row["destination"])}
+
+
 def lock_tenant(session: Session, org: str) -> None:
     lock_until_commit(session.connection(), *tenant_lock(org))
 
@@ -69,7 +79,7 @@ def _oldest_counted(*scope: ColumnElement[bool]) -> Select[Any]:
 
 
 _QUERIES = {
-    "recipient": _oldest_counted(_SHIPMENT.c.destination == bindparam("destination")),
+    "recipient": _oldest_counted(_SHIPMENT.c.recipient_key == bindparam("recipient_key")),
     "tenant": _oldest_counted(),
 }
 
@@ -87,7 +97,7 @@ def first_refusal(session: Session, row: Mapping[str, Any], limits: list[Limit])
                 "org": row["org"],
                 "since": since,
                 "sid": row["id"],
-                "destination": row["destination"],
+                "recipient_key": row["recipient_key"],
                 "skip": limit.count - 1,
             },
         ).scalar()

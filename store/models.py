@@ -50,7 +50,7 @@ class Shipment(SQLModel, table=True):
         UniqueConstraint("org", "idempotency_id", name="uq_shipment_org_key"),
         # The rate limits count recent orders per tenant and per (tenant, recipient).
         Index("ix_shipment_org_created", "org", "created_at"),
-        Index("ix_shipment_org_destination_created", "org", "destination", "created_at"),
+        Index("ix_shipment_org_recipient_created", "org", "recipient_key", "created_at"),
         # Retention finds the oldest orders of every tenant.
         Index("ix_shipment_created", "created_at"),
     )
@@ -64,6 +64,9 @@ class Shipment(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     channel: str = Field(max_length=8)
     destination: str = Field(max_length=320)
+    # The handset or mailbox `destination` reaches (domain/recipients.py), which the recipient
+    # limit counts by; `destination` stays as the caller wrote it, as it is shown.
+    recipient_key: str = Field(max_length=320)
     senders_reference: str | None = Field(default=None, max_length=1024)
     status: str = Field(max_length=40)
     order_status: str = Field(max_length=40)

@@ -1,6 +1,6 @@
 """The worker's writes of an order, its row and each event of its history, each one
-transaction: one call of a server-side function on PostgreSQL (migration 0010), where the
-statements one by one would cost a round trip each; statement by statement on SQLite, which
+transaction: one call of a server-side function on PostgreSQL (migrations 0010 and 0011), where
+the statements one by one would cost a round trip each; statement by statement on SQLite, which
 has no round trips."""
 
 import json
@@ -55,6 +55,7 @@ class Recorded(NamedTuple):
 def insert_shipment(engine: Engine, row: Mapping[str, Any], limits: list[Limit]) -> Inserted:
     """A new order's row (a shipment's columns) and its first event, if the rate limits leave
     room for it; raises KeyAlreadyUsedError when another order holds its idempotency key."""
+    row = rate_limits.with_recipient_key(row)
     if engine.dialect.name == "postgresql":
         return _insert_on_server(engine, row, limits)
     with Session(engine) as session:

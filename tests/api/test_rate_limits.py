@@ -4,14 +4,14 @@ import asyncio
 
 import pytest
 
-from tests.support.answers import assert_problem
-from tests.support.bodies import random_phone, sms_order
+from tests.support.answers import assert_problem, shipment_id
+from tests.support.bodies import email_order, random_email, random_phone, sms_order
 from tests.support.inprocess import api_and_worker_with
-from tests.support.routes import SMS
+from tests.support.routes import EMAIL, SHIPMENT, SMS
 from tests.support.simulator import received
 from tests.support.stack import Stack, Tenant
 
-# PostgreSQL checks the limits in a server-side function of its own (migration 0010).
+# PostgreSQL checks the limits in a server-side function of its own (migrations 0010, 0011).
 pytestmark = pytest.mark.both_databases
 
 
@@ -30,6 +30,45 @@ async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Te
     assert len(await received(stack.simulator, to=phone)) == 3
     counted = await stack.api.get("/metrics")
     assert 'notifications_rate_limited_total{scope="recipient"}' in counted.text
+
+
+async def test_one_handset_is_one_recipient_however_its_number_is_written(
+    stack: Stack, tenant: Tenant
+) -> None:
+    phone = random_phone()  # +479XXXXXXX
+    written = [
+        "00" + phone[1:],
+        f"{phone[:3]} {phone[3:]}",
+        f"{phone[:3]}-{phone[3:]}",
+        f"{phone[:6]} {phone[6:]}",
+        f"00{phone[1:3]}-{phone[3:]}",
+    ]
+    async with api_and_worker_with(stack, recipient_limit=1, recipient_window_seconds=600) as api:
+        first = await api.post(SMS, json=sms_order(written[0]), headers=tenant.headers)
+        again = [
+            await api.post(SMS, json=sms_order(number), headers=tenant.headers)
+            for number in [phone, *written[1:]]
+        ]
+        shown = await api.get(f"{SHIPMENT}/{shipment_id(first)}", headers=tenant.headers)
+
+    assert first.status_code == 201
+    assert [r.status_code for r in again] == [429] * 5
+    assert shown.json()["recipients"][0]["destination"] == written[0]
+
+
+async def test_one_mailbox_is_one_recipient_whatever_the_case_of_its_address(
+    stack: Stack, tenant: Tenant
+) -> None:
+    address = random_email()
+    async with api_and_worker_with(stack, recipient_limit=1, recipient_window_seconds=600) as api:
+        first = await api.post(EMAIL, json=email_order(address), headers=tenant.headers)
+        again = [
+            await api.post(EMAIL, json=email_order(written), headers=tenant.headers)
+            for written in (address.upper(), address.capitalize(), address.replace(".no", ".NO"))
+        ]
+
+    assert first.status_code == 201
+    assert [r.status_code for r in again] == [429] * 3
 
 
 async def test_replays_are_not_counted(stack: Stack, tenant: Tenant) -> None:

@@ -148,3 +148,46 @@ def test_feed_entries_keep_their_numbers_when_numbering_moves_after_commit(
     assert before == [("s1", 1), ("s2", 2), ("s3", 3)]
     assert after == [("s1", 1, 1), ("s2", 2, 2), ("s3", 3, 3)]
     assert _feed(empty_engine, "shipment_id", "seq") == before
+
+
+def _shipment(connection: Any, sid: str, channel: str, destination: str) -> None:
+    connection.execute(
+        text(
+            "INSERT INTO shipment (id, order_id, org, idempotency_id, workflow_id, reference, "
+            "fingerprint, channel, destination, status, order_status, created_at, expires_at, "
+            "last_update) VALUES (:id, 'o', 'ttd', :id, :id, :id, 'f', :channel, :destination, "
+            "'SMS_Sending', 'Order_Processed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"
+        ),
+        {"id": sid, "channel": channel, "destination": destination},
+    )
+
+
+def test_rows_from_before_get_the_key_the_recipient_limit_counts_by(empty_engine: Engine) -> None:
+    written = {
+        "s1": ("SMS", "+4791234567"),
+        "s2": ("SMS", "0047 (912) 34.567"),
+        "s3": ("SMS", "+47-912/345-67"),
+        "s4": ("Email", "Kari.Nordmann@Example.NO"),
+    }
+    upgrade(empty_engine, "0010")
+    with empty_engine.begin() as connection:
+        for sid, (channel, destination) in written.items():
+            _shipment(connection, sid, channel, destination)
+
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, recipient_key FROM shipment")).all()
+    keys = {sid: key for sid, key in rows}
+    downgrade(empty_engine, "0010")
+    left = {column["name"] for column in inspect(empty_engine).get_columns("shipment")}
+    indexes = {index["name"] for index in inspect(empty_engine).get_indexes("shipment")}
+
+    assert keys == {
+        "s1": "+4791234567",
+        "s2": "+4791234567",
+        "s3": "+4791234567",
+        "s4": "kari.nordmann@example.no",
+    }
+    assert "recipient_key" not in left
+    assert "ix_shipment_org_destination_created" in indexes

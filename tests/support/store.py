@@ -41,6 +41,7 @@ def new_shipment(engine: Engine, org: str, created_at: datetime | None = None) -
         fingerprint="f",
         channel="SMS",
         destination="+4790000000",
+        recipient_key="+4790000000",
         status="SMS_Accepted",
         order_status="Order_Processed",
         created_at=created_at,

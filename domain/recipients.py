@@ -1,0 +1,34 @@
+"""Which handset or mailbox an order's destination reaches, however the caller wrote it: what
+the per-recipient rate limit counts by. The destination itself is kept and shown as given."""
+
+from domain.orders import Channel
+from domain.sms import e164
+
+
+def recipient_key(channel: str, destination: str) -> str:
+    """`+47 912 34 567`, `0047-91234567` and `+4791234567` are one handset, as the gateways
+    send all three to it; `Kari@Example.NO` and `kari@example.no` are one mailbox."""
+    if channel == Channel.SMS:
+        return e164(destination)
+    return _mailbox(destination)
+
+
+def _mailbox(address: str) -> str:
+    """The whole address lower-cased. Domains ignore case (RFC 5321 2.4). A host may in theory
+    tell local parts apart by case, but the mail services in use do not, so a caller could
+    otherwise multiply the limit by writing one mailbox in different cases; the rare host that
+    does would only have its case variants share one limit. The message still goes to the
+    address as given."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local}@{_unicode_domain(domain)}"
+
+
+def _unicode_domain(domain: str) -> str:
+    """`bølgen.no` and its ASCII (IDNA) form `xn--blgen-vua.no`, in which the SMTP gateway
+    mails it, are one domain. The Unicode form is the key's: it is never longer than the
+    address as given, so the key fits wherever the destination does. (`domain` is lower-case
+    already: Python decodes only a lower-case `xn--`.)"""
+    try:
+        return domain.encode("idna").decode("idna")
+    except UnicodeError:  # an `xn--` label that is not valid Punycode: no other form to match
+        return domain
