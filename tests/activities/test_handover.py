@@ -273,34 +273,18 @@ async def test_a_resumed_handover_asks_only_the_provider_its_row_names(stack: St
     assert asked(f"down-{tag}") == 0
 
 
-async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_none(
-    stack: Stack,
-) -> None:
-    tag = uuid.uuid4().hex[:6]
-    data, records = left_behind(stack, f"twilio-{tag}")
-    async with httpx.AsyncClient() as http:
-        gateways = two_sms_providers(http, stack, tag)
-        plain = Route(
-            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
-        )
-        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
-        activities = HandoverActivities(gateways, records)
-        with pytest.raises(ApplicationError) as failure:
-            await ActivityEnvironment().run(activities.hand_over, data)
-
-    assert failure.value.type == FailureKind.AMBIGUOUS
-    assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
-
-
 def at_attempt(attempt: int) -> ActivityEnvironment:
     env = ActivityEnvironment()
     env.info = replace(env.info, attempt=attempt)
     return env
 
 
-async def test_a_later_attempt_that_finds_a_provider_named_resumes(stack: Stack) -> None:
-    """The attempt before was cut off by its timeout after the provider took the message
-    (while recording its answer, say): a later attempt must not ask afresh either."""
+@pytest.mark.parametrize("attempt", [1, 3], ids=["after-a-stop", "after-a-timeout"])
+async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_none(
+    stack: Stack, attempt: int
+) -> None:
+    """Whichever attempt finds the row naming a provider: a later one follows an attempt cut
+    off by its timeout after the provider took the message (while recording its answer, say)."""
     tag = uuid.uuid4().hex[:6]
     data, records = left_behind(stack, f"twilio-{tag}")
     async with httpx.AsyncClient() as http:
@@ -311,7 +295,7 @@ async def test_a_later_attempt_that_finds_a_provider_named_resumes(stack: Stack)
         gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
         activities = HandoverActivities(gateways, records)
         with pytest.raises(ApplicationError) as failure:
-            await at_attempt(3).run(activities.hand_over, data)
+            await at_attempt(attempt).run(activities.hand_over, data)
 
     assert failure.value.type == FailureKind.AMBIGUOUS
     assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
