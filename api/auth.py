@@ -1,5 +1,6 @@
 """Bearer-token authentication: who the caller is (the `org` claim) and whether it may order."""
 
+import math
 import re
 import threading
 import time
@@ -36,8 +37,19 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, object]: ...
 
 
+class SignatureVerifier(TokenVerifier, Protocol):
+    """The verifier of one kind of signature; `trusted_seconds`: how long its verification
+    holds before the token is checked again."""
+
+    @property
+    def trusted_seconds(self) -> float: ...
+
+
 class HmacTokenVerifier:
     """HS256 tokens signed with a shared secret: development and simple deployments."""
+
+    # The secret is the process's own setting: it cannot change under a running process.
+    trusted_seconds = math.inf
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
@@ -55,12 +67,14 @@ class TokenVerifiers:
     """Picks the verifier by the token's algorithm: HS256 (shared secret) or RS256/ES256 (JWKS);
     an algorithm with no verifier configured is refused.
 
-    A token once verified is remembered with its claims until it expires: a backend sends the
-    same token with order after order, and verifying it again cost more than the rest of the
-    route's checks. Only the whole token is a key, so no other token can use its entry.
+    A token once verified is remembered with its claims until it expires, or until its
+    verifier's `trusted_seconds` have passed (a withdrawn key must stop working): a backend
+    sends the same token with order after order, and verifying it again cost more than the
+    rest of the route's checks. Only the whole token is a key, so no other token can use its
+    entry.
     """
 
-    def __init__(self, by_algorithm: dict[str, TokenVerifier], remember: int = 4096) -> None:
+    def __init__(self, by_algorithm: dict[str, SignatureVerifier], remember: int = 4096) -> None:
         self._by_algorithm = by_algorithm
         self._verified: OrderedDict[str, tuple[dict[str, object], float]] = OrderedDict()
         self._remember = remember
@@ -74,11 +88,13 @@ class TokenVerifiers:
         claims = self._remembered(token)
         if claims is not None:
             return claims
-        claims = self._verify(token)
+        verifier = self._verifier(token)
+        claims = verifier.verify(token)
         expires = claims.get("exp")
         if isinstance(expires, int | float):
+            until = min(float(expires), time.time() + verifier.trusted_seconds)
             with self._lock:
-                self._verified[token] = (claims, float(expires))
+                self._verified[token] = (claims, until)
                 while len(self._verified) > self._remember:
                     self._verified.popitem(last=False)
         return claims
@@ -94,7 +110,7 @@ class TokenVerifiers:
             self._verified.move_to_end(token)
             return entry[0]
 
-    def _verify(self, token: str) -> dict[str, object]:
+    def _verifier(self, token: str) -> SignatureVerifier:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
         except jwt.PyJWTError as exc:
@@ -102,7 +118,7 @@ class TokenVerifiers:
         verifier = self._by_algorithm.get(str(algorithm))
         if verifier is None:
             raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
-        return verifier.verify(token)
+        return verifier
 
 
 def authorize(token: str | None, verifier: TokenVerifier, scope: str) -> dict[str, object]:

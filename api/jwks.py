@@ -31,20 +31,30 @@ class JwksKeys:
         self._timeout = timeout_seconds
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        # The last fetch, answered or not: while the provider fails, the key set stays stale,
+        # and without this every new token would ask it again.
+        self._tried_at = float("-inf")
         self._lock = threading.Lock()
+
+    @property
+    def cache_seconds(self) -> float:
+        return self._cache_seconds
 
     def key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
-            age = time.monotonic() - self._fetched_at
-            stale = age > self._cache_seconds
-            if stale or (kid not in self._keys and age > self._min_refresh):
-                self._refresh()
+            now = time.monotonic()
+            wanted = now - self._fetched_at > self._cache_seconds or kid not in self._keys
+            if wanted and now - self._tried_at > self._min_refresh:
+                self._refresh(now)
+            if not self._keys:
+                raise VerifierUnavailable("key set unavailable")
             found = self._keys.get(kid)
         if found is None:
             raise InvalidToken(f"no signing key {kid!r}")
         return found
 
-    def _refresh(self) -> None:
+    def _refresh(self, now: float) -> None:
+        self._tried_at = now
         try:
             response = httpx.get(self._url, timeout=self._timeout)
             response.raise_for_status()
@@ -63,6 +73,12 @@ class JwksTokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+
+    @property
+    def trusted_seconds(self) -> float:
+        """A key the provider withdraws stops verifying within the key set's cache time: a
+        token verified before is checked again after as long."""
+        return self._keys.cache_seconds
 
     def verify(self, token: str) -> dict[str, object]:
         try:

@@ -8,7 +8,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from temporalio.envconfig import ClientConfigProfile
 
 from api import openapi, problems
-from api.auth import HmacTokenVerifier, TokenVerifier, TokenVerifiers
+from api.auth import HmacTokenVerifier, SignatureVerifier, TokenVerifiers
 from api.codec_service import CodecService
 from api.completions import CompletionWatcher
 from api.cors import PathCors
@@ -48,7 +48,7 @@ _UNTRACED = "/health,/metrics$"
 
 
 def token_verifiers(settings: Settings) -> TokenVerifiers:
-    by_algorithm: dict[str, TokenVerifier] = {}
+    by_algorithm: dict[str, SignatureVerifier] = {}
     if settings.auth_jwt_secret:
         by_algorithm["HS256"] = HmacTokenVerifier(settings.auth_jwt_secret)
     if settings.auth_jwks_url:

@@ -25,13 +25,17 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # Last in, first out: the connections in use stay few and recently used, which spares
         # them the ping (_ping_if_idle) and lets the others idle.
-        engine = create_engine(url, pool_size=10, max_overflow=20, pool_use_lifo=True)
+        engine = create_engine(
+            url, pool_size=10, max_overflow=20, pool_use_lifo=True, hide_parameters=True
+        )
         event.listen(engine.pool, "checkin", _note_checkin)
         event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

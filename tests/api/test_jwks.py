@@ -16,10 +16,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
-from api.auth import InvalidToken
-from api.jwks import JwksKeys, JwksTokenVerifier
+from api.auth import InvalidToken, TokenVerifiers
+from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from devstack.processes import free_port
 from devstack.token import bearer
 from tests.support.answers import assert_problem
@@ -38,6 +38,8 @@ class KeySet:
 
     keys: dict[str, Any] = field(default_factory=dict)
     fetches: int = 0
+    # The provider answers 503 to every fetch while this is set.
+    failing: bool = False
 
     def add(self, kid: str, algorithm: str) -> Any:
         private = (
@@ -82,6 +84,8 @@ async def idp() -> AsyncIterator[tuple[KeySet, str]]:
     @app.get("/jwks")
     async def jwks() -> dict[str, Any]:
         keyset.fetches += 1
+        if keyset.failing:
+            raise HTTPException(503)
         return keyset.document()
 
     async with serving(app) as base:
@@ -175,6 +179,48 @@ async def test_rotation_by_kid(idp: tuple[KeySet, str]) -> None:
         await asyncio.to_thread(verifier.verify, retired)
 
 
+async def test_a_withdrawn_key_stops_verifying_a_token_already_remembered(
+    idp: tuple[KeySet, str],
+) -> None:
+    """Remembered until its exp, a token signed with a withdrawn key went on working for
+    hours; now for no longer than the key set's cache time."""
+    keyset, url = idp
+    keyset.add("old", "RS256")
+    jwks = JwksTokenVerifier(JwksKeys(url, 0.5, min_refresh_seconds=0.1), ISSUER, AUDIENCE, 0)
+    verifiers = TokenVerifiers(dict.fromkeys(ALGORITHMS, jwks))
+    token = keyset.token("old", exp=int(time.time()) + 3600)
+    first = await asyncio.to_thread(verifiers.verify, token)
+    keyset.add("new", "ES256")
+    del keyset.keys["old"]
+    await asyncio.sleep(0.6)
+
+    assert first["org"] == "ttd"
+    assert not verifiers.knows(token)
+    with pytest.raises(InvalidToken):
+        await asyncio.to_thread(verifiers.verify, token)
+
+
+async def test_a_failing_provider_is_asked_no_more_often_than_an_unknown_key_would(
+    idp: tuple[KeySet, str],
+) -> None:
+    """With its key set past its cache time and the provider failing, every new token asked
+    it again, each holding the lock for up to the fetch's timeout."""
+    keyset, url = idp
+    keyset.add("k1", "RS256")
+    jwks = JwksTokenVerifier(JwksKeys(url, 0.3, min_refresh_seconds=1), ISSUER, AUDIENCE, 0)
+    await asyncio.to_thread(jwks.verify, keyset.token("k1"))
+    keyset.failing = True
+    await asyncio.sleep(1.1)  # past the cache time and the throttle
+    fetched = keyset.fetches
+
+    verified = [
+        await asyncio.to_thread(jwks.verify, keyset.token("k1", jti=str(n))) for n in range(20)
+    ]
+
+    assert keyset.fetches == fetched + 1  # one failed fetch; the keys it had serve meanwhile
+    assert all(claims["org"] == "ttd" for claims in verified)
+
+
 async def test_made_up_key_ids_do_not_flood_the_provider(idp: tuple[KeySet, str]) -> None:
     keyset, url = idp
     keyset.add("k1", "RS256")
@@ -200,8 +246,11 @@ async def test_unreachable_key_set_is_503(stack: Stack) -> None:
     keyset.add("k1", "RS256")
     async with api_for(settings, stack.connection) as client:
         response = await client.get(FEED, headers=bearer(keyset.token("k1")))
+        # Within the refetch throttle: still unavailable, not a bad token.
+        again = await client.get(FEED, headers=bearer(keyset.token("k1", jti="2")))
 
     assert_problem(response, 503)
+    assert_problem(again, 503)
 
 
 async def test_forged_algorithms_are_refused(

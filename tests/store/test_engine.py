@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from store import engine as store_engine
 from store.engine import create_db_engine
@@ -57,3 +57,11 @@ def test_a_connection_used_a_moment_ago_is_trusted_without_a_ping(
         backend(engine)
     assert failed.value.connection_invalidated
     assert backend(engine) != first
+
+
+def test_a_failed_statement_does_not_carry_its_parameters_into_the_log(engine: Engine) -> None:
+    """The error of a failed write is logged whole: its parameters could be a webhook secret."""
+    with pytest.raises(DBAPIError) as failed, engine.connect() as connection:
+        connection.execute(text("SELECT 1 / 0, CAST(:secret AS text)"), {"secret": "whsec_abc"})
+
+    assert "whsec_abc" not in str(failed.value)
