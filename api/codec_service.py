@@ -6,7 +6,7 @@ import logging
 from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 
-from core.codec import EncryptionCodec, KeyringError, parse_keyring
+from core.codec import EncryptionCodec, parse_keyring
 from core.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class CodecService:
             return payload
         try:
             return (await self._codec.decode([payload]))[0]
-        except (KeyringError, InvalidTag, KeyError) as exc:
+        except (ValueError, InvalidTag, KeyError) as exc:
+            # ValueError: also a nonce too short and a key id that is not UTF-8 (KeyringError
+            # is one too); none of them is the caller's other payloads' fault.
             log.warning("a payload stays sealed: %s", type(exc).__name__)
             return payload

@@ -234,3 +234,20 @@ async def test_a_payload_of_an_unknown_key_stays_sealed(
     assert sealed.metadata["encoding"] == ENCODING
     assert b"123456" not in sealed.data
     assert readable == plain
+
+
+@pytest.mark.parametrize(
+    ("key_id", "data"),
+    [(b"scratch", b""), (b"\xff", b"x" * 40)],
+    ids=["nonce-too-short", "key-id-not-utf8"],
+)
+async def test_a_malformed_sealed_payload_stays_sealed(
+    codec: httpx.AsyncClient, stack: Stack, key_id: bytes, data: bytes
+) -> None:
+    broken = Payload(metadata={"encoding": ENCODING, "encryption-key-id": key_id}, data=data)
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"status":"SMS_Delivered"}')
+
+    decoded = await codec.post(DECODE, json=wire([broken, plain]), headers=operator(stack))
+
+    assert decoded.status_code == 200
+    assert unwire(decoded.json()) == [broken, plain]
