@@ -86,14 +86,12 @@ def _content_type(value: Any) -> ContentType:
 
 NotBlank = _rule(_not_blank, "blank", "Must not be empty.")
 # Every string field: JSON can carry half a surrogate pair, which no store or gateway can encode.
-Text = Annotated[
-    StrictStr,
-    _rule(
-        rules.is_unicode,
-        "unicode",
-        "Must be valid Unicode: a \\uD800-\\uDFFF escape must be half of a surrogate pair.",
-    ),
-]
+Unicode = _rule(
+    rules.is_unicode,
+    "unicode",
+    "Must be valid Unicode: a \\uD800-\\uDFFF escape must be half of a surrogate pair.",
+)
+Text = Annotated[StrictStr, Unicode]
 SingleLine = _rule(_single_line, "control_characters", "Must not contain control characters.")
 TextBody = _rule(_text_body, "control_characters", "Must not contain control characters.")
 

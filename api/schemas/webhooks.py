@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictStr
 
-from api.schemas.orders import ApiModel
+from api.schemas.orders import ApiModel, SingleLine, TextBody, Unicode
 from store.models import WebhookDelivery, WebhookSubscription
 from webhooks.targets import MAX_URL_LENGTH
 
@@ -13,8 +13,11 @@ MAX_DESCRIPTION = 500
 
 
 class SubscriptionIn(ApiModel):
-    url: Annotated[StrictStr, Field(min_length=1, max_length=MAX_URL_LENGTH)]
-    description: Annotated[StrictStr | None, Field(max_length=MAX_DESCRIPTION)] = None
+    # No control characters: PostgreSQL refuses a NUL in text, and no URL or label needs one.
+    url: Annotated[StrictStr, Field(min_length=1, max_length=MAX_URL_LENGTH), Unicode, SingleLine]
+    description: (
+        Annotated[StrictStr, Field(max_length=MAX_DESCRIPTION), Unicode, TextBody] | None
+    ) = None
 
 
 class SubscriptionOut(ApiModel):

@@ -185,3 +185,26 @@ async def test_a_host_that_is_no_host_name_is_a_400_problem_whether_or_not_priva
     assert all(a.headers["content-type"].startswith("application/problem+json") for a in answers)
     assert all("not a valid host name" in a.json()["errors"]["url"][0] for a in answers)
     assert listed == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "http://127.0.0.1:9/ho\u0000oks"},
+        {"url": "http://127.0.0.1:9/hooks", "description": "a\u0000b"},
+    ],
+    ids=["url", "description"],
+)
+async def test_a_control_character_is_a_400_problem_naming_the_field(
+    stack: Stack, tenant: Tenant, body: dict[str, str]
+) -> None:
+    """PostgreSQL refuses a NUL in text: taken, it was a 500 there."""
+    answer = await stack.api.post(WEBHOOKS, json=body, headers=tenant.headers)
+    listed = (await stack.api.get(WEBHOOKS, headers=tenant.headers)).json()
+
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    [(field, [message])] = answer.json()["errors"].items()
+    assert field == next(k for k, v in body.items() if "\u0000" in v)
+    assert "control characters" in message
+    assert listed == []
