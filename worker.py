@@ -132,12 +132,16 @@ async def running_workers(
     executor: ThreadPoolExecutor,
 ) -> AsyncIterator[None]:
     """The orders' worker and the webhooks' worker, side by side in this process."""
-    async with (
-        new_client() as webhook_http,
-        build_worker(client, settings, engine, http, executor),
-        build_webhook_worker(client, settings, engine, webhook_http),
-    ):
-        yield
+    async with new_client() as webhook_http:
+        orders = build_worker(client, settings, engine, http, executor)
+        webhooks = build_webhook_worker(client, settings, engine, webhook_http)
+        async with orders, webhooks:
+            try:
+                yield
+            finally:
+                # Both stop polling at once and drain side by side: left to the context
+                # managers, the orders' worker took new orders while the webhooks' drained.
+                await asyncio.gather(orders.shutdown(), webhooks.shutdown())
 
 
 async def schedule_retention(client: Client, settings: Settings) -> None:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from tests.support.routes import SMS
 from tests.support.simulator import received_for
 from tests.support.stack import Stack, Tenant
 from tests.support.store import shipment_row
+from tests.support.webhooks import Receiver, subscribe
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = "+4799990012"  # the simulator holds this handover for 2 s
@@ -172,6 +173,43 @@ async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenan
     assert status == "SMS_Delivered"
     held = await received_for(stack.simulator, tenant.org, key)
     assert [m["submissions"] for m in held] == [1]
+
+
+async def test_sigterm_stops_the_orders_polling_while_the_webhooks_drain(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A delivery hangs through the webhooks' whole grace period; an order placed meanwhile
+    must wait for another worker, not be handed over by one that is stopping."""
+    key = new_key()
+    receiver = Receiver(hang=True)
+    async with (
+        receiver.running(),
+        worker_process(stack, worker_shutdown_grace_seconds=3.0) as worker,
+        api_for(api_settings(worker), stack.connection) as api,
+    ):
+        await subscribe(stack, tenant, receiver.url)
+        first = await api.post(SMS, json=sms_order(), headers=tenant.headers)
+        await receiver.events(1)
+        worker.process.send_signal(signal.SIGTERM)
+        await eventually(draining(worker))
+        placing = asyncio.create_task(
+            api.post(SMS, json=sms_order(key=key), headers=tenant.headers)
+        )
+        code = await worker.process.wait()
+        placing.cancel()
+        held = await received_for(stack.simulator, tenant.org, key)
+
+    assert first.status_code == 201
+    assert code == 0, worker.lines
+    assert held == []
+    assert shipment_row(stack.engine, tenant.org, key) is None
+
+
+def draining(worker: WorkerProcess) -> Callable[[], Awaitable[bool]]:
+    async def logged() -> bool:
+        return worker.logged("worker draining")
+
+    return logged
 
 
 def test_worker_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:
