@@ -40,12 +40,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
+    # A connection, not a transaction: Alembic commits each revision (env.py), so that a
+    # revision may commit part of its work and do the rest outside a transaction.
+    with engine.connect() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         command.downgrade(alembic_config(connection), revision)
 
 

@@ -66,7 +66,8 @@ class Shipment(SQLModel, table=True):
     destination: str = Field(max_length=320)
     # The handset or mailbox `destination` reaches (domain/recipients.py), which the recipient
     # limit counts by; `destination` stays as the caller wrote it, as it is shown.
-    recipient_key: str = Field(max_length=320)
+    # Nullable only so that adding it to a large table rewrote nothing (migration 0011).
+    recipient_key: str | None = Field(default=None, max_length=320)
     senders_reference: str | None = Field(default=None, max_length=1024)
     status: str = Field(max_length=40)
     order_status: str = Field(max_length=40)

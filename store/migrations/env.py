@@ -18,6 +18,9 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     render_item=render_item,
+    # Each revision commits on its own: one that builds an index concurrently must commit
+    # what came before it.
+    transaction_per_migration=True,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -13,10 +13,15 @@ capital Æ, Ø or Å, may get another key than the code gives it, which matters 
 still inside a recipient window when the migration runs.
 
 During a rolling upgrade the workers of the previous release still write rows without a key:
-`shipment_inserted` gives them that SQL key, so their orders are counted by recipient too (on
-SQLite, which runs no rolling upgrades, such a row gets an empty key). The destination index
-goes now rather than a release later: on PostgreSQL no query of either release uses it once the
-function is replaced, and every insert would keep paying for it.
+`shipment_inserted` gives them that SQL key, so their orders are counted by recipient too. The
+destination index goes now rather than a release later: on PostgreSQL no query of either
+release uses it once the function is replaced, and every insert would keep paying for it.
+
+On PostgreSQL nothing here holds the `shipment` table for longer than a moment: the column
+(nullable, so adding it rewrites nothing) and the function commit first; the rows are then
+filled in batches of their own, and the index is built and the old one dropped concurrently.
+Filled in one statement, a million rows held every order, report and read for a minute.
+Until its batch is filled, a row is not counted by the recipient limit.
 """
 
 from collections.abc import Sequence
@@ -51,6 +56,18 @@ def _key(channel: str, destination: str) -> str:
 
 
 _BACKFILL = f"UPDATE shipment SET recipient_key = {_key('channel', 'destination')}"
+# One batch, in the order of the primary key from where the last one ended: each takes a
+# moment's row locks, and none walks past the rows filled before it.
+_BATCH_SIZE = 2_000
+_FILL_BATCH = f"""
+WITH batch AS (
+    SELECT id FROM shipment WHERE id > :after ORDER BY id LIMIT {_BATCH_SIZE}
+), filled AS (
+    UPDATE shipment SET recipient_key = {_key("channel", "destination")}
+    FROM batch WHERE shipment.id = batch.id AND shipment.recipient_key IS NULL
+)
+SELECT max(id) FROM batch
+"""
 
 # Migration 0010's function, but for the column the recipient's orders are found by, and with
 # the key of a row that came without one.
@@ -107,25 +124,41 @@ $$
 
 
 def upgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    # A plain ADD COLUMN (no batch, which would copy the table: see 0008); SQLite adds a NOT
-    # NULL column only with a default, and keeps it, as dropping it would take that copy.
-    op.add_column(
-        "shipment",
-        sa.Column("recipient_key", sa.String(length=320), nullable=False, server_default=""),
-    )
-    op.execute(_BACKFILL)
-    if postgresql:
-        op.alter_column("shipment", "recipient_key", server_default=None)
-        op.execute(
-            _SHIPMENT.replace("KEY_OF_A_ROW_WITHOUT_ONE", _GIVE_KEY).replace(
-                "RECIPIENT_MATCH", _BY_KEY
-            )
+    op.add_column("shipment", sa.Column("recipient_key", sa.String(length=320), nullable=True))
+    if op.get_bind().dialect.name != "postgresql":
+        # SQLite: one writer, no rolling upgrades; one statement is quickest.
+        op.execute(_BACKFILL)
+        op.drop_index("ix_shipment_org_destination_created", table_name="shipment")
+        op.create_index(
+            "ix_shipment_org_recipient_created", "shipment", ["org", "recipient_key", "created_at"]
         )
-    op.drop_index("ix_shipment_org_destination_created", table_name="shipment")
-    op.create_index(
-        "ix_shipment_org_recipient_created", "shipment", ["org", "recipient_key", "created_at"]
+        return
+    op.execute(
+        _SHIPMENT.replace("KEY_OF_A_ROW_WITHOUT_ONE", _GIVE_KEY).replace("RECIPIENT_MATCH", _BY_KEY)
     )
+    with op.get_context().autocommit_block():
+        _fill_in_batches()
+        op.create_index(
+            "ix_shipment_org_recipient_created",
+            "shipment",
+            ["org", "recipient_key", "created_at"],
+            postgresql_concurrently=True,
+        )
+        op.drop_index(
+            "ix_shipment_org_destination_created",
+            table_name="shipment",
+            postgresql_concurrently=True,
+        )
+
+
+def _fill_in_batches() -> None:
+    connection = op.get_bind()
+    after = ""
+    while True:
+        last = connection.execute(sa.text(_FILL_BATCH), {"after": after}).scalar()
+        if last is None:
+            return
+        after = last
 
 
 def downgrade() -> None:
