@@ -85,8 +85,12 @@ class SmtpEmail:
             raise GatewayUnavailable(f"SMTP login refused: {exc.code}") from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _refusal(exc.recipients[0].code, exc.recipients[0].message)
-        except aiosmtplib.SMTPResponseException as exc:
+        except aiosmtplib.SMTPDataError as exc:
             return _refusal(exc.code, exc.message)
+        except aiosmtplib.SMTPResponseException as exc:
+            # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
+            # FROM): this server takes no message now, whoever it is for; another provider may.
+            raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc
         except aiosmtplib.SMTPNotSupported as exc:
             # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
             return Receipt(Outcome.REFUSED, detail=str(exc))

@@ -1,8 +1,10 @@
 """SMTP: STARTTLS and implicit TLS with AUTH against a local server, and DSN reports."""
 
+import asyncio
 import email as email_message
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -141,6 +143,35 @@ async def test_untrusted_certificate_is_unavailable(starttls: tuple[FakeSmtp, in
     with pytest.raises(GatewayUnavailable):
         await SmtpEmail(server(port, "starttls", None), 5).send_email(email())
     assert fake.received == []
+
+
+async def test_a_sender_refused_at_mail_from_is_unavailable() -> None:
+    """Refused before the message was addressed (here: AUTH wanted), nothing was taken: the
+    next provider is asked, and the refusal counts towards this one's circuit."""
+    fake = FakeSmtp()
+    sent = replace(email(), sender="unauthenticated@example.no")
+    async with fake.running("none", None) as port:
+        with pytest.raises(GatewayUnavailable, match="530"):
+            await SmtpEmail(SmtpServer("127.0.0.1", port), 5).send_email(sent)
+
+    assert fake.received == []
+
+
+async def test_a_server_refusing_its_greeting_is_unavailable() -> None:
+    """`554 no SMTP service here`, as a server that has put our address on a blocklist."""
+
+    async def refuse(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"554 5.3.2 no SMTP service here\r\n")
+        await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(GatewayUnavailable, match="554"):
+            await SmtpEmail(SmtpServer("127.0.0.1", port), 5).send_email(email())
+    finally:
+        listening.close()
 
 
 @pytest.mark.parametrize(

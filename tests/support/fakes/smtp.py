@@ -28,6 +28,8 @@ _RCPT_REPLIES = {
     "rejected": "550 5.1.1 Mailbox unavailable",
     "busy": "451 4.3.0 Try again later",
 }
+# Senders' local parts the server refuses at MAIL FROM, as a server wanting AUTH does.
+_MAIL_REPLIES = {"unauthenticated": "530 5.7.0 Authentication required"}
 _DSN = {"bounced": ("failed", "5.1.1"), "default": ("delivered", "2.0.0")}
 
 
@@ -131,6 +133,16 @@ class FakeSmtp:
     ) -> list[str]:
         session.host_name = hostname
         return [*responses[:-1], "250-DSN", responses[-1]]
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        reply = _MAIL_REPLIES.get(address.partition("@")[0])
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
