@@ -36,9 +36,9 @@ class JwksKeys:
         self._tried_at = float("-inf")
         self._lock = threading.Lock()
 
-    @property
-    def cache_seconds(self) -> float:
-        return self._cache_seconds
+    def fresh_seconds(self) -> float:
+        """How long until the key set is due to be fetched again."""
+        return max(self._fetched_at + self._cache_seconds - time.monotonic(), 0.0)
 
     def key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
@@ -76,9 +76,10 @@ class JwksTokenVerifier:
 
     @property
     def trusted_seconds(self) -> float:
-        """A key the provider withdraws stops verifying within the key set's cache time: a
-        token verified before is checked again after as long."""
-        return self._keys.cache_seconds
+        """Until the key set is due again: a token verified now is checked again against the
+        set fetched then, so a key the provider withdraws stops verifying within the cache
+        time."""
+        return self._keys.fresh_seconds()
 
     def verify(self, token: str) -> dict[str, object]:
         try:
