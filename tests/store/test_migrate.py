@@ -191,3 +191,31 @@ def test_rows_from_before_get_the_key_the_recipient_limit_counts_by(empty_engine
     }
     assert "recipient_key" not in left
     assert "ix_shipment_org_destination_created" in indexes
+
+
+def test_an_upgrade_stopped_after_its_first_commit_finishes_when_run_again(
+    empty_engine: Engine,
+) -> None:
+    """On PostgreSQL revision 0011 commits its column before it fills it and builds its index
+    outside a transaction; stopped there, it leaves them behind (the index perhaps invalid)
+    while the revision is still 0010."""
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs the revision in one transaction")
+    upgrade(empty_engine, "0010")
+    with empty_engine.begin() as connection:
+        _shipment(connection, "s1", "SMS", "0047 912 34 567")
+        connection.execute(text("ALTER TABLE shipment ADD COLUMN recipient_key VARCHAR(320)"))
+        connection.execute(text("CREATE INDEX ix_shipment_org_recipient_created ON shipment (org)"))
+
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        key = connection.execute(text("SELECT recipient_key FROM shipment")).scalar_one()
+    [index] = [
+        i
+        for i in inspect(empty_engine).get_indexes("shipment")
+        if i["name"] == "ix_shipment_org_recipient_created"
+    ]
+
+    assert key == "+4791234567"
+    assert index["column_names"] == ["org", "recipient_key", "created_at"]
+    assert schema_diff(empty_engine) == []

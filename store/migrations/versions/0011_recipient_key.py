@@ -124,31 +124,32 @@ $$
 
 
 def upgrade() -> None:
-    op.add_column("shipment", sa.Column("recipient_key", sa.String(length=320), nullable=True))
     if op.get_bind().dialect.name != "postgresql":
-        # SQLite: one writer, no rolling upgrades; one statement is quickest.
+        # SQLite: one writer, no rolling upgrades; one transaction is quickest.
+        op.add_column("shipment", sa.Column("recipient_key", sa.String(length=320), nullable=True))
         op.execute(_BACKFILL)
         op.drop_index("ix_shipment_org_destination_created", table_name="shipment")
         op.create_index(
             "ix_shipment_org_recipient_created", "shipment", ["org", "recipient_key", "created_at"]
         )
         return
+    # Every step may find itself done already: a run stopped after the first commit (a
+    # timeout, a killed deploy job) leaves the column, and perhaps an index marked invalid,
+    # while the revision is still 0010; a plain second run finishes the work.
+    op.execute("ALTER TABLE shipment ADD COLUMN IF NOT EXISTS recipient_key VARCHAR(320)")
     op.execute(
         _SHIPMENT.replace("KEY_OF_A_ROW_WITHOUT_ONE", _GIVE_KEY).replace("RECIPIENT_MATCH", _BY_KEY)
     )
     with op.get_context().autocommit_block():
         _fill_in_batches()
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_shipment_org_recipient_created")
         op.create_index(
             "ix_shipment_org_recipient_created",
             "shipment",
             ["org", "recipient_key", "created_at"],
             postgresql_concurrently=True,
         )
-        op.drop_index(
-            "ix_shipment_org_destination_created",
-            table_name="shipment",
-            postgresql_concurrently=True,
-        )
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_shipment_org_destination_created")
 
 
 def _fill_in_batches() -> None:
