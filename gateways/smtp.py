@@ -88,6 +88,9 @@ class SmtpEmail:
         except aiosmtplib.SMTPDataError as exc:
             return _refusal(exc.code, exc.message)
         except aiosmtplib.SMTPResponseException as exc:
+            if client.data_sent:
+                # A reply to the message it cannot read (no code, too long): it has the message.
+                raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
             # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
             # FROM): this server takes no message now, whoever it is for; another provider may.
             raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc

@@ -174,6 +174,34 @@ async def test_a_server_refusing_its_greeting_is_unavailable() -> None:
         listening.close()
 
 
+async def test_an_unreadable_reply_to_the_message_is_ambiguous() -> None:
+    """The server has the whole message when it answers the final dot: a reply without a code
+    (a proxy's, say) must not count as "not taken", or the next provider sends it again."""
+
+    async def garbled(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 ready\r\n")
+        in_data = False
+        while line := await reader.readline():
+            if in_data:
+                if line == b".\r\n":
+                    writer.write(b"queued as ABC123\r\n")  # no reply code
+                    in_data = False
+                continue
+            command = line[:4].upper()
+            in_data = command == b"DATA"
+            writer.write(b"354 go on\r\n" if in_data else b"250 OK\r\n")
+            await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(garbled, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(HandoverAmbiguous):
+            await SmtpEmail(SmtpServer("127.0.0.1", port), 5).send_email(email())
+    finally:
+        listening.close()
+
+
 @pytest.mark.parametrize(
     ("local", "outcome"),
     [("invalid", Outcome.INVALID_RECIPIENT), ("rejected", Outcome.REFUSED)],
