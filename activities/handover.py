@@ -59,15 +59,18 @@ class HandoverActivities:
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
         if data.sms is not None:
             sms = _sms(data, data.sms)
-            name, receipt = await self._through(
+            answered = await self._through(
                 data, Channel.SMS, self._gateways.sms, lambda g: g.send_sms(sms)
             )
         else:
             assert data.email is not None
             email = _email(data, data.email)
-            name, receipt = await self._through(
+            answered = await self._through(
                 data, Channel.EMAIL, self._gateways.email, lambda g: g.send_email(email)
             )
+        if isinstance(answered, HandoverResult):
+            return await self._record_outcome(data, answered)
+        name, receipt = answered
         log.info("handover of %s via %s: %s", data.reference, name, receipt.outcome)
         result = HandoverResult(
             status=_status(Channel.SMS if data.sms is not None else Channel.EMAIL, receipt),
@@ -84,13 +87,19 @@ class HandoverActivities:
         channel: Channel,
         routes: Sequence[Route[G]],
         send: Callable[[G], Awaitable[Receipt]],
-    ) -> tuple[str, Receipt]:
-        """The provider that answered, and its answer."""
+    ) -> tuple[str, Receipt] | HandoverResult:
+        """The provider that answered, and its answer; or that answer as an earlier attempt
+        recorded it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id)
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
         resumed, named = await self._write_row(data, first)
         if resumed:
+            # Cut off after recording the answer (by its timeout, say): asking again could
+            # only end as "may have been sent", where the answer is known.
+            earlier = await self._recorded(data)
+            if earlier is not None:
+                return earlier
             route, receipt = await self._failover.resume(attempt, routes, named)
             return route.name, receipt
         _time_left(data.deadline)
@@ -118,6 +127,12 @@ class HandoverActivities:
         if record.inserted:
             return False, first
         return record.provider is not None, record.provider
+
+    async def _recorded(self, data: HandoverInput) -> HandoverResult | None:
+        if data.shipment is None or data.record_as is None or self._records is None:
+            return None
+        shipment_id, number = data.shipment.shipment_id, data.record_as
+        return await asyncio.to_thread(self._records.recorded_handover, shipment_id, number)
 
     async def _unname(self, data: HandoverInput) -> None:
         """After an attempt that no provider took (the only failure a later attempt retries),

@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 
 from activities.failures import handover_error
 from core import metrics
 from domain.failures import FailureKind, HandoverFailure
+from domain.handover import HandoverResult
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from gateways.breaker import CircuitView
@@ -120,6 +122,11 @@ class RecordActivities:
                 )
             )
         return ShipmentRecord(inserted=written.inserted, provider=written.provider)
+
+    def recorded_handover(self, shipment_id: str, number: int) -> HandoverResult | None:
+        """What an earlier attempt of the handover recorded as the provider's answer."""
+        with Session(self._engine) as session:
+            return shipments.recorded_handover(session, shipment_id, number)
 
     def assign_provider(self, shipment_id: str, provider: str | None) -> None:
         """Before the handover asks another provider than the row names; None after an

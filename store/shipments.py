@@ -5,9 +5,11 @@ from dataclasses import fields
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from domain.handover import HandoverResult
 from domain.manifest import ShipmentManifest
 from domain.reports import MatchKey
 from domain.statuses import is_final, order_status_of
@@ -29,6 +31,23 @@ _KEY_HOLDER = select(_SHIPMENT.c.id).where(
     _SHIPMENT.c.org == bindparam("org"), _SHIPMENT.c.idempotency_id == bindparam("key")
 )
 _PROVIDER = select(_SHIPMENT.c.provider).where(_SHIPMENT.c.id == bindparam("sid"))
+_EVENT = ShipmentEvent.__table__  # type: ignore[attr-defined]
+_HANDOVER_RECORDED = (
+    sa_select(
+        _EVENT.c.status,
+        _EVENT.c.at,
+        _SHIPMENT.c.gateway_reference,
+        _EVENT.c.detail,
+        _EVENT.c.provider,
+    )
+    .join(_SHIPMENT, _SHIPMENT.c.id == _EVENT.c.shipment_id)
+    .where(
+        _EVENT.c.shipment_id == bindparam("sid"),
+        _EVENT.c.number == bindparam("number"),
+        _EVENT.c.kind == "handover",
+        _EVENT.c.status.is_not(None),
+    )
+)
 _ASSIGN = (
     update(_SHIPMENT)
     .where(_SHIPMENT.c.id == bindparam("sid"))
@@ -111,6 +130,17 @@ def record_event(session: Session, event: Mapping[str, Any], gateway_reference: 
     if is_final(status):
         append_feed_entry(session, dict(applied._mapping))
     return True
+
+
+def recorded_handover(session: Session, shipment_id: str, number: int) -> HandoverResult | None:
+    """The provider's answer as an earlier attempt of the handover recorded it (event
+    `number`), if one got that far."""
+    found = (
+        session.connection()
+        .execute(_HANDOVER_RECORDED, {"sid": shipment_id, "number": number})
+        .first()
+    )
+    return None if found is None else HandoverResult(**found._mapping)
 
 
 def provider_of(session: Session, shipment_id: str) -> str | None:

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.handover import HandoverActivities, HandoverInput
-from activities.records import RecordActivities
+from activities.records import RecordActivities, TransitionInput
 from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
@@ -298,6 +298,44 @@ async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_
             await at_attempt(attempt).run(activities.hand_over, data)
 
     assert failure.value.type == FailureKind.AMBIGUOUS
+    assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
+
+
+async def test_a_resumed_handover_whose_earlier_attempt_recorded_the_answer_returns_it(
+    stack: Stack,
+) -> None:
+    """The earlier attempt had the provider's refusal and recorded it, then was cut off: the
+    answer is known, so the retry neither asks again nor calls it "may have been sent"."""
+    tag = uuid.uuid4().hex[:6]
+    data, records = left_behind(stack, f"twilio-{tag}")
+    data = replace(data, record_as=1)
+    assert data.shipment is not None
+    refusal = TransitionInput(
+        shipment_id=data.shipment.shipment_id,
+        number=1,
+        kind="handover",
+        applied=True,
+        at=datetime.now(UTC),
+        status="SMS_Failed_InvalidRecipient",
+        provider=f"twilio-{tag}",
+        detail="21211 not a valid phone number",
+        org=data.shipment.org,
+    )
+    records.record_transition(refusal)
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        plain = Route(
+            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
+        )
+        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        result = await at_attempt(2).run(HandoverActivities(gateways, records).hand_over, data)
+
+    assert (result.status, result.provider, result.detail) == (
+        "SMS_Failed_InvalidRecipient",
+        f"twilio-{tag}",
+        "21211 not a valid phone number",
+    )
+    assert result.recorded
     assert (asked(f"down-{tag}"), asked(f"up-{tag}"), asked(f"twilio-{tag}")) == (0, 0, 0)
 
 
