@@ -89,7 +89,9 @@ class SmtpEmail:
             return _refusal(exc.code, exc.message)
         except aiosmtplib.SMTPResponseException as exc:
             if client.data_sent:
-                # A reply to the message it cannot read (no code, too long): it has the message.
+                # A reply it cannot read (no code, too long) once DATA was sent: to the final
+                # dot, the server has the message. To DATA itself it has not, but the two are
+                # not told apart here, so this errs on the side that never sends twice.
                 raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
             # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
             # FROM): this server takes no message now, whoever it is for; another provider may.
