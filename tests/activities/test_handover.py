@@ -273,6 +273,15 @@ async def test_a_resumed_handover_asks_only_the_provider_its_row_names(stack: St
     assert asked(f"down-{tag}") == 0
 
 
+def with_a_plain_provider(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gateways:
+    """`two_sms_providers`, then `twilio-…`, which would not recognise a repeat."""
+    gateways = two_sms_providers(http, stack, tag)
+    plain = Route(
+        f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
+    )
+    return Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+
+
 def at_attempt(attempt: int) -> ActivityEnvironment:
     env = ActivityEnvironment()
     env.info = replace(env.info, attempt=attempt)
@@ -288,11 +297,7 @@ async def test_a_resumed_handover_whose_provider_cannot_recognise_a_repeat_asks_
     tag = uuid.uuid4().hex[:6]
     data, records = left_behind(stack, f"twilio-{tag}")
     async with httpx.AsyncClient() as http:
-        gateways = two_sms_providers(http, stack, tag)
-        plain = Route(
-            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
-        )
-        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        gateways = with_a_plain_provider(http, stack, tag)
         activities = HandoverActivities(gateways, records)
         with pytest.raises(ApplicationError) as failure:
             await at_attempt(attempt).run(activities.hand_over, data)
@@ -323,11 +328,7 @@ async def test_a_resumed_handover_whose_earlier_attempt_recorded_the_answer_retu
     )
     records.record_transition(refusal)
     async with httpx.AsyncClient() as http:
-        gateways = two_sms_providers(http, stack, tag)
-        plain = Route(
-            f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
-        )
-        gateways = Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+        gateways = with_a_plain_provider(http, stack, tag)
         result = await at_attempt(2).run(HandoverActivities(gateways, records).hand_over, data)
 
     assert (result.status, result.provider, result.detail) == (
