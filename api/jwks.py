@@ -1,5 +1,6 @@
 """Production tokens: RS256/ES256 verified against the identity provider's JWKS."""
 
+import logging
 import threading
 import time
 from typing import Any
@@ -8,6 +9,8 @@ import httpx
 import jwt
 
 from api.auth import InvalidToken, VerifierUnavailable
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "ES256"]
 # An unknown `kid` refetches the key set, but no more often than this: a stream of tokens with
@@ -46,7 +49,7 @@ class JwksKeys:
             wanted = now - self._fetched_at > self._cache_seconds or kid not in self._keys
             if wanted and now - self._tried_at > self._min_refresh:
                 self._refresh(now)
-            if not self._keys:
+            if not self._keys:  # none fetched yet, the provider failing
                 raise VerifierUnavailable("key set unavailable")
             found = self._keys.get(kid)
         if found is None:
@@ -60,9 +63,9 @@ class JwksKeys:
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
-            if not self._keys:
-                raise VerifierUnavailable(f"key set unavailable: {type(exc).__name__}") from exc
-            return  # keep serving the keys we have until the provider answers again
+            # The keys we have go on serving until the provider answers again (`key`).
+            log.warning("the identity provider's key set was not fetched: %s", type(exc).__name__)
+            return
         self._keys = {key.key_id: key for key in keys if key.key_id}
         self._fetched_at = time.monotonic()
 
