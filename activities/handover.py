@@ -59,26 +59,15 @@ class HandoverActivities:
     async def hand_over(self, data: HandoverInput) -> HandoverResult:
         if data.sms is not None:
             sms = _sms(data, data.sms)
-            answered = await self._through(
+            result = await self._through(
                 data, Channel.SMS, self._gateways.sms, lambda g: g.send_sms(sms)
             )
         else:
             assert data.email is not None
             email = _email(data, data.email)
-            answered = await self._through(
+            result = await self._through(
                 data, Channel.EMAIL, self._gateways.email, lambda g: g.send_email(email)
             )
-        if isinstance(answered, HandoverResult):
-            return await self._record_outcome(data, answered)
-        name, receipt = answered
-        log.info("handover of %s via %s: %s", data.reference, name, receipt.outcome)
-        result = HandoverResult(
-            status=_status(Channel.SMS if data.sms is not None else Channel.EMAIL, receipt),
-            at=datetime.now(UTC),
-            gateway_reference=receipt.gateway_reference,
-            detail=receipt.detail,
-            provider=name,
-        )
         return await self._record_outcome(data, result)
 
     async def _through(
@@ -87,9 +76,9 @@ class HandoverActivities:
         channel: Channel,
         routes: Sequence[Route[G]],
         send: Callable[[G], Awaitable[Receipt]],
-    ) -> tuple[str, Receipt] | HandoverResult:
-        """The provider that answered, and its answer; or that answer as an earlier attempt
-        recorded it."""
+    ) -> HandoverResult:
+        """What the provider that answered said; or that answer as an earlier attempt recorded
+        it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id)
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
@@ -101,7 +90,7 @@ class HandoverActivities:
             if earlier is not None:
                 return earlier
             route, receipt = await self._failover.resume(attempt, routes, named)
-            return route.name, receipt
+            return _result(data, channel, route.name, receipt)
         _time_left(data.deadline)
         try:
             route, receipt = await self._failover.first_to_take(attempt, routes, named)
@@ -109,7 +98,7 @@ class HandoverActivities:
             if not err.non_retryable:
                 await self._unname(data)
             raise
-        return route.name, receipt
+        return _result(data, channel, route.name, receipt)
 
     async def _write_row(self, data: HandoverInput, first: str) -> tuple[bool, str | None]:
         """Write the order's row, naming the provider about to be asked; say whether an earlier
@@ -173,6 +162,19 @@ class HandoverActivities:
             webhooks=recorded.webhooks,
             sequence_number=recorded.sequence_number,
         )
+
+
+def _result(
+    data: HandoverInput, channel: Channel, provider: str, receipt: Receipt
+) -> HandoverResult:
+    log.info("handover of %s via %s: %s", data.reference, provider, receipt.outcome)
+    return HandoverResult(
+        status=_status(channel, receipt),
+        at=datetime.now(UTC),
+        gateway_reference=receipt.gateway_reference,
+        detail=receipt.detail,
+        provider=provider,
+    )
 
 
 def _sms(data: HandoverInput, sms: SmsMessage) -> SmsSend:
