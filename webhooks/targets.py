@@ -49,9 +49,9 @@ class Target:
     authority: str
 
 
-def check_url(url: str, *, https_only: bool) -> SplitResult:
+def check_url(url: str, *, https_only: bool) -> tuple[SplitResult, str]:
     """The URL's form: absolute http(s), a host that is an address or a name DNS can carry, no
-    credentials, https only where required."""
+    credentials, https only where required; its parts, and its host as `_host_name` gives it."""
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused(f"The URL is longer than {MAX_URL_LENGTH} characters.")
     try:
@@ -66,8 +66,7 @@ def check_url(url: str, *, https_only: bool) -> SplitResult:
         raise TargetRefused("The URL has no host.")
     if parts.username is not None or parts.password is not None:
         raise TargetRefused("The URL may not carry credentials.")
-    _host_name(parts.hostname)
-    return parts
+    return parts, _host_name(parts.hostname)
 
 
 def _host_name(host: str) -> str:
@@ -96,8 +95,7 @@ def forbidden(address: IpAddress) -> bool:
 
 async def resolve(url: str, *, https_only: bool, allow_private: bool) -> Target:
     """Check the URL and resolve its host; every address it resolves to must be allowed."""
-    parts = check_url(url, https_only=https_only)
-    host = _host_name(parts.hostname or "")
+    parts, host = check_url(url, https_only=https_only)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = await _addresses(host, port)
     refused = [a for a in addresses if forbidden(a)]
