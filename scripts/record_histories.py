@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
 from core.config import Settings
@@ -75,18 +76,20 @@ def signals(history: WorkflowHistory) -> int:
     return count(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
 
 
-def count(history: WorkflowHistory, kind: EventType.ValueType) -> int:
-    return sum(1 for event in history.events if event.event_type == kind)
+def count(
+    history: WorkflowHistory,
+    kind: EventType.ValueType,
+    where: Callable[[HistoryEvent], bool] = lambda _event: True,
+) -> int:
+    return sum(1 for event in history.events if event.event_type == kind and where(event))
 
 
 def patches(history: WorkflowHistory) -> int:
     """Markers of `workflow.patched` (local activities record markers too, named otherwise)."""
-    kind = EventType.EVENT_TYPE_MARKER_RECORDED
-    return sum(
-        1
-        for event in history.events
-        if event.event_type == kind
-        and event.marker_recorded_event_attributes.marker_name == "core_patch"
+    return count(
+        history,
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+        lambda event: event.marker_recorded_event_attributes.marker_name == "core_patch",
     )
 
 
