@@ -13,7 +13,7 @@ import jwt
 from api.problems import Problem
 from domain.ids import MAX_ORG_LENGTH
 
-_ORG = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_ORG_LENGTH}}}$")
+_ORG = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ORG_LENGTH}}}")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="notifications"'}
 
 
@@ -147,7 +147,7 @@ def authenticate(token: str | None, verifier: TokenVerifier, scope: str) -> Prin
     """A tenant's caller: `authorize`, and the tenant from the token's `org` claim."""
     claims = authorize(token, verifier, scope)
     org = claims.get("org")
-    if not isinstance(org, str) or not _ORG.match(org):
+    if not isinstance(org, str) or not _ORG.fullmatch(org):
         raise Problem(403, "Forbidden", "The token carries no valid org claim.")
     return Principal(org=org, scopes=_scopes(claims))
 

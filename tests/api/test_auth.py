@@ -92,7 +92,7 @@ async def test_scope_among_others_is_accepted(stack: Stack, tenant: Tenant) -> N
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("org", [None, "", "has/slash", 42])
+@pytest.mark.parametrize("org", [None, "", "has/slash", "ttd\n", 42])
 async def test_token_without_a_valid_org_is_403(stack: Stack, org: object) -> None:
     claims = {"org": org} if org is not None else {"org": None}
     response = await stack.api.post(SMS, json=sms_order(), headers=token(stack, **claims))
