@@ -36,13 +36,15 @@ class RequestGuard:
         self,
         app: App,
         max_bytes: int,
-        json_prefixes: tuple[str, ...],
+        json_paths: tuple[str, ...],
         larger: dict[str, int] | None = None,
     ) -> None:
-        """`larger`: path prefixes whose bodies may exceed `max_bytes`, with their own limit."""
+        """`json_paths`: the paths whose bodies must be JSON; one ending in `/` covers every
+        path below it, another only itself (a resource's body-less actions live below it).
+        `larger`: path prefixes whose bodies may exceed `max_bytes`, with their own limit."""
         self._app = app
         self._max = max_bytes
-        self._json_prefixes = json_prefixes
+        self._json_paths = json_paths
         self._larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,7 +67,7 @@ class RequestGuard:
         limit = self._limit(scope["path"])
         if length.isdigit() and int(length) > limit:
             return self._too_large(limit), receive
-        wants_json = scope["path"].startswith(self._json_prefixes)
+        wants_json = self._wants_json(scope["path"])
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if wants_json and not (media == "application/json" or media.endswith("+json")):
             return Problem(
@@ -76,6 +78,12 @@ class RequestGuard:
         except _TooLarge:
             return self._too_large(limit), receive
         return (_json_problem(body) if wants_json else None), _replay(body, receive)
+
+    def _wants_json(self, path: str) -> bool:
+        return any(
+            path == json_path or (json_path.endswith("/") and path.startswith(json_path))
+            for json_path in self._json_paths
+        )
 
     def _limit(self, path: str) -> int:
         return next((n for prefix, n in self._larger.items() if path.startswith(prefix)), self._max)

@@ -99,7 +99,7 @@ def create_app(
     app.add_middleware(
         RequestGuard,
         max_bytes=settings.max_request_bytes,
-        json_prefixes=(f"{BASE_PATH}/future/orders", CODEC_PATH),
+        json_paths=(f"{BASE_PATH}/future/orders/", CODEC_PATH, f"{BASE_PATH}/future/webhooks"),
         larger={CODEC_PATH: CODEC_MAX_REQUEST_BYTES},
     )
     app.add_middleware(RequestMetrics)

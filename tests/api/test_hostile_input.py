@@ -13,7 +13,7 @@ import pytest
 from tests.support.answers import assert_problem
 from tests.support.bodies import email_order, sms_order
 from tests.support.reports import signed_report
-from tests.support.routes import EMAIL, FEED, REPORTS, SHIPMENT, SMS
+from tests.support.routes import EMAIL, FEED, REPORTS, SHIPMENT, SMS, WEBHOOKS
 from tests.support.stack import Stack, Tenant
 
 JSON = {"Content-Type": "application/json"}
@@ -89,6 +89,18 @@ async def test_nesting_within_the_limit_is_just_ignored(stack: Stack, tenant: Te
 async def test_duplicate_keys_are_400(stack: Stack, tenant: Tenant, raw: bytes) -> None:
     problem = assert_problem(await post_raw(stack, tenant, SMS, raw), 400)
     assert "more than once" in problem["errors"]["$"][0]
+
+
+async def test_a_webhook_subscription_is_held_to_the_same_json_rules(
+    stack: Stack, tenant: Tenant
+) -> None:
+    # Which of two `url`s wins decides where signed events go: refused, as for an order.
+    twice = b'{"url": "http://a.example/hook", "url": "http://b.example/hook"}'
+    problem = assert_problem(await post_raw(stack, tenant, WEBHOOKS, twice), 400)
+    assert "more than once" in problem["errors"]["$"][0]
+    form = b"url=http%3A%2F%2Fa.example%2Fhook"
+    content_type = "application/x-www-form-urlencoded"
+    assert_problem(await post_raw(stack, tenant, WEBHOOKS, form, content_type), 415)
 
 
 @pytest.mark.parametrize(
