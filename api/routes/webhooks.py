@@ -35,7 +35,7 @@ def subscription_of(session: Session, tenant: str, subscription_id: str) -> Webh
     "",
     status_code=201,
     response_model_exclude_none=True,
-    responses=problem_responses(400, 401, 403, 409),
+    responses=problem_responses(400, 401, 403, 409, 413, 415),
 )
 async def create_subscription(
     body: SubscriptionIn, tenant: Tenant, session: SessionDep, settings: SettingsDep
