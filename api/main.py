@@ -14,6 +14,7 @@ from api.completions import CompletionWatcher
 from api.cors import PathCors
 from api.guard import RequestGuard
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
+from api.head import HeadAsGet
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.query_names import QueryNames
@@ -103,6 +104,7 @@ def create_app(
         larger={CODEC_PATH: CODEC_MAX_REQUEST_BYTES},
     )
     app.add_middleware(RequestMetrics)
+    app.add_middleware(HeadAsGet)
     problems.install(app)
     openapi.install(app)
     for router in (
