@@ -13,8 +13,8 @@ from api.codec_service import CodecService
 from api.completions import CompletionWatcher
 from api.cors import PathCors
 from api.guard import RequestGuard
-from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.head import HeadAsGet
+from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
 from api.query_names import QueryNames
