@@ -13,7 +13,7 @@ from domain.reports import DeliveryReport, MatchKey
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
 from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
-from store.widths import fitted_event, fitted_id
+from store.widths import fitted_event, fitted_id, storable
 
 BY_WORKFLOW = "workflow"
 BY_INBOX = "inbox"
@@ -22,6 +22,7 @@ BY_INBOX = "inbox"
 def add_dead_report(session: Session, report: DeadReport) -> None:
     if report.reference is not None:
         report.reference = fitted_id(report.reference)
+    report.payload = storable(report.payload)
     session.add(report)
 
 

@@ -16,6 +16,7 @@ from gateways.dsn import DsnReports
 from store import reports, shipments
 from store.engine import autocommitted, committed, create_db_engine
 from store.models import MAX_PROVIDER_ID, MAX_PROVIDER_STATUS, Shipment
+from store.widths import fitted_id, storable
 from tests.support.bodies import new_org
 from tests.support.reports import DSN_URL, bounce
 from tests.support.store import history, new_shipment, reports_in
@@ -112,3 +113,34 @@ def test_gateway_references_longer_than_their_column_stay_apart_and_match(
     assert [row and row.shipment_id for row in found] == ids
     kept = [row_of(engine, i).gateway_reference or "" for i in ids]
     assert all(len(reference) <= MAX_PROVIDER_ID for reference in kept)
+
+
+def test_provider_text_holding_nul_is_recorded_and_its_reference_still_matches(
+    engine: Engine,
+) -> None:
+    """PostgreSQL's text holds no NUL; SQLite's does. Both record the same."""
+    shipment_id = new_shipment(engine, new_org())
+    reference = f"{uuid.uuid4().hex}\x00"
+    refused = TransitionInput(
+        shipment_id=shipment_id,
+        number=2,
+        kind="report",
+        applied=False,
+        at=datetime.now(UTC),
+        provider="linkmobility",
+        provider_status="DEL\x00IVRD",
+        report_id=f"{reference}:1",
+        detail="said \x00 nothing",
+    )
+    records = RecordActivities(engine)
+
+    results = [records.record_transition(t) for t in (handover(shipment_id, reference), refused)]
+
+    assert all(result.recorded for result in results)
+    assert row_of(engine, shipment_id).gateway_reference == fitted_id(reference)
+    with autocommitted(engine) as connection:
+        found = shipments.workflow_of(connection, reference, MatchKey.GATEWAY_REFERENCE)
+    assert found is not None
+    assert found.shipment_id == shipment_id
+    [kept] = reports_in(history(engine, shipment_id))
+    assert (kept.provider_status, kept.detail) == (storable("DEL\x00IVRD"), "said \ufffd nothing")

@@ -10,10 +10,11 @@ import pytest
 from sqlmodel import Session, select
 
 from api.reports_inbox import ReportInbox
+from gateways import standard_webhooks
 from gateways.base import InboundReport
 from gateways.dsn import DsnReports
 from store.models import MAX_PROVIDER_STATUS, DeadReport, ShipmentEvent
-from store.widths import fitted_id
+from store.widths import fitted_id, storable
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import email_order, new_key, reference_of, sms_order
 from tests.support.polling import completed_manifest, eventually, final_status
@@ -196,6 +197,29 @@ async def test_an_unknown_reference_longer_than_its_column_is_kept_as_dead(stack
             select(DeadReport).where(DeadReport.reference == fitted_id(reference))
         ).all()
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "smtp")]
+
+
+async def test_a_report_holding_nul_is_kept_on_either_database(stack: Stack) -> None:
+    """PostgreSQL's text holds no NUL: such a report, matched or unreadable, is still kept."""
+    reference = f"unknown-{new_key()}\x00"
+    named, named_headers = signed_report(
+        stack.settings.delivery_report_secret, {"reference": reference, "status": "DELIVRD"}
+    )
+    unreadable = f"\x00{new_key()}".encode()
+    key = standard_webhooks.secret_key(stack.settings.delivery_report_secret)
+    unreadable_headers = standard_webhooks.signed_headers(key, f"msg_{new_key()}", unreadable)
+
+    answers = [
+        (await deliver(stack, named, named_headers)).status_code,
+        (await deliver(stack, unreadable, unreadable_headers)).status_code,
+    ]
+
+    assert answers == [200, 400]
+    with Session(stack.engine) as session:
+        dead = session.exec(select(DeadReport)).all()
+    kept = {(d.reason, d.reference, d.payload) for d in dead}
+    assert ("UNREADABLE", None, storable(unreadable.decode())) in kept
+    assert ("UNKNOWN_REFERENCE", fitted_id(reference)) in {(r, ref) for r, ref, _ in kept}
 
 
 async def test_signed_but_unreadable_report_is_400_and_kept(stack: Stack) -> None:
