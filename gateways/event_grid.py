@@ -44,11 +44,20 @@ class EventGridReports:
         for event in events:
             if event.get("eventType") == SUBSCRIPTION_VALIDATION:
                 return ReadReports([], response=_validation(event))
-        reports = [
-            _report(self._provider, e) for e in events if e.get("eventType") == DELIVERY_REPORT
-        ]
+        reports, unreadable = [], []
+        # Each event stands on its own, as Link Mobility's messages do: Event Grid does not
+        # resend a refused request, so one event that cannot be read must not take the others.
+        for event in events:
+            if event.get("eventType") != DELIVERY_REPORT:
+                continue
+            try:
+                reports.append(_report(self._provider, event))
+            except ReportUnreadable as exc:
+                unreadable.append(f"{exc} (event {event.get('id')!r})")
         delivery = batch_id(str(e.get("id")) for e in events)
-        return ReadReports(reports, delivery_id=f"{self._provider}:{delivery}")
+        return ReadReports(
+            reports, delivery_id=f"{self._provider}:{delivery}", unreadable=unreadable
+        )
 
 
 def _events(body: bytes) -> list[dict[str, Any]]:
@@ -76,18 +85,14 @@ def _data(event: dict[str, Any]) -> dict[str, Any]:
 def _report(provider: str, event: dict[str, Any]) -> DeliveryReport:
     data = _data(event)
     message_id, state = data.get("messageId"), data.get("status")
-    if (
-        not isinstance(message_id, str)
-        or not message_id
-        or not isinstance(state, str)
-        or state not in STATES
-    ):
-        raise ReportUnreadable(f"a report without messageId or with unknown status {state!r}")
+    if not isinstance(message_id, str) or not message_id or not isinstance(state, str):
+        raise ReportUnreadable("a report without messageId or status")
     return DeliveryReport(
         reference=message_id,
         provider=provider,
         provider_status=state,
-        status=STATES[state],
+        # A state ACS adds later (its enum is open) decides nothing, and is kept in history.
+        status=STATES.get(state),
         occurred_at=_timestamp(data),
         received_at=datetime.now(UTC),
         report_id=str(event.get("id") or f"{message_id}:{state}"),

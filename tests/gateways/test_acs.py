@@ -199,17 +199,45 @@ def with_data(data: object, event: dict[str, object] = DOC_EVENT) -> bytes:
     [
         b"not json",
         b"[]",
-        with_data({"status": "Delivered"}),
-        with_data(True),
-        with_data("text"),
-        with_data([DOC_EVENT["data"]]),
-        with_data({**DOC_EVENT["data"], "status": {}}),  # type: ignore[dict-item]
-        with_data({**DOC_EVENT["data"], "status": ["Delivered"]}),  # type: ignore[dict-item]
         with_data({**DOC_EVENT["data"], "messageId": "\ud800"}),  # type: ignore[dict-item]
         with_data(1.5, validation_event("x")),
         b'[{"id": "\\udfff", "eventType": "x"}]',
     ],
 )
-def test_unreadable_events(body: bytes) -> None:
+def test_unreadable_requests(body: bytes) -> None:
     with pytest.raises(ReportUnreadable):
         EventGridReports("acs", "grid-secret").read(InboundReport(URL, {}, body))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": "Delivered"},
+        True,
+        "text",
+        [DOC_EVENT["data"]],
+        {**DOC_EVENT["data"], "status": {}},  # type: ignore[dict-item]
+        {**DOC_EVENT["data"], "status": ["Delivered"]},  # type: ignore[dict-item]
+    ],
+)
+def test_an_unreadable_event_is_set_apart_and_the_others_are_read(data: object) -> None:
+    """Event Grid does not send a refused request again: one bad event must not take the rest."""
+    body = json.dumps([{**DOC_EVENT, "id": "bad", "data": data}, DOC_EVENT]).encode()
+
+    read = EventGridReports("acs", "grid-secret").read(InboundReport(URL, {}, body))
+
+    assert [report.reference for report in read.reports] == ["00000000-0000-0000-0000-000000000000"]
+    assert len(read.unreadable) == 1
+    assert "'bad'" in read.unreadable[0]
+
+
+def test_a_state_we_do_not_map_decides_nothing() -> None:
+    event = delivery_report_event("op-1", "a@x.no", "b@x.no", "SomethingNew")
+
+    [report] = EventGridReports("acs", "grid-secret").read(inbound([event])).reports
+
+    assert (report.reference, report.provider_status, report.status) == (
+        "op-1",
+        "SomethingNew",
+        None,
+    )
