@@ -32,7 +32,8 @@ def redact(payload: Payload) -> Payload:
         return _hidden(payload, f"{len(payload.data)} bytes that are not JSON")
     if not changed:
         return payload
-    data = json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
+    # Escaped: JSON may carry half a surrogate pair (`\ud800`), which UTF-8 cannot.
+    data = json.dumps(redacted, separators=(",", ":")).encode()
     return Payload(metadata=dict(payload.metadata), data=data)
 
 

@@ -6,6 +6,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
+from api.schemas.orders import Unicode
+
 # protobuf's JSON form accepts standard and URL-safe base64, with or without padding.
 _BASE64 = r"^[A-Za-z0-9+/_-]*={0,2}$"
 
@@ -28,7 +30,8 @@ def encode(value: bytes) -> str:
 
 
 class PayloadJson(BaseModel):
-    metadata: dict[str, Base64] = Field(default_factory=dict)
+    # protobuf's map keys are UTF-8: half a surrogate pair cannot be one.
+    metadata: dict[Annotated[str, Unicode], Base64] = Field(default_factory=dict)
     data: Base64 = ""
 
     def payload(self) -> Payload:

@@ -210,9 +210,14 @@ async def test_another_namespace_and_bad_base64_are_refused(
         DECODE, json={"payloads": []}, headers={**headers, "X-Namespace": "payments"}
     )
     garbled = await codec.post(DECODE, json={"payloads": [{"data": "%%%"}]}, headers=headers)
+    half_pair = b'{"payloads": [{"metadata": {"\\ud800": ""}}]}'
+    unkeyed = await codec.post(
+        DECODE, content=half_pair, headers={**headers, "Content-Type": "application/json"}
+    )
 
     assert "namespace" in assert_problem(elsewhere, 404)["detail"]
     assert "payloads" in str(assert_problem(garbled, 400)["errors"])
+    assert "surrogate" in str(assert_problem(unkeyed, 400)["errors"])
 
 
 async def test_a_payload_of_an_unknown_key_stays_sealed(

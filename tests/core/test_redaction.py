@@ -59,6 +59,14 @@ def test_a_payload_without_secrets_is_returned_as_it_was() -> None:
     assert redact(payload) is payload
 
 
+def test_half_a_surrogate_pair_beside_a_body_stays_as_it_was_written() -> None:
+    payload = Payload(
+        metadata={"encoding": b"json/plain"}, data=b'{"body": "123456", "note": "\\ud800\xc3\xa6"}'
+    )
+
+    assert read(redact(payload)) == {"body": "[redacted: 6 characters]", "note": "\ud800\u00e6"}
+
+
 def test_what_cannot_be_read_is_hidden_whole() -> None:
     not_json = Payload(metadata={"encoding": b"json/plain"}, data=b'{"body": "1234')
     binary = Payload(metadata={"encoding": b"binary/plain"}, data=b"Your code is 123456")
