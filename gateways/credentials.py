@@ -3,7 +3,7 @@
 import base64
 import binascii
 import hmac
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from gateways.base import ReportRejected
 
@@ -34,6 +34,17 @@ def query_value(url: str, name: str) -> str | None:
 
 
 def require_code(url: str, secret: str) -> None:
-    """Reports whose endpoint URL carries the shared secret as `?code=` (Event Grid, DSN relay)."""
-    if not secret_matches(query_value(url, "code"), secret):
+    """Reports whose endpoint URL carries the shared secret as `?code=` (Event Grid, DSN relay).
+    Read as a form (`+` a space) and as written (`+` itself): a base64 secret pasted into the
+    endpoint's URL unencoded keeps its `+`, and one encoded as `%2B` matches either way."""
+    spellings = (query_value(url, "code"), _raw_query_value(url, "code"))
+    if not any(secret_matches(given, secret) for given in spellings):
         raise ReportRejected("no valid code")
+
+
+def _raw_query_value(url: str, name: str) -> str | None:
+    for part in urlsplit(url).query.split("&"):
+        key, _, value = part.partition("=")
+        if unquote(key) == name:
+            return unquote(value)
+    return None

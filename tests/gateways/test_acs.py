@@ -183,11 +183,21 @@ def test_other_event_types_are_not_reports() -> None:
         (URL.replace("grid-secret", "guess"), "grid-secret"),
         (URL.partition("?")[0], "grid-secret"),
         (URL.replace("grid-secret", ""), ""),
+        (URL.replace("grid-secret", "k3y%20Zq/9w=="), "k3y+Zq/9w=="),
     ],
 )
 def test_requests_without_the_code_are_rejected(url: str, secret: str) -> None:
     with pytest.raises(ReportRejected):
         EventGridReports("acs", secret).read(inbound([validation_event("x")], url))
+
+
+@pytest.mark.parametrize("written", ["k3y+Zq/9w==", "k3y%2BZq%2F9w%3D%3D"])
+def test_a_base64_code_matches_pasted_as_it_is_or_encoded(written: str) -> None:
+    url = URL.replace("grid-secret", written)
+
+    read = EventGridReports("acs", "k3y+Zq/9w==").read(inbound([validation_event("x")], url))
+
+    assert read.response is not None
 
 
 def with_data(data: object, event: dict[str, object] = DOC_EVENT) -> bytes:
