@@ -30,7 +30,8 @@ class Settings(ProviderSettings, BaseSettings):
     """The service's settings, and each provider's own section (`twilio`, read from
     `TWILIO_…`; see gateways/registry.py)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # A refused value may be a secret: errors name the setting, never repeat its value.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"

@@ -178,4 +178,6 @@ class ReportProvider(Protocol):
 def section_config(prefix: str) -> SettingsConfigDict:
     """A provider's settings section: its own variables under `prefix`, from the environment
     or `.env`, like the service's other settings."""
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", extra="ignore", hide_input_in_errors=True
+    )

@@ -9,7 +9,9 @@ _DEV_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
 
 
 class SimulatorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SIMULATOR_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SIMULATOR_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     host: str = "127.0.0.1"
     http_port: int = 8025

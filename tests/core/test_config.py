@@ -1,10 +1,14 @@
-"""Settings refuse development or weak secrets outside development."""
+"""Settings refuse development or weak secrets outside development, and never repeat one."""
+
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
 
 from core.codec import new_key
 from core.config import DEV_JWT_SECRET, DEV_REPORT_SECRET, Settings
+from gateways.twilio import TwilioSettings
+from simulator.config import SimulatorSettings
 
 STRONG = "s" * 40
 KEY = new_key("k1")
@@ -104,3 +108,26 @@ def test_allowed_countries_are_a_list_in_any_case() -> None:
     settings = Settings(_env_file=None, sms_allowed_countries="no, dk")  # type: ignore[call-arg, arg-type]
     allowed = settings.sms_allowed_countries
     assert allowed == ["NO", "DK"]
+
+
+SECRET = "whsec_Zm9vYmFy-c2VjcmV0LXJlcG9ydC1rZXk_"  # URL-safe base64: refused
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Settings(_env_file=None, delivery_report_secret=SECRET),  # type: ignore[call-arg]
+        lambda: production(auth_jwt_secret="short", delivery_report_secret=SECRET[:-1] + "A"),
+        lambda: TwilioSettings(_env_file=None, auth_token=[SECRET]),  # type: ignore[call-arg, arg-type]
+        lambda: SimulatorSettings(_env_file=None, SIMULATOR_WEBHOOK_SECRET=SECRET),  # type: ignore[call-arg]
+    ],
+    ids=["a-field", "the-production-check", "a-provider-section", "the-simulator"],
+)
+def test_a_refused_settings_value_is_not_repeated_in_the_refusal(
+    make: Callable[[], object],
+) -> None:
+    """The refusal goes to the process's log: the value may be the secret itself."""
+    with pytest.raises(ValidationError) as refused:
+        make()
+    assert "input_value" not in str(refused.value)
+    assert SECRET[-12:-1] not in str(refused.value)
