@@ -32,6 +32,7 @@ from api.routes import (
 from api.sms_orders import SmsOrders
 from core.config import Settings, get_settings
 from core.logs import configure_logging
+from core.query_secrets import hide_in_span
 from core.temporal import connect_temporal
 from core.tracing import configure_tracing, tracing_on
 from gateways.registry import build_report_readers
@@ -120,7 +121,10 @@ def create_app(
     app.include_router(metrics.router)
     if tracing_on():
         FastAPIInstrumentor.instrument_app(
-            app, excluded_urls=_UNTRACED, exclude_spans=["receive", "send"]
+            app,
+            excluded_urls=_UNTRACED,
+            exclude_spans=["receive", "send"],
+            server_request_hook=hide_in_span,
         )
     if settings.codec_origins:
         # Outermost, so that refusals (401, 413) reach the UI's page with their CORS headers.

@@ -5,6 +5,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Literal
 
+from core.query_secrets import QuerySecretsFilter
 from core.tracing import current_ids
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,5 +42,8 @@ def configure_logging(level: str, log_format: Literal["text", "json"] = "text") 
         for name in _UVICORN_LOGGERS:
             logging.getLogger(name).handlers.clear()
             logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuerySecretsFilter) for f in access.filters):
+        access.addFilter(QuerySecretsFilter())
     # httpx logs every request URL at INFO; one line per handover is noise, not signal.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -18,12 +18,21 @@ class InProcessServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, port: int | None = None, grace: int = 1) -> AsyncIterator[str]:
-    """Yield the base URL while `app` answers on 127.0.0.1."""
+async def serving(
+    app: Any, port: int | None = None, grace: int = 1, **options: Any
+) -> AsyncIterator[str]:
+    """Yield the base URL while `app` answers on 127.0.0.1; `options` go to uvicorn's Config."""
     port = port or free_port()
     # A fake that hangs on purpose must not hold the shutdown for longer than `grace`.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=grace
+        app,
+        **{
+            "host": "127.0.0.1",
+            "port": port,
+            "log_level": "warning",
+            "timeout_graceful_shutdown": grace,
+            **options,
+        },
     )
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve())
