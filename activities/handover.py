@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.failover import Attempt, Failover, G, seconds_left
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
+from core.redaction import without_message
 from domain.failures import FailureKind, HandoverFailure
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
@@ -172,9 +173,16 @@ def _result(
         status=_status(channel, receipt),
         at=datetime.now(UTC),
         gateway_reference=receipt.gateway_reference,
-        detail=receipt.detail,
+        detail=receipt.detail and without_message(receipt.detail, _texts(data)),
         provider=provider,
     )
+
+
+def _texts(data: HandoverInput) -> list[str]:
+    """What of the message carries the code: the detail is recorded and kept in Temporal."""
+    if data.email is not None:
+        return [data.email.body, data.email.subject]
+    return [data.sms.body] if data.sms is not None else []
 
 
 def _sms(data: HandoverInput, sms: SmsMessage) -> SmsSend:

@@ -6,6 +6,7 @@ that cannot be read as JSON is hidden whole: the codec fails closed.
 """
 
 import json
+import re
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
@@ -18,6 +19,9 @@ OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
 # `fingerprint` is a hash of the whole order, body included: with everything else in view,
 # a six-digit code is found by hashing every candidate.
 SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
+# A word with a digit in it, long enough to be a one-time code (or part of a link that is one).
+_CODE_LIKE = re.compile(r"\w*\d\w*")
+_MIN_CODE = 4
 
 
 def redact(payload: Payload) -> Payload:
@@ -65,3 +69,13 @@ def _redacted(value: Any) -> tuple[Any, bool]:
 def _hidden(payload: Payload, what: str) -> Payload:
     metadata = {**dict(payload.metadata), "encoding": b"json/plain"}
     return Payload(metadata=metadata, data=json.dumps(f"[redacted: {what}]").encode())
+
+
+def without_message(text: str, message: list[str]) -> str:
+    """`text` (a provider's words) without the message's texts, nor any code-like word of
+    them, should it quote them: redaction by field name cannot see them there."""
+    for part in message:
+        if part.strip():
+            text = text.replace(part, "[redacted: message]")
+    words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
+    return _CODE_LIKE.sub(lambda m: "[redacted]" if m.group() in words else m.group(), text)

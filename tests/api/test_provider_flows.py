@@ -16,10 +16,13 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
+from api.codec_service import CodecService
 from core.config import Settings
 from core.connection import plain_connection
+from core.temporal import connect_temporal
 from devstack.scratch import scratch_settings
 from devstack.token import auth_headers
+from domain.ids import workflow_id
 from store import shipments
 from store.engine import create_db_engine
 from store.migrate import migrate_database
@@ -34,6 +37,7 @@ from tests.support.fakes.linkmobility import FakeLinkMobility
 from tests.support.fakes.smtp import FakeSmtp
 from tests.support.fakes.tls import self_signed
 from tests.support.fakes.twilio import FakeTwilio
+from tests.support.history import completed_history, payloads_in
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import eventually
 from tests.support.routes import EMAIL, REPORTS, SMS
@@ -50,6 +54,7 @@ class ProviderStack:
     smtp: FakeSmtp | None = None
     link: FakeLinkMobility | None = None
     acs: FakeAcs | None = None
+    org: str = ""
 
     async def order(self, route: str, body: dict[str, Any], status: int = 201) -> str:
         response = await self.api.post(route, json=body, headers=self.headers)
@@ -69,8 +74,9 @@ async def provider_stack(
     settings = scratch_settings(data, **SHORT_TIMINGS, **providers)
     migrate_database(settings.database_url)
     engine = create_db_engine(settings.database_url)
+    org = new_org()
     async with api_and_worker(settings, engine, connection) as api:
-        yield ProviderStack(settings, api, auth_headers(settings, new_org()))
+        yield ProviderStack(settings, api, auth_headers(settings, org), org=org)
     engine.dispose()
 
 
@@ -222,6 +228,32 @@ async def test_twilio_refusal_of_the_number_is_final_at_once(
 ) -> None:
     shipment = await twilio_and_smtp.order(SMS, sms_order(fake_twilio.INVALID))
     assert await twilio_and_smtp.final_status(shipment) == "SMS_Failed_InvalidRecipient"
+
+
+async def test_a_refusal_quoting_the_message_keeps_its_code_out_of_history_and_temporal(
+    twilio_and_smtp: ProviderStack, temporal_env: WorkflowEnvironment
+) -> None:
+    stack = twilio_and_smtp
+    code = f"{uuid.uuid4().int % 1_000_000:06d}"
+    order = sms_order(fake_twilio.QUOTING, body=f"Your code is {code}")
+
+    shipment = await stack.order(SMS, order)
+
+    assert await stack.final_status(shipment) == "SMS_Failed"
+    engine = create_db_engine(stack.settings.database_url)
+    with Session(engine) as session:
+        details = [e.detail or "" for e in shipments.history(session, shipment)]
+    engine.dispose()
+    assert any("30007 Message filtered" in detail for detail in details), details
+    assert not any(code in detail for detail in details)
+    # As Temporal stores it, then as the codec server opens it for the UI.
+    key = workflow_id(stack.org, order["idempotencyId"])
+    target = temporal_env.client.service_client.config.target_host
+    client = await connect_temporal(stack.settings, plain_connection(target))
+    handle = client.get_workflow_handle(key)
+    payloads = payloads_in(await completed_history(handle))
+    shown = await CodecService(stack.settings.payload_encryption_key).decode(payloads)
+    assert not [p for p in shown if code.encode() in p.data]
 
 
 @pytest.mark.parametrize(

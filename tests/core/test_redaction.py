@@ -8,7 +8,7 @@ from temporalio.api.common.v1 import Payload
 
 from core.codec import ENCODING
 from core.payloads import PayloadConverter
-from core.redaction import redact
+from core.redaction import redact, without_message
 from tests.support.workflows import notification_input
 
 
@@ -83,3 +83,14 @@ def test_sealed_and_null_payloads_are_left_alone() -> None:
 
     assert redact(sealed) is sealed
     assert redact(null) is null
+
+
+def test_a_providers_words_lose_the_message_and_every_code_in_it() -> None:
+    message = ["Your code is 482913. Link: https://x.no/v/a7Kp2", "Login 2026"]
+
+    said = without_message(
+        "30007 filtered 'Your code is 482913. Link: https://x.no/v/a7Kp2' (482913, a7Kp2, 2026)",
+        message,
+    )
+
+    assert said == "30007 filtered '[redacted: message]' ([redacted], [redacted], [redacted])"

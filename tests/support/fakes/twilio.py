@@ -30,6 +30,7 @@ BARRED = "+4799990003"
 SILENT = "+4799990008"
 BUSY = "+4799990009"
 HANG = "+4799990013"
+QUOTING = "+4799990014"  # refused with the body quoted, as a content filter's words may
 _FINAL = {BARRED: ("undelivered", "30004")}
 # Error 21212: E.164, or up to 11 of A-Z, a-z, 0-9, space, +, -, _, & with at least one letter.
 _FROM = re.compile(r"\+[0-9]{1,15}|(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}")
@@ -74,6 +75,8 @@ class FakeTwilio:
             return _error(400, 21212, f"The 'From' number {form['From']} is not valid.")
         if to == BUSY:
             return _error(429, 20429, "Too Many Requests")
+        if to == QUOTING:
+            return _error(400, 30007, f"Message filtered: '{form.get('Body')}'")
         if to == HANG:
             await asyncio.sleep(3600)
         self.created.append(form)
