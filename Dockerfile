@@ -21,7 +21,9 @@ COPY worker.py ./
 RUN pip install .
 
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/venv/bin:$PATH
+# The worker's metrics listen beyond the container, to be scraped (docs/observability.md).
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/venv/bin:$PATH \
+    WORKER_METRICS_HOST=0.0.0.0
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app \
     && mkdir -p /app/.data \

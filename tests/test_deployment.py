@@ -443,6 +443,11 @@ def test_dockerignore_keeps_nothing_the_image_copies_out() -> None:
     assert {".venv", ".env", ".data"} <= ignored
 
 
+def test_the_workers_metrics_listen_beyond_the_container() -> None:
+    runtime = " ".join(dockerfile_stages()[-1])
+    assert "WORKER_METRICS_HOST=0.0.0.0" in runtime
+
+
 def test_image_runs_unprivileged_with_a_writable_data_folder() -> None:
     final = dockerfile_stages()[-1]
     users = [line.split()[1] for line in final if line.startswith("USER ")]
