@@ -29,14 +29,17 @@ def parse_keyring(spec: str) -> dict[str, bytes]:
     holds a payload they encrypted.
     """
     keyring: dict[str, bytes] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
+    entries = filter(None, (part.strip() for part in spec.split(",")))
+    for position, entry in enumerate(entries, start=1):
         key_id, sep, encoded = entry.partition(":")
+        # Without its `id:`, an entry is the key itself: named by its place, never shown.
+        name = f"key {key_id!r}" if sep else f"entry {position}"
         try:
             key = base64.b64decode(encoded, validate=True)
         except ValueError as exc:
-            raise KeyringError(f"key {key_id!r} is not base64") from exc
+            raise KeyringError(f"{name} is not base64") from exc
         if not sep or not key_id or len(key) != 32:
-            raise KeyringError(f"key {key_id!r} must be 'id:<base64 of 32 bytes>'")
+            raise KeyringError(f"{name} must be 'id:<base64 of 32 bytes>'")
         keyring[key_id] = key
     return keyring
 

@@ -120,8 +120,10 @@ SECRET = "whsec_Zm9vYmFy-c2VjcmV0LXJlcG9ydC1rZXk_"  # URL-safe base64: refused
         lambda: production(auth_jwt_secret="short", delivery_report_secret=SECRET[:-1] + "A"),
         lambda: TwilioSettings(_env_file=None, auth_token=[SECRET]),  # type: ignore[call-arg, arg-type]
         lambda: SimulatorSettings(_env_file=None, SIMULATOR_WEBHOOK_SECRET=SECRET),  # type: ignore[call-arg]
+        # The key without its `id:`, as it is easily pasted, after a good one.
+        lambda: Settings(_env_file=None, payload_encryption_key=f"{KEY},{KEY[3:-1]}+"),  # type: ignore[call-arg]
     ],
-    ids=["a-field", "the-production-check", "a-provider-section", "the-simulator"],
+    ids=["a-field", "the-production-check", "a-provider-section", "the-simulator", "a-bare-key"],
 )
 def test_a_refused_settings_value_is_not_repeated_in_the_refusal(
     make: Callable[[], object],
@@ -131,3 +133,4 @@ def test_a_refused_settings_value_is_not_repeated_in_the_refusal(
         make()
     assert "input_value" not in str(refused.value)
     assert SECRET[-12:-1] not in str(refused.value)
+    assert KEY[-12:-1] not in str(refused.value)
