@@ -66,28 +66,35 @@ class ReportInbox:
             count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
         try:
-            for reason in read.unreadable:
-                log.warning("part of a %s report unreadable: %s", provider, reason)
+            unknown = [report for report in read.reports if not await self._deliver(report)]
+            # Kept once every report of the request is delivered: a failed delivery releases
+            # the claim, and the provider's retry would keep them a second time.
+            for report in unknown:
+                await self._keep_dead(
+                    report.provider, report.reference, "UNKNOWN_REFERENCE", inbound.body
+                )
+                count_report(report.provider, ReportOutcome.DEAD)
+            if read.unreadable:
+                # One row for the request, whatever the number of parts that could not be read.
+                log.warning("%s report parts unreadable: %s", provider, "; ".join(read.unreadable))
                 await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
+            for _ in read.unreadable:
                 count_report(provider, ReportOutcome.DEAD)
-            for report in read.reports:
-                await self._deliver(report, inbound.body)
         except BaseException:
             if delivery_id is not None:
                 await self._write(report_store.release_webhook, delivery_id)
             raise
         return InboxResult(received=len(read.reports), response=read.response)
 
-    async def _deliver(self, report: DeliveryReport, raw: bytes) -> None:
+    async def _deliver(self, report: DeliveryReport) -> bool:
+        """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
             row = await run_in_threadpool(self._hold, report)
             if row is None:
-                return
+                return True
         if row is None:
-            await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
-            count_report(report.provider, ReportOutcome.DEAD)
-            return
+            return False
         handle = self._client.get_workflow_handle(row.workflow_id)
         try:
             await handle.signal(InstantNotificationWorkflow.report, report)
@@ -100,6 +107,7 @@ class ReportInbox:
                 raise unavailable("The report could not reach the workflow engine.") from exc
             await self._write(report_store.add_late_report, _late(row, report))
             count_report(report.provider, ReportOutcome.LATE)
+        return True
 
     # One statement each, on every report: no transaction around them, no BEGIN and COMMIT.
     def _claim(self, delivery_id: str, at: datetime) -> bool:

@@ -1,6 +1,7 @@
 """Delivery reports: every final status, and the reports that must not change it."""
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Any
@@ -8,20 +9,26 @@ from typing import Any
 import httpx
 import pytest
 from sqlmodel import Session, select
+from temporalio.client import Client
 
+from api.problems import Problem
 from api.reports_inbox import ReportInbox
+from core.temporal import connect_temporal
+from devstack.scratch import scratch_connection
 from gateways import standard_webhooks
 from gateways.base import InboundReport
 from gateways.dsn import DsnReports
-from store.models import MAX_PROVIDER_STATUS, DeadReport, ShipmentEvent
+from gateways.event_grid import EventGridReports
+from store.models import MAX_PROVIDER_STATUS, DeadReport, Shipment, ShipmentEvent
 from store.widths import fitted_id, storable
 from tests.support.answers import assert_problem, recipient_status, shipment_id
-from tests.support.bodies import email_order, new_key, reference_of, sms_order
+from tests.support.bodies import email_order, new_key, new_org, reference_of, sms_order
+from tests.support.fakes.acs import delivery_report_event
 from tests.support.polling import completed_manifest, eventually, final_status
 from tests.support.reports import DSN_URL, LONG_BOUNCE, bounce, signed_report, sms_report
 from tests.support.routes import EMAIL, REPORTS, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
-from tests.support.store import history, reports_in, shipment_row
+from tests.support.store import history, new_shipment, reports_in, shipment_row
 
 pytestmark = pytest.mark.both_databases
 
@@ -164,6 +171,44 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
 def dsn_inbox(stack: Stack) -> ReportInbox:
     """The API's inbox with SMTP's reader (the stack's simulator relays no DSN)."""
     return ReportInbox(stack.client, stack.engine, {"smtp": DsnReports("smtp", "dsn-secret")})
+
+
+def acs_inbox(client: Client, stack: Stack) -> ReportInbox:
+    """The API's inbox with ACS's Event Grid reader."""
+    return ReportInbox(client, stack.engine, {"acs": EventGridReports("acs", "grid-secret")})
+
+
+async def test_a_batchs_unreadable_events_are_kept_once_when_the_batch_is_delivered(
+    stack: Stack,
+) -> None:
+    """Event Grid resends the request a 503 answered: what was kept then would be kept again."""
+    shipment = new_shipment(stack.engine, new_org())
+    operation = uuid.uuid4().hex
+    with Session(stack.engine) as session:
+        row = session.get(Shipment, shipment)
+        assert row is not None
+        row.gateway_reference = operation
+        session.add(row)
+        session.commit()
+    no_message_id = {"status": "Delivered"}
+    events = [
+        {**delivery_report_event("x", "a@x.no", "b@x.no", "Delivered"), "data": no_message_id}
+    ]
+    events = events * 3 + [delivery_report_event(operation, "a@x.no", "b@x.no", "Delivered")]
+    body = json.dumps(events).encode()
+    url = f"http://api{REPORTS}/acs?code=grid-secret"
+    down = await connect_temporal(stack.settings, scratch_connection(), lazy=True)
+
+    for _ in range(2):
+        with pytest.raises(Problem) as refused:
+            await acs_inbox(down, stack).receive("acs", InboundReport(url, {}, body))
+        assert refused.value.status == 503
+    delivered = await acs_inbox(stack.client, stack).receive("acs", InboundReport(url, {}, body))
+
+    assert delivered.received == 1
+    with Session(stack.engine) as session:
+        dead = session.exec(select(DeadReport).where(DeadReport.payload == body.decode())).all()
+    assert [(d.reason, d.provider) for d in dead] == [("UNREADABLE", "acs")]
 
 
 async def test_a_late_bounce_longer_than_its_columns_is_kept_and_its_replay_known(
