@@ -19,8 +19,9 @@ OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
 # `fingerprint` is a hash of the whole order, body included: with everything else in view,
 # a six-digit code is found by hashing every candidate.
 SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
-# A word with a digit in it, long enough to be a one-time code (or part of a link that is one).
-_CODE_LIKE = re.compile(r"\w*\d\w*")
+# A word with a digit in it, long enough to be a one-time code (or part of a link that is one);
+# `_` separates words, as an encoded subject's spaces become `_`.
+_CODE_LIKE = re.compile(r"[^\W_]*\d[^\W_]*")
 _MIN_CODE = 4
 
 
@@ -78,4 +79,7 @@ def without_message(text: str, message: list[str]) -> str:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
-    return _CODE_LIKE.sub(lambda m: "[redacted]" if m.group() in words else m.group(), text)
+    # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
+    for word in sorted(words, key=len, reverse=True):
+        text = text.replace(word, "[redacted]")
+    return text

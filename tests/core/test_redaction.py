@@ -94,3 +94,16 @@ def test_a_providers_words_lose_the_message_and_every_code_in_it() -> None:
     )
 
     assert said == "30007 filtered '[redacted: message]' ([redacted], [redacted], [redacted])"
+
+
+def test_a_code_is_found_in_an_encoded_or_escaped_quote() -> None:
+    message = ["Hello", "Your code 123456"]
+    quotes = ["subject =?utf-8?q?Your_code_123456?=", 'body "Line\\n123456"', "x_123456_y"]
+
+    said = [without_message(quote, message) for quote in quotes]
+
+    assert said == [
+        "subject =?utf-8?q?Your_code_[redacted]?=",
+        'body "Line\\n[redacted]"',
+        "x_[redacted]_y",
+    ]
