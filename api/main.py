@@ -104,8 +104,8 @@ def create_app(
         json_paths=(f"{BASE_PATH}/future/orders/", CODEC_PATH, f"{BASE_PATH}/future/webhooks"),
         larger={CODEC_PATH: CODEC_MAX_REQUEST_BYTES},
     )
-    app.add_middleware(RequestMetrics)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RequestMetrics)  # outside HeadAsGet, so a HEAD is counted as one
     problems.install(app)
     openapi.install(app)
     for router in (
