@@ -5,7 +5,7 @@ import uuid
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.responses import Response
 
@@ -69,6 +69,7 @@ def test_a_span_in_the_stable_conventions_is_rebuilt_from_the_query_as_it_came()
     with TracerProvider().get_tracer("test").start_as_current_span("request") as span:
         span.set_attributes({"url.full": f"http://api/reports/acs?{decoded}", "url.query": decoded})
         hide_in_span(span, {"query_string": raw.encode()})
+        assert isinstance(span, ReadableSpan)
         attributes = dict(span.attributes or {})
 
     assert attributes["url.full"] == f"http://api/reports/acs?seq=2&code={HIDDEN}"
