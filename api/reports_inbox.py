@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -17,6 +17,7 @@ from core.metrics import ReportOutcome, count_report
 from domain.reports import DeliveryReport, MatchKey
 from gateways.base import (
     InboundReport,
+    ReadReports,
     ReportReader,
     ReportRejected,
     ReportResponse,
@@ -26,6 +27,7 @@ from store import reports as report_store
 from store import shipments
 from store.engine import autocommitted, committed
 from store.models import DeadReport, ShipmentEvent
+from store.reports import Claim
 from store.shipments import ShipmentWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -60,31 +62,38 @@ class ReportInbox:
             count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
-        if delivery_id is not None and not await run_in_threadpool(
-            self._claim, delivery_id, datetime.now(UTC)
-        ):
+        claim = Claim.NEW
+        if delivery_id is not None:
+            claim = await run_in_threadpool(self._claim, delivery_id, datetime.now(UTC))
+        if claim is Claim.DONE:
             count_report(provider, ReportOutcome.DUPLICATE)
             return InboxResult(received=0, duplicate=True, response=read.response)
+        if claim is Claim.BUSY:
+            # Not a replay yet: if that delivery fails, only this retry can bring the reports.
+            raise unavailable("Another delivery of this request is being processed.")
         try:
-            unknown = [report for report in read.reports if not await self._deliver(report)]
-            # Kept once every report of the request is delivered: a failed delivery releases
-            # the claim, and the provider's retry would keep them a second time.
-            for report in unknown:
-                await self._keep_dead(
-                    report.provider, report.reference, "UNKNOWN_REFERENCE", inbound.body
-                )
-                count_report(report.provider, ReportOutcome.DEAD)
-            if read.unreadable:
-                # One row for the request, whatever the number of parts that could not be read.
-                log.warning("%s report parts unreadable: %s", provider, "; ".join(read.unreadable))
-                await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
-            for _ in read.unreadable:
-                count_report(provider, ReportOutcome.DEAD)
+            await self._process(provider, read, inbound.body)
+            if delivery_id is not None:
+                await self._autocommit(report_store.finish_webhook, delivery_id)
         except BaseException:
             if delivery_id is not None:
-                await self._write(report_store.release_webhook, delivery_id)
+                await self._autocommit(report_store.release_webhook, delivery_id)
             raise
         return InboxResult(received=len(read.reports), response=read.response)
+
+    async def _process(self, provider: str, read: ReadReports, raw: bytes) -> None:
+        unknown = [report for report in read.reports if not await self._deliver(report)]
+        # Kept once every report of the request is delivered: a failed delivery is answered
+        # 503, and the provider's retry would keep them a second time.
+        for report in unknown:
+            await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
+            count_report(report.provider, ReportOutcome.DEAD)
+        if read.unreadable:
+            # One row for the request, whatever the number of parts that could not be read.
+            log.warning("%s report parts unreadable: %s", provider, "; ".join(read.unreadable))
+            await self._keep_dead(provider, None, "UNREADABLE", raw)
+        for _ in read.unreadable:
+            count_report(provider, ReportOutcome.DEAD)
 
     async def _deliver(self, report: DeliveryReport) -> bool:
         """False for a report that names no shipment."""
@@ -110,9 +119,16 @@ class ReportInbox:
         return True
 
     # One statement each, on every report: no transaction around them, no BEGIN and COMMIT.
-    def _claim(self, delivery_id: str, at: datetime) -> bool:
+    def _claim(self, delivery_id: str, at: datetime) -> Claim:
         with autocommitted(self._engine) as connection:
             return report_store.claim_webhook(connection, delivery_id, at)
+
+    async def _autocommit(self, write: Callable[[Connection, str], None], key: str) -> None:
+        def run() -> None:
+            with autocommitted(self._engine) as connection:
+                write(connection, key)
+
+        await run_in_threadpool(run)
 
     def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         with autocommitted(self._engine) as connection:

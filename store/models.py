@@ -3,7 +3,16 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -146,12 +155,14 @@ class DeadReport(SQLModel, table=True):
 
 
 class WebhookReceipt(SQLModel, table=True):
-    """Webhook ids already processed, so a replayed delivery is recognised and ignored."""
+    """Webhook ids taken for processing, so a replayed delivery is recognised and ignored;
+    `done` once its reports were delivered (store/reports.py: a delivery cut off is not lost)."""
 
     __tablename__ = "webhook_receipt"
 
     webhook_id: str = Field(primary_key=True, max_length=MAX_PROVIDER_ID)
     received_at: datetime = _utc(index=True)
+    done: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class HeldReport(SQLModel, table=True):

@@ -2,10 +2,11 @@
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
@@ -34,19 +35,61 @@ def add_late_report(session: Session, event: ShipmentEvent) -> None:
 _RECEIPT = WebhookReceipt.__table__  # type: ignore[attr-defined]
 # One statement on every report: an id already there inserts nothing.
 _CLAIM = InsertIgnoring(
-    _RECEIPT, ["webhook_id", "received_at"], _RECEIPT.c.webhook_id, conflict=["webhook_id"]
+    _RECEIPT,
+    ["webhook_id", "received_at", "done"],
+    _RECEIPT.c.webhook_id,
+    conflict=["webhook_id"],
 )
+# How long a delivery under way keeps its id from the provider's retries: longer than a
+# delivery takes, shorter than a provider waits before it retries again.
+CLAIM_LEASE = timedelta(seconds=30)
 
 
-def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> bool:
-    """True for the first delivery of a webhook; a replay, even a concurrent one, gets False."""
-    return _CLAIM.run(connection, {"webhook_id": fitted_id(webhook_id), "received_at": at})
+class Claim(Enum):
+    NEW = "new"  # this delivery processes the id: the first, or one cut off a lease ago
+    DONE = "done"  # a replay of a delivery processed to its end
+    BUSY = "busy"  # another delivery is processing it now
 
 
-def release_webhook(session: Session, webhook_id: str) -> None:
-    """Undo a claim whose processing failed, so that the sender's retry is processed."""
+def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> Claim:
+    """Take a webhook id for processing; `finish_webhook` once its reports are delivered."""
     fitted = fitted_id(webhook_id)
-    session.execute(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == fitted))
+    if _CLAIM.run(connection, {"webhook_id": fitted, "received_at": at, "done": False}):
+        return Claim.NEW
+    # Its delivery was cut off (the API stopped): nothing will finish it but this one.
+    taken = connection.execute(
+        update(WebhookReceipt)
+        .where(
+            col(WebhookReceipt.webhook_id) == fitted,
+            col(WebhookReceipt.done).is_(False),
+            col(WebhookReceipt.received_at) < at - CLAIM_LEASE,
+        )
+        .values(received_at=at)
+    )
+    if getattr(taken, "rowcount", 0) == 1:
+        return Claim.NEW
+    done = connection.execute(
+        select(col(WebhookReceipt.done)).where(col(WebhookReceipt.webhook_id) == fitted)
+    ).scalar()
+    return Claim.DONE if done else Claim.BUSY
+
+
+def finish_webhook(connection: Connection, webhook_id: str) -> None:
+    connection.execute(
+        update(WebhookReceipt)
+        .where(col(WebhookReceipt.webhook_id) == fitted_id(webhook_id))
+        .values(done=True)
+    )
+
+
+def release_webhook(connection: Connection, webhook_id: str) -> None:
+    """Undo a claim whose processing failed, so that the sender's retry is processed."""
+    connection.execute(
+        delete(WebhookReceipt).where(
+            col(WebhookReceipt.webhook_id) == fitted_id(webhook_id),
+            col(WebhookReceipt.done).is_(False),
+        )
+    )
 
 
 def hold_report(session: Session, report: DeliveryReport) -> int:

@@ -4,6 +4,9 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,13 +16,21 @@ from temporalio.client import Client
 
 from api.problems import Problem
 from api.reports_inbox import ReportInbox
-from core.temporal import connect_temporal
+from core.temporal import connect_temporal, data_converter
 from devstack.scratch import scratch_connection
 from gateways import standard_webhooks
 from gateways.base import InboundReport
 from gateways.dsn import DsnReports
 from gateways.event_grid import EventGridReports
-from store.models import MAX_PROVIDER_STATUS, DeadReport, Shipment, ShipmentEvent
+from gateways.registry import build_report_readers
+from store.models import (
+    MAX_PROVIDER_STATUS,
+    DeadReport,
+    Shipment,
+    ShipmentEvent,
+    WebhookReceipt,
+)
+from store.reports import CLAIM_LEASE
 from store.widths import fitted_id, storable
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import email_order, new_key, new_org, reference_of, sms_order
@@ -171,6 +182,67 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
 def dsn_inbox(stack: Stack) -> ReportInbox:
     """The API's inbox with SMTP's reader (the stack's simulator relays no DSN)."""
     return ReportInbox(stack.client, stack.engine, {"smtp": DsnReports("smtp", "dsn-secret")})
+
+
+@asynccontextmanager
+async def silent_temporal() -> AsyncIterator[str]:
+    """An address that takes connections and never answers: Temporal hung, not gone."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+async def test_a_delivery_cut_off_leaves_its_reports_to_the_providers_retry(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """While the first delivery hangs (Temporal hung), a retry is not a replay: it is asked to
+    come back. A claim left by an API stopped on the way is taken over once its lease is out."""
+    _, shipment, reference = await waiting(stack, tenant)
+    webhook_id = f"msg_{new_key()}"
+    body, headers = signed_report(
+        stack.settings.delivery_report_secret,
+        sms_report(reference, "DELIVRD"),
+        webhook_id=webhook_id,
+    )
+    inbound = InboundReport(f"http://api{SIMULATOR_REPORTS}", headers, body)
+    readers = build_report_readers(stack.settings)
+    inbox = ReportInbox(stack.client, stack.engine, readers)
+
+    async with silent_temporal() as address:
+        # Lazy: the factory's own first connection would wait out the silence.
+        hung = await Client.connect(
+            address, lazy=True, data_converter=data_converter(stack.settings)
+        )
+        first = asyncio.create_task(
+            ReportInbox(hung, stack.engine, readers).receive("simulator", inbound)
+        )
+        await asyncio.sleep(0.5)
+        with pytest.raises(Problem) as busy:
+            await inbox.receive("simulator", inbound)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+    # What an API killed mid-delivery leaves: the id taken, never finished nor released.
+    cut_off = datetime.now(UTC) - CLAIM_LEASE - timedelta(seconds=1)
+    with Session(stack.engine) as session:
+        session.add(WebhookReceipt(webhook_id=webhook_id, received_at=cut_off, done=False))
+        session.commit()
+    retry = await inbox.receive("simulator", inbound)
+    replay = await inbox.receive("simulator", inbound)
+
+    assert busy.value.status == 503
+    assert (retry.received, retry.duplicate, replay.duplicate) == (1, False, True)
+    assert await final_status(stack.api, tenant.headers, shipment) == "SMS_Delivered"
 
 
 def acs_inbox(client: Client, stack: Stack) -> ReportInbox:
@@ -345,6 +417,10 @@ async def test_concurrent_copies_of_one_webhook_are_processed_once(
 
     answers = await asyncio.gather(*(deliver(stack, body, headers) for _ in range(8)))
 
-    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 7
+    # One processes it; the others are told it is under way (503: come back) or, once it is
+    # done, that they are replays.
+    processed = [a for a in answers if a.status_code == 200 and not a.json()["duplicate"]]
+    assert len(processed) == 1
+    assert all(a.status_code == 503 or a.json()["duplicate"] for a in answers if a not in processed)
     await completed_manifest(stack.api, tenant.headers, shipment)
     assert len(reports_in(history(stack.engine, shipment))) == 1
