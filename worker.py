@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -167,7 +168,12 @@ async def schedule_retention(client: Client, settings: Settings) -> None:
     try:
         await client.create_schedule(RETENTION_SCHEDULE_ID, schedule)
     except ScheduleAlreadyRunningError:
-        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
+        # The state (paused, its note) is the operator's: a worker's start must not resume it.
+        await handle.update(
+            lambda current: ScheduleUpdate(
+                schedule=dataclasses.replace(schedule, state=current.description.schedule.state)
+            )
+        )
 
 
 def telemetry_runtime(settings: Settings) -> Runtime:

@@ -68,3 +68,25 @@ async def test_the_schedule_is_made_once_and_follows_the_settings(stack: Stack) 
     assert arguments == RetentionInput(days=30, batch_size=settings.retention_batch_size)
     assert described.schedule.spec.intervals == [ScheduleIntervalSpec(every=timedelta(hours=1))]
     assert gone is not None
+
+
+async def test_a_paused_schedule_stays_paused_when_a_worker_starts(stack: Stack) -> None:
+    settings = stack.settings.model_copy(update={"retention_days": 30})
+    handle = stack.client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+    try:
+        await schedule_retention(stack.client, settings)
+        await handle.pause(note="store under load")
+        await schedule_retention(stack.client, settings.model_copy(update={"retention_days": 45}))
+        described = await handle.describe()
+    finally:
+        off = stack.settings.model_copy(update={"retention_days": 0})
+        await schedule_retention(stack.client, off)
+
+    assert (described.schedule.state.paused, described.schedule.state.note) == (
+        True,
+        "store under load",
+    )
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    [arguments] = await stack.client.data_converter.decode(list(action.args), [RetentionInput])
+    assert arguments.days == 45
