@@ -89,6 +89,11 @@ def build_worker(
         activity_executor=executor,
         # On SIGTERM, running activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        # A task for a worker that died waits this long on its sticky queue before another
+        # worker takes it; the SDK's 10 s would outlast the caller's handover deadline.
+        sticky_queue_schedule_to_start_timeout=timedelta(
+            seconds=settings.workflow_task_timeout_seconds
+        ),
         # The sandbox re-imports the workflow module for every new workflow, which measured
         # 10-17 ms of CPU per order here. Determinism is still checked in the sandbox, by the
         # replay tests over recorded histories (tests/workflows/test_replay.py).

@@ -69,6 +69,22 @@ async def test_worker_killed_during_the_handover(faults: FaultStack) -> None:
     assert await final_status(faults, org, shipment_id(final)) == "SMS_Delivered"
 
 
+async def test_a_repeat_right_after_the_worker_died_is_answered_in_time(
+    faults: FaultStack,
+) -> None:
+    """The order's workflow was cached by the worker that died: the repeat's task waits on that
+    worker's sticky queue before another worker takes it, and must not outwait the deadline."""
+    org, order = new_org(), sms_order("+4799990008", ttl=600)  # silent: the order stays open
+    first = await faults.api.post(SMS, json=order, headers=faults.headers(org))
+
+    await faults.kill("worker")
+    await faults.start("worker")
+    repeat = await faults.api.post(SMS, json=order, headers=faults.headers(org))
+
+    assert (first.status_code, repeat.status_code) == (201, 200), repeat.text
+    assert shipment_id(repeat) == shipment_id(first)
+
+
 async def test_api_killed_mid_request_and_the_client_retries(faults: FaultStack) -> None:
     org, order = new_org(), sms_order("+4799990012")
     placing = asyncio.create_task(faults.api.post(SMS, json=order, headers=faults.headers(org)))
