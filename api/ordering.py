@@ -24,7 +24,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.handover_answers import ANSWERS
 from api.problems import Problem, unavailable
@@ -39,6 +39,7 @@ from domain.orders import (
     SmsMessage,
     Timing,
 )
+from domain.statuses import ShipmentStatus
 from store import shipments
 from store.models import Shipment
 from workflows import search_attributes
@@ -58,6 +59,10 @@ class OrderContent:
     def fingerprint(self) -> str:
         content = {k: v for k, v in asdict(self).items() if k != "idempotency_id"}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+# The row's status while its handover is undecided, or ended unconfirmed.
+_UNDECIDED = frozenset({ShipmentStatus.SMS_SENDING, ShipmentStatus.EMAIL_SENDING})
 
 
 class OrderService:
@@ -100,9 +105,12 @@ class OrderService:
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except (RPCError, RuntimeError) as exc:
-            # A lazy client that cannot connect raises RuntimeError rather than RPCError.
-            log.warning("Temporal did not take the order: %s", type(exc).__name__)
-            raise unavailable("The order could not reach the workflow engine.") from exc
+            past_limit = await self._past_update_limit(org, content.idempotency_id, exc)
+            if past_limit is None:
+                # A lazy client that cannot connect raises RuntimeError rather than RPCError.
+                log.warning("Temporal did not take the order: %s", type(exc).__name__)
+                raise unavailable("The order could not reach the workflow engine.") from exc
+            answer = past_limit
         finally:
             _settle(start)
         self._check_content(answer, order)
@@ -138,13 +146,20 @@ class OrderService:
         if row is None:
             log.error("completed workflow without a shipment row for org %s", org)
             raise unavailable("The order's record is not available.")
-        return HandoverAnswer(
-            created=False,
-            notification_order_id=row.order_id,
-            shipment_id=row.id,
-            fingerprint=row.fingerprint,
-            senders_reference=row.senders_reference,
-        )
+        return _repeat(row)
+
+    async def _past_update_limit(
+        self, org: str, idempotency_id: str, exc: Exception
+    ) -> HandoverAnswer | None:
+        """Temporal takes a bounded number of updates per run (`history.maxTotalUpdates`,
+        2 000), and every repeat is one: past it, the row answers a repeat of an order whose
+        handover is decided. One still sending (or unconfirmed) is no answer: None."""
+        if not isinstance(exc, RPCError) or exc.status != RPCStatusCode.FAILED_PRECONDITION:
+            return None
+        row = await run_in_threadpool(self._find, org, idempotency_id)
+        if row is None or row.status in _UNDECIDED:
+            return None
+        return _repeat(row)
 
     def _find(self, org: str, idempotency_id: str) -> Shipment | None:
         with Session(self._engine) as session:
@@ -161,6 +176,16 @@ class OrderService:
                 "Idempotency key reused with different content",
                 "An order with this idempotencyId exists and its content differs.",
             )
+
+
+def _repeat(row: Shipment) -> HandoverAnswer:
+    return HandoverAnswer(
+        created=False,
+        notification_order_id=row.order_id,
+        shipment_id=row.id,
+        fingerprint=row.fingerprint,
+        senders_reference=row.senders_reference,
+    )
 
 
 def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:

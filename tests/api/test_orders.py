@@ -8,7 +8,11 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
+from core.connection import plain_connection
+from devstack.processes import free_port
+from devstack.temporal_server import temporal_binary
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import (
     deprecated_order,
@@ -17,12 +21,13 @@ from tests.support.bodies import (
     random_phone,
     sms_order,
 )
-from tests.support.inprocess import api_for
+from tests.support.inprocess import api_and_worker, api_for
 from tests.support.polling import completed_manifest, eventually
 from tests.support.routes import DEPRECATED, EMAIL, SHIPMENT, SMS
 from tests.support.simulator import received_for
 from tests.support.stack import Stack, Tenant
 from tests.support.store import shipment_row
+from workflows import search_attributes
 
 pytestmark = pytest.mark.both_databases
 
@@ -221,3 +226,29 @@ async def test_reject_mode_answers_422_for_different_content(stack: Stack, tenan
     assert (first.status_code, same.status_code) == (201, 200)
     assert_problem(different, 422)
     assert len(await received_for(stack.simulator, tenant.org, order["idempotencyId"])) == 1
+
+
+async def test_repeats_past_the_engines_update_limit_are_answered_from_the_row(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Every repeat is an update of the order's run, and Temporal takes a bounded number per
+    run (`history.maxTotalUpdates`, 2 000; 3 here): past it, the row answers the repeats."""
+    limited = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=search_attributes.ALL,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value=history.maxTotalUpdates=3"],
+    )
+    settings = stack.settings.model_copy(
+        update={"api_port": free_port(), "temporal_task_queue": f"limit-{uuid.uuid4().hex[:8]}"}
+    )
+    connection = plain_connection(limited.client.service_client.config.target_host)
+    order = sms_order("+4799990008", ttl=600)  # the silent recipient: the order stays open
+    try:
+        async with api_and_worker(settings, stack.engine, connection) as api:
+            answers = [await api.post(SMS, json=order, headers=tenant.headers) for _ in range(6)]
+    finally:
+        await limited.shutdown()
+
+    assert [a.status_code for a in answers] == [201] + [200] * 5
+    assert len({shipment_id(a) for a in answers}) == 1
