@@ -78,10 +78,15 @@ class Failover:
         self, attempt: Attempt[G], routes: Sequence[Route[G]], named: str | None
     ) -> tuple[Route[G], Receipt]:
         """An earlier execution may have given the message to the provider the row names: ask
-        it again where it recognises a repeat, whatever the deadline (the repeat only settles
-        what it holds); ask no other, ever."""
+        it again where it recognises a repeat, before the deadline; ask no other, ever.
+
+        Past the deadline, no one: the earlier execution may have stopped before its request
+        left, and the repeat would be the first send, after the caller was answered (perhaps
+        after the message's TTL)."""
         name = named or routes[0].name
         route = next((r for r in routes if r.name == name), None)
+        if seconds_left(attempt.deadline) <= 0:
+            _ambiguous(attempt, f"an earlier execution stopped while asking {name}; too late")
         if route is None or not route.gateway.deduplicates:
             _ambiguous(attempt, f"an earlier execution stopped while asking {name}")
         try:

@@ -202,8 +202,8 @@ def _email(data: HandoverInput, email: EmailMessage) -> EmailSend:
 
 def _time_left(deadline: datetime) -> None:
     """The handover deadline is enforced here: the SDK does not enforce a local activity's
-    schedule-to-close timeout, so retries alone would go on past it. A resumed handover only
-    settles what an earlier one sent, so the deadline does not stop it."""
+    schedule-to-close timeout, so retries alone would go on past it. A resumed handover checks
+    it in `Failover.resume`: past it, it ends "may have been sent" without asking."""
     if seconds_left(deadline) <= 0:
         raise handover_error(
             HandoverFailure(FailureKind.DEADLINE_PASSED, "handover deadline passed")

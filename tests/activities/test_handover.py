@@ -184,11 +184,12 @@ async def test_a_resumed_handover_to_a_gateway_without_deduplication_is_not_sent
     assert await submissions(stack, data.reference) == [1]
 
 
-async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_deadline(
+async def test_a_resumed_handover_to_a_deduplicating_gateway_asks_it_before_the_deadline_only(
     stack: Stack,
 ) -> None:
-    """The repeat only asks the gateway what it holds, so the caller's deadline does not stop
-    it; a fresh handover past that deadline writes its row and sends nothing."""
+    """Before the deadline the repeat settles what the gateway holds; past it, the stopped
+    attempt may not have sent, and a repeat would be a first send after the caller's answer:
+    it asks nobody. A fresh handover past the deadline writes its row and sends nothing."""
     data = with_row(sms_input("+4791112222"), 5.0)
     late = with_row(sms_input("+4791112222"), -1.0)
     async with httpx.AsyncClient() as http:
@@ -196,14 +197,17 @@ async def test_a_resumed_handover_to_a_deduplicating_gateway_settles_past_the_de
             build_gateways(stack.settings, http), records=RecordActivities(stack.engine)
         )
         first = await ActivityEnvironment().run(activities.hand_over, data)
-        resumed = await ActivityEnvironment().run(
-            activities.hand_over, replace(data, deadline=late.deadline)
-        )
+        resumed = await ActivityEnvironment().run(activities.hand_over, data)
+        with pytest.raises(ApplicationError) as too_late:
+            await ActivityEnvironment().run(
+                activities.hand_over, replace(data, deadline=late.deadline)
+            )
         with pytest.raises(ApplicationError) as fresh:
             await ActivityEnvironment().run(activities.hand_over, late)
 
     assert resumed.status == first.status == "SMS_Accepted"
     assert resumed.gateway_reference == first.gateway_reference
+    assert too_late.value.type == FailureKind.AMBIGUOUS
     assert await submissions(stack, data.reference) == [2]
     assert fresh.value.type == FailureKind.DEADLINE_PASSED
     assert await submissions(stack, late.reference) == []
