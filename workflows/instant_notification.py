@@ -9,7 +9,12 @@ from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -64,6 +69,10 @@ _FIRST_ATTEMPTS_HERE = "webhook-first-attempts-in-order"
 # taken during the webhooks' first attempts, replay as they ran.
 _UNCONFIRMED = "unconfirmed-handover-followed"
 _LATE_REPORTS = "reports-during-webhooks-recorded"
+# Orders cancelled (the UI's Cancel, `temporal workflow cancel`) keep their key and end with a
+# final status; before, a cancel in the handover freed the key, and one while waiting left the
+# row without a final status.
+_CANCELLED = "cancel-ends-as-expiry"
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=FIRST_BACKOFF,
     backoff_coefficient=2.0,
@@ -95,6 +104,7 @@ class InstantNotificationWorkflow:
         self._events = 0
         self._clock = workflow.now()
         self._announcements: list[asyncio.Task[None]] = []
+        self._cancelled = False
 
     @workflow.run
     async def run(self, order: NotificationInput) -> NotificationResult:
@@ -105,6 +115,10 @@ class InstantNotificationWorkflow:
         except (ActivityError, ApplicationError) as err:
             # A local activity's final failure can arrive unwrapped (without ActivityError).
             failure = _failure_of(err)
+            if _is_cancel(err) and workflow.patched(_CANCELLED):
+                # The handover was stopped mid-call: the request may have left.
+                self._cancelled = True
+                failure = HandoverFailure(FailureKind.AMBIGUOUS, "cancelled during the handover")
             if failure.kind is not FailureKind.AMBIGUOUS or not workflow.patched(_UNCONFIRMED):
                 await self._fail(failure)
             await self._unconfirmed(failure)
@@ -224,20 +238,33 @@ class InstantNotificationWorkflow:
     async def _follow_reports(self, created: datetime) -> None:
         deadline = self._expiry(created) + timedelta(seconds=self._order.timing.grace_seconds)
         while not is_final(self._manifest.status):
+            if self._cancelled:
+                # Ended now as its expiry would end it: the row gets its final status.
+                await self._expire(detail="cancelled before its TTL")
+                return
             remaining = (deadline - self._now()).total_seconds()
             try:
                 await workflow.wait_condition(
                     lambda: bool(self._reports), timeout=max(remaining, 0.001)
                 )
             except TimeoutError:
-                await self._record(
-                    kind="expiry",
-                    status=ttl_expired(self._order.channel),
-                    at=workflow.now(),
-                    applied=True,
-                )
+                await self._expire()
                 return
+            except asyncio.CancelledError:
+                if not workflow.patched(_CANCELLED):
+                    raise
+                self._cancelled = True
+                continue
             await self._apply(self._reports.pop(0))
+
+    async def _expire(self, **details: str | None) -> None:
+        await self._record(
+            kind="expiry",
+            status=ttl_expired(self._order.channel),
+            at=workflow.now(),
+            applied=True,
+            **details,
+        )
 
     async def _apply(self, report: DeliveryReport) -> None:
         # A final status never changes: later, duplicate and contradicting reports are history only.
@@ -389,6 +416,10 @@ class InstantNotificationWorkflow:
 
     def _expiry(self, created: datetime) -> datetime:
         return created + timedelta(seconds=self._order.timing.ttl_seconds)
+
+
+def _is_cancel(err: ActivityError | ApplicationError) -> bool:
+    return isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
 
 
 def _failure_of(err: ActivityError | ApplicationError) -> HandoverFailure:

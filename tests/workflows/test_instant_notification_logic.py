@@ -252,6 +252,46 @@ async def test_an_unconfirmed_handover_fails_the_updates_but_keeps_the_key_and_f
     assert mocks.transitions[0].detail == "silent"
 
 
+async def test_a_cancel_during_the_handover_keeps_the_key_and_ends_with_a_final_status(
+    client: Client, data: NotificationInput
+) -> None:
+    """The request may have left when the handover was stopped: the key stays taken, as after
+    any unconfirmed handover, and the order ends at once as its expiry would end it."""
+    mocks = MockedActivities([accepted()], hold=True)
+    async with mocked_worker(client, mocks) as task_queue:
+        placing = asyncio.create_task(place(client, task_queue, data))
+        await mocks.handing_over.wait()
+        handle = handle_of(client, data)
+        await handle.cancel()
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await placing
+        result = await handle.result()
+
+    assert isinstance(update.value.cause, ApplicationError)
+    assert update.value.cause.type == FailureKind.AMBIGUOUS
+    assert result.status == "SMS_Failed_TTL"
+    assert mocks.discards == []
+    assert mocks.events() == [(1, "handover", None, False), (2, "expiry", "SMS_Failed_TTL", True)]
+    assert mocks.transitions[1].detail == "cancelled before its TTL"
+
+
+async def test_a_cancel_while_waiting_for_the_report_ends_with_a_final_status(
+    client: Client, data: NotificationInput
+) -> None:
+    """Cancelled runs used to end with the row still waiting: no final status, no feed entry."""
+    mocks = MockedActivities([accepted()])
+    async with placed(client, data, mocks) as (_, handle):
+        await handle.cancel()
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_TTL"
+    assert mocks.events() == [
+        (1, "handover", "SMS_Accepted", True),
+        (2, "expiry", "SMS_Failed_TTL", True),
+    ]
+    assert mocks.transitions[1].detail == "cancelled before its TTL"
+
+
 async def test_a_retryable_handover_failure_is_tried_again(
     client: Client, data: NotificationInput
 ) -> None:
