@@ -47,6 +47,10 @@ class Timing:
     answer_by: datetime | None = None
     # Bounds the first attempt of each webhook delivery, which the workflow waits for.
     webhook_attempt_seconds: float = ATTEMPT_SECONDS
+    # How long a local activity (the handover past its own window, a record) is retried in the
+    # workflow's tasks before a regular activity takes over: each retry's task heartbeat adds
+    # events, and a store down for hours would grow the history until Temporal ends the order.
+    local_retry_seconds: float = 60.0
 
     def handover_deadline(self, created: datetime) -> datetime:
         return self.answer_by or created + timedelta(seconds=self.handover_seconds)

@@ -13,6 +13,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    RetryState,
     WorkflowAlreadyStartedError,
 )
 from temporalio.workflow import ParentClosePolicy
@@ -63,6 +64,9 @@ _RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
 )
 _RECORD_TIMEOUT = timedelta(seconds=10)
+# Orders whose local activity kept failing past `Timing.local_retry_seconds` go on as a regular
+# activity (`_lasting`).
+_OUTLASTED = "local-retries-bounded"
 # Orders whose history started a WebhookEventWorkflow for an event go on doing so on replay.
 _FIRST_ATTEMPTS_HERE = "webhook-first-attempts-in-order"
 # Orders whose history ended failed after an unconfirmed handover, or closed with reports
@@ -154,7 +158,10 @@ class InstantNotificationWorkflow:
 
     async def _hand_over(self, created: datetime, number: int) -> HandoverResult:
         order = self._order
-        return await workflow.execute_local_activity_method(
+        # Past the handover's window a retry sends nothing (its deadline has passed): one that
+        # still fails (the store away) may go on as a regular activity.
+        window = order.timing.handover_seconds + order.timing.local_retry_seconds
+        result: HandoverResult = await self._lasting(
             HandoverActivities.hand_over,
             HandoverInput(
                 reference=self._reference,
@@ -165,9 +172,11 @@ class InstantNotificationWorkflow:
                 shipment=self._shipment(created),
                 record_as=number,
             ),
-            start_to_close_timeout=timedelta(seconds=order.timing.attempt_seconds),
-            retry_policy=_HANDOVER_RETRY,
+            attempt=timedelta(seconds=order.timing.attempt_seconds),
+            retry=_HANDOVER_RETRY,
+            window=timedelta(seconds=window),
         )
+        return result
 
     def _shipment(self, created: datetime) -> ShipmentInput:
         order = self._order
@@ -214,11 +223,12 @@ class InstantNotificationWorkflow:
 
     async def _fail(self, failure: HandoverFailure) -> NoReturn:
         """Nothing was handed over: drop the row so a retry with the same key starts afresh."""
-        await workflow.execute_local_activity_method(
+        await self._lasting(
             RecordActivities.discard_shipment,
             DiscardInput(shipment_id=self._shipment_id),
-            start_to_close_timeout=_RECORD_TIMEOUT,
-            retry_policy=_RECORD_RETRY,
+            attempt=_RECORD_TIMEOUT,
+            retry=_RECORD_RETRY,
+            window=timedelta(seconds=self._order.timing.local_retry_seconds),
         )
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
@@ -372,7 +382,7 @@ class InstantNotificationWorkflow:
         self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
     ) -> TransitionResult:
         """Write the current event (number `self._events`) to the store."""
-        result = await workflow.execute_local_activity_method(
+        result: TransitionResult = await self._lasting(
             RecordActivities.record_transition,
             TransitionInput(
                 shipment_id=self._shipment_id,
@@ -384,11 +394,34 @@ class InstantNotificationWorkflow:
                 org=self._order.org,
                 **details,
             ),
-            start_to_close_timeout=_RECORD_TIMEOUT,
-            retry_policy=_RECORD_RETRY,
+            attempt=_RECORD_TIMEOUT,
+            retry=_RECORD_RETRY,
+            window=timedelta(seconds=self._order.timing.local_retry_seconds),
         )
         self._absorb(result.recorded_at, result.reports)
         return result
+
+    async def _lasting(
+        self, method: Any, arg: Any, *, attempt: timedelta, retry: RetryPolicy, window: timedelta
+    ) -> Any:
+        """A local activity, for its speed; one still failing after about `window` of retries
+        goes on as a regular activity, whose retries the server keeps out of the history. A
+        local activity's retries run in the workflow's tasks, each heartbeat of which adds
+        events; and the SDK does not end them at a schedule-to-close timeout, so the window is
+        counted in attempts."""
+        try:
+            return await workflow.execute_local_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=attempt,
+                retry_policy=replace(retry, maximum_attempts=_attempts_within(retry, window)),
+            )
+        except (ActivityError, ApplicationError) as err:
+            if not _gave_up(err) or not workflow.patched(_OUTLASTED):
+                raise
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=attempt, retry_policy=retry
+        )
 
     def _absorb(self, recorded_at: datetime | None, held: list[DeliveryReport]) -> None:
         if recorded_at is not None:
@@ -416,6 +449,24 @@ class InstantNotificationWorkflow:
 
     def _expiry(self, created: datetime) -> datetime:
         return created + timedelta(seconds=self._order.timing.ttl_seconds)
+
+
+def _attempts_within(retry: RetryPolicy, window: timedelta) -> int:
+    """How many attempts the policy's waits between them let start within `window`."""
+    longest = retry.maximum_interval or window
+    attempts, waited, wait = 1, timedelta(0), retry.initial_interval
+    while waited + wait <= window:
+        attempts, waited = attempts + 1, waited + wait
+        wait = min(wait * retry.backoff_coefficient, longest)
+    return attempts
+
+
+def _gave_up(err: ActivityError | ApplicationError) -> bool:
+    """The local activity ran out of attempts, rather than failed for good or was cancelled.
+    Its final failure can arrive unwrapped: then only a retryable error ends that way."""
+    if isinstance(err, ActivityError):
+        return err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED
+    return not err.non_retryable
 
 
 def _is_cancel(err: ActivityError | ApplicationError) -> bool:

@@ -21,11 +21,13 @@ class MockedActivities:
     """`handovers` answers the attempts in turn (the last one answers the rest); an exception
     fails that attempt. `held` maps a transition's number to the reports the store hands back
     when it records that transition. While `hold` is set, a handover waits for it to be cleared
-    (released), so a test can act while the handover runs."""
+    (released), so a test can act while the handover runs. The first `failing_records`
+    records fail, as with the store away."""
 
     handovers: list[HandoverResult | Exception]
     held: dict[int, list[DeliveryReport]] = field(default_factory=dict)
     hold: bool = False
+    failing_records: int = 0
     handover_inputs: list[HandoverInput] = field(default_factory=list)
     transitions: list[TransitionInput] = field(default_factory=list)
     discards: list[DiscardInput] = field(default_factory=list)
@@ -45,6 +47,9 @@ class MockedActivities:
 
     @activity.defn(name="record_transition")
     async def record_transition(self, data: TransitionInput) -> TransitionResult:
+        if self.failing_records > 0:
+            self.failing_records -= 1
+            raise RuntimeError("the store is away")
         self.transitions.append(data)
         return TransitionResult(recorded=True, reports=self.held.pop(data.number, []))
 

@@ -292,6 +292,31 @@ async def test_a_cancel_while_waiting_for_the_report_ends_with_a_final_status(
     assert mocks.transitions[1].detail == "cancelled before its TTL"
 
 
+async def test_a_record_that_keeps_failing_goes_on_as_a_regular_activity(
+    client: Client, data: NotificationInput
+) -> None:
+    """A local activity's retries run in the workflow's tasks, whose heartbeats add events: a
+    store away for hours would grow the history until Temporal ended the order."""
+    data = replace(data, timing=replace(data.timing, local_retry_seconds=1.0))
+    mocks = MockedActivities([accepted()], failing_records=6)
+    async with placed(client, data, mocks) as (_, handle):
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        result = await handle.result()
+        events = [event async for event in handle.fetch_history_events()]
+
+    assert result.status == "SMS_Delivered"
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == ["record_transition"]  # the handover's record, taken over
+    assert mocks.events() == [
+        (1, "handover", "SMS_Accepted", True),
+        (2, "report", "SMS_Delivered", True),
+    ]
+
+
 async def test_a_retryable_handover_failure_is_tried_again(
     client: Client, data: NotificationInput
 ) -> None:
