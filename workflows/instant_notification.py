@@ -16,6 +16,7 @@ from temporalio.exceptions import (
     RetryState,
     WorkflowAlreadyStartedError,
 )
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -360,10 +361,24 @@ class InstantNotificationWorkflow:
         while True:
             while self._reports:
                 await self._apply(self._reports.pop(0))
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await asyncio.gather(*self._announcements)
+            await self._through_cancel(workflow.wait_condition(workflow.all_handlers_finished))
+            await self._through_cancel(asyncio.gather(*self._announcements))
             if not self._reports or not workflow.patched(_LATE_REPORTS):
                 return
+
+    async def _through_cancel(self, awaitable: Awaitable[Any]) -> None:
+        """Wait for it, a cancel of the order notwithstanding: the webhooks' first attempts
+        and their retries' starts must end for the tenant to hear of the final status."""
+        waited = asyncio.ensure_future(awaitable)
+        while True:
+            try:
+                await asyncio.shield(waited)
+                return
+            except asyncio.CancelledError:
+                if not workflow.patched(_CANCELLED):
+                    waited.cancel()
+                    raise
+                self._cancelled = True
 
     def _next_event(self) -> int:
         self._events += 1
@@ -381,23 +396,32 @@ class InstantNotificationWorkflow:
     async def _store(
         self, *, kind: str, status: str | None, at: datetime, applied: bool, **details: str | None
     ) -> TransitionResult:
-        """Write the current event (number `self._events`) to the store."""
-        result: TransitionResult = await self._lasting(
-            RecordActivities.record_transition,
-            TransitionInput(
-                shipment_id=self._shipment_id,
-                number=self._events,
-                kind=kind,
-                applied=applied,
-                at=at,
-                status=status,
-                org=self._order.org,
-                **details,
-            ),
-            attempt=_RECORD_TIMEOUT,
-            retry=_RECORD_RETRY,
-            window=timedelta(seconds=self._order.timing.local_retry_seconds),
+        """Write the current event (number `self._events`) to the store; a cancel of the order
+        does not stop it (the write is idempotent, and a record must land)."""
+        record = TransitionInput(
+            shipment_id=self._shipment_id,
+            number=self._events,
+            kind=kind,
+            applied=applied,
+            at=at,
+            status=status,
+            org=self._order.org,
+            **details,
         )
+        while True:
+            try:
+                result: TransitionResult = await self._lasting(
+                    RecordActivities.record_transition,
+                    record,
+                    attempt=_RECORD_TIMEOUT,
+                    retry=_RECORD_RETRY,
+                    window=timedelta(seconds=self._order.timing.local_retry_seconds),
+                )
+                break
+            except ActivityError as err:
+                if not _is_cancel(err) or not workflow.patched(_CANCELLED):
+                    raise
+                self._cancelled = True
         self._absorb(result.recorded_at, result.reports)
         return result
 
@@ -463,9 +487,12 @@ def _attempts_within(retry: RetryPolicy, window: timedelta) -> int:
 
 def _gave_up(err: ActivityError | ApplicationError) -> bool:
     """The local activity ran out of attempts, rather than failed for good or was cancelled.
-    Its final failure can arrive unwrapped: then only a retryable error ends that way."""
+    A last attempt that failed arrives unwrapped (only a retryable error ends that way); one
+    that timed out (a store that hangs) as an ActivityError caused by the timeout."""
     if isinstance(err, ActivityError):
-        return err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED
+        return err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED or isinstance(
+            err.cause, ActivityTimeout
+        )
     return not err.non_retryable
 
 

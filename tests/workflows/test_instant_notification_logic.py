@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio import activity
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,7 +30,13 @@ from domain.ids import client_reference
 from domain.manifest import StatusRequest
 from domain.orders import HandoverAnswer, HandoverRequest, NotificationInput
 from domain.reports import DeliveryReport
-from domain.webhooks import EventResult, WebhookEvent, webhook_task_queue
+from domain.webhooks import (
+    DeliveryRequest,
+    EventResult,
+    WebhookEvent,
+    retry_workflow_id,
+    webhook_task_queue,
+)
 from tests.support.bodies import new_org
 from tests.support.mocked_activities import MockedActivities, accepted, refused
 from tests.support.polling import eventually
@@ -305,16 +313,107 @@ async def test_a_record_that_keeps_failing_goes_on_as_a_regular_activity(
         events = [event async for event in handle.fetch_history_events()]
 
     assert result.status == "SMS_Delivered"
-    scheduled = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-    assert scheduled == ["record_transition"]  # the handover's record, taken over
+    # the handover's record, taken over
+    assert scheduled_activities(events) == ["record_transition"]
     assert mocks.events() == [
         (1, "handover", "SMS_Accepted", True),
         (2, "report", "SMS_Delivered", True),
     ]
+
+
+def scheduled_activities(events: list[HistoryEvent]) -> list[str]:
+    """The regular activities the run scheduled (local ones leave markers instead)."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+async def test_a_handover_whose_store_hangs_goes_on_as_a_regular_activity(
+    client: Client, data: NotificationInput
+) -> None:
+    """Its attempts time out rather than fail (a store that hangs): the run must neither fail
+    nor drop the row, for the first attempt may have sent before its record hung."""
+    timing = replace(data.timing, handover_seconds=0.5, attempt_seconds=0.5)
+    data = replace(data, timing=replace(timing, local_retry_seconds=0.5))
+    mocks = MockedActivities([accepted()], hold=True)
+    async with mocked_worker(client, mocks) as task_queue:
+        placing = asyncio.create_task(place(client, task_queue, data))
+        handle = handle_of(client, data)
+
+        async def taken_over() -> bool:
+            try:
+                events = [e async for e in handle.fetch_history_events()]
+            except RPCError:  # not started yet
+                return False
+            return "hand_over" in scheduled_activities(events)
+
+        await eventually(taken_over, within=30)
+        mocks.release()
+        answer, _ = await placing
+
+    assert answer.created
+    assert mocks.discards == []
+
+
+async def test_a_cancel_while_a_record_is_retried_lets_it_land(
+    client: Client, data: NotificationInput
+) -> None:
+    """A record must land: cancelled mid-retry, the run used to end CANCELED with the report
+    unrecorded and the row waiting for good."""
+    mocks = MockedActivities([accepted(recorded=True)])
+    async with placed(client, data, mocks) as (_, handle):
+        mocks.failing_records = 1_000
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+
+        async def retrying() -> bool:
+            return mocks.failing_records < 998
+
+        await eventually(retrying)
+        await handle.cancel()
+        await asyncio.sleep(0.5)
+        mocks.failing_records = 0
+        result = await handle.result()
+
+    assert result.status == "SMS_Delivered"
+    # An attempt under way at the cancel may land too: the same write (the store keeps one).
+    assert set(mocks.events()) == {(2, "report", "SMS_Delivered", True)}
+
+
+async def test_a_cancel_while_the_webhooks_first_attempts_run_still_starts_their_retries(
+    client: Client, data: NotificationInput
+) -> None:
+    mocks = MockedActivities([accepted(recorded=True, webhooks=True)])
+    attempting, release = asyncio.Event(), asyncio.Event()
+    retry = DeliveryRequest(f"d-{uuid.uuid4().hex[:8]}", 5.0, after_first_attempt=True)
+
+    @activity.defn(name="deliver_event")
+    async def deliver_event(_event: WebhookEvent) -> EventResult:
+        attempting.set()
+        await release.wait()
+        return EventResult(outcomes=[], retries=[retry])
+
+    async with (
+        mocked_worker(client, mocks) as task_queue,
+        Worker(client, task_queue=webhook_task_queue(task_queue), activities=[deliver_event]),
+    ):
+        _answer, handle = await place(client, task_queue, data)
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        await attempting.wait()
+        await eventually(recorded(mocks))
+        await handle.cancel()
+        release.set()
+        result = await handle.result()
+        events = [e async for e in handle.fetch_history_events()]
+
+    assert result.status == "SMS_Delivered"
+    children = [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for e in events
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+    ]
+    assert children == [retry_workflow_id(retry.delivery_id)]
 
 
 async def test_a_retryable_handover_failure_is_tried_again(
