@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -120,6 +122,13 @@ def install(app: FastAPI) -> None:
         )
         return problem_response(request, problem)
 
+    async def on_store_away(request: Request, exc: Exception) -> JSONResponse:
+        # The database unreachable, or its pool exhausted: a caller's retry may succeed.
+        log.warning(
+            "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        return problem_response(request, unavailable("The store is not available."))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, Problem(500, "An unexpected error occurred."))
@@ -127,6 +136,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OperationalError, on_store_away)
+    app.add_exception_handler(PoolTimeout, on_store_away)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -27,7 +27,7 @@ from store import reports as report_store
 from store import shipments
 from store.engine import autocommitted, committed
 from store.models import DeadReport, ShipmentEvent
-from store.reports import Claim
+from store.reports import CLAIM_LEASE, Claim
 from store.shipments import ShipmentWorkflow
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -70,7 +70,10 @@ class ReportInbox:
             return InboxResult(received=0, duplicate=True, response=read.response)
         if claim is Claim.BUSY:
             # Not a replay yet: if that delivery fails, only this retry can bring the reports.
-            raise unavailable("Another delivery of this request is being processed.")
+            raise unavailable(
+                "Another delivery of this request is being processed.",
+                retry_after=int(CLAIM_LEASE.total_seconds()),
+            )
         try:
             await self._process(provider, read, inbound.body)
             if delivery_id is not None:

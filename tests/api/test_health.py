@@ -1,11 +1,20 @@
-"""Health: liveness always 200; readiness 200 only when Temporal and the database answer."""
+"""Health: liveness always 200; readiness 200 only when Temporal and the database answer; a
+store that is away answers 503."""
 
+import uuid
 from pathlib import Path
 
+from sqlalchemy import make_url, text
+
+from devstack.postgres import scratch_postgres_database
 from devstack.scratch import scratch_connection, scratch_settings
+from store.engine import create_db_engine
+from store.migrate import migrate_database
+from tests.support.answers import assert_problem
 from tests.support.bodies import sms_order
 from tests.support.inprocess import api_for
-from tests.support.routes import SMS
+from tests.support.postgres import postgres_server
+from tests.support.routes import SHIPMENT, SMS
 from tests.support.stack import Stack
 
 
@@ -41,3 +50,31 @@ async def test_unreachable_temporal_is_503_for_health_and_orders(
     assert live.status_code == 200
     assert order.status_code == 503
     assert order.json()["code"] == "NOT-00004"
+
+
+async def test_a_store_that_refuses_connections_is_a_503_not_a_500(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The database away is a temporary failure: callers and providers retry a 503."""
+    with scratch_postgres_database(postgres_server()) as url:
+        migrate_database(url)
+        settings = scratch_settings(tmp_path, database_url=url)
+        async with api_for(settings, scratch_connection()) as api:
+            name = make_url(url).database
+            admin = create_db_engine(postgres_server()).execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            with admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                    ),
+                    {"n": name},
+                )
+            admin.dispose()
+            answer = await api.get(f"{SHIPMENT}/{uuid.uuid4()}", headers=stack.headers("ttd"))
+
+    problem = assert_problem(answer, 503)
+    assert problem["detail"] == "The store is not available."
+    assert answer.headers["retry-after"]
