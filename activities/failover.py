@@ -40,6 +40,8 @@ class Attempt(Generic[G]):
     deadline: datetime
     send: Callable[[G], Awaitable[Receipt]]
     shipment_id: str | None = None
+    # The execution's hold on the row (None: the one that wrote it); see `_name_on_row`.
+    token: str | None = None
 
 
 class Failover:
@@ -144,9 +146,16 @@ class Failover:
 
     async def _name_on_row(self, attempt: Attempt[G], provider: str) -> None:
         """Before asking another provider than the row names: a handover resumed elsewhere
-        must know which provider may hold the message."""
-        if self._records is not None and attempt.shipment_id is not None:
-            await asyncio.to_thread(self._records.assign_provider, attempt.shipment_id, provider)
+        must know which provider may hold the message. If one has resumed it meanwhile (this
+        worker was frozen past the workflow task's timeout), it holds the row, and may have
+        sent through the provider named: this execution asks nobody."""
+        if self._records is None or attempt.shipment_id is None:
+            return
+        named = await asyncio.to_thread(
+            self._records.assign_provider, attempt.shipment_id, provider, attempt.token
+        )
+        if not named:
+            _ambiguous(attempt, "another execution resumed this handover")
 
     async def _verdict(self, route: Route[G], changed: bool) -> None:
         """Publish a change of the provider's circuit: metrics, log, and the store."""

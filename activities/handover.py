@@ -3,6 +3,7 @@ what that provider answered."""
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -81,9 +82,9 @@ class HandoverActivities:
         """What the provider that answered said; or that answer as an earlier attempt recorded
         it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
-        attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id)
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
-        resumed, named = await self._write_row(data, first)
+        resumed, named, token = await self._write_row(data, first)
+        attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id, token)
         if resumed:
             # Cut off after recording the answer (by its timeout, say): asking again could
             # only end as "may have been sent", where the answer is known.
@@ -97,26 +98,32 @@ class HandoverActivities:
             route, receipt = await self._failover.first_to_take(attempt, routes, named)
         except ApplicationError as err:
             if not err.non_retryable:
-                await self._unname(data)
+                await self._unname(data, token)
             raise
         return _result(data, channel, route.name, receipt)
 
-    async def _write_row(self, data: HandoverInput, first: str) -> tuple[bool, str | None]:
+    async def _write_row(
+        self, data: HandoverInput, first: str
+    ) -> tuple[bool, str | None, str | None]:
         """Write the order's row, naming the provider about to be asked; say whether an earlier
-        execution of this handover may have sent, and which provider the row names.
+        execution of this handover may have sent, which provider the row names, and this
+        execution's hold on the row.
 
         A row found naming a provider means an earlier attempt stopped after writing it,
         perhaps after sending: a crash, a lost workflow task, or an attempt cut off by its
         timeout while it recorded the provider's answer. An attempt after which nothing was
-        sent names none (`_unname`).
+        sent names none (`_unname`). A row found is taken over: the earlier execution, should
+        it still run (frozen, then woken), can name no other provider.
         """
         if data.shipment is None or self._records is None:
-            return False, first
+            return False, first, None
         row = replace(data.shipment, provider=first)
         record = await asyncio.to_thread(self._records.record_shipment, row)
         if record.inserted:
-            return False, first
-        return record.provider is not None, record.provider
+            return False, first, None
+        token = str(uuid.uuid4())
+        named = await asyncio.to_thread(self._records.take_over, data.shipment.shipment_id, token)
+        return named is not None, named, token
 
     async def _recorded(self, data: HandoverInput) -> HandoverResult | None:
         if data.shipment is None or data.record_as is None or self._records is None:
@@ -124,12 +131,13 @@ class HandoverActivities:
         shipment_id, number = data.shipment.shipment_id, data.record_as
         return await asyncio.to_thread(self._records.recorded_handover, shipment_id, number)
 
-    async def _unname(self, data: HandoverInput) -> None:
+    async def _unname(self, data: HandoverInput, token: str | None) -> None:
         """After an attempt that no provider took (the only failure a later attempt retries),
         so that the next one starts afresh; should this fail, it resumes, which never sends
-        twice."""
+        twice. Not if another execution holds the row now."""
         if data.shipment is not None and self._records is not None:
-            await asyncio.to_thread(self._records.assign_provider, data.shipment.shipment_id, None)
+            shipment_id = data.shipment.shipment_id
+            await asyncio.to_thread(self._records.assign_provider, shipment_id, None, token)
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:
         """Record what the gateway said. The message has left: a failure here must not fail the

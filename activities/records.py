@@ -128,10 +128,18 @@ class RecordActivities:
         with Session(self._engine) as session:
             return shipments.recorded_handover(session, shipment_id, number)
 
-    def assign_provider(self, shipment_id: str, provider: str | None) -> None:
+    def assign_provider(self, shipment_id: str, provider: str | None, token: str | None) -> bool:
         """Before the handover asks another provider than the row names; None after an
-        attempt that sent nothing."""
-        committed(self._engine, shipments.assign_provider, shipment_id, provider)
+        attempt that sent nothing. False when another execution holds the row."""
+        named: bool = committed(
+            self._engine, shipments.assign_provider, shipment_id, provider, token
+        )
+        return named
+
+    def take_over(self, shipment_id: str, token: str) -> str | None:
+        """A resumed handover holds the row from now on; the provider the row names."""
+        provider: str | None = committed(self._engine, shipments.take_over, shipment_id, token)
+        return provider
 
     def report_circuit(self, worker: str, view: CircuitView) -> None:
         """A change of a provider's circuit in this worker, for the API's readiness."""

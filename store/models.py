@@ -87,6 +87,9 @@ class Shipment(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     last_update: datetime = _utc()
+    # The handover execution that holds the row: set by each one that resumes it, so that an
+    # earlier one, frozen and woken, can name no other provider (None: the one that wrote it).
+    handover_token: str | None = Field(default=None, max_length=36)
 
 
 class ShipmentEvent(SQLModel, table=True):

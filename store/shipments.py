@@ -48,10 +48,19 @@ _HANDOVER_RECORDED = (
         _EVENT.c.status.is_not(None),
     )
 )
+# Only by the execution that holds the row (its token; None for the one that wrote it).
 _ASSIGN = (
     update(_SHIPMENT)
-    .where(_SHIPMENT.c.id == bindparam("sid"))
+    .where(
+        _SHIPMENT.c.id == bindparam("sid"),
+        _SHIPMENT.c.handover_token.is_not_distinct_from(bindparam("token")),
+    )
     .values(provider=bindparam("provider"))
+)
+_TAKE_OVER = (
+    update(_SHIPMENT)
+    .where(_SHIPMENT.c.id == bindparam("sid"))
+    .values(handover_token=bindparam("token"))
 )
 # A new order's row; any conflict (a retry's own row, another order's key) inserts nothing.
 _INSERT_NEW = InsertIgnoring(_SHIPMENT, [c.name for c in _SHIPMENT.columns], _SHIPMENT.c.id)
@@ -149,10 +158,21 @@ def provider_of(session: Session, shipment_id: str) -> str | None:
     return provider
 
 
-def assign_provider(session: Session, shipment_id: str, provider: str | None) -> None:
+def assign_provider(
+    session: Session, shipment_id: str, provider: str | None, token: str | None
+) -> bool:
     """Name the provider the handover is about to ask, before it asks (None: none may hold
-    the message)."""
-    session.connection().execute(_ASSIGN, {"sid": shipment_id, "provider": provider})
+    the message). False: another execution holds the row, and this one must ask nobody."""
+    named = session.connection().execute(
+        _ASSIGN, {"sid": shipment_id, "provider": provider, "token": token}
+    )
+    return bool(getattr(named, "rowcount", 0) == 1)
+
+
+def take_over(session: Session, shipment_id: str, token: str) -> str | None:
+    """Hold the row for a resumed execution of its handover; the provider it names."""
+    session.connection().execute(_TAKE_OVER, {"sid": shipment_id, "token": token})
+    return provider_of(session, shipment_id)
 
 
 def delete_shipment(session: Session, shipment_id: str) -> None:

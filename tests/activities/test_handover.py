@@ -17,7 +17,7 @@ from activities.records import RecordActivities, TransitionInput
 from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, EmailMessage, SmsMessage
-from gateways.base import EmailGateway, Receipt, SmsGateway, SmsSend
+from gateways.base import EmailGateway, GatewayUnavailable, Receipt, SmsGateway, SmsSend
 from gateways.breaker import CircuitBreaker
 from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
@@ -402,3 +402,39 @@ async def test_a_defect_after_the_request_left_is_never_followed_by_another_prov
 
     assert failure.value.type == FailureKind.AMBIGUOUS
     assert asked(f"up-{tag}") == 0
+
+
+class ResumedElsewhere:
+    """A provider that does not take the message; while this execution waits for its answer,
+    another resumes the handover (this worker frozen past the workflow task's timeout)."""
+
+    deduplicates = False
+
+    def __init__(self, records: RecordActivities, shipment_id: str) -> None:
+        self._records, self._shipment_id = records, shipment_id
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        self._records.take_over(self._shipment_id, "another-execution")
+        raise GatewayUnavailable("connection refused")
+
+
+async def test_an_execution_resumed_elsewhere_meanwhile_fails_over_to_no_one(
+    stack: Stack,
+) -> None:
+    """The other execution holds the row and may have sent through the provider it names:
+    failing over now would be a second message."""
+    tag = uuid.uuid4().hex[:6]
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    records = RecordActivities(stack.engine)
+    async with httpx.AsyncClient() as http:
+        up = two_sms_providers(http, stack, tag).sms[1]
+        first = ResumedElsewhere(records, data.shipment.shipment_id)
+        routes = [Route(f"first-{tag}", first, CircuitBreaker("SMS", "f", 99, 30)), up]
+        gateways = Gateways(sms=routes, email=two_sms_providers(http, stack, tag).email)
+        with pytest.raises(ApplicationError) as fenced:
+            await ActivityEnvironment().run(HandoverActivities(gateways, records).hand_over, data)
+
+    assert fenced.value.type == FailureKind.AMBIGUOUS
+    assert asked(f"up-{tag}") == 0
+    assert row_provider(stack, data.shipment.shipment_id) == f"first-{tag}"
