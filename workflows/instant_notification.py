@@ -440,7 +440,7 @@ class InstantNotificationWorkflow:
                 start_to_close_timeout=attempt,
                 retry_policy=replace(retry, maximum_attempts=_attempts_within(retry, window)),
             )
-        except (ActivityError, ApplicationError) as err:
+        except (ActivityError, ApplicationError, ActivityTimeout) as err:
             if not _gave_up(err) or not workflow.patched(_OUTLASTED):
                 raise
         return await workflow.execute_activity_method(
@@ -485,10 +485,13 @@ def _attempts_within(retry: RetryPolicy, window: timedelta) -> int:
     return attempts
 
 
-def _gave_up(err: ActivityError | ApplicationError) -> bool:
+def _gave_up(err: ActivityError | ApplicationError | ActivityTimeout) -> bool:
     """The local activity ran out of attempts, rather than failed for good or was cancelled.
     A last attempt that failed arrives unwrapped (only a retryable error ends that way); one
-    that timed out (a store that hangs) as an ActivityError caused by the timeout."""
+    that timed out (a store that hangs) as an ActivityError caused by the timeout when it
+    happens, but unwrapped when a replay reads it from the history: both must go one way."""
+    if isinstance(err, ActivityTimeout):
+        return True
     if isinstance(err, ActivityError):
         return err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED or isinstance(
             err.cause, ActivityTimeout

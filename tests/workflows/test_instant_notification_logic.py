@@ -20,7 +20,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.failures import handover_error
 from activities.handover import HandoverInput
@@ -274,6 +274,7 @@ async def test_a_cancel_during_the_handover_keeps_the_key_and_ends_with_a_final_
         with pytest.raises(WorkflowUpdateFailedError) as update:
             await placing
         result = await handle.result()
+        await assert_replays(handle)
 
     assert isinstance(update.value.cause, ApplicationError)
     assert update.value.cause.type == FailureKind.AMBIGUOUS
@@ -291,6 +292,7 @@ async def test_a_cancel_while_waiting_for_the_report_ends_with_a_final_status(
     async with placed(client, data, mocks) as (_, handle):
         await handle.cancel()
         result = await handle.result()
+        await assert_replays(handle)
 
     assert result.status == "SMS_Failed_TTL"
     assert mocks.events() == [
@@ -311,6 +313,7 @@ async def test_a_record_that_keeps_failing_goes_on_as_a_regular_activity(
         await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
         result = await handle.result()
         events = [event async for event in handle.fetch_history_events()]
+        await assert_replays(handle)
 
     assert result.status == "SMS_Delivered"
     # the handover's record, taken over
@@ -319,6 +322,12 @@ async def test_a_record_that_keeps_failing_goes_on_as_a_regular_activity(
         (1, "handover", "SMS_Accepted", True),
         (2, "report", "SMS_Delivered", True),
     ]
+
+
+async def assert_replays(handle: Handle) -> None:
+    """The run's history, as a worker that restarts (or lost it from its cache) reads it."""
+    history = await handle.fetch_history()
+    await Replayer(workflows=[InstantNotificationWorkflow]).replay_workflow(history)
 
 
 def scheduled_activities(events: list[HistoryEvent]) -> list[str]:
@@ -352,6 +361,7 @@ async def test_a_handover_whose_store_hangs_goes_on_as_a_regular_activity(
         await eventually(taken_over, within=30)
         mocks.release()
         answer, _ = await placing
+        await assert_replays(handle)
 
     assert answer.created
     assert mocks.discards == []
@@ -375,6 +385,7 @@ async def test_a_cancel_while_a_record_is_retried_lets_it_land(
         await asyncio.sleep(0.5)
         mocks.failing_records = 0
         result = await handle.result()
+        await assert_replays(handle)
 
     assert result.status == "SMS_Delivered"
     # An attempt under way at the cancel may land too: the same write (the store keeps one).
@@ -406,6 +417,7 @@ async def test_a_cancel_while_the_webhooks_first_attempts_run_still_starts_their
         release.set()
         result = await handle.result()
         events = [e async for e in handle.fetch_history_events()]
+        await assert_replays(handle)
 
     assert result.status == "SMS_Delivered"
     children = [
