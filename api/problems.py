@@ -123,10 +123,10 @@ def install(app: FastAPI) -> None:
         return problem_response(request, problem)
 
     async def on_store_away(request: Request, exc: Exception) -> JSONResponse:
-        # The database unreachable, or its pool exhausted: a caller's retry may succeed.
-        log.warning(
-            "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
-        )
+        if not store_away(exc):
+            return await on_unexpected(request, exc)
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, cause)
         return problem_response(request, unavailable("The store is not available."))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -142,6 +142,31 @@ def install(app: FastAPI) -> None:
 
 
 _METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+# PostgreSQL's SQLSTATEs of a failure that passes: the connection lost or refused (class 08),
+# too many connections, the server shutting down or starting, a lock or statement timeout.
+_PASSING_STATES = ("08", "53300", "57P01", "57P02", "57P03", "55P03", "57014")
+# SQLite's: the file locked by another writer, or unreadable for a moment.
+_PASSING_SQLITE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
+def store_away(exc: Exception) -> bool:
+    """A store failure a retry may get past (a 503), not one in the schema, the credentials or
+    a statement (a missing table, a refused password), which no retry mends (a 500)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    cause = exc.orig
+    name = getattr(cause, "sqlite_errorname", None)
+    if name is not None:
+        return str(name).startswith(_PASSING_SQLITE)
+    # psycopg: no SQLSTATE means no server answered (refused, unreachable).
+    state = getattr(cause, "sqlstate", None)
+    return state is None or str(state).startswith(_PASSING_STATES)
 
 
 def _allowed_methods(request: Request) -> str:

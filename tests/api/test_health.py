@@ -4,8 +4,10 @@ store that is away answers 503."""
 import uuid
 from pathlib import Path
 
+import httpx
 from sqlalchemy import make_url, text
 
+from api.main import create_app
 from devstack.postgres import scratch_postgres_database
 from devstack.scratch import scratch_connection, scratch_settings
 from store.engine import create_db_engine
@@ -78,3 +80,22 @@ async def test_a_store_that_refuses_connections_is_a_503_not_a_500(
     problem = assert_problem(answer, 503)
     assert problem["detail"] == "The store is not available."
     assert answer.headers["retry-after"]
+
+
+async def test_a_store_error_no_retry_mends_is_a_500(stack: Stack, tmp_path: Path) -> None:
+    """A schema that drifted (here a column gone) is no outage: a 503 would have callers and
+    providers retry for ever, and hide the cause."""
+    settings = scratch_settings(tmp_path)
+    migrate_database(settings.database_url)
+    app = create_app(settings, scratch_connection())
+    async with app.router.lifespan_context(app):
+        engine = create_db_engine(settings.database_url)
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE shipment DROP COLUMN handover_token"))
+        engine.dispose()
+        # The app's own 500 answer, rather than the error it logs and raises again.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+            answer = await api.get(f"{SHIPMENT}/{uuid.uuid4()}", headers=stack.headers("ttd"))
+
+    assert_problem(answer, 500)
