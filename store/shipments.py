@@ -57,10 +57,12 @@ _ASSIGN = (
     )
     .values(provider=bindparam("provider"))
 )
+# One statement: the provider read is the one the hold covers.
 _TAKE_OVER = (
     update(_SHIPMENT)
     .where(_SHIPMENT.c.id == bindparam("sid"))
     .values(handover_token=bindparam("token"))
+    .returning(_SHIPMENT.c.provider)
 )
 # A new order's row; any conflict (a retry's own row, another order's key) inserts nothing.
 _INSERT_NEW = InsertIgnoring(_SHIPMENT, [c.name for c in _SHIPMENT.columns], _SHIPMENT.c.id)
@@ -171,8 +173,9 @@ def assign_provider(
 
 def take_over(session: Session, shipment_id: str, token: str) -> str | None:
     """Hold the row for a resumed execution of its handover; the provider it names."""
-    session.connection().execute(_TAKE_OVER, {"sid": shipment_id, "token": token})
-    return provider_of(session, shipment_id)
+    taken = session.connection().execute(_TAKE_OVER, {"sid": shipment_id, "token": token})
+    provider: str | None = taken.scalar()
+    return provider
 
 
 def delete_shipment(session: Session, shipment_id: str) -> None:
