@@ -43,10 +43,9 @@ class ShipmentInput:
 
 @dataclass(frozen=True)
 class ShipmentRecord:
-    """`provider`: the provider named on the row, which an earlier execution may have asked."""
+    """`inserted`: the row is new; otherwise an earlier execution wrote it (`take_over`)."""
 
     inserted: bool
-    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ class RecordActivities:
                     retry_after_seconds=refusal.retry_after_seconds,
                 )
             )
-        return ShipmentRecord(inserted=written.inserted, provider=written.provider)
+        return ShipmentRecord(inserted=written.inserted)
 
     def recorded_handover(self, shipment_id: str, number: int) -> HandoverResult | None:
         """What an earlier attempt of the handover recorded as the provider's answer."""

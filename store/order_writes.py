@@ -35,12 +35,11 @@ _RATE_LIMITED = "NL429"  # raised by shipment_inserted
 
 
 class Inserted(NamedTuple):
-    """`inserted`: the row is new. Otherwise it was there (a retry's own row), and `provider`
-    is the one it names; or `refusal` says which window it would have taken over its limit,
-    and nothing was written."""
+    """`inserted`: the row is new. Otherwise it was there (a retry's own row: the handover
+    takes it over and reads its provider then), or `refusal` says which window it would have
+    taken over its limit, and nothing was written."""
 
     inserted: bool
-    provider: str | None = None
     refusal: Refusal | None = None
 
 
@@ -60,12 +59,12 @@ def insert_shipment(engine: Engine, row: Mapping[str, Any], limits: list[Limit])
         return _insert_on_server(engine, row, limits)
     with Session(engine) as session:
         if not shipments.insert_shipment(session, row):
-            return Inserted(False, shipments.provider_of(session, row["id"]))
+            return Inserted(False)
         refusal = rate_limits.first_refusal(session, row, limits)
         if refusal is not None:
             return Inserted(False, refusal=refusal)  # rolled back as the session closes
         session.commit()
-    return Inserted(True, row.get("provider"))
+    return Inserted(True)
 
 
 def record_event(
@@ -115,10 +114,11 @@ def _insert_on_server(engine: Engine, row: Mapping[str, Any], limits: list[Limit
         scope = refused.diag.message_detail or ""
         return Inserted(False, refusal=Refusal(scope, float(refused.diag.message_hint or 0)))
     # No row names the key when another unique column conflicted: a key taken all the same.
-    inserted, holder, provider = found or (False, None, None)
+    # The function's third column, the provider, is read by the handover's takeover instead.
+    inserted, holder, _provider = found or (False, None, None)
     if holder != row["id"]:
         raise shipments.KeyAlreadyUsedError(holder)
-    return Inserted(inserted, provider)
+    return Inserted(inserted)
 
 
 def _json(columns: Mapping[str, Any]) -> str:
