@@ -3,7 +3,7 @@
 import base64
 import binascii
 import hmac
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from gateways.base import ReportRejected
 
@@ -29,22 +29,25 @@ def basic_auth_matches(authorization: str | None, username: str, password: str) 
 
 
 def query_value(url: str, name: str) -> str | None:
-    values = parse_qs(urlsplit(url).query).get(name)
-    return values[0] if values else None
+    """The first non-blank value of `name` in the URL's query, decoded as a form's."""
+    raw = _written_value(url, name)
+    return unquote_plus(raw) if raw else None
 
 
 def require_code(url: str, secret: str) -> None:
     """Reports whose endpoint URL carries the shared secret as `?code=` (Event Grid, DSN relay).
     Read as a form (`+` a space) and as written (`+` itself): a base64 secret pasted into the
     endpoint's URL unencoded keeps its `+`, and one encoded as `%2B` matches either way."""
-    spellings = (query_value(url, "code"), _raw_query_value(url, "code"))
-    if not any(secret_matches(given, secret) for given in spellings):
+    given = _written_value(url, "code")
+    spellings = (unquote_plus(given), unquote(given)) if given else ()
+    if not any(secret_matches(spelling, secret) for spelling in spellings):
         raise ReportRejected("no valid code")
 
 
-def _raw_query_value(url: str, name: str) -> str | None:
+def _written_value(url: str, name: str) -> str | None:
+    """The first non-blank value of `name`, still percent-encoded."""
     for part in urlsplit(url).query.split("&"):
         key, _, value = part.partition("=")
-        if unquote(key) == name:
-            return unquote(value)
+        if value and unquote_plus(key) == name:
+            return value
     return None
