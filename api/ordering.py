@@ -121,6 +121,7 @@ class OrderService:
     ) -> NotificationInput:
         settings = self._settings
         budget = settings.budget
+        now = datetime.now(UTC)
         return NotificationInput(
             org=org,
             idempotency_id=content.idempotency_id,
@@ -131,8 +132,9 @@ class OrderService:
                 grace_seconds=settings.ttl_grace_seconds,
                 handover_seconds=budget.workflow_seconds,
                 attempt_seconds=budget.attempt_seconds,
-                answer_by=datetime.now(UTC) + timedelta(seconds=budget.workflow_seconds),
+                answer_by=now + timedelta(seconds=budget.workflow_seconds),
                 webhook_attempt_seconds=settings.webhook_timeout_seconds,
+                requested_at=now,
             ),
             senders_reference=content.senders_reference,
             sms=content.sms,

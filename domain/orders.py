@@ -51,6 +51,10 @@ class Timing:
     # workflow's tasks before a regular activity takes over: each retry's task heartbeat adds
     # events, and a store down for hours would grow the history until Temporal ends the order.
     local_retry_seconds: float = 60.0
+    # When the caller asked, by the API's clock: the TTL counts from it, not from the first
+    # task, which runs late when that task was lost (its worker stopped). Inputs from before
+    # this field count from the first task.
+    requested_at: datetime | None = None
 
     def handover_deadline(self, created: datetime) -> datetime:
         return self.answer_by or created + timedelta(seconds=self.handover_seconds)

@@ -113,7 +113,8 @@ class InstantNotificationWorkflow:
 
     @workflow.run
     async def run(self, order: NotificationInput) -> NotificationResult:
-        created = workflow.now()
+        # Never after this task: the API's clock may run ahead of the engine's.
+        created = min(order.timing.requested_at or workflow.now(), workflow.now())
         self._publish_search_attributes()
         try:
             result = await self._hand_over(created, self._next_event())

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from core.connection import plain_connection
 from devstack.processes import free_port
 from devstack.temporal_server import temporal_binary
+from domain.ids import workflow_id
+from domain.orders import NotificationInput
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import (
     deprecated_order,
@@ -69,6 +72,28 @@ async def test_row_exists_when_the_api_answers(stack: Stack, tenant: Tenant) -> 
     assert row is not None
     assert row.id == shipment_id(response)
     assert row.destination == order["recipientSms"]["phoneNumber"]
+
+
+async def test_the_ttl_counts_from_the_request(stack: Stack, tenant: Tenant) -> None:
+    """The API's clock at the request starts the TTL, so a first workflow task that runs late
+    does not move the order's expiry."""
+    order = sms_order(ttl=600)
+    before = datetime.now(UTC)
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    after = datetime.now(UTC)
+
+    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    [data] = await stack.client.data_converter.decode(started.input.payloads, [NotificationInput])
+    requested = data.timing.requested_at
+    assert requested is not None
+    assert before <= requested <= after
+    assert data.timing.answer_by == requested + timedelta(seconds=data.timing.handover_seconds)
+    row = shipment_row(stack.engine, tenant.org, order["idempotencyId"])
+    assert row is not None
+    assert row.id == shipment_id(response)
+    assert row.created_at.replace(tzinfo=UTC) == requested
+    assert row.expires_at.replace(tzinfo=UTC) == requested + timedelta(seconds=600)
 
 
 async def test_twenty_concurrent_identical_requests_send_once(stack: Stack, tenant: Tenant) -> None:

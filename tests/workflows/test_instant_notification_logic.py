@@ -600,6 +600,28 @@ async def test_an_unconfirmed_handover_without_a_report_fails_the_ttl(
     assert mocks.discards == []
 
 
+async def test_the_ttl_counts_from_the_request_when_the_first_task_runs_late(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """An order whose first task ran long after the request (its worker stopped, say) expires
+    at the request's TTL, not that long after it."""
+    client = time_skipping_env.client
+    base = notification_input(new_org(), ttl=600, grace=60, sms=PHONE)
+    requested = await time_skipping_env.get_current_time() - timedelta(seconds=300)
+    data = replace(base, timing=replace(base.timing, requested_at=requested))
+    mocks = MockedActivities([accepted()])
+    async with mocked_worker(client, mocks) as task_queue:
+        handle = await start_notification(client, task_queue, data)
+        result = await handle.result()
+
+    assert result.status == "SMS_Failed_TTL"
+    row = mocks.handover_inputs[0].shipment
+    assert row is not None
+    assert (row.created_at, row.expires_at) == (requested, requested + timedelta(seconds=600))
+    [expiry] = [t for t in mocks.transitions if t.kind == "expiry"]
+    assert timedelta(seconds=660) <= expiry.at - requested < timedelta(seconds=662)
+
+
 async def test_the_timer_counts_from_the_clock_of_the_last_record(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
