@@ -11,12 +11,13 @@ from typing import Generic, NoReturn, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import handover_error
 from activities.records import RecordActivities
 from core import metrics
-from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
+from domain.deadlines import ATTEMPT_SLACK_SECONDS, FIRST_BACKOFF, LONGEST_BACKOFF
 from domain.failures import FailureKind, HandoverFailure
 from gateways.base import EmailGateway, GatewayUnavailable, HandoverAmbiguous, Receipt, SmsGateway
 from gateways.breaker import CircuitState
@@ -42,6 +43,12 @@ class Attempt(Generic[G]):
     shipment_id: str | None = None
     # The execution's hold on the row (None: the one that wrote it); see `_name_on_row`.
     token: str | None = None
+    # When, by time.monotonic(), this attempt's writes must have ended: see `writes_end`.
+    writes_until: float = 0.0
+
+    def write_seconds(self) -> float:
+        """How long a write of this attempt may still wait for a lock."""
+        return self.writes_until - time.monotonic()
 
 
 class Failover:
@@ -152,7 +159,11 @@ class Failover:
         if self._records is None or attempt.shipment_id is None:
             return
         named = await asyncio.to_thread(
-            self._records.assign_provider, attempt.shipment_id, provider, attempt.token
+            self._records.assign_provider,
+            attempt.shipment_id,
+            provider,
+            attempt.token,
+            attempt.write_seconds(),
         )
         if not named:
             _ambiguous(attempt, "another execution resumed this handover")
@@ -174,6 +185,16 @@ class Failover:
 
 def seconds_left(deadline: datetime) -> float:
     return (deadline - datetime.now(UTC)).total_seconds()
+
+
+def writes_end() -> float:
+    """When, by time.monotonic(), the writes of the activity attempt that has just started
+    must end: a while before the SDK cuts it off, since the thread of a write cut off goes on,
+    and would commit a row that names a provider no one then asks."""
+    info = activity.info()
+    timeout = info.start_to_close_timeout or info.schedule_to_close_timeout
+    assert timeout is not None, "Temporal gives every activity one of the two"
+    return time.monotonic() + timeout.total_seconds() - ATTEMPT_SLACK_SECONDS
 
 
 def _none_took(

@@ -3,6 +3,7 @@ what that provider answered."""
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failover import Attempt, Failover, G, seconds_left
+from activities.failover import Attempt, Failover, G, seconds_left, writes_end
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
@@ -83,8 +84,11 @@ class HandoverActivities:
         it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
-        resumed, named, token = await self._write_row(data, first)
-        attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id, token)
+        writes_until = writes_end()
+        resumed, named, token = await self._write_row(data, first, writes_until)
+        attempt = Attempt(
+            data.reference, channel, data.deadline, send, shipment_id, token, writes_until
+        )
         if resumed:
             # Cut off after recording the answer (by its timeout, say): asking again could
             # only end as "may have been sent", where the answer is known.
@@ -98,12 +102,12 @@ class HandoverActivities:
             route, receipt = await self._failover.first_to_take(attempt, routes, named)
         except ApplicationError as err:
             if not err.non_retryable:
-                await self._unname(data, token)
+                await self._unname(attempt)
             raise
         return _result(data, channel, route.name, receipt)
 
     async def _write_row(
-        self, data: HandoverInput, first: str
+        self, data: HandoverInput, first: str, writes_until: float
     ) -> tuple[bool, str | None, str | None]:
         """Write the order's row, naming the provider about to be asked; say whether an earlier
         execution of this handover may have sent, which provider the row names, and this
@@ -118,11 +122,14 @@ class HandoverActivities:
         if data.shipment is None or self._records is None:
             return False, first, None
         row = replace(data.shipment, provider=first)
-        record = await asyncio.to_thread(self._records.record_shipment, row)
+        within = writes_until - time.monotonic()
+        record = await asyncio.to_thread(self._records.record_shipment, row, within)
         if record.inserted:
             return False, first, None
         token = str(uuid.uuid4())
-        named = await asyncio.to_thread(self._records.take_over, data.shipment.shipment_id, token)
+        within = writes_until - time.monotonic()
+        shipment_id = data.shipment.shipment_id
+        named = await asyncio.to_thread(self._records.take_over, shipment_id, token, within)
         return named is not None, named, token
 
     async def _recorded(self, data: HandoverInput) -> HandoverResult | None:
@@ -131,13 +138,18 @@ class HandoverActivities:
         shipment_id, number = data.shipment.shipment_id, data.record_as
         return await asyncio.to_thread(self._records.recorded_handover, shipment_id, number)
 
-    async def _unname(self, data: HandoverInput, token: str | None) -> None:
+    async def _unname(self, attempt: Attempt[G]) -> None:
         """After an attempt that no provider took (the only failure a later attempt retries),
         so that the next one starts afresh; should this fail, it resumes, which never sends
         twice. Not if another execution holds the row now."""
-        if data.shipment is not None and self._records is not None:
-            shipment_id = data.shipment.shipment_id
-            await asyncio.to_thread(self._records.assign_provider, shipment_id, None, token)
+        if attempt.shipment_id is not None and self._records is not None:
+            await asyncio.to_thread(
+                self._records.assign_provider,
+                attempt.shipment_id,
+                None,
+                attempt.token,
+                attempt.write_seconds(),
+            )
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:
         """Record what the gateway said. The message has left: a failure here must not fail the

@@ -17,7 +17,7 @@ from domain.statuses import is_final
 from gateways.breaker import CircuitView
 from store import circuits, feed, order_writes, shipments
 from store import reports as report_store
-from store.engine import committed
+from store.engine import committed, committed_within
 from store.limits import Limit
 from store.models import ProviderCircuit
 
@@ -97,13 +97,14 @@ class RecordActivities:
         self._engine = engine
         self._limits = limits or []
 
-    def record_shipment(self, data: ShipmentInput) -> ShipmentRecord:
+    def record_shipment(self, data: ShipmentInput, within: float) -> ShipmentRecord:
         """The order's row, written by the handover before it sends (not an activity of its
-        own: each local activity costs the caller several milliseconds of round trips)."""
+        own: each local activity costs the caller several milliseconds of round trips). This
+        and the two writes below wait at most `within` seconds for a lock."""
         row = {"id": data.shipment_id, "last_update": data.created_at}
         row.update(_without(data, "shipment_id"))
         try:
-            written = order_writes.insert_shipment(self._engine, row, self._limits)
+            written = order_writes.insert_shipment(self._engine, row, self._limits, within)
         except shipments.KeyAlreadyUsedError as taken:
             raise handover_error(
                 HandoverFailure(
@@ -127,17 +128,21 @@ class RecordActivities:
         with Session(self._engine) as session:
             return shipments.recorded_handover(session, shipment_id, number)
 
-    def assign_provider(self, shipment_id: str, provider: str | None, token: str | None) -> bool:
+    def assign_provider(
+        self, shipment_id: str, provider: str | None, token: str | None, within: float
+    ) -> bool:
         """Before the handover asks another provider than the row names; None after an
         attempt that sent nothing. False when another execution holds the row."""
-        named: bool = committed(
-            self._engine, shipments.assign_provider, shipment_id, provider, token
+        named: bool = committed_within(
+            self._engine, within, shipments.assign_provider, shipment_id, provider, token
         )
         return named
 
-    def take_over(self, shipment_id: str, token: str) -> str | None:
+    def take_over(self, shipment_id: str, token: str, within: float) -> str | None:
         """A resumed handover holds the row from now on; the provider the row names."""
-        provider: str | None = committed(self._engine, shipments.take_over, shipment_id, token)
+        provider: str | None = committed_within(
+            self._engine, within, shipments.take_over, shipment_id, token
+        )
         return provider
 
     def report_circuit(self, worker: str, view: CircuitView) -> None:

@@ -17,6 +17,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 # Seconds for which a pooled connection used without error is taken to be alive still.
 TRUSTED_FOR = 1.0
+# How long a SQLite writer waits for another's lock, unless a write bounds it (`lock_waits`).
+_SQLITE_BUSY_MS = 30000
 _CHECKED_IN = "checked_in"
 
 
@@ -50,12 +52,47 @@ def committed(
     return result
 
 
+def committed_within(
+    engine: Engine,
+    seconds: float,
+    write: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`committed`, failing rather than waiting longer than `seconds` for a lock."""
+    with Session(engine) as session:
+        with lock_waits(session.connection(), seconds):
+            result = write(session, *args, **kwargs)
+        session.commit()
+    return result
+
+
 @contextmanager
 def autocommitted(engine: Engine) -> Iterator[Connection]:
     """A connection whose every statement is a transaction of its own: for one-statement
     writes and server-side calls, without the round trips of BEGIN and COMMIT."""
     with engine.connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def lock_waits(connection: Connection, seconds: float | None) -> Iterator[None]:
+    """Within it, the transaction waits at most `seconds` for a lock, then fails: for a write
+    that must end within its caller's time or not at all, since a caller that stopped waiting
+    cannot stop a thread that would commit later (None: the engine's own wait)."""
+    if seconds is None:
+        yield
+        return
+    wait_ms = max(1, int(seconds * 1000))  # 0 would mean no bound on PostgreSQL
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
 
 
 def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -85,7 +122,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
-        "busy_timeout=30000",
+        f"busy_timeout={_SQLITE_BUSY_MS}",
         "foreign_keys=ON",
     ):
         cursor.execute(f"PRAGMA {pragma}")

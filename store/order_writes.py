@@ -19,13 +19,14 @@ from domain.statuses import is_final, order_status_of
 from store import limits as rate_limits
 from store import shipments
 from store import webhooks as webhook_store
-from store.engine import autocommitted
+from store.engine import autocommitted, lock_waits
 from store.feed import COMPLETIONS_CHANNEL
 from store.limits import Limit, Refusal
 from store.widths import fitted_event, fitted_id
 
 _INSERT = text(
-    "SELECT * FROM shipment_inserted(CAST(:row AS jsonb), CAST(:limits AS jsonb), :space, :key)"
+    "SELECT * FROM shipment_inserted(CAST(:row AS jsonb), CAST(:limits AS jsonb), :space, :key,"
+    " :wait_ms)"
 )
 _RECORD = text(
     "SELECT * FROM event_recorded(CAST(:event AS jsonb), :gateway, :order_status, :final, :org,"
@@ -51,16 +52,20 @@ class Recorded(NamedTuple):
     webhooks: bool
 
 
-def insert_shipment(engine: Engine, row: Mapping[str, Any], limits: list[Limit]) -> Inserted:
+def insert_shipment(
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], within: float
+) -> Inserted:
     """A new order's row (a shipment's columns) and its first event, if the rate limits leave
-    room for it; raises KeyAlreadyUsedError when another order holds its idempotency key."""
+    room for it; raises KeyAlreadyUsedError when another order holds its idempotency key.
+    Fails rather than wait more than `within` seconds for a lock."""
     row = rate_limits.with_recipient_key(row)
     if engine.dialect.name == "postgresql":
-        return _insert_on_server(engine, row, limits)
+        return _insert_on_server(engine, row, limits, within)
     with Session(engine) as session:
-        if not shipments.insert_shipment(session, row):
-            return Inserted(False)
-        refusal = rate_limits.first_refusal(session, row, limits)
+        with lock_waits(session.connection(), within):
+            if not shipments.insert_shipment(session, row):
+                return Inserted(False)
+            refusal = rate_limits.first_refusal(session, row, limits)
         if refusal is not None:
             return Inserted(False, refusal=refusal)  # rolled back as the session closes
         session.commit()
@@ -96,13 +101,16 @@ def record_event(
     return Recorded(recorded, webhooks)
 
 
-def _insert_on_server(engine: Engine, row: Mapping[str, Any], limits: list[Limit]) -> Inserted:
+def _insert_on_server(
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], within: float
+) -> Inserted:
     space, key = rate_limits.tenant_lock(row["org"])
     arguments = {
         "row": _json(row),
         "limits": json.dumps([asdict(limit) for limit in limits]),
         "space": space,
         "key": key,
+        "wait_ms": int(within * 1000),
     }
     try:
         with autocommitted(engine) as connection:

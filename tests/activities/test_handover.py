@@ -1,13 +1,18 @@
 """The handover activity against the real simulator: outcomes, deadline, ambiguity, resumption."""
 
 import contextlib
+import sqlite3
+import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -23,6 +28,8 @@ from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
 from store import shipments
+from store.failures import store_away
+from store.models import Shipment
 from tests.support.simulator import received
 from tests.support.stack import Stack
 from tests.support.workflows import with_row
@@ -260,7 +267,7 @@ def left_behind(stack: Stack, provider: str) -> tuple[HandoverInput, RecordActiv
     data = with_row(sms_input("+4791112222"), 5.0)
     assert data.shipment is not None
     records = RecordActivities(stack.engine)
-    records.record_shipment(replace(data.shipment, provider=provider))
+    records.record_shipment(replace(data.shipment, provider=provider), within=5.0)
     return data, records
 
 
@@ -414,7 +421,7 @@ class ResumedElsewhere:
         self._records, self._shipment_id = records, shipment_id
 
     async def send_sms(self, message: SmsSend) -> Receipt:
-        self._records.take_over(self._shipment_id, "another-execution")
+        self._records.take_over(self._shipment_id, "another-execution", within=5.0)
         raise GatewayUnavailable("connection refused")
 
 
@@ -438,3 +445,49 @@ async def test_an_execution_resumed_elsewhere_meanwhile_fails_over_to_no_one(
     assert fenced.value.type == FailureKind.AMBIGUOUS
     assert asked(f"up-{tag}") == 0
     assert row_provider(stack, data.shipment.shipment_id) == f"first-{tag}"
+
+
+@contextlib.contextmanager
+def shipments_locked(stack: Stack, seconds: float) -> Iterator[None]:
+    """Another writer holds the shipment table for `seconds` (a long migration, an operator's
+    transaction left open), released by a thread of its own."""
+    url = stack.engine.url
+    if url.get_backend_name() == "sqlite":
+        holder: Any = sqlite3.connect(
+            str(url.database), isolation_level=None, check_same_thread=False
+        )
+        holder.execute("BEGIN IMMEDIATE")
+        release: Callable[[], None] = holder.rollback
+    else:
+        holder = stack.engine.connect()
+        holder.exec_driver_sql("LOCK TABLE shipment IN EXCLUSIVE MODE")
+        release = holder.rollback
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        holder.close()
+
+
+async def test_a_row_write_held_up_past_its_attempt_fails_and_never_lands_later(
+    stack: Stack,
+) -> None:
+    """The thread of a write cut off by the attempt's timeout would go on and commit a row that
+    names a provider no one asked: the next attempt would take it for a send that may have
+    happened. The write gives up, within its attempt, instead."""
+    data = with_row(sms_input("+4791112222"), 5.0)
+    assert data.shipment is not None
+    env = ActivityEnvironment()
+    env.info = replace(env.info, start_to_close_timeout=timedelta(seconds=1.5))
+    async with httpx.AsyncClient() as http:
+        gateways = build_gateways(stack.settings, http)
+        activities = HandoverActivities(gateways, RecordActivities(stack.engine))
+        with shipments_locked(stack, 3.0), pytest.raises(OperationalError) as held_up:
+            await env.run(activities.hand_over, data)
+
+    assert store_away(held_up.value)
+    with Session(stack.engine) as session:
+        assert session.get(Shipment, data.shipment.shipment_id) is None
+    assert await submissions(stack, data.reference) == []
