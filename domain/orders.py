@@ -47,9 +47,10 @@ class Timing:
     answer_by: datetime | None = None
     # Bounds the first attempt of each webhook delivery, which the workflow waits for.
     webhook_attempt_seconds: float = ATTEMPT_SECONDS
-    # How long a local activity (the handover past its own window, a record) is retried in the
-    # workflow's tasks before a regular activity takes over: each retry's task heartbeat adds
-    # events, and a store down for hours would grow the history until Temporal ends the order.
+    # How long the waits between a local activity's retries in the workflow's tasks (the
+    # handover past its own window, a record) add up to before a regular activity takes over;
+    # attempts that hang add their timeouts. Each retry's task heartbeat adds events, and a
+    # store down for hours would grow the history until Temporal ends the order.
     local_retry_seconds: float = 60.0
     # When the caller asked, by the API's clock: the TTL counts from it, not from the first
     # task, which runs late when that task was lost (its worker stopped). Inputs from before
