@@ -24,17 +24,40 @@ def has_active_subscription(session: Session, org: str) -> bool:
 
 
 def add_subscription(session: Session, row: WebhookSubscription, limit: int) -> bool:
-    """Add the row unless the tenant already has `limit` subscriptions (False then)."""
+    """Add the row unless the tenant already has `limit` subscriptions (False then: the caller
+    rolls back). Written before the count: on SQLite the write takes the one writer's lock, so
+    two adds at once never both see room, as PostgreSQL's lock of the tenant ensures there."""
     lock_tenant(session, row.org)
+    session.add(row)
+    session.flush()
     count = session.exec(
         select(func.count())
         .select_from(WebhookSubscription)
         .where(WebhookSubscription.org == row.org)
     ).one()
-    if count >= limit:
-        return False
-    session.add(row)
-    return True
+    return count <= limit
+
+
+def rotate_secret(
+    session: Session, org: str, subscription_id: str, secret: str, previous_until: datetime
+) -> WebhookSubscription | None:
+    """Make `secret` the subscription's, the one it had its previous, in one statement: two
+    rotations at once take turns, and each keeps the other's secret signing. None if the
+    tenant has no such subscription (deleted meanwhile, say)."""
+    rotated = session.exec(
+        update(WebhookSubscription)
+        .where(
+            col(WebhookSubscription.id) == subscription_id,
+            col(WebhookSubscription.org) == org,
+        )
+        .values(
+            previous_secret=WebhookSubscription.secret,
+            secret=secret,
+            previous_expires_at=previous_until,
+        )
+        .returning(WebhookSubscription)
+    )
+    return rotated.scalars().one_or_none()
 
 
 def subscriptions(session: Session, org: str) -> list[WebhookSubscription]:

@@ -27,8 +27,12 @@ def subscription_of(session: Session, tenant: str, subscription_id: str) -> Webh
     normalized = normalized_id(subscription_id)
     row = normalized and store.find_subscription(session, tenant, normalized)
     if not row:
-        raise Problem(404, "Webhook subscription not found", f"No subscription {subscription_id}.")
+        raise _not_found(subscription_id)
     return row
+
+
+def _not_found(subscription_id: str) -> Problem:
+    return Problem(404, "Webhook subscription not found", f"No subscription {subscription_id}.")
 
 
 @router.post(
@@ -74,11 +78,12 @@ def normalized_id(value: str) -> str | None:
 
 
 def _add(session: Session, row: WebhookSubscription, limit: int) -> bool:
-    added = store.add_subscription(session, row, limit)
+    if not store.add_subscription(session, row, limit):
+        session.rollback()
+        return False
     session.commit()
-    if added:
-        session.refresh(row)
-    return added
+    session.refresh(row)
+    return True
 
 
 @router.get("", responses=problem_responses(401, 403))
@@ -118,10 +123,14 @@ def rotate_secret(
     subscription_id: str, tenant: Tenant, session: SessionDep
 ) -> SubscriptionWithSecret:
     """A new secret; for 24 hours the old one signs beside it, so receivers can switch over."""
-    row = subscription_of(session, tenant, subscription_id)
-    row.previous_secret, row.secret = row.secret, new_secret()
-    row.previous_expires_at = datetime.now(UTC) + SECRET_OVERLAP
-    session.add(row)
+    normalized = normalized_id(subscription_id)
+    previous_until = datetime.now(UTC) + SECRET_OVERLAP
+    row = normalized and store.rotate_secret(
+        session, tenant, normalized, new_secret(), previous_until
+    )
+    if not row:
+        raise _not_found(subscription_id)
+    # Read before the commit, which would have the row read again, perhaps rotated since.
+    rotated = SubscriptionWithSecret.with_secret(row)
     session.commit()
-    session.refresh(row)
-    return SubscriptionWithSecret.with_secret(row)
+    return rotated

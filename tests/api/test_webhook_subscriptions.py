@@ -1,12 +1,15 @@
 """Webhook subscriptions: their routes, limits and target checks, and tenancy on every route."""
 
+import asyncio
 import uuid
 
 import pytest
+from sqlmodel import Session
 
 from core.config import Settings
 from devstack.processes import free_port
 from domain.webhooks import DeliveryRequest, retry_workflow_id
+from store.models import WebhookSubscription
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest
 from tests.support.routes import WEBHOOKS
@@ -208,3 +211,57 @@ async def test_a_control_character_is_a_400_problem_naming_the_field(
     assert field == next(k for k, v in body.items() if "\u0000" in v)
     assert "control characters" in message
     assert listed == []
+
+
+@pytest.mark.both_databases
+async def test_creates_at_once_stop_at_the_limit(stack: Stack, tenant: Tenant) -> None:
+    limit = stack.settings.webhook_limit_per_tenant
+    body = {"url": "https://hooks.example.no/x"}
+
+    answers = await asyncio.gather(
+        *(stack.api.post(WEBHOOKS, json=body, headers=tenant.headers) for _ in range(3 * limit))
+    )
+    listed = (await stack.api.get(WEBHOOKS, headers=tenant.headers)).json()
+
+    codes = [a.status_code for a in answers]
+    assert (codes.count(201), codes.count(409)) == (limit, 2 * limit)
+    assert len(listed) == limit
+
+
+@pytest.mark.both_databases
+async def test_rotations_at_once_take_turns(stack: Stack, tenant: Tenant) -> None:
+    """The second of two rotations at once keeps the first's secret as its previous one, so
+    every secret handed out signs for the overlap."""
+    for _ in range(stack.settings.webhook_limit_per_tenant):
+        created = await subscribe(stack, tenant, "http://127.0.0.1:9/hooks")
+        rotate = f"{WEBHOOKS}/{created['id']}/rotate-secret"
+
+        answers = await asyncio.gather(
+            *(stack.api.post(rotate, headers=tenant.headers) for _ in range(2))
+        )
+
+        assert [a.status_code for a in answers] == [200, 200]
+        handed = {a.json()["secret"] for a in answers}
+        with Session(stack.engine) as session:
+            row = session.get(WebhookSubscription, created["id"])
+            assert row is not None
+            assert {row.secret, row.previous_secret} == handed
+
+
+@pytest.mark.both_databases
+async def test_a_rotation_beside_a_delete_is_answered_404_or_200(
+    stack: Stack, tenant: Tenant
+) -> None:
+    for _ in range(stack.settings.webhook_limit_per_tenant):
+        created = await subscribe(stack, tenant, "http://127.0.0.1:9/hooks")
+        url = f"{WEBHOOKS}/{created['id']}"
+
+        deleted, rotated = await asyncio.gather(
+            stack.api.delete(url, headers=tenant.headers),
+            stack.api.post(f"{url}/rotate-secret", headers=tenant.headers),
+        )
+
+        assert deleted.status_code == 204
+        assert rotated.status_code in (200, 404), rotated.text
+        with Session(stack.engine) as session:
+            assert session.get(WebhookSubscription, created["id"]) is None
