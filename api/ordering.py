@@ -94,23 +94,23 @@ class OrderService:
                 )
         except WorkflowAlreadyStartedError:
             # The workflow completed: its row answers, and the engine refused a second send.
-            answer = await self._from_store(org, content.idempotency_id)
+            answer = await self._from_store(org, content.idempotency_id, shipment_id)
         except WorkflowUpdateFailedError as exc:
             failure = _failure(exc)
             answer_of = ANSWERS[failure.kind]
             if answer_of is not None:
                 raise answer_of(failure) from exc
             # Retention deleted the key's workflow, not its row: the row answers, nothing is sent.
-            answer = await self._from_store(org, content.idempotency_id)
+            answer = await self._from_store(org, content.idempotency_id, shipment_id)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except (RPCError, RuntimeError) as exc:
-            past_limit = await self._past_update_limit(org, content.idempotency_id, exc)
-            if past_limit is None:
+            refused = await self._update_refused(org, content.idempotency_id, shipment_id, exc)
+            if refused is None:
                 # A lazy client that cannot connect raises RuntimeError rather than RPCError.
                 log.warning("Temporal did not take the order: %s", type(exc).__name__)
                 raise unavailable("The order could not reach the workflow engine.") from exc
-            answer = past_limit
+            answer = refused
         finally:
             _settle(start)
         self._check_content(answer, order)
@@ -143,25 +143,28 @@ class OrderService:
             shipment_id=shipment_id,
         )
 
-    async def _from_store(self, org: str, idempotency_id: str) -> HandoverAnswer:
+    async def _from_store(self, org: str, idempotency_id: str, shipment_id: str) -> HandoverAnswer:
         row = await run_in_threadpool(self._find, org, idempotency_id)
         if row is None:
             log.error("completed workflow without a shipment row for org %s", org)
             raise unavailable("The order's record is not available.")
-        return _repeat(row)
+        return _from_row(row, shipment_id)
 
-    async def _past_update_limit(
-        self, org: str, idempotency_id: str, exc: Exception
+    async def _update_refused(
+        self, org: str, idempotency_id: str, shipment_id: str, exc: Exception
     ) -> HandoverAnswer | None:
-        """Temporal takes a bounded number of updates per run (`history.maxTotalUpdates`,
-        2 000), and every repeat is one: past it, the row answers a repeat of an order whose
-        handover is decided. One still sending (or unconfirmed) is no answer: None."""
+        """The engine refused the update (FAILED_PRECONDITION) though the run may have decided
+        the handover: past the updates it takes per run (`history.maxTotalUpdates`, 2 000;
+        every repeat is one), or when the task that answered was refused (a report came in
+        while the run completed in its first task) and the run went on without the update.
+        The row then answers, if the handover is decided; one still sending (or unconfirmed)
+        is no answer: None."""
         if not isinstance(exc, RPCError) or exc.status != RPCStatusCode.FAILED_PRECONDITION:
             return None
         row = await run_in_threadpool(self._find, org, idempotency_id)
         if row is None or row.status in _UNDECIDED:
             return None
-        return _repeat(row)
+        return _from_row(row, shipment_id)
 
     def _find(self, org: str, idempotency_id: str) -> Shipment | None:
         with Session(self._engine) as session:
@@ -180,9 +183,10 @@ class OrderService:
             )
 
 
-def _repeat(row: Shipment) -> HandoverAnswer:
+def _from_row(row: Shipment, shipment_id: str) -> HandoverAnswer:
+    """The row's answer; created when the row is the one this request's own run wrote."""
     return HandoverAnswer(
-        created=False,
+        created=row.id == shipment_id,
         notification_order_id=row.order_id,
         shipment_id=row.id,
         fingerprint=row.fingerprint,

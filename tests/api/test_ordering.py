@@ -1,0 +1,76 @@
+"""OrderService's answers when the engine does not answer the update: the row answers, and it
+tells a caller that created the order from one that repeats it."""
+
+import asyncio
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from temporalio.worker import Worker
+
+from activities.records import RecordActivities, TransitionInput
+from domain.ids import workflow_id
+from domain.reports import DeliveryReport
+from tests.support.answers import shipment_id
+from tests.support.bodies import sms_order
+from tests.support.inprocess import api_for
+from tests.support.mocked_activities import MockedActivities, accepted
+from tests.support.routes import SMS
+from tests.support.stack import Stack, Tenant
+from workflows.instant_notification import InstantNotificationWorkflow
+
+
+async def test_a_first_task_that_must_run_again_still_answers_201(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """An order whose reports outran its handover completes in its first task; a report
+    signalled meanwhile makes Temporal refuse that task, and the update is answered by no
+    run. The engine then refuses a second start, and the row answers: the caller created it."""
+    task_queue = f"race-{uuid.uuid4().hex[:8]}"
+    settings = stack.settings.model_copy(update={"temporal_task_queue": task_queue})
+    order = sms_order()
+    delivered = DeliveryReport(
+        reference="",
+        provider="simulator",
+        provider_status="DELIVRD",
+        received_at=datetime.now(UTC),
+        status="SMS_Delivered",
+        report_id="held",
+    )
+    mocks = MockedActivities([accepted(recorded=True, held_reports=[delivered])], hold=True)
+    async with (
+        api_for(settings, stack.connection) as api,
+        Worker(
+            stack.client,
+            task_queue=task_queue,
+            workflows=[InstantNotificationWorkflow],
+            activities=mocks.functions,
+        ),
+    ):
+        placing = asyncio.create_task(api.post(SMS, json=order, headers=tenant.headers))
+        await mocks.handing_over.wait()
+        shipment = mocks.handover_inputs[0].shipment
+        assert shipment is not None
+        # What the real handover writes: the row, then the provider's answer.
+        records = RecordActivities(stack.engine)
+        records.record_shipment(shipment, within=5.0)
+        records.record_transition(
+            TransitionInput(
+                shipment_id=shipment.shipment_id,
+                number=1,
+                kind="handover",
+                applied=True,
+                at=datetime.now(UTC),
+                status="SMS_Accepted",
+                org=tenant.org,
+            )
+        )
+        handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+        await handle.signal(
+            InstantNotificationWorkflow.report, replace(delivered, report_id="late")
+        )
+        mocks.release()
+        response = await placing
+
+    assert response.status_code == 201, response.text
+    assert shipment_id(response) == shipment.shipment_id
