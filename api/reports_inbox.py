@@ -87,9 +87,11 @@ class ReportInbox:
     async def _process(self, provider: str, read: ReadReports, raw: bytes) -> None:
         unknown = [report for report in read.reports if not await self._deliver(report)]
         # Kept once every report of the request is delivered: a failed delivery is answered
-        # 503, and the provider's retry would keep them a second time.
+        # 503, and the provider's retry would keep them a second time. One row per reference,
+        # each the whole body: a DSN's recipients all name the one envelope.
+        for provider, reference in dict.fromkeys((r.provider, r.reference) for r in unknown):
+            await self._keep_dead(provider, reference, "UNKNOWN_REFERENCE", raw)
         for report in unknown:
-            await self._keep_dead(report.provider, report.reference, "UNKNOWN_REFERENCE", raw)
             count_report(report.provider, ReportOutcome.DEAD)
         if read.unreadable:
             # One row for the request, whatever the number of parts that could not be read.

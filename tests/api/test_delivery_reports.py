@@ -424,3 +424,20 @@ async def test_concurrent_copies_of_one_webhook_are_processed_once(
     assert all(a.status_code == 503 or a.json()["duplicate"] for a in answers if a not in processed)
     await completed_manifest(stack.api, tenant.headers, shipment)
     assert len(reports_in(history(stack.engine, shipment))) == 1
+
+
+async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(
+    stack: Stack,
+) -> None:
+    """Its recipients all name the one envelope: one dead report holds the body, not one each."""
+    reference = f"unknown-{uuid.uuid4().hex}"
+    dsn = bounce(reference).decode()
+    block = dsn[dsn.index("Final-Recipient:") : dsn.index("\r\n\r\n", dsn.index("Action:")) + 4]
+    many = dsn.replace(block, block * 5).encode()
+
+    result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, many))
+
+    assert result.received == 5
+    with Session(stack.engine) as session:
+        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    assert [(d.reason, d.payload) for d in dead] == [("UNKNOWN_REFERENCE", many.decode())]
