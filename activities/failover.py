@@ -11,13 +11,12 @@ from typing import Generic, NoReturn, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import handover_error
 from activities.records import RecordActivities
 from core import metrics
-from domain.deadlines import ATTEMPT_SLACK_SECONDS, FIRST_BACKOFF, LONGEST_BACKOFF
+from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
 from domain.failures import FailureKind, HandoverFailure
 from gateways.base import EmailGateway, GatewayUnavailable, HandoverAmbiguous, Receipt, SmsGateway
 from gateways.breaker import CircuitState
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 G = TypeVar("G", SmsGateway, EmailGateway)
+PAST_DEADLINE_WRITE_SECONDS = 1.0
 # What leaves a call without an answer, after the request may have reached the provider.
 _UNANSWERED = (HandoverAmbiguous, TimeoutError)
 
@@ -43,12 +43,6 @@ class Attempt(Generic[G]):
     shipment_id: str | None = None
     # The execution's hold on the row (None: the one that wrote it); see `_name_on_row`.
     token: str | None = None
-    # When, by time.monotonic(), this attempt's writes must have ended: see `writes_end`.
-    writes_until: float = 0.0
-
-    def write_seconds(self) -> float:
-        """How long a write of this attempt may still wait for a lock."""
-        return self.writes_until - time.monotonic()
 
 
 class Failover:
@@ -163,7 +157,7 @@ class Failover:
             attempt.shipment_id,
             provider,
             attempt.token,
-            attempt.write_seconds(),
+            write_seconds(attempt.deadline),
         )
         if not named:
             _ambiguous(attempt, "another execution resumed this handover")
@@ -187,14 +181,14 @@ def seconds_left(deadline: datetime) -> float:
     return (deadline - datetime.now(UTC)).total_seconds()
 
 
-def writes_end() -> float:
-    """When, by time.monotonic(), the writes of the activity attempt that has just started
-    must end: a while before the SDK cuts it off, since the thread of a write cut off goes on,
-    and would commit a row that names a provider no one then asks."""
-    info = activity.info()
-    timeout = info.start_to_close_timeout or info.schedule_to_close_timeout
-    assert timeout is not None, "Temporal gives every activity one of the two"
-    return time.monotonic() + timeout.total_seconds() - ATTEMPT_SLACK_SECONDS
+def write_seconds(deadline: datetime) -> float:
+    """How long a write of the handover may take: until the deadline, before which the SDK
+    cuts off no attempt (each one's timeout ends past it, even a retry's, which the SDK counts
+    from the attempt before). A write cut off goes on in its thread, and must not commit a
+    provider's name that no one then asks. Past the deadline no provider is asked, and a write
+    names none: it may take PAST_DEADLINE_WRITE_SECONDS."""
+    left = seconds_left(deadline)
+    return left if left > 0 else PAST_DEADLINE_WRITE_SECONDS
 
 
 def _none_took(

@@ -3,7 +3,6 @@ what that provider answered."""
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -12,7 +11,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failover import Attempt, Failover, G, seconds_left, writes_end
+from activities.failover import Attempt, Failover, G, seconds_left, write_seconds
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
@@ -84,11 +83,8 @@ class HandoverActivities:
         it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
-        writes_until = writes_end()
-        resumed, named, token = await self._write_row(data, first, writes_until)
-        attempt = Attempt(
-            data.reference, channel, data.deadline, send, shipment_id, token, writes_until
-        )
+        resumed, named, token = await self._write_row(data, first)
+        attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id, token)
         if resumed:
             # Cut off after recording the answer (by its timeout, say): asking again could
             # only end as "may have been sent", where the answer is known.
@@ -107,7 +103,7 @@ class HandoverActivities:
         return _result(data, channel, route.name, receipt)
 
     async def _write_row(
-        self, data: HandoverInput, first: str, writes_until: float
+        self, data: HandoverInput, first: str
     ) -> tuple[bool, str | None, str | None]:
         """Write the order's row, naming the provider about to be asked; say whether an earlier
         execution of this handover may have sent, which provider the row names, and this
@@ -117,19 +113,23 @@ class HandoverActivities:
         perhaps after sending: a crash, a lost workflow task, or an attempt cut off by its
         timeout while it recorded the provider's answer. An attempt after which nothing was
         sent names none (`_unname`). A row found is taken over: the earlier execution, should
-        it still run (frozen, then woken), can name no other provider.
+        it still run (frozen, then woken), can name no other provider. Past the deadline the
+        row is only read: no provider will be asked, by this execution or a woken one.
         """
         if data.shipment is None or self._records is None:
             return False, first, None
+        shipment_id = data.shipment.shipment_id
+        if seconds_left(data.deadline) <= 0:
+            named = await asyncio.to_thread(self._records.named_provider, shipment_id)
+            return named is not None, named, None
         row = replace(data.shipment, provider=first)
-        within = writes_until - time.monotonic()
-        record = await asyncio.to_thread(self._records.record_shipment, row, within)
+        seconds = write_seconds(data.deadline)
+        record = await asyncio.to_thread(self._records.record_shipment, row, seconds)
         if record.inserted:
             return False, first, None
         token = str(uuid.uuid4())
-        within = writes_until - time.monotonic()
-        shipment_id = data.shipment.shipment_id
-        named = await asyncio.to_thread(self._records.take_over, shipment_id, token, within)
+        seconds = write_seconds(data.deadline)
+        named = await asyncio.to_thread(self._records.take_over, shipment_id, token, seconds)
         return named is not None, named, token
 
     async def _recorded(self, data: HandoverInput) -> HandoverResult | None:
@@ -148,7 +148,7 @@ class HandoverActivities:
                 attempt.shipment_id,
                 None,
                 attempt.token,
-                attempt.write_seconds(),
+                write_seconds(attempt.deadline),
             )
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:

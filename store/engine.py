@@ -17,7 +17,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 # Seconds for which a pooled connection used without error is taken to be alive still.
 TRUSTED_FOR = 1.0
-# How long a SQLite writer waits for another's lock, unless a write bounds it (`lock_waits`).
+# How long a SQLite writer waits for another's lock, unless a write bounds it (`within`).
 _SQLITE_BUSY_MS = 30000
 _CHECKED_IN = "checked_in"
 
@@ -59,9 +59,9 @@ def committed_within(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """`committed`, failing rather than waiting longer than `seconds` for a lock."""
+    """`committed`, failing rather than taking longer than `seconds` (`within`)."""
     with Session(engine) as session:
-        with lock_waits(session.connection(), seconds):
+        with within(session.connection(), seconds):
             result = write(session, *args, **kwargs)
         session.commit()
     return result
@@ -75,24 +75,31 @@ def autocommitted(engine: Engine) -> Iterator[Connection]:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+class WriteOutlasted(Exception):
+    """A bounded write (`within`) took longer than its bound, and was rolled back."""
+
+
 @contextmanager
-def lock_waits(connection: Connection, seconds: float | None) -> Iterator[None]:
-    """Within it, the transaction waits at most `seconds` for a lock, then fails: for a write
-    that must end within its caller's time or not at all, since a caller that stopped waiting
-    cannot stop a thread that would commit later (None: the engine's own wait)."""
-    if seconds is None:
-        yield
-        return
+def within(connection: Connection, seconds: float) -> Iterator[None]:
+    """The transaction's work inside it ends within `seconds`, or fails and is not committed:
+    each lock wait is bounded (SQLite's busy_timeout, PostgreSQL's lock_timeout), and leaving
+    past the time raises WriteOutlasted, for the caller's session to roll back. For a write
+    whose caller stops waiting for it: its thread goes on, and must not commit later. Leave it
+    before the commit, which releases the connection (a write holds SQLite's one writer's lock
+    by then, so the commit itself waits for none)."""
+    ends = time.monotonic() + seconds
     wait_ms = max(1, int(seconds * 1000))  # 0 would mean no bound on PostgreSQL
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
         yield
-        return
-    connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+    else:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+    if time.monotonic() > ends:
+        raise WriteOutlasted(f"a write bounded to {seconds:.3f} s took longer")
 
 
 def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

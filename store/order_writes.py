@@ -19,14 +19,14 @@ from domain.statuses import is_final, order_status_of
 from store import limits as rate_limits
 from store import shipments
 from store import webhooks as webhook_store
-from store.engine import autocommitted, lock_waits
+from store.engine import autocommitted, within
 from store.feed import COMPLETIONS_CHANNEL
 from store.limits import Limit, Refusal
 from store.widths import fitted_event, fitted_id
 
 _INSERT = text(
     "SELECT * FROM shipment_inserted(CAST(:row AS jsonb), CAST(:limits AS jsonb), :space, :key,"
-    " :wait_ms)"
+    " :within_ms)"
 )
 _RECORD = text(
     "SELECT * FROM event_recorded(CAST(:event AS jsonb), :gateway, :order_status, :final, :org,"
@@ -53,16 +53,16 @@ class Recorded(NamedTuple):
 
 
 def insert_shipment(
-    engine: Engine, row: Mapping[str, Any], limits: list[Limit], within: float
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], seconds: float
 ) -> Inserted:
     """A new order's row (a shipment's columns) and its first event, if the rate limits leave
     room for it; raises KeyAlreadyUsedError when another order holds its idempotency key.
-    Fails rather than wait more than `within` seconds for a lock."""
+    Fails, writing nothing, rather than take longer than `seconds`."""
     row = rate_limits.with_recipient_key(row)
     if engine.dialect.name == "postgresql":
-        return _insert_on_server(engine, row, limits, within)
+        return _insert_on_server(engine, row, limits, seconds)
     with Session(engine) as session:
-        with lock_waits(session.connection(), within):
+        with within(session.connection(), seconds):
             if not shipments.insert_shipment(session, row):
                 return Inserted(False)
             refusal = rate_limits.first_refusal(session, row, limits)
@@ -102,7 +102,7 @@ def record_event(
 
 
 def _insert_on_server(
-    engine: Engine, row: Mapping[str, Any], limits: list[Limit], within: float
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], seconds: float
 ) -> Inserted:
     space, key = rate_limits.tenant_lock(row["org"])
     arguments = {
@@ -110,7 +110,7 @@ def _insert_on_server(
         "limits": json.dumps([asdict(limit) for limit in limits]),
         "space": space,
         "key": key,
-        "wait_ms": int(within * 1000),
+        "within_ms": int(seconds * 1000),
     }
     try:
         with autocommitted(engine) as connection:

@@ -267,7 +267,7 @@ def left_behind(stack: Stack, provider: str) -> tuple[HandoverInput, RecordActiv
     data = with_row(sms_input("+4791112222"), 5.0)
     assert data.shipment is not None
     records = RecordActivities(stack.engine)
-    records.record_shipment(replace(data.shipment, provider=provider), within=5.0)
+    records.record_shipment(replace(data.shipment, provider=provider), seconds=5.0)
     return data, records
 
 
@@ -421,7 +421,7 @@ class ResumedElsewhere:
         self._records, self._shipment_id = records, shipment_id
 
     async def send_sms(self, message: SmsSend) -> Receipt:
-        self._records.take_over(self._shipment_id, "another-execution", within=5.0)
+        self._records.take_over(self._shipment_id, "another-execution", seconds=5.0)
         raise GatewayUnavailable("connection refused")
 
 
@@ -471,23 +471,25 @@ def shipments_locked(stack: Stack, seconds: float) -> Iterator[None]:
         holder.close()
 
 
-async def test_a_row_write_held_up_past_its_attempt_fails_and_never_lands_later(
+async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later(
     stack: Stack,
 ) -> None:
     """The thread of a write cut off by the attempt's timeout would go on and commit a row that
     names a provider no one asked: the next attempt would take it for a send that may have
-    happened. The write gives up, within its attempt, instead."""
-    data = with_row(sms_input("+4791112222"), 5.0)
+    happened. The write gives up by the deadline, before any cut-off, instead."""
+    data = with_row(sms_input("+4791112222"), 1.0)
     assert data.shipment is not None
-    env = ActivityEnvironment()
-    env.info = replace(env.info, start_to_close_timeout=timedelta(seconds=1.5))
     async with httpx.AsyncClient() as http:
         gateways = build_gateways(stack.settings, http)
         activities = HandoverActivities(gateways, RecordActivities(stack.engine))
         with shipments_locked(stack, 3.0), pytest.raises(OperationalError) as held_up:
-            await env.run(activities.hand_over, data)
+            await ActivityEnvironment().run(activities.hand_over, data)
+        # A retry past the deadline asks no one, so it writes no row either.
+        with pytest.raises(ApplicationError) as late:
+            await ActivityEnvironment().run(activities.hand_over, data)
 
     assert store_away(held_up.value)
+    assert late.value.type == FailureKind.DEADLINE_PASSED
     with Session(stack.engine) as session:
         assert session.get(Shipment, data.shipment.shipment_id) is None
     assert await submissions(stack, data.reference) == []

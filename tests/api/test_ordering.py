@@ -53,7 +53,7 @@ async def test_a_first_task_that_must_run_again_still_answers_201(
         assert shipment is not None
         # What the real handover writes: the row, then the provider's answer.
         records = RecordActivities(stack.engine)
-        records.record_shipment(shipment, within=5.0)
+        records.record_shipment(shipment, seconds=5.0)
         records.record_transition(
             TransitionInput(
                 shipment_id=shipment.shipment_id,

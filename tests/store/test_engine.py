@@ -1,16 +1,24 @@
 """PostgreSQL connections from the pool: pinged only after idling, replaced when dropped."""
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
 
 from store import engine as store_engine
-from store.engine import create_db_engine
+from store.engine import WriteOutlasted, committed_within, create_db_engine
 
 _BACKEND = text("SELECT pg_backend_pid()")
+# A row of a table of the schema, written and read back by its `reason`.
+_NOTE = text(
+    "INSERT INTO dead_report (provider, reason, payload, received_at)"
+    " VALUES ('test', :key, '', now())"
+)
+_NOTES = text("SELECT reason FROM dead_report WHERE reason LIKE :key")
 
 
 @pytest.fixture
@@ -65,3 +73,20 @@ def test_a_failed_statement_does_not_carry_its_parameters_into_the_log(engine: E
         connection.execute(text("SELECT 1 / 0, CAST(:secret AS text)"), {"secret": "whsec_abc"})
 
     assert "whsec_abc" not in str(failed.value)
+
+
+def test_a_bounded_write_that_takes_longer_is_not_committed(engine: Engine) -> None:
+    """Every lock wait within its bound, the whole still longer: it fails, writing nothing."""
+    key = uuid.uuid4().hex
+
+    def slow(session: Session) -> None:
+        session.connection().execute(_NOTE, {"key": key})
+        session.connection().execute(text("SELECT pg_sleep(0.3)"))
+
+    with pytest.raises(WriteOutlasted):
+        committed_within(engine, 0.2, slow)
+    committed_within(engine, 5.0, lambda s: s.connection().execute(_NOTE, {"key": f"{key}-2"}))
+
+    with engine.connect() as connection:
+        kept = connection.execute(_NOTES, {"key": f"{key}%"}).scalars().all()
+    assert kept == [f"{key}-2"]
