@@ -89,8 +89,8 @@ class ReportInbox:
         # Kept once every report of the request is delivered: a failed delivery is answered
         # 503, and the provider's retry would keep them a second time. One row per reference,
         # each the whole body: a DSN's recipients all name the one envelope.
-        for provider, reference in dict.fromkeys((r.provider, r.reference) for r in unknown):
-            await self._keep_dead(provider, reference, "UNKNOWN_REFERENCE", raw)
+        for named, reference in dict.fromkeys((r.provider, r.reference) for r in unknown):
+            await self._keep_dead(named, reference, "UNKNOWN_REFERENCE", raw)
         for report in unknown:
             count_report(report.provider, ReportOutcome.DEAD)
         if read.unreadable:
