@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.problems import Problem, unavailable
 from core.metrics import ReportOutcome, count_report
 from domain.reports import DeliveryReport, MatchKey
+from domain.statuses import is_final
 from gateways.base import (
     InboundReport,
     ReadReports,
@@ -33,6 +34,11 @@ from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Reports that decide nothing (states in flight, repeats after the final one) given to one
+# order's workflow at most. Each adds events to its history: thousands (a provider's flood of
+# distinct ids) made a replay take longer than a workflow task may, then reached Temporal's
+# signal and history limits. The rest are kept in the shipment's history as `surplus_report`.
+REPORTS_PER_ORDER = 100
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,10 @@ class ReportInbox:
                 return True
         if row is None:
             return False
+        if not _decides(report) and not await run_in_threadpool(self._admit, row.shipment_id):
+            await self._write(report_store.add_late_report, _kept(row, report, "surplus_report"))
+            count_report(report.provider, ReportOutcome.SURPLUS)
+            return True
         handle = self._client.get_workflow_handle(row.workflow_id)
         try:
             await handle.signal(InstantNotificationWorkflow.report, report)
@@ -119,7 +129,7 @@ class ReportInbox:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 log.warning("report for %s not signalled: %s", report.reference, exc.status)
                 raise unavailable("The report could not reach the workflow engine.") from exc
-            await self._write(report_store.add_late_report, _late(row, report))
+            await self._write(report_store.add_late_report, _kept(row, report, "late_report"))
             count_report(report.provider, ReportOutcome.LATE)
         return True
 
@@ -134,6 +144,10 @@ class ReportInbox:
                 write(connection, key)
 
         await run_in_threadpool(run)
+
+    def _admit(self, shipment_id: str) -> bool:
+        with autocommitted(self._engine) as connection:
+            return report_store.admit_report(connection, shipment_id, REPORTS_PER_ORDER)
 
     def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         with autocommitted(self._engine) as connection:
@@ -171,10 +185,15 @@ class ReportInbox:
         await self._write(report_store.add_dead_report, dead)
 
 
-def _late(row: ShipmentWorkflow, report: DeliveryReport) -> ShipmentEvent:
+def _decides(report: DeliveryReport) -> bool:
+    return report.status is not None and is_final(report.status)
+
+
+def _kept(row: ShipmentWorkflow, report: DeliveryReport, kind: str) -> ShipmentEvent:
+    """A report for the shipment's history only."""
     return ShipmentEvent(
         shipment_id=row.shipment_id,
-        kind="late_report",
+        kind=kind,
         status=report.status,
         applied=False,
         provider=report.provider,

@@ -90,6 +90,9 @@ class Shipment(SQLModel, table=True):
     # The handover execution that holds the row: set by each one that resumes it, so that an
     # earlier one, frozen and woken, can name no other provider (None: the one that wrote it).
     handover_token: str | None = Field(default=None, max_length=36)
+    # Reports that decide nothing given to the order's workflow so far (None: none), up to
+    # the inbox's cap (`api.reports_inbox.REPORTS_PER_ORDER`).
+    reports_signalled: int | None = Field(default=None)
 
 
 class ShipmentEvent(SQLModel, table=True):

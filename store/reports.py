@@ -1,4 +1,4 @@
-"""Bookkeeping of inbound reports: dead reports, late reports and replayed webhook ids."""
+"""Bookkeeping of inbound reports: dead, late and surplus reports, and replayed webhook ids."""
 
 import json
 from dataclasses import asdict
@@ -6,18 +6,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
-from store.models import DeadReport, HeldReport, ShipmentEvent, WebhookReceipt
+from store.models import DeadReport, HeldReport, Shipment, ShipmentEvent, WebhookReceipt
 from store.widths import fitted_event, fitted_id, storable
 
 BY_WORKFLOW = "workflow"
 BY_INBOX = "inbox"
+_SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
 
 
 def add_dead_report(session: Session, report: DeadReport) -> None:
@@ -28,7 +29,8 @@ def add_dead_report(session: Session, report: DeadReport) -> None:
 
 
 def add_late_report(session: Session, event: ShipmentEvent) -> None:
-    """A report for a closed workflow: history only, the final status does not change."""
+    """A report kept in the shipment's history only, for a closed workflow (`late_report`) or
+    one given its fill of reports (`surplus_report`): the status does not change."""
     session.add(ShipmentEvent(**fitted_event(event.model_dump())))
 
 
@@ -51,6 +53,18 @@ class Claim(Enum):
     NEW = "new"  # this delivery processes the id: the first, or one cut off a lease ago
     DONE = "done"  # a replay of a delivery processed to its end
     BUSY = "busy"  # another delivery is processing it now
+
+
+def admit_report(connection: Connection, shipment_id: str, most: int) -> bool:
+    """Count one more report that decides nothing for the shipment's workflow, unless it has
+    had `most`: one statement, so reports at once never pass the count together."""
+    signalled = func.coalesce(_SHIPMENT.c.reports_signalled, 0)
+    admitted = connection.execute(
+        update(_SHIPMENT)
+        .where(_SHIPMENT.c.id == shipment_id, signalled < most)
+        .values(reports_signalled=signalled + 1)
+    )
+    return bool(getattr(admitted, "rowcount", 0) == 1)
 
 
 def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> Claim:

@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from api.problems import Problem
-from api.reports_inbox import ReportInbox
+from api.reports_inbox import REPORTS_PER_ORDER, ReportInbox
 from core.temporal import connect_temporal, data_converter
 from devstack.scratch import scratch_connection
 from gateways import standard_webhooks
@@ -441,3 +442,33 @@ async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(
     with Session(stack.engine) as session:
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
     assert [(d.reason, d.payload) for d in dead] == [("UNKNOWN_REFERENCE", many.decode())]
+
+
+async def test_reports_that_decide_nothing_past_the_fill_are_kept_without_the_workflow(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A flood of reports in flight would grow the order's history until it could no longer be
+    replayed in time: past its fill they are kept in the shipment's history only, and the final
+    report is still applied."""
+    key, shipment, reference = await waiting(stack, tenant)
+    secret, surplus = stack.settings.delivery_report_secret, 5
+    for _ in range((REPORTS_PER_ORDER + surplus) // 15):
+        sent = [signed_report(secret, sms_report(reference, "ENROUTE")) for _ in range(15)]
+        answers = await asyncio.gather(*(deliver(stack, body, h) for body, h in sent))
+        assert {a.status_code for a in answers} == {200}
+    body, headers = signed_report(secret, sms_report(reference, "DELIVRD"))
+    assert (await deliver(stack, body, headers)).status_code == 200
+
+    await stack.workflow(tenant.org, key).result()
+    events = history(stack.engine, shipment)
+    kinds = Counter((e.kind, e.provider_status) for e in events if e.kind != "order")
+    signals = [
+        e
+        for e in (await stack.workflow(tenant.org, key).fetch_history()).events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert kinds[("report", "ENROUTE")] == REPORTS_PER_ORDER
+    assert kinds[("surplus_report", "ENROUTE")] == surplus
+    assert kinds[("report", "DELIVRD")] == 1
+    assert len(signals) == REPORTS_PER_ORDER + 1
+    assert await final_status(stack.api, tenant.headers, shipment) == "SMS_Delivered"
