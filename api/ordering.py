@@ -32,6 +32,7 @@ from core.config import Settings
 from domain.failures import FailureKind, HandoverFailure
 from domain.ids import workflow_id
 from domain.orders import (
+    REPEAT_ANSWERED,
     EmailMessage,
     HandoverAnswer,
     HandoverRequest,
@@ -88,7 +89,7 @@ class OrderService:
             async with asyncio.timeout(self._settings.budget.deadline_seconds):
                 answer: HandoverAnswer = await self._client.execute_update_with_start_workflow(
                     InstantNotificationWorkflow.handover,
-                    HandoverRequest(request_id=order.request_id),
+                    HandoverRequest(request_id=order.request_id, answer_in_rejection=True),
                     start_workflow_operation=start,
                     id=order.request_id,
                 )
@@ -96,12 +97,8 @@ class OrderService:
             # The workflow completed: its row answers, and the engine refused a second send.
             answer = await self._from_store(org, content.idempotency_id, shipment_id)
         except WorkflowUpdateFailedError as exc:
-            failure = _failure(exc)
-            answer_of = ANSWERS[failure.kind]
-            if answer_of is not None:
-                raise answer_of(failure) from exc
-            # Retention deleted the key's workflow, not its row: the row answers, nothing is sent.
-            answer = await self._from_store(org, content.idempotency_id, shipment_id)
+            repeat = _repeat_answered(exc)
+            answer = repeat or await self._failed(org, content.idempotency_id, shipment_id, exc)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             raise unavailable("The handover did not complete within its deadline.") from exc
         except (RPCError, RuntimeError) as exc:
@@ -142,6 +139,17 @@ class OrderService:
             order_id=str(uuid.uuid4()),
             shipment_id=shipment_id,
         )
+
+    async def _failed(
+        self, org: str, idempotency_id: str, shipment_id: str, exc: WorkflowUpdateFailedError
+    ) -> HandoverAnswer:
+        """The workflow failed the handover: the caller hears why, except that where retention
+        deleted the key's workflow, not its row, the row answers (nothing is sent)."""
+        failure = _failure(exc)
+        answer_of = ANSWERS[failure.kind]
+        if answer_of is not None:
+            raise answer_of(failure) from exc
+        return await self._from_store(org, idempotency_id, shipment_id)
 
     async def _from_store(self, org: str, idempotency_id: str, shipment_id: str) -> HandoverAnswer:
         row = await run_in_threadpool(self._find, org, idempotency_id)
@@ -192,6 +200,15 @@ def _from_row(row: Shipment, shipment_id: str) -> HandoverAnswer:
         fingerprint=row.fingerprint,
         senders_reference=row.senders_reference,
     )
+
+
+def _repeat_answered(exc: WorkflowUpdateFailedError) -> HandoverAnswer | None:
+    """The answer to a repeat of a decided handover, which the workflow gives in the update's
+    rejection (kept out of its history)."""
+    cause = exc.cause
+    if not isinstance(cause, ApplicationError) or cause.type != REPEAT_ANSWERED:
+        return None
+    return HandoverAnswer(**cause.details[0])
 
 
 def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:

@@ -92,9 +92,19 @@ class NotificationInput:
 
 @dataclass(frozen=True)
 class HandoverRequest:
-    """The update sent with every HTTP request: its id tells the first caller from a repeat."""
+    """The update sent with every HTTP request: its id tells the first caller from a repeat.
+
+    `answer_in_rejection`: the caller reads a repeat's answer from the update's rejection
+    (REPEAT_ANSWERED), which leaves nothing in the workflow's history. Callers from before this
+    field cannot, and get an accepted update."""
 
     request_id: str
+    answer_in_rejection: bool = False
+
+
+# The type of the rejection that answers a repeat of a decided handover; its one detail is the
+# HandoverAnswer.
+REPEAT_ANSWERED = "RepeatAnswered"
 
 
 @dataclass(frozen=True)

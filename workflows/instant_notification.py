@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ids import client_reference
     from domain.manifest import ShipmentManifest, StatusRequest
     from domain.orders import (
+        REPEAT_ANSWERED,
         HandoverAnswer,
         HandoverRequest,
         NotificationInput,
@@ -140,8 +141,24 @@ class InstantNotificationWorkflow:
         await workflow.wait_condition(lambda: self._handed_over or self._failure is not None)
         if self._failure is not None:
             raise self._failure
+        return self._answer(created=request.request_id == self._order.request_id)
+
+    @handover.validator
+    def _answer_a_repeat(self, request: HandoverRequest) -> None:
+        """A repeat of a decided handover is answered in the update's rejection, which Temporal
+        keeps out of the history: an accepted update adds five events, and a caller repeating
+        an order thousands of times made it too long to replay within a workflow task."""
+        if not request.answer_in_rejection or request.request_id == self._order.request_id:
+            return
+        if self._failure is not None:
+            raise self._failure
+        if self._handed_over:
+            answer = self._answer(created=False)
+            raise ApplicationError("a repeat", answer, type=REPEAT_ANSWERED, non_retryable=True)
+
+    def _answer(self, *, created: bool) -> HandoverAnswer:
         return HandoverAnswer(
-            created=request.request_id == self._order.request_id,
+            created=created,
             notification_order_id=self._order_id,
             shipment_id=self._shipment_id,
             fingerprint=self._order.fingerprint,

@@ -63,6 +63,24 @@ async def test_first_call_creates_and_repeat_returns_same_body(
     assert sent[0]["sender"] == stack.settings.sms_default_sender
 
 
+async def test_repeats_leave_nothing_in_the_workflows_history(stack: Stack, tenant: Tenant) -> None:
+    """A repeat of a decided order is answered in the update's rejection, which Temporal keeps
+    out of the history: a caller repeating an order cannot grow it."""
+    order = sms_order(phone="+4799990008")  # no report: the workflow stays open
+    first = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    repeats = [await stack.api.post(SMS, json=order, headers=tenant.headers) for _ in range(3)]
+
+    handle = stack.client.get_workflow_handle(workflow_id(tenant.org, order["idempotencyId"]))
+    events = [e async for e in handle.fetch_history_events()]
+    assert first.status_code == 201
+    assert [r.status_code for r in repeats] == [200] * 3
+    assert all(r.json() == first.json() for r in repeats)
+    accepted = [
+        e for e in events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted) == 1
+
+
 async def test_row_exists_when_the_api_answers(stack: Stack, tenant: Tenant) -> None:
     order = sms_order()
 

@@ -28,7 +28,7 @@ from activities.records import DiscardInput, TransitionInput
 from domain.failures import FailureKind, HandoverFailure
 from domain.ids import client_reference
 from domain.manifest import StatusRequest
-from domain.orders import HandoverAnswer, HandoverRequest, NotificationInput
+from domain.orders import REPEAT_ANSWERED, HandoverAnswer, HandoverRequest, NotificationInput
 from domain.reports import DeliveryReport
 from domain.webhooks import (
     DeliveryRequest,
@@ -189,6 +189,38 @@ async def test_a_repeat_of_the_update_is_answered_with_the_same_ids(
         first.notification_order_id,
     )
     assert len(mocks.handover_inputs) == 1
+
+
+async def test_a_repeat_of_a_decided_handover_is_answered_in_a_rejection_kept_from_history(
+    client: Client, data: NotificationInput
+) -> None:
+    """An accepted update adds five events; thousands of repeats made the order too long to
+    replay within a workflow task. A caller that reads the rejection adds none."""
+    mocks = MockedActivities([accepted()])
+    async with placed(client, data, mocks) as (first, handle):
+        rejections = []
+        for _ in range(3):
+            repeat = HandoverRequest(request_id=str(uuid.uuid4()), answer_in_rejection=True)
+            with pytest.raises(WorkflowUpdateFailedError) as rejected:
+                await handle.execute_update(InstantNotificationWorkflow.handover, repeat)
+            rejections.append(rejected.value.cause)
+        old_caller = await handle.execute_update(
+            InstantNotificationWorkflow.handover, HandoverRequest(request_id=str(uuid.uuid4()))
+        )
+        await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
+        await handle.result()
+        events = [e async for e in handle.fetch_history_events()]
+
+    expected = replace(first, created=False)
+    for cause in rejections:
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == REPEAT_ANSWERED
+        assert HandoverAnswer(**cause.details[0]) == expected
+    assert old_caller == expected
+    accepted_updates = [
+        e for e in events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted_updates) == 2  # the first caller's and the old caller's
 
 
 async def test_a_refused_recipient_is_final_at_the_handover(
