@@ -2,12 +2,10 @@
 
 import contextlib
 import sqlite3
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +30,7 @@ from store.failures import store_away
 from store.models import Shipment
 from tests.support.simulator import received
 from tests.support.stack import Stack
+from tests.support.store import Holder, released_after
 from tests.support.workflows import with_row
 
 # The order's row is written by a server-side function on PostgreSQL (migration 0010).
@@ -449,26 +448,18 @@ async def test_an_execution_resumed_elsewhere_meanwhile_fails_over_to_no_one(
 
 @contextlib.contextmanager
 def shipments_locked(stack: Stack, seconds: float) -> Iterator[None]:
-    """Another writer holds the shipment table for `seconds` (a long migration, an operator's
-    transaction left open), released by a thread of its own."""
+    """Another writer holds the shipment table for `seconds`."""
     url = stack.engine.url
+    holder: Holder
     if url.get_backend_name() == "sqlite":
-        holder: Any = sqlite3.connect(
-            str(url.database), isolation_level=None, check_same_thread=False
-        )
-        holder.execute("BEGIN IMMEDIATE")
-        release: Callable[[], None] = holder.rollback
+        lite = sqlite3.connect(str(url.database), isolation_level=None, check_same_thread=False)
+        lite.execute("BEGIN IMMEDIATE")
+        holder = lite
     else:
         holder = stack.engine.connect()
         holder.exec_driver_sql("LOCK TABLE shipment IN EXCLUSIVE MODE")
-        release = holder.rollback
-    timer = threading.Timer(seconds, release)
-    timer.start()
-    try:
+    with released_after(seconds, holder):
         yield
-    finally:
-        timer.join()
-        holder.close()
 
 
 async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later(

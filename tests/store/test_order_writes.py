@@ -1,7 +1,6 @@
 """The order's row write on PostgreSQL (`shipment_inserted`, migration 0014) ends within its
 bound or writes nothing, however many locks it waited for on the way."""
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,7 +16,7 @@ from store.failures import store_away
 from store.limits import tenant_lock
 from tests.store.test_limits import order_row
 from tests.support.bodies import new_org
-from tests.support.store import shipment_row
+from tests.support.store import released_after, shipment_row
 
 
 @pytest.fixture
@@ -29,16 +28,11 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 @contextmanager
 def held(engine: Engine, statement: str, seconds: float) -> Iterator[None]:
-    """A lock taken by another session and released by a thread after `seconds`."""
+    """A lock taken by another session for `seconds`."""
     holder = engine.connect()
     holder.execute(text(statement))
-    timer = threading.Timer(seconds, holder.rollback)
-    timer.start()
-    try:
+    with released_after(seconds, holder):
         yield
-    finally:
-        timer.join()
-        holder.close()
 
 
 def test_two_lock_waits_each_within_the_bound_still_end_the_write_by_it(engine: Engine) -> None:

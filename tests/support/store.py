@@ -1,8 +1,11 @@
-"""Reading the store behind the API, as a test checks what was written."""
+"""Reading the store behind the API, as a test checks what was written; holding its locks."""
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -70,3 +73,24 @@ def complete(engine: Engine, shipment_id: str) -> None:
     """Record the final report and number the feed, as the record activity does."""
     order_writes.record_event(engine, final_event(shipment_id), None, None)
     number_feed_entries(engine, shipment_id)
+
+
+class Holder(Protocol):
+    """A database connection (sqlite3's or SQLAlchemy's) whose transaction holds a lock."""
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def released_after(seconds: float, holder: Holder) -> Iterator[None]:
+    """Another session's lock, released after `seconds` by a thread of its own (a long
+    migration, an operator's transaction left open)."""
+    timer = threading.Timer(seconds, holder.rollback)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        holder.close()
