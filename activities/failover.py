@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, NoReturn, TypeVar
 
 from opentelemetry import trace
@@ -157,7 +157,7 @@ class Failover:
             attempt.shipment_id,
             provider,
             attempt.token,
-            write_seconds(attempt.deadline),
+            write_by(attempt.deadline),
         )
         if not named:
             _ambiguous(attempt, "another execution resumed this handover")
@@ -181,14 +181,15 @@ def seconds_left(deadline: datetime) -> float:
     return (deadline - datetime.now(UTC)).total_seconds()
 
 
-def write_seconds(deadline: datetime) -> float:
-    """How long a write of the handover may take: until the deadline, before which the SDK
-    cuts off no attempt (each one's timeout ends past it, even a retry's, which the SDK counts
-    from the attempt before). A write cut off goes on in its thread, and must not commit a
-    provider's name that no one then asks. Past the deadline no provider is asked, and a write
-    names none: it may take PAST_DEADLINE_WRITE_SECONDS."""
-    left = seconds_left(deadline)
-    return left if left > 0 else PAST_DEADLINE_WRITE_SECONDS
+def write_by(deadline: datetime) -> datetime:
+    """When a write of the handover must have ended: by the deadline, before which the SDK cuts
+    off no attempt (each one's timeout ends past it, even a retry's, which the SDK counts from
+    the attempt before). A write cut off goes on in its thread, and must not commit a
+    provider's name that no one then asks. Past the deadline the handover names no provider
+    (it inserts no row, and a woken execution's naming is fenced off by the takeover): its
+    takeover and unnaming get PAST_DEADLINE_WRITE_SECONDS."""
+    now = datetime.now(UTC)
+    return deadline if now < deadline else now + timedelta(seconds=PAST_DEADLINE_WRITE_SECONDS)
 
 
 def _none_took(

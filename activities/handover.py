@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failover import Attempt, Failover, G, seconds_left, write_seconds
+from activities.failover import Attempt, Failover, G, seconds_left, write_by
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
@@ -113,23 +113,20 @@ class HandoverActivities:
         perhaps after sending: a crash, a lost workflow task, or an attempt cut off by its
         timeout while it recorded the provider's answer. An attempt after which nothing was
         sent names none (`_unname`). A row found is taken over: the earlier execution, should
-        it still run (frozen, then woken), can name no other provider. Past the deadline the
-        row is only read: no provider will be asked, by this execution or a woken one.
+        it still run (frozen, then woken), can name no other provider. Past the deadline no
+        row is inserted: no provider will be asked, and an attempt that finds none sent nothing.
         """
         if data.shipment is None or self._records is None:
             return False, first, None
         shipment_id = data.shipment.shipment_id
-        if seconds_left(data.deadline) <= 0:
-            named = await asyncio.to_thread(self._records.named_provider, shipment_id)
-            return named is not None, named, None
-        row = replace(data.shipment, provider=first)
-        seconds = write_seconds(data.deadline)
-        record = await asyncio.to_thread(self._records.record_shipment, row, seconds)
-        if record.inserted:
-            return False, first, None
-        token = str(uuid.uuid4())
-        seconds = write_seconds(data.deadline)
-        named = await asyncio.to_thread(self._records.take_over, shipment_id, token, seconds)
+        if seconds_left(data.deadline) > 0:
+            row = replace(data.shipment, provider=first)
+            by = write_by(data.deadline)
+            record = await asyncio.to_thread(self._records.record_shipment, row, by)
+            if record.inserted:
+                return False, first, None
+        token, by = str(uuid.uuid4()), write_by(data.deadline)
+        named = await asyncio.to_thread(self._records.take_over, shipment_id, token, by)
         return named is not None, named, token
 
     async def _recorded(self, data: HandoverInput) -> HandoverResult | None:
@@ -148,7 +145,7 @@ class HandoverActivities:
                 attempt.shipment_id,
                 None,
                 attempt.token,
-                write_seconds(attempt.deadline),
+                write_by(attempt.deadline),
             )
 
     async def _record_outcome(self, data: HandoverInput, result: HandoverResult) -> HandoverResult:

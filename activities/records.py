@@ -97,14 +97,14 @@ class RecordActivities:
         self._engine = engine
         self._limits = limits or []
 
-    def record_shipment(self, data: ShipmentInput, seconds: float) -> ShipmentRecord:
+    def record_shipment(self, data: ShipmentInput, by: datetime) -> ShipmentRecord:
         """The order's row, written by the handover before it sends (not an activity of its
         own: each local activity costs the caller several milliseconds of round trips). This
-        and the two writes below take at most `seconds`, or fail writing nothing."""
+        and the two writes below end by `by`, or fail writing nothing."""
         row = {"id": data.shipment_id, "last_update": data.created_at}
         row.update(_without(data, "shipment_id"))
         try:
-            written = order_writes.insert_shipment(self._engine, row, self._limits, seconds)
+            written = order_writes.insert_shipment(self._engine, row, self._limits, by)
         except shipments.KeyAlreadyUsedError as taken:
             raise handover_error(
                 HandoverFailure(
@@ -128,25 +128,20 @@ class RecordActivities:
         with Session(self._engine) as session:
             return shipments.recorded_handover(session, shipment_id, number)
 
-    def named_provider(self, shipment_id: str) -> str | None:
-        """The provider the order's row names; None if none, or no row."""
-        with Session(self._engine) as session:
-            return shipments.provider_of(session, shipment_id)
-
     def assign_provider(
-        self, shipment_id: str, provider: str | None, token: str | None, seconds: float
+        self, shipment_id: str, provider: str | None, token: str | None, by: datetime
     ) -> bool:
         """Before the handover asks another provider than the row names; None after an
         attempt that sent nothing. False when another execution holds the row."""
         named: bool = committed_within(
-            self._engine, seconds, shipments.assign_provider, shipment_id, provider, token
+            self._engine, by, shipments.assign_provider, shipment_id, provider, token
         )
         return named
 
-    def take_over(self, shipment_id: str, token: str, seconds: float) -> str | None:
+    def take_over(self, shipment_id: str, token: str, by: datetime) -> str | None:
         """A resumed handover holds the row from now on; the provider the row names."""
         provider: str | None = committed_within(
-            self._engine, seconds, shipments.take_over, shipment_id, token
+            self._engine, by, shipments.take_over, shipment_id, token
         )
         return provider
 

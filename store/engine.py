@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -54,14 +55,14 @@ def committed(
 
 def committed_within(
     engine: Engine,
-    seconds: float,
+    by: datetime,
     write: Callable[Concatenate[Session, P], T],
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """`committed`, failing rather than taking longer than `seconds` (`within`)."""
+    """`committed`, failing rather than ending after `by` (`within`)."""
     with Session(engine) as session:
-        with within(session.connection(), seconds):
+        with within(session.connection(), by):
             result = write(session, *args, **kwargs)
         session.commit()
     return result
@@ -80,13 +81,15 @@ class WriteOutlasted(Exception):
 
 
 @contextmanager
-def within(connection: Connection, seconds: float) -> Iterator[None]:
-    """The transaction's work inside it ends within `seconds`, or fails and is not committed:
-    each lock wait is bounded (SQLite's busy_timeout, PostgreSQL's lock_timeout), and leaving
-    past the time raises WriteOutlasted, for the caller's session to roll back. For a write
-    whose caller stops waiting for it: its thread goes on, and must not commit later. Leave it
-    before the commit, which releases the connection (a write holds SQLite's one writer's lock
-    by then, so the commit itself waits for none)."""
+def within(connection: Connection, by: datetime) -> Iterator[None]:
+    """The transaction's work inside it ends by `by`, or fails and is not committed: each lock
+    wait is bounded (SQLite's busy_timeout, PostgreSQL's lock_timeout), and leaving it later
+    raises WriteOutlasted, for the caller's session to roll back. For a write whose caller
+    stops waiting for it: its thread goes on, and must not commit later. A time, not a
+    duration, so that the wait for a thread and a connection counts too. Leave it before the
+    commit, which releases the connection (a write holds SQLite's one writer's lock by then, so
+    the commit itself waits for none)."""
+    seconds = seconds_until(by)
     ends = time.monotonic() + seconds
     wait_ms = max(1, int(seconds * 1000))  # 0 would mean no bound on PostgreSQL
     if connection.dialect.name == "postgresql":
@@ -100,6 +103,10 @@ def within(connection: Connection, seconds: float) -> Iterator[None]:
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
     if time.monotonic() > ends:
         raise WriteOutlasted(f"a write bounded to {seconds:.3f} s took longer")
+
+
+def seconds_until(by: datetime) -> float:
+    return (by - datetime.now(UTC)).total_seconds()
 
 
 def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

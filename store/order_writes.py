@@ -19,7 +19,7 @@ from domain.statuses import is_final, order_status_of
 from store import limits as rate_limits
 from store import shipments
 from store import webhooks as webhook_store
-from store.engine import autocommitted, within
+from store.engine import autocommitted, seconds_until, within
 from store.feed import COMPLETIONS_CHANNEL
 from store.limits import Limit, Refusal
 from store.widths import fitted_event, fitted_id
@@ -53,16 +53,16 @@ class Recorded(NamedTuple):
 
 
 def insert_shipment(
-    engine: Engine, row: Mapping[str, Any], limits: list[Limit], seconds: float
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], by: datetime
 ) -> Inserted:
     """A new order's row (a shipment's columns) and its first event, if the rate limits leave
     room for it; raises KeyAlreadyUsedError when another order holds its idempotency key.
-    Fails, writing nothing, rather than take longer than `seconds`."""
+    Fails, writing nothing, rather than end after `by`."""
     row = rate_limits.with_recipient_key(row)
     if engine.dialect.name == "postgresql":
-        return _insert_on_server(engine, row, limits, seconds)
+        return _insert_on_server(engine, row, limits, by)
     with Session(engine) as session:
-        with within(session.connection(), seconds):
+        with within(session.connection(), by):
             if not shipments.insert_shipment(session, row):
                 return Inserted(False)
             refusal = rate_limits.first_refusal(session, row, limits)
@@ -102,7 +102,7 @@ def record_event(
 
 
 def _insert_on_server(
-    engine: Engine, row: Mapping[str, Any], limits: list[Limit], seconds: float
+    engine: Engine, row: Mapping[str, Any], limits: list[Limit], by: datetime
 ) -> Inserted:
     space, key = rate_limits.tenant_lock(row["org"])
     arguments = {
@@ -110,10 +110,11 @@ def _insert_on_server(
         "limits": json.dumps([asdict(limit) for limit in limits]),
         "space": space,
         "key": key,
-        "within_ms": int(seconds * 1000),
     }
     try:
         with autocommitted(engine) as connection:
+            # Counted from now, the connection in hand: the server counts from the statement.
+            arguments["within_ms"] = int(seconds_until(by) * 1000)
             found = connection.execute(_INSERT, arguments).first()
     except DBAPIError as failed:
         refused = failed.orig

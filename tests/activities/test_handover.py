@@ -30,7 +30,7 @@ from store.failures import store_away
 from store.models import Shipment
 from tests.support.simulator import received
 from tests.support.stack import Stack
-from tests.support.store import Holder, released_after
+from tests.support.store import Holder, released_after, soon
 from tests.support.workflows import with_row
 
 # The order's row is written by a server-side function on PostgreSQL (migration 0010).
@@ -266,7 +266,7 @@ def left_behind(stack: Stack, provider: str) -> tuple[HandoverInput, RecordActiv
     data = with_row(sms_input("+4791112222"), 5.0)
     assert data.shipment is not None
     records = RecordActivities(stack.engine)
-    records.record_shipment(replace(data.shipment, provider=provider), seconds=5.0)
+    records.record_shipment(replace(data.shipment, provider=provider), by=soon())
     return data, records
 
 
@@ -420,7 +420,7 @@ class ResumedElsewhere:
         self._records, self._shipment_id = records, shipment_id
 
     async def send_sms(self, message: SmsSend) -> Receipt:
-        self._records.take_over(self._shipment_id, "another-execution", seconds=5.0)
+        self._records.take_over(self._shipment_id, "another-execution", by=soon())
         raise GatewayUnavailable("connection refused")
 
 
@@ -483,4 +483,22 @@ async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later
     assert late.value.type == FailureKind.DEADLINE_PASSED
     with Session(stack.engine) as session:
         assert session.get(Shipment, data.shipment.shipment_id) is None
+    assert await submissions(stack, data.reference) == []
+
+
+async def test_a_resume_past_the_deadline_still_holds_the_row(stack: Stack) -> None:
+    """It asks no one, but takes the row over: an execution frozen after its own deadline
+    check, and woken now, must find it held, or it would fail over to another provider."""
+    data, records = left_behind(stack, "simulator")
+    assert data.shipment is not None
+    late = replace(data, deadline=datetime.now(UTC) - timedelta(seconds=1))
+    async with httpx.AsyncClient() as http:
+        activities = HandoverActivities(build_gateways(stack.settings, http), records)
+        with pytest.raises(ApplicationError) as ended:
+            await ActivityEnvironment().run(activities.hand_over, late)
+    woken_names = records.assign_provider(data.shipment.shipment_id, "other", None, by=soon())
+
+    assert ended.value.type == FailureKind.AMBIGUOUS
+    assert not woken_names
+    assert row_provider(stack, data.shipment.shipment_id) == "simulator"
     assert await submissions(stack, data.reference) == []

@@ -17,6 +17,7 @@ from tests.support.inprocess import api_for
 from tests.support.mocked_activities import MockedActivities, accepted
 from tests.support.routes import SMS
 from tests.support.stack import Stack, Tenant
+from tests.support.store import soon
 from workflows.instant_notification import InstantNotificationWorkflow
 
 
@@ -53,7 +54,7 @@ async def test_a_first_task_that_must_run_again_still_answers_201(
         assert shipment is not None
         # What the real handover writes: the row, then the provider's answer.
         records = RecordActivities(stack.engine)
-        records.record_shipment(shipment, seconds=5.0)
+        records.record_shipment(shipment, by=soon())
         records.record_transition(
             TransitionInput(
                 shipment_id=shipment.shipment_id,

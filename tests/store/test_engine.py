@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from store import engine as store_engine
 from store.engine import WriteOutlasted, committed_within, create_db_engine
+from tests.support.store import soon
 
 _BACKEND = text("SELECT pg_backend_pid()")
 # A row of a table of the schema, written and read back by its `reason`.
@@ -84,8 +85,8 @@ def test_a_bounded_write_that_takes_longer_is_not_committed(engine: Engine) -> N
         session.connection().execute(text("SELECT pg_sleep(0.3)"))
 
     with pytest.raises(WriteOutlasted):
-        committed_within(engine, 0.2, slow)
-    committed_within(engine, 5.0, lambda s: s.connection().execute(_NOTE, {"key": f"{key}-2"}))
+        committed_within(engine, soon(0.2), slow)
+    committed_within(engine, soon(), lambda s: s.connection().execute(_NOTE, {"key": f"{key}-2"}))
 
     with engine.connect() as connection:
         kept = connection.execute(_NOTES, {"key": f"{key}%"}).scalars().all()

@@ -14,7 +14,7 @@ from store import order_writes
 from store.engine import autocommitted, create_db_engine
 from store.limits import Limit, tenant_lock
 from tests.support.bodies import new_org
-from tests.support.store import shipment_row
+from tests.support.store import shipment_row, soon
 
 ONE_PER_RECIPIENT = [Limit("recipient", 1, 600)]
 
@@ -42,7 +42,7 @@ def order_row(org: str, channel: str, destination: str) -> dict[str, Any]:
 
 def place(engine: Engine, org: str, channel: str, destination: str) -> order_writes.Inserted:
     return order_writes.insert_shipment(
-        engine, order_row(org, channel, destination), ONE_PER_RECIPIENT, seconds=5.0
+        engine, order_row(org, channel, destination), ONE_PER_RECIPIENT, by=soon()
     )
 
 
@@ -86,7 +86,7 @@ def test_the_row_keeps_the_destination_as_written(engine: Engine) -> None:
     org = new_org()
     row = order_row(org, Channel.SMS, "0047 912 34 567")
 
-    order_writes.insert_shipment(engine, row, ONE_PER_RECIPIENT, seconds=5.0)
+    order_writes.insert_shipment(engine, row, ONE_PER_RECIPIENT, by=soon())
     stored = shipment_row(engine, org, row["idempotency_id"])
 
     assert stored is not None

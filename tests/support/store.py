@@ -4,7 +4,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -94,3 +94,8 @@ def released_after(seconds: float, holder: Holder) -> Iterator[None]:
     finally:
         timer.join()
         holder.close()
+
+
+def soon(seconds: float = 5.0) -> datetime:
+    """A time by which a bounded write (`store.engine.within`) must end."""
+    return datetime.now(UTC) + timedelta(seconds=seconds)
