@@ -1,8 +1,9 @@
 """Delivery reports in: verify, match to a shipment, signal its workflow, keep what cannot be."""
 
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -34,10 +35,11 @@ from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Reports that decide nothing (states in flight, repeats after the final one) given to one
-# order's workflow at most. Each adds events to its history: thousands (a provider's flood of
-# distinct ids) made a replay take longer than a workflow task may, then reached Temporal's
-# signal and history limits. The rest are kept in the shipment's history as `surplus_report`.
+# Reports that decide nothing (states in flight; any, once the shipment is final) given to one
+# order's workflow at most, and held for its handover at most. Each adds events to its history:
+# thousands (a provider's flood of distinct ids) made a replay take longer than a workflow task
+# may, then reached Temporal's signal and history limits. The rest are kept in the shipment's
+# history as `surplus_report`, or, held ones, as dead reports (`SURPLUS_HELD`).
 REPORTS_PER_ORDER = 100
 
 
@@ -110,12 +112,19 @@ class ReportInbox:
         """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
+            if not _final(report) and await run_in_threadpool(self._held_full, report.reference):
+                # The workflow takes every held report when its handover is recorded.
+                await self._keep_dead(
+                    report.provider, report.reference, "SURPLUS_HELD", _as_read(report)
+                )
+                count_report(report.provider, ReportOutcome.DEAD)
+                return True
             row = await run_in_threadpool(self._hold, report)
             if row is None:
                 return True
         if row is None:
             return False
-        if not _decides(report) and not await run_in_threadpool(self._admit, row.shipment_id):
+        if not _decides(report, row) and not await run_in_threadpool(self._admit, row.shipment_id):
             await self._write(report_store.add_late_report, _kept(row, report, "surplus_report"))
             count_report(report.provider, ReportOutcome.SURPLUS)
             return True
@@ -148,6 +157,10 @@ class ReportInbox:
     def _admit(self, shipment_id: str) -> bool:
         with autocommitted(self._engine) as connection:
             return report_store.admit_report(connection, shipment_id, REPORTS_PER_ORDER)
+
+    def _held_full(self, gateway_reference: str) -> bool:
+        with autocommitted(self._engine) as connection:
+            return report_store.held_full(connection, gateway_reference, REPORTS_PER_ORDER)
 
     def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         with autocommitted(self._engine) as connection:
@@ -185,8 +198,18 @@ class ReportInbox:
         await self._write(report_store.add_dead_report, dead)
 
 
-def _decides(report: DeliveryReport) -> bool:
+def _final(report: DeliveryReport) -> bool:
     return report.status is not None and is_final(report.status)
+
+
+def _decides(report: DeliveryReport, row: ShipmentWorkflow) -> bool:
+    """A final report for a shipment not final yet: it goes to the workflow, whatever the count."""
+    return _final(report) and not is_final(row.status)
+
+
+def _as_read(report: DeliveryReport) -> bytes:
+    """A report kept without the request it came in: what was read of it."""
+    return json.dumps(asdict(report), default=str).encode()
 
 
 def _kept(row: ShipmentWorkflow, report: DeliveryReport, kind: str) -> ShipmentEvent:

@@ -67,6 +67,17 @@ def admit_report(connection: Connection, shipment_id: str, most: int) -> bool:
     return bool(getattr(admitted, "rowcount", 0) == 1)
 
 
+def held_full(connection: Connection, gateway_reference: str, most: int) -> bool:
+    """Whether `most` reports are held for the gateway reference already."""
+    held = connection.execute(
+        select(_HELD.c.id)
+        .where(_HELD.c.gateway_reference == fitted_id(gateway_reference))
+        .offset(most - 1)
+        .limit(1)
+    )
+    return held.first() is not None
+
+
 def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> Claim:
     """Take a webhook id for processing; `finish_webhook` once its reports are delivered."""
     fitted = fitted_id(webhook_id)

@@ -196,14 +196,18 @@ def find_for_tenant(session: Session, org: str, shipment_id: str) -> Shipment | 
 
 
 class ShipmentWorkflow(NamedTuple):
-    """What a report needs of its shipment: the row's id and the workflow to signal."""
+    """What a report needs of its shipment: the row's id, the workflow to signal, and the
+    status now."""
 
     shipment_id: str
     workflow_id: str
+    status: str
 
 
 _WORKFLOW_BY = {
-    key: select(_SHIPMENT.c.id, _SHIPMENT.c.workflow_id).where(column == bindparam("reference"))
+    key: select(_SHIPMENT.c.id, _SHIPMENT.c.workflow_id, _SHIPMENT.c.status).where(
+        column == bindparam("reference")
+    )
     for key, column in (
         (MatchKey.REFERENCE, _SHIPMENT.c.reference),
         (MatchKey.GATEWAY_REFERENCE, _SHIPMENT.c.gateway_reference),

@@ -472,3 +472,24 @@ async def test_reports_that_decide_nothing_past_the_fill_are_kept_without_the_wo
     assert kinds[("report", "DELIVRD")] == 1
     assert len(signals) == REPORTS_PER_ORDER + 1
     assert await final_status(stack.api, tenant.headers, shipment) == "SMS_Delivered"
+
+
+async def test_final_reports_after_the_final_status_count_toward_the_fill(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Once the shipment is final a final report decides nothing either: repeats of it, sent
+    while the workflow is still open (its webhooks' first attempts), would grow its history."""
+    key = new_key()
+    shipment = await order(stack, tenant, SMS, sms_order("+4791234567", key=key))
+    await completed_manifest(stack.api, tenant.headers, shipment)
+    secret, reference = stack.settings.delivery_report_secret, reference_of(tenant.org, key)
+    for _ in range((REPORTS_PER_ORDER + 5) // 15):
+        sent = [signed_report(secret, sms_report(reference, "DELIVRD")) for _ in range(15)]
+        answers = await asyncio.gather(*(deliver(stack, body, h) for body, h in sent))
+        assert {a.status_code for a in answers} == {200}
+
+    kinds = Counter(e.kind for e in history(stack.engine, shipment))
+    row = shipment_row(stack.engine, tenant.org, key)
+    assert row is not None
+    assert row.reports_signalled == REPORTS_PER_ORDER
+    assert kinds["surplus_report"] == 5

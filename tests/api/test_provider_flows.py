@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.codec_service import CodecService
+from api.reports_inbox import REPORTS_PER_ORDER
 from core.config import Settings
 from core.connection import plain_connection
 from core.temporal import connect_temporal
@@ -455,3 +456,25 @@ async def test_a_long_subject_reaches_the_mail_server_folded_and_whole(
         assert max(len(line) for line in raw.split(b"\r\n")) <= 78
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         assert mail["Subject"] == subject
+
+
+async def test_reports_held_for_a_handover_stop_at_the_fill(link_and_acs: ProviderStack) -> None:
+    """The workflow takes every report held for it when its handover is recorded: past the
+    fill, those that decide nothing are kept as dead reports instead."""
+    stack = link_and_acs
+    assert stack.link is not None
+    reference = f"EARLY{uuid.uuid4().hex.upper()}"
+    flood: list[tuple[str | None, str, str]] = [(reference, fake_lm.SILENT, "ENROUTE")]
+    flood *= REPORTS_PER_ORDER + 5
+
+    answer = await stack.link.delivery_batch(flood)
+
+    assert answer.status_code == 200
+    engine = create_db_engine(stack.settings.database_url)
+    with Session(engine) as session:
+        held = session.exec(select(HeldReport).where(HeldReport.gateway_reference == reference))
+        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference))
+        held_count, reasons = len(held.all()), [d.reason for d in dead.all()]
+    engine.dispose()
+    assert held_count == REPORTS_PER_ORDER
+    assert reasons == ["SURPLUS_HELD"] * 5
