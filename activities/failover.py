@@ -21,6 +21,7 @@ from domain.failures import FailureKind, HandoverFailure
 from gateways.base import EmailGateway, GatewayUnavailable, HandoverAmbiguous, Receipt, SmsGateway
 from gateways.breaker import CircuitState
 from gateways.registry import Route
+from store.engine import seconds_until
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -58,7 +59,7 @@ class Failover:
         """The first provider that answers; `named` is the provider the row names now."""
         failures: list[str] = []
         for route in routes:
-            remaining = seconds_left(attempt.deadline)
+            remaining = seconds_until(attempt.deadline)
             if remaining <= 0 or not route.breaker.admit():
                 continue
             if route.name != named:
@@ -88,7 +89,7 @@ class Failover:
         after the message's TTL)."""
         name = named or routes[0].name
         route = next((r for r in routes if r.name == name), None)
-        if seconds_left(attempt.deadline) <= 0:
+        if seconds_until(attempt.deadline) <= 0:
             _ambiguous(attempt, f"an earlier execution stopped while asking {name}; too late")
         if route is None or not route.gateway.deduplicates:
             _ambiguous(attempt, f"an earlier execution stopped while asking {name}")
@@ -103,10 +104,10 @@ class Failover:
         """After a call that may have reached the provider: ask the same provider again where
         it recognises a repeat, until the deadline; otherwise stop here."""
         delay = FIRST_BACKOFF.total_seconds()
-        while route.gateway.deduplicates and seconds_left(attempt.deadline) > delay:
+        while route.gateway.deduplicates and seconds_until(attempt.deadline) > delay:
             await asyncio.sleep(delay)
             try:
-                receipt = await self._call(route, attempt, seconds_left(attempt.deadline))
+                receipt = await self._call(route, attempt, seconds_until(attempt.deadline))
             except (GatewayUnavailable, *_UNANSWERED) as exc:
                 reason = str(exc) or "no answer by the deadline"
                 delay = min(delay * 2, LONGEST_BACKOFF.total_seconds())
@@ -177,10 +178,6 @@ class Failover:
             log.warning("circuit of %s not reported to the store", view.provider, exc_info=True)
 
 
-def seconds_left(deadline: datetime) -> float:
-    return (deadline - datetime.now(UTC)).total_seconds()
-
-
 def write_by(deadline: datetime) -> datetime:
     """When a write of the handover must have ended: by the deadline, before which the SDK cuts
     off no attempt (each one's timeout ends past it, even a retry's, which the SDK counts from
@@ -199,9 +196,9 @@ def _none_took(
     if failures:
         reason = "; ".join(failures)
         log.warning("handover of %s not taken: %s", attempt.reference, reason)
-        last = seconds_left(attempt.deadline) < LONGEST_BACKOFF.total_seconds()
+        last = seconds_until(attempt.deadline) < LONGEST_BACKOFF.total_seconds()
         return handover_error(HandoverFailure(FailureKind.NOT_TAKEN, reason), final=last)
-    if seconds_left(attempt.deadline) <= 0:
+    if seconds_until(attempt.deadline) <= 0:
         return handover_error(
             HandoverFailure(FailureKind.DEADLINE_PASSED, "handover deadline passed")
         )

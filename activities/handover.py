@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failover import Attempt, Failover, G, seconds_left, write_by
+from activities.failover import Attempt, Failover, G, write_by
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
@@ -21,6 +21,7 @@ from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
 from gateways.base import EmailSend, Outcome, Receipt, SmsSend
 from gateways.registry import Gateways, Route
+from store.engine import seconds_until
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class HandoverActivities:
         if data.shipment is None or self._records is None:
             return False, first, None
         shipment_id = data.shipment.shipment_id
-        if seconds_left(data.deadline) > 0:
+        if seconds_until(data.deadline) > 0:
             row = replace(data.shipment, provider=first)
             by = write_by(data.deadline)
             record = await asyncio.to_thread(self._records.record_shipment, row, by)
@@ -221,7 +222,7 @@ def _time_left(deadline: datetime) -> None:
     """The handover deadline is enforced here: the SDK does not enforce a local activity's
     schedule-to-close timeout, so retries alone would go on past it. A resumed handover checks
     it in `Failover.resume`: past it, it ends "may have been sent" without asking."""
-    if seconds_left(deadline) <= 0:
+    if seconds_until(deadline) <= 0:
         raise handover_error(
             HandoverFailure(FailureKind.DEADLINE_PASSED, "handover deadline passed")
         )

@@ -105,8 +105,9 @@ def within(connection: Connection, by: datetime) -> Iterator[None]:
         raise WriteOutlasted(f"a write bounded to {seconds:.3f} s took longer")
 
 
-def seconds_until(by: datetime) -> float:
-    return (by - datetime.now(UTC)).total_seconds()
+def seconds_until(moment: datetime) -> float:
+    """Seconds from now until `moment`; negative once it has passed."""
+    return (moment - datetime.now(UTC)).total_seconds()
 
 
 def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
