@@ -112,21 +112,14 @@ class ReportInbox:
         """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
-            if not _final(report) and await run_in_threadpool(self._held_full, report.reference):
-                # The workflow takes every held report when its handover is recorded.
-                await self._keep_dead(
-                    report.provider, report.reference, "SURPLUS_HELD", _as_read(report)
-                )
-                count_report(report.provider, ReportOutcome.DEAD)
+            if await self._kept_past_the_held_fill(report):
                 return True
             row = await run_in_threadpool(self._hold, report)
             if row is None:
                 return True
         if row is None:
             return False
-        if not _decides(report, row) and not await run_in_threadpool(self._admit, row.shipment_id):
-            await self._write(report_store.add_late_report, _kept(row, report, "surplus_report"))
-            count_report(report.provider, ReportOutcome.SURPLUS)
+        if await self._kept_past_the_fill(report, row):
             return True
         handle = self._client.get_workflow_handle(row.workflow_id)
         try:
@@ -140,6 +133,24 @@ class ReportInbox:
                 raise unavailable("The report could not reach the workflow engine.") from exc
             await self._write(report_store.add_late_report, _kept(row, report, "late_report"))
             count_report(report.provider, ReportOutcome.LATE)
+        return True
+
+    async def _kept_past_the_fill(self, report: DeliveryReport, row: ShipmentWorkflow) -> bool:
+        """A report that decides nothing, once the workflow had its fill, goes to the
+        shipment's history only."""
+        if _decides(report, row) or await run_in_threadpool(self._admit, row.shipment_id):
+            return False
+        await self._write(report_store.add_late_report, _kept(row, report, "surplus_report"))
+        count_report(report.provider, ReportOutcome.SURPLUS)
+        return True
+
+    async def _kept_past_the_held_fill(self, report: DeliveryReport) -> bool:
+        """The workflow takes every held report when its handover is recorded: one that decides
+        nothing, past the fill, is kept dead instead."""
+        if _final(report) or not await run_in_threadpool(self._held_full, report.reference):
+            return False
+        await self._keep_dead(report.provider, report.reference, "SURPLUS_HELD", _as_read(report))
+        count_report(report.provider, ReportOutcome.DEAD)
         return True
 
     # One statement each, on every report: no transaction around them, no BEGIN and COMMIT.
