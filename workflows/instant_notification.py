@@ -105,7 +105,9 @@ class InstantNotificationWorkflow:
             last_update=workflow.now(),
         )
         self._handed_over = False
-        self._failure: ApplicationError | None = None
+        # Why the handover did not complete; each caller gets an error of its own, for one
+        # raised again and again would carry every earlier raise in its traceback.
+        self._failure: HandoverFailure | None = None
         self._reports: list[DeliveryReport] = []
         self._events = 0
         self._clock = workflow.now()
@@ -140,7 +142,7 @@ class InstantNotificationWorkflow:
         """Wait for the handover; 'created' only for the request that started the workflow."""
         await workflow.wait_condition(lambda: self._handed_over or self._failure is not None)
         if self._failure is not None:
-            raise self._failure
+            raise _caller_error(self._failure)
         return self._answer(created=request.request_id == self._order.request_id)
 
     @handover.validator
@@ -151,7 +153,7 @@ class InstantNotificationWorkflow:
         if not request.answer_in_rejection or request.request_id == self._order.request_id:
             return
         if self._failure is not None:
-            raise self._failure
+            raise _caller_error(self._failure)
         if self._handed_over:
             answer = self._answer(created=False)
             raise ApplicationError("a repeat", answer, type=REPEAT_ANSWERED, non_retryable=True)
@@ -251,15 +253,15 @@ class InstantNotificationWorkflow:
         )
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
-        self._failure = _caller_error(failure)
+        self._failure = failure
         await workflow.wait_condition(workflow.all_handlers_finished)
-        raise self._failure
+        raise _caller_error(failure)
 
     async def _unconfirmed(self, failure: HandoverFailure) -> None:
         """The message may have left: the callers hear so, but the order keeps its row and its
         key, so that no retry sends it a second time, and is followed as one handed over, for
         the provider's report may yet come."""
-        self._failure = _caller_error(failure)
+        self._failure = failure
         await self._store(
             kind="handover", status=None, at=workflow.now(), applied=False, detail=failure.reason
         )

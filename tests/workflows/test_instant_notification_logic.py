@@ -292,6 +292,31 @@ async def test_an_unconfirmed_handover_fails_the_updates_but_keeps_the_key_and_f
     assert mocks.transitions[0].detail == "silent"
 
 
+async def test_every_repeat_of_an_unconfirmed_order_gets_an_error_of_the_same_size(
+    client: Client, data: NotificationInput
+) -> None:
+    """One error raised again for each repeat would carry every earlier raise in its
+    traceback: the answers would grow by some 600 bytes a repeat, past Temporal's limits."""
+    mocks = MockedActivities([handover_error(HandoverFailure(FailureKind.AMBIGUOUS, "silent"))])
+    async with mocked_worker(client, mocks) as task_queue:
+        with pytest.raises(WorkflowUpdateFailedError):
+            await place(client, task_queue, data)
+        handle = handle_of(client, data)
+        traces = []
+        for _ in range(4):
+            repeat = HandoverRequest(request_id=str(uuid.uuid4()), answer_in_rejection=True)
+            with pytest.raises(WorkflowUpdateFailedError) as rejected:
+                await handle.execute_update(InstantNotificationWorkflow.handover, repeat)
+            cause = rejected.value.cause
+            assert isinstance(cause, ApplicationError)
+            assert cause.type == FailureKind.AMBIGUOUS
+            assert cause.failure is not None
+            traces.append(len(cause.failure.stack_trace))
+        await handle.terminate()
+
+    assert len(set(traces)) == 1, traces
+
+
 async def test_a_cancel_during_the_handover_keeps_the_key_and_ends_with_a_final_status(
     client: Client, data: NotificationInput
 ) -> None:
