@@ -36,10 +36,11 @@ from workflows.instant_notification import InstantNotificationWorkflow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Reports that decide nothing (states in flight; any, once the shipment is final) given to one
-# order's workflow at most, and held for its handover at most. Each adds events to its history:
-# thousands (a provider's flood of distinct ids) made a replay take longer than a workflow task
-# may, then reached Temporal's signal and history limits. The rest are kept in the shipment's
-# history as `surplus_report`, or, held ones, as dead reports (`SURPLUS_HELD`).
+# order's workflow at most by this route, and held for its handover at most (final ones get
+# `store.reports.FINAL_ROOM` more). Each adds events to its history: thousands (a provider's
+# flood of distinct ids) made a replay take longer than a workflow task may, then reached
+# Temporal's signal and history limits. The rest are kept in the shipment's history as
+# `surplus_report`, or, held ones, as dead reports (`SURPLUS_HELD`).
 REPORTS_PER_ORDER = 100
 
 
@@ -112,9 +113,14 @@ class ReportInbox:
         """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
-            if await self._kept_past_the_held_fill(report):
+            try:
+                row = await run_in_threadpool(self._hold, report)
+            except report_store.HeldFull:
+                # The workflow claims every held report when its handover is recorded.
+                dead = _as_read(report)
+                await self._keep_dead(report.provider, report.reference, "SURPLUS_HELD", dead)
+                count_report(report.provider, ReportOutcome.DEAD)
                 return True
-            row = await run_in_threadpool(self._hold, report)
             if row is None:
                 return True
         if row is None:
@@ -144,15 +150,6 @@ class ReportInbox:
         count_report(report.provider, ReportOutcome.SURPLUS)
         return True
 
-    async def _kept_past_the_held_fill(self, report: DeliveryReport) -> bool:
-        """The workflow takes every held report when its handover is recorded: one that decides
-        nothing, past the fill, is kept dead instead."""
-        if _final(report) or not await run_in_threadpool(self._held_full, report.reference):
-            return False
-        await self._keep_dead(report.provider, report.reference, "SURPLUS_HELD", _as_read(report))
-        count_report(report.provider, ReportOutcome.DEAD)
-        return True
-
     # One statement each, on every report: no transaction around them, no BEGIN and COMMIT.
     def _claim(self, delivery_id: str, at: datetime) -> Claim:
         with autocommitted(self._engine) as connection:
@@ -169,10 +166,6 @@ class ReportInbox:
         with autocommitted(self._engine) as connection:
             return report_store.admit_report(connection, shipment_id, REPORTS_PER_ORDER)
 
-    def _held_full(self, gateway_reference: str) -> bool:
-        with autocommitted(self._engine) as connection:
-            return report_store.held_full(connection, gateway_reference, REPORTS_PER_ORDER)
-
     def _find(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         with autocommitted(self._engine) as connection:
             return shipments.workflow_of(connection, report.reference, report.matched_by)
@@ -180,7 +173,9 @@ class ReportInbox:
     def _hold(self, report: DeliveryReport) -> ShipmentWorkflow | None:
         """Keep a report that outran the record of its handover. The workflow claims it when
         it records the gateway reference; if that happened meanwhile, the claim is ours."""
-        held_id = committed(self._engine, report_store.hold_report, report)
+        with Session(self._engine) as session:
+            held_id = report_store.hold_report(session, report, REPORTS_PER_ORDER)
+            session.commit()
         with Session(self._engine) as session:
             key = MatchKey.GATEWAY_REFERENCE
             row = shipments.workflow_of(session.connection(), report.reference, key)
@@ -209,13 +204,10 @@ class ReportInbox:
         await self._write(report_store.add_dead_report, dead)
 
 
-def _final(report: DeliveryReport) -> bool:
-    return report.status is not None and is_final(report.status)
-
-
 def _decides(report: DeliveryReport, row: ShipmentWorkflow) -> bool:
     """A final report for a shipment not final yet: it goes to the workflow, whatever the count."""
-    return _final(report) and not is_final(row.status)
+    final = report.status is not None and is_final(report.status)
+    return final and not is_final(row.status)
 
 
 def _as_read(report: DeliveryReport) -> bytes:

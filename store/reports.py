@@ -1,5 +1,6 @@
 """Bookkeeping of inbound reports: dead, late and surplus reports, and replayed webhook ids."""
 
+import hashlib
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -11,13 +12,19 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from domain.reports import DeliveryReport, MatchKey
+from domain.statuses import is_final
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
+from store.locks import lock_until_commit
 from store.models import DeadReport, HeldReport, Shipment, ShipmentEvent, WebhookReceipt
 from store.widths import fitted_event, fitted_id, storable
 
 BY_WORKFLOW = "workflow"
 BY_INBOX = "inbox"
+# Final reports held past the fill of those that decide nothing: the first of them decides,
+# so a few get room, and a flood of them cannot grow the claim past a workflow's payload limit.
+FINAL_ROOM = 10
+_HOLD_LOCKS = 0x686C  # first key of the two-key advisory locks taken here
 _SHIPMENT = Shipment.__table__  # type: ignore[attr-defined]
 
 
@@ -67,17 +74,6 @@ def admit_report(connection: Connection, shipment_id: str, most: int) -> bool:
     return bool(getattr(admitted, "rowcount", 0) == 1)
 
 
-def held_full(connection: Connection, gateway_reference: str, most: int) -> bool:
-    """Whether `most` reports are held for the gateway reference already."""
-    held = connection.execute(
-        select(_HELD.c.id)
-        .where(_HELD.c.gateway_reference == fitted_id(gateway_reference))
-        .offset(most - 1)
-        .limit(1)
-    )
-    return held.first() is not None
-
-
 def claim_webhook(connection: Connection, webhook_id: str, at: datetime) -> Claim:
     """Take a webhook id for processing; `finish_webhook` once its reports are delivered."""
     fitted = fitted_id(webhook_id)
@@ -119,17 +115,42 @@ def release_webhook(connection: Connection, webhook_id: str) -> None:
     )
 
 
-def hold_report(session: Session, report: DeliveryReport) -> int:
+class HeldFull(Exception):
+    """The gateway reference has its fill of held reports: this one was not held."""
+
+
+def hold_report(session: Session, report: DeliveryReport, most: int) -> int:
+    """Hold a report that outran the record of its handover, for its workflow to claim (the
+    claim hands it all of them). Raises HeldFull, for the caller to roll back, when `most`
+    are held for the reference already, or, for a final report, `most` + FINAL_ROOM. Written
+    before it is counted: SQLite's writer lock, or PostgreSQL's lock of the reference, lets
+    one count at a time."""
+    reference = fitted_id(report.reference)
+    lock_until_commit(session.connection(), _HOLD_LOCKS, _lock_key(reference))
     row = HeldReport(
         provider=report.provider,
-        gateway_reference=fitted_id(report.reference),
+        gateway_reference=reference,
         report=json.dumps(asdict(report), default=datetime.isoformat),
         received_at=report.received_at,
     )
     session.add(row)
     session.flush()
+    held = (
+        session.connection()
+        .execute(
+            select(func.count()).select_from(_HELD).where(_HELD.c.gateway_reference == reference)
+        )
+        .scalar_one()
+    )
+    final = report.status is not None and is_final(report.status)
+    if held > most + (FINAL_ROOM if final else 0):
+        raise HeldFull(reference)
     assert row.id is not None
     return row.id
+
+
+def _lock_key(reference: str) -> int:
+    return int.from_bytes(hashlib.sha256(reference.encode()).digest()[:4], "big", signed=True)
 
 
 def claim_held_report(session: Session, held_id: int, shipment_id: str) -> bool:

@@ -95,7 +95,7 @@ def test_gateway_references_longer_than_their_column_stay_apart_and_match(
         report_id=f"{first}:DELIVRD",
         matched_by=MatchKey.GATEWAY_REFERENCE,
     )
-    committed(engine, reports.hold_report, early)
+    committed(engine, reports.hold_report, early, 100)
     org = new_org()
     ids = [new_shipment(engine, org), new_shipment(engine, org)]
     records = RecordActivities(engine)

@@ -1,10 +1,13 @@
 """Each real provider end to end: order → handover to a local server speaking the provider's
 protocol → that server's own delivery report to our report route → the final status."""
 
+import asyncio
 import email
 import email.policy
+import json
 import ssl
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from store import shipments
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
+from store.reports import FINAL_ROOM
 from tests.support import polling
 from tests.support.answers import shipment_id
 from tests.support.bodies import email_order, new_org, sms_order
@@ -459,22 +463,25 @@ async def test_a_long_subject_reaches_the_mail_server_folded_and_whole(
 
 
 async def test_reports_held_for_a_handover_stop_at_the_fill(link_and_acs: ProviderStack) -> None:
-    """The workflow takes every report held for it when its handover is recorded: past the
-    fill, those that decide nothing are kept as dead reports instead."""
+    """The workflow claims every report held for it when its handover is recorded: past the
+    fill, reports are kept as dead reports instead, also when they come at once, and final
+    ones only after a few more."""
     stack = link_and_acs
     assert stack.link is not None
-    reference = f"EARLY{uuid.uuid4().hex.upper()}"
-    flood: list[tuple[str | None, str, str]] = [(reference, fake_lm.SILENT, "ENROUTE")]
-    flood *= REPORTS_PER_ORDER + 5
+    link, reference = stack.link, f"EARLY{uuid.uuid4().hex.upper()}"
+    batch: list[tuple[str | None, str, str]] = [(reference, fake_lm.SILENT, "ENROUTE")] * 15
+    final: list[tuple[str | None, str, str]] = [(reference, fake_lm.SILENT, "DELIVRD")] * 15
 
-    answer = await stack.link.delivery_batch(flood)
+    flood = await asyncio.gather(*(link.delivery_batch(batch) for _ in range(7)))
+    finals = await link.delivery_batch(final)
 
-    assert answer.status_code == 200
+    assert {a.status_code for a in [*flood, finals]} == {200}
     engine = create_db_engine(stack.settings.database_url)
     with Session(engine) as session:
         held = session.exec(select(HeldReport).where(HeldReport.gateway_reference == reference))
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference))
-        held_count, reasons = len(held.all()), [d.reason for d in dead.all()]
+        states = Counter(json.loads(h.report)["provider_status"] for h in held.all())
+        reasons = [d.reason for d in dead.all()]
     engine.dispose()
-    assert held_count == REPORTS_PER_ORDER
-    assert reasons == ["SURPLUS_HELD"] * 5
+    assert states == {"ENROUTE": REPORTS_PER_ORDER, "DELIVRD": FINAL_ROOM}
+    assert reasons == ["SURPLUS_HELD"] * (5 + 15 - FINAL_ROOM)

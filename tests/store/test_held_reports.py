@@ -1,6 +1,7 @@
 """Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -34,7 +35,7 @@ def report(gateway_reference: str, state: str = "DELIVRD") -> DeliveryReport:
 
 def hold(engine: Engine, held: DeliveryReport) -> int:
     with Session(engine) as session:
-        held_id = reports.hold_report(session, held)
+        held_id = reports.hold_report(session, held, 100)
         session.commit()
     return held_id
 
@@ -71,3 +72,23 @@ def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
     assert len(reports.claim_held_reports(engine, later_ref, later_shipment)) == 1
     with Session(engine) as session:
         assert not reports.claim_held_report(session, workflow_first, later_shipment)
+
+
+def test_a_reference_holds_its_fill_and_a_few_final_reports_more(
+    engine: Engine, refs: list[str]
+) -> None:
+    ref = refs[0]
+    in_flight = replace(report(ref, "ENROUTE"), status=None)
+
+    def held(each: DeliveryReport) -> bool:
+        with Session(engine) as session:
+            try:
+                reports.hold_report(session, replace(each, report_id=uuid.uuid4().hex), 3)
+            except reports.HeldFull:
+                return False
+            session.commit()
+            return True
+
+    kept = [held(in_flight) for _ in range(5)] + [held(report(ref)) for _ in range(15)]
+
+    assert kept == [True] * 3 + [False] * 2 + [True] * reports.FINAL_ROOM + [False] * 5
