@@ -65,6 +65,10 @@ class Failover:
             if route.name != named:
                 await self._name_on_row(attempt, route.name)
                 named = route.name
+                # The naming may have waited (a lock, a paused worker): the deadline still holds.
+                remaining = seconds_until(attempt.deadline)
+                if remaining <= 0:
+                    continue
             try:
                 receipt = await self._call(route, attempt, remaining)
             except GatewayUnavailable as exc:
