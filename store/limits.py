@@ -12,7 +12,6 @@ The recipient limit counts by `recipient_key`, the handset or mailbox the destin
 the same number written with `00` or separators, or an address in other cases, is one recipient.
 """
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from domain.recipients import recipient_key
-from store.locks import lock_until_commit
+from store.locks import key_of, lock_until_commit
 from store.models import Shipment
 
 _LIMITS_NAMESPACE = 0x726C  # first key of the two-key advisory locks taken here
@@ -44,9 +43,7 @@ class Refusal:
 
 def tenant_lock(org: str) -> tuple[int, int]:
     """The two keys of the tenant's advisory lock."""
-    return _LIMITS_NAMESPACE, int.from_bytes(
-        hashlib.sha256(org.encode()).digest()[:4], "big", signed=True
-    )
+    return _LIMITS_NAMESPACE, key_of(org)
 
 
 def with_recipient_key(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """Bookkeeping of inbound reports: dead, late and surplus reports, and replayed webhook ids."""
 
-import hashlib
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from domain.reports import DeliveryReport, MatchKey
 from domain.statuses import is_final
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
-from store.locks import lock_until_commit
+from store.locks import key_of, lock_until_commit
 from store.models import DeadReport, HeldReport, Shipment, ShipmentEvent, WebhookReceipt
 from store.widths import fitted_event, fitted_id, storable
 
@@ -126,7 +125,7 @@ def hold_report(session: Session, report: DeliveryReport, most: int) -> int:
     before it is counted: SQLite's writer lock, or PostgreSQL's lock of the reference, lets
     one count at a time."""
     reference = fitted_id(report.reference)
-    lock_until_commit(session.connection(), _HOLD_LOCKS, _lock_key(reference))
+    lock_until_commit(session.connection(), _HOLD_LOCKS, key_of(reference))
     row = HeldReport(
         provider=report.provider,
         gateway_reference=reference,
@@ -147,10 +146,6 @@ def hold_report(session: Session, report: DeliveryReport, most: int) -> int:
         raise HeldFull(reference)
     assert row.id is not None
     return row.id
-
-
-def _lock_key(reference: str) -> int:
-    return int.from_bytes(hashlib.sha256(reference.encode()).digest()[:4], "big", signed=True)
 
 
 def claim_held_report(session: Session, held_id: int, shipment_id: str) -> bool:
