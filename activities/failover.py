@@ -59,16 +59,16 @@ class Failover:
         """The first provider that answers; `named` is the provider the row names now."""
         failures: list[str] = []
         for route in routes:
-            remaining = seconds_until(attempt.deadline)
-            if remaining <= 0 or not route.breaker.admit():
+            if seconds_until(attempt.deadline) <= 0 or not route.breaker.admits():
                 continue
             if route.name != named:
                 await self._name_on_row(attempt, route.name)
                 named = route.name
-                # The naming may have waited (a lock, a paused worker): the deadline still holds.
-                remaining = seconds_until(attempt.deadline)
-                if remaining <= 0:
-                    continue
+            # Checked again after the naming, which may have waited (a lock, a paused worker);
+            # the circuit's one probe is taken only by a provider about to be asked.
+            remaining = seconds_until(attempt.deadline)
+            if remaining <= 0 or not route.breaker.admit():
+                continue
             try:
                 receipt = await self._call(route, attempt, remaining)
             except GatewayUnavailable as exc:
