@@ -121,9 +121,9 @@ class HandoverActivities:
             return False, first, None
         shipment_id = data.shipment.shipment_id
         if seconds_until(data.deadline) > 0:
+            # By the deadline itself: a row inserted later would name a provider no one asks.
             row = replace(data.shipment, provider=first)
-            by = write_by(data.deadline)
-            record = await asyncio.to_thread(self._records.record_shipment, row, by)
+            record = await asyncio.to_thread(self._records.record_shipment, row, data.deadline)
             if record.inserted:
                 return False, first, None
         token, by = str(uuid.uuid4()), write_by(data.deadline)
