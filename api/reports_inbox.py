@@ -1,9 +1,8 @@
 """Delivery reports in: verify, match to a shipment, signal its workflow, keep what cannot be."""
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -117,7 +116,7 @@ class ReportInbox:
                 row = await run_in_threadpool(self._hold, report)
             except report_store.HeldFull:
                 # The workflow claims every held report when its handover is recorded.
-                dead = _as_read(report)
+                dead = report_store.report_json(report).encode()
                 await self._keep_dead(report.provider, report.reference, "SURPLUS_HELD", dead)
                 count_report(report.provider, ReportOutcome.DEAD)
                 return True
@@ -208,11 +207,6 @@ def _decides(report: DeliveryReport, row: ShipmentWorkflow) -> bool:
     """A final report for a shipment not final yet: it goes to the workflow, whatever the count."""
     final = report.status is not None and is_final(report.status)
     return final and not is_final(row.status)
-
-
-def _as_read(report: DeliveryReport) -> bytes:
-    """A report kept without the request it came in: what was read of it."""
-    return json.dumps(asdict(report), default=str).encode()
 
 
 def _kept(row: ShipmentWorkflow, report: DeliveryReport, kind: str) -> ShipmentEvent:

@@ -114,6 +114,11 @@ def release_webhook(connection: Connection, webhook_id: str) -> None:
     )
 
 
+def report_json(report: DeliveryReport) -> str:
+    """A report as read, kept without the request it came in (a held or a dead report)."""
+    return json.dumps(asdict(report), default=datetime.isoformat)
+
+
 class HeldFull(Exception):
     """The gateway reference has its fill of held reports: this one was not held."""
 
@@ -129,7 +134,7 @@ def hold_report(session: Session, report: DeliveryReport, most: int) -> int:
     row = HeldReport(
         provider=report.provider,
         gateway_reference=reference,
-        report=json.dumps(asdict(report), default=datetime.isoformat),
+        report=report_json(report),
         received_at=report.received_at,
     )
     session.add(row)
