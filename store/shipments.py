@@ -30,7 +30,6 @@ _EVENT = ShipmentEvent.__table__  # type: ignore[attr-defined]
 _KEY_HOLDER = select(_SHIPMENT.c.id).where(
     _SHIPMENT.c.org == bindparam("org"), _SHIPMENT.c.idempotency_id == bindparam("key")
 )
-_PROVIDER = select(_SHIPMENT.c.provider).where(_SHIPMENT.c.id == bindparam("sid"))
 _EVENT = ShipmentEvent.__table__  # type: ignore[attr-defined]
 _HANDOVER_RECORDED = (
     sa_select(
@@ -152,12 +151,6 @@ def recorded_handover(session: Session, shipment_id: str, number: int) -> Handov
         .first()
     )
     return None if found is None else HandoverResult(**found._mapping)
-
-
-def provider_of(session: Session, shipment_id: str) -> str | None:
-    """The provider the shipment's handover asked last (or is asking)."""
-    provider: str | None = session.connection().execute(_PROVIDER, {"sid": shipment_id}).scalar()
-    return provider
 
 
 def assign_provider(
