@@ -23,9 +23,15 @@ def tuning_flags() -> list[str]:
     but may lose the last commits if the machine itself loses power: right for a dev server.
     Eager activities: a workflow task that schedules an activity on its own task queue (a
     webhook delivery) gets the activity back in the same answer, without a dispatch.
+    Fairness and one partition per queue: webhook attempts waiting for a slot are dispatched
+    by priority, then tenant by tenant (docs/webhooks.md); the server orders tasks only within
+    a partition, and a dev server has no use for more than one.
     """
     return [
         "--dynamic-config-value=system.enableActivityEagerExecution=true",
+        "--dynamic-config-value=matching.enableFairness=true",
+        "--dynamic-config-value=matching.numTaskqueueReadPartitions=1",
+        "--dynamic-config-value=matching.numTaskqueueWritePartitions=1",
         "--dynamic-config-value=history.transferProcessorMaxPollRPS=10000",
         "--dynamic-config-value=history.timerProcessorMaxPollRPS=10000",
         '--dynamic-config-value=history.timerProcessorMaxTimeShift="10ms"',

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from api.main import CODEC_PATH, create_app
 from core.config import Settings
 from core.connection import VARIABLES as CONNECTION_VARIABLES
+from domain.webhooks import webhook_task_queue
 from simulator.config import SimulatorSettings
 from tests.support.settings import variables
 from workflows import search_attributes
@@ -361,6 +362,20 @@ def test_update_with_start_is_enabled_on_the_server() -> None:
     assert environment("temporal")["DYNAMIC_CONFIG_FILE_PATH"] == target
     for key in ("frontend.enableUpdateWorkflowExecution", "frontend.enableExecuteMultiOperation"):
         assert config[key] == [{"value": True}]
+
+
+def test_the_webhooks_queue_dispatches_by_priority_and_tenant_in_one_partition() -> None:
+    config = yaml.safe_load((ROOT / "deploy/temporal/dynamicconfig.yaml").read_text())
+    default_queue = Settings.model_fields["temporal_task_queue"].default
+    webhooks = {"taskQueueName": webhook_task_queue(default_queue)}
+    expected = {
+        "matching.enableFairness": True,
+        "matching.numTaskqueueWritePartitions": 1,
+        "matching.numTaskqueueReadPartitions": 1,
+    }
+
+    for key, value in expected.items():
+        assert config[key] == [{"value": value, "constraints": webhooks}]
 
 
 def test_secrets_have_no_defaults_and_the_example_sets_each() -> None:

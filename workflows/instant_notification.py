@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -55,7 +55,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes as sa
 
-from workflows.webhook_event import WebhookEventWorkflow, WebhookRetryWorkflow
+from workflows.webhook_event import (
+    WebhookEventWorkflow,
+    WebhookRetryWorkflow,
+    first_attempt_priority,
+    retry_priority,
+)
 
 ChildInput = TypeVar("ChildInput")
 
@@ -350,10 +355,14 @@ class InstantNotificationWorkflow:
             task_queue=self._webhook_queue,
             start_to_close_timeout=attempt_budget(self._order.timing.webhook_attempt_seconds),
             retry_policy=_RECORD_RETRY,  # its deliveries' rows must land, as a record must
+            priority=first_attempt_priority(event.org),
         )
+        retrying = retry_priority(event.org)
         await asyncio.gather(
             *(
-                self._start_child(WebhookRetryWorkflow.run, r, retry_workflow_id(r.delivery_id))
+                self._start_child(
+                    WebhookRetryWorkflow.run, r, retry_workflow_id(r.delivery_id), retrying
+                )
                 for r in result.retries
             )
         )
@@ -363,6 +372,7 @@ class InstantNotificationWorkflow:
         run: Callable[[Any, ChildInput], Awaitable[EventResult]],
         data: ChildInput,
         child_id: str,
+        priority: Priority = Priority.default,
     ) -> None:
         # Already started means an earlier run of this code path sent it on its way.
         with contextlib.suppress(WorkflowAlreadyStartedError):
@@ -372,6 +382,7 @@ class InstantNotificationWorkflow:
                 id=child_id,
                 task_queue=self._webhook_queue,
                 parent_close_policy=ParentClosePolicy.ABANDON,
+                priority=priority,
             )
 
     async def _finish(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -39,6 +39,22 @@ _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
 _STORE_TIMEOUT = timedelta(seconds=30)
+# Priority keys of Temporal's matching (1 goes first, 3 is the default). A retry is late by
+# design; a first attempt is the news a receiver waits for.
+_FIRST_ATTEMPT = 2
+_RETRY = 4
+
+
+def first_attempt_priority(org: str) -> Priority:
+    """A first attempt goes ahead of every retry waiting for a webhook slot. The tenant is the
+    fairness key: where the server has fairness on, tenants take turns at the slots, so one
+    tenant's backlog never holds up another's events."""
+    return Priority(priority_key=_FIRST_ATTEMPT, fairness_key=org)
+
+
+def retry_priority(org: str) -> Priority:
+    """For a retry workflow, whose tasks and activities inherit it."""
+    return Priority(priority_key=_RETRY, fairness_key=org)
 
 
 @workflow.defn

@@ -89,10 +89,20 @@ async def test_a_failed_first_attempt_is_retried_a_backoff_step_later(
         retried = await stored_history(retry)
 
     (child,) = attributes_of(events, "start_child_workflow_execution_initiated")
+    first_attempts = [
+        a
+        for a in attributes_of(events, "activity_task_scheduled")
+        if a.activity_type.name == "deliver_event"
+    ]
     (timer,) = attributes_of(retried, "timer_started")
     (delivered,) = await deliveries(stack, tenant, subscription)
     assert child.workflow_type.name == "WebhookRetryWorkflow"
     assert child.workflow_id == retry_workflow_id(first.webhook_id)
+    # First attempts go ahead of retries; each tenant takes its turn.
+    assert {(a.priority.priority_key, a.priority.fairness_key) for a in first_attempts} == {
+        (2, tenant.org)
+    }
+    assert (child.priority.priority_key, child.priority.fairness_key) == (4, tenant.org)
     assert timer.start_to_fire_timeout.ToTimedelta() == FIRST_RETRY
     assert outcome == {"delivery_id": first.webhook_id, "status": "succeeded"}
     assert delivered["attempts"] == len(receiver.received) >= 3

@@ -48,6 +48,8 @@ class Receiver:
     port: int = field(default_factory=free_port)
     status: int = 204
     hang: bool = False
+    # While set and not open, every request waits for it, then gets `status`.
+    gate: asyncio.Event | None = None
     received: list[Received] = field(default_factory=list)
 
     @property
@@ -58,6 +60,8 @@ class Receiver:
         self.received.append(Received(dict(request.headers), await request.body()))
         if self.hang:
             await asyncio.Event().wait()
+        if self.gate is not None:
+            await self.gate.wait()
         return Response(status_code=self.status)
 
     @asynccontextmanager

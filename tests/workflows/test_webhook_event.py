@@ -13,7 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.config import Settings
 from devstack.temporal_server import temporal_binary
-from domain.webhooks import DeliveryStatus, WebhookEvent, event_workflow_id
+from domain.webhooks import DeliveryStatus, WebhookEvent, event_workflow_id, retry_workflow_id
+from tests.support.history import attributes_of, stored_history
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
 from tests.support.webhooks import Receiver, completed_event, deliveries, subscribe, succeeded
@@ -74,7 +75,12 @@ async def test_a_receiver_down_for_a_day_ends_failed_listed_and_can_be_retried(
         (arrived,) = await receiver.events(1)
 
         (delivered,) = await succeeded(stack, tenant, subscription)
+        retried = await stored_history(
+            stack.client.get_workflow_handle(retry_workflow_id(failed["id"]))
+        )
+    (started,) = attributes_of(retried, "workflow_execution_started")
     assert answer.status_code == 202
+    assert (started.priority.priority_key, started.priority.fairness_key) == (4, tenant.org)
     assert answer.json()["status"] == "pending"
     assert arrived.webhook_id == failed["id"] == delivered["id"]
     assert arrived.event["data"]["sequenceNumber"] == 7

@@ -1,0 +1,100 @@
+"""Webhook slots shared by every tenant: a first attempt goes ahead of the retries waiting for
+a slot, and a tenant's backlog does not hold up another tenant's events."""
+
+import asyncio
+import uuid
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+from core.config import Settings
+from devstack.processes import free_port
+from tests.support.inprocess import api_and_worker
+from tests.support.polling import eventually
+from tests.support.routes import WEBHOOKS
+from tests.support.stack import Stack, Tenant
+from tests.support.webhooks import Receiver, place
+
+
+def one_slot(stack: Stack) -> Settings:
+    """The webhooks' worker with one slot, so every other attempt waits for it in Temporal."""
+    return stack.settings.model_copy(
+        update={
+            "api_port": free_port(),
+            "temporal_task_queue": f"turns-{uuid.uuid4().hex[:8]}",
+            "webhook_max_concurrent_deliveries": 1,
+            "webhook_timeout_seconds": 60,
+            "worker_shutdown_grace_seconds": 0.5,
+        }
+    )
+
+
+async def queued(stack: Stack, settings: Settings, count: int) -> None:
+    """Wait until at least `count` webhook attempts wait for a slot."""
+    request = DescribeTaskQueueRequest(
+        namespace=stack.client.namespace,
+        task_queue=TaskQueue(name=settings.webhook_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        report_stats=True,
+    )
+
+    async def backlog() -> bool:
+        described = await stack.client.workflow_service.describe_task_queue(request)
+        return described.stats.approximate_backlog_count >= count
+
+    await eventually(backlog, within=20)
+
+
+def shipment_of(receiver: Receiver, index: int) -> str:
+    shipment: str = receiver.received[index].event["data"]["shipmentId"]
+    return shipment
+
+
+async def test_a_first_attempt_goes_ahead_of_the_retries_waiting_for_a_slot(
+    stack: Stack, tenant: Tenant
+) -> None:
+    settings = one_slot(stack)
+    other = stack.tenant()
+    gate = asyncio.Event()
+    gate.set()
+    receiver = Receiver(status=500, gate=gate)
+    async with api_and_worker(settings, stack.engine, stack.connection) as api, receiver.running():
+        for subscriber in (tenant, other):
+            await api.post(WEBHOOKS, json={"url": receiver.url}, headers=subscriber.headers)
+        for _ in range(2):
+            await place(api, tenant)
+        await receiver.events(4)  # both orders' events refused: four retries to come
+        gate.clear()
+        await receiver.events(5)  # a retry holds the slot ...
+        await queued(stack, settings, 3)  # ... and the other three wait for it
+        first = await place(api, other)
+        await queued(stack, settings, 4)
+        gate.set()
+        await receiver.events(6)
+
+    assert shipment_of(receiver, 5) == first
+
+
+async def test_a_tenants_backlog_does_not_hold_up_another_tenants_events(
+    stack: Stack, tenant: Tenant
+) -> None:
+    settings = one_slot(stack)
+    other = stack.tenant()
+    gate = asyncio.Event()
+    receiver = Receiver(gate=gate)
+    async with api_and_worker(settings, stack.engine, stack.connection) as api, receiver.running():
+        for subscriber in (tenant, other):
+            await api.post(WEBHOOKS, json={"url": receiver.url}, headers=subscriber.headers)
+        for _ in range(3):
+            await place(api, tenant)
+        await receiver.events(1)  # one event holds the slot ...
+        await queued(stack, settings, 5)  # ... and the orders' five others wait for it
+        late = await place(api, other)
+        await queued(stack, settings, 6)
+        gate.set()
+        await receiver.events(8)
+
+    served = [shipment_of(receiver, i) for i in range(1, 8)]
+    # First in, first out would serve it after all five.
+    assert served.index(late) <= 1, served
