@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import resource
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -61,6 +62,8 @@ log = logging.getLogger("worker")
 
 SERVICE_NAME = "instant-notifications-worker"
 RETENTION_SCHEDULE_ID = "instant-notifications-retention"
+# Files beyond the webhooks' sockets: Temporal, the database pool, metrics, logs.
+OTHER_FILES = 256
 
 
 def build_worker(
@@ -202,6 +205,26 @@ def telemetry_runtime(settings: Settings) -> Runtime:
     )
 
 
+def allow_webhook_sockets(settings: Settings) -> None:
+    """Each webhook slot's first attempt may hold a socket per subscription of its tenant until
+    its timeout (webhooks/sender.py has no cap): raise the soft open-file limit to fit them, as
+    far as the hard limit allows, rather than fail attempts with EMFILE."""
+    needed = (
+        settings.webhook_max_concurrent_deliveries * settings.webhook_limit_per_tenant + OTHER_FILES
+    )
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    if raised < needed:
+        log.warning(
+            "open files limited to %d; webhook deliveries may need %d: raise the hard limit",
+            raised,
+            needed,
+        )
+
+
 def rate_limits(settings: Settings) -> list[Limit]:
     return [
         Limit("recipient", settings.recipient_limit, settings.recipient_window_seconds),
@@ -222,6 +245,7 @@ async def run() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     configure_tracing(settings, SERVICE_NAME)
+    allow_webhook_sockets(settings)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
     engine = create_db_engine(settings.database_url)

@@ -1,8 +1,10 @@
-"""The worker as a process: its metrics endpoints, JSON logs, and draining on SIGTERM."""
+"""The worker as a process: its metrics endpoints, JSON logs, open-file limit, and draining on
+SIGTERM."""
 
 import asyncio
 import contextlib
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -28,9 +30,11 @@ from tests.support.simulator import received_for
 from tests.support.stack import Stack, Tenant
 from tests.support.store import shipment_row
 from tests.support.webhooks import Receiver, subscribe
+from worker import OTHER_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = "+4799990012"  # the simulator holds this handover for 2 s
+OPEN_FILES = resource.RLIMIT_NOFILE
 
 
 @dataclass
@@ -58,8 +62,11 @@ def api_settings(worker: WorkerProcess) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def worker_process(stack: Stack, **overrides: object) -> AsyncIterator[WorkerProcess]:
-    """`python -m worker` on a fresh task queue, logging JSON lines, with its own metric ports."""
+async def worker_process(
+    stack: Stack, files: tuple[int, int] | None = None, **overrides: object
+) -> AsyncIterator[WorkerProcess]:
+    """`python -m worker` on a fresh task queue, logging JSON lines, with its own metric ports;
+    started with the (soft, hard) open-file limits `files` if given."""
     settings = stack.settings.model_copy(
         update={
             "temporal_task_queue": f"proc-{uuid.uuid4().hex[:8]}",
@@ -78,6 +85,7 @@ async def worker_process(stack: Stack, **overrides: object) -> AsyncIterator[Wor
         env={**services.environment(settings, stack.connection), "PYTHONUNBUFFERED": "1"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=None if files is None else lambda: resource.setrlimit(OPEN_FILES, files),
     )
     worker = WorkerProcess(settings, process)
     reader = asyncio.create_task(worker._read())
@@ -210,6 +218,31 @@ def draining(worker: WorkerProcess) -> Callable[[], Awaitable[bool]]:
         return worker.logged("worker draining")
 
     return logged
+
+
+def soft_file_limit(worker: WorkerProcess) -> int:
+    for line in Path(f"/proc/{worker.process.pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open-file limit listed")
+
+
+async def test_worker_raises_its_open_file_limit_for_the_webhooks_sockets(stack: Stack) -> None:
+    hard = resource.getrlimit(OPEN_FILES)[1]
+    settings = {"webhook_max_concurrent_deliveries": 60, "webhook_limit_per_tenant": 10}
+    async with worker_process(stack, files=(256, hard), **settings) as worker:
+        raised = soft_file_limit(worker)
+
+    assert raised == 60 * 10 + OTHER_FILES
+    assert not worker.logged("open files limited")
+
+
+async def test_worker_warns_when_the_hard_file_limit_is_too_low(stack: Stack) -> None:
+    async with worker_process(stack, files=(256, 512)) as worker:
+        raised = soft_file_limit(worker)
+
+    assert raised == 512
+    assert worker.logged("open files limited to 512")
 
 
 def test_worker_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -> None:

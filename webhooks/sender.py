@@ -29,11 +29,14 @@ class Attempt:
 
 def new_client() -> httpx.AsyncClient:
     """No proxies from the environment: a proxy would connect to the name, not the checked
-    address. No redirects: a receiver cannot send a delivery somewhere else."""
+    address. No redirects: a receiver cannot send a delivery somewhere else. No cap on
+    connections: the worker's slots bound them (each attempt one, a first attempt one per
+    subscription of its tenant), and a cap shared by all receivers made every tenant's attempt
+    wait for the connections that one tenant's hanging receivers held."""
     return httpx.AsyncClient(
         trust_env=False,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
     )
 
 

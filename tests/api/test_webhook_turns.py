@@ -1,5 +1,6 @@
-"""Webhook slots shared by every tenant: a first attempt goes ahead of the retries waiting for
-a slot, and a tenant's backlog does not hold up another tenant's events."""
+"""Webhook slots and connections shared by every tenant: a first attempt goes ahead of the
+retries waiting for a slot, and a tenant's backlog or hanging receivers do not hold up another
+tenant's events."""
 
 import asyncio
 import uuid
@@ -44,6 +45,18 @@ async def queued(stack: Stack, settings: Settings, count: int) -> None:
         return described.stats.approximate_backlog_count >= count
 
     await eventually(backlog, within=20)
+
+
+async def settled(receiver: Receiver) -> None:
+    """Wait until no new request has reached the receiver for a second: the burst of
+    connections is open, and the process that opened them is idle again."""
+
+    async def still() -> bool:
+        before = len(receiver.received)
+        await asyncio.sleep(1)
+        return len(receiver.received) == before
+
+    await eventually(still, within=30)
 
 
 def shipment_of(receiver: Receiver, index: int) -> str:
@@ -98,3 +111,29 @@ async def test_a_tenants_backlog_does_not_hold_up_another_tenants_events(
     served = [shipment_of(receiver, i) for i in range(1, 8)]
     # First in, first out would serve it after all five.
     assert served.index(late) <= 1, served
+
+
+async def test_hanging_receivers_do_not_hold_up_another_tenants_events(
+    stack: Stack, tenant: Tenant
+) -> None:
+    settings = one_slot(stack).model_copy(update={"webhook_max_concurrent_deliveries": 100})
+    other = stack.tenant()
+    hanging, answering = Receiver(hang=True), Receiver()
+    limit = stack.settings.webhook_limit_per_tenant
+    async with (
+        api_and_worker(settings, stack.engine, stack.connection) as api,
+        hanging.running(),
+        answering.running(),
+    ):
+        for n in range(limit):
+            await api.post(WEBHOOKS, json={"url": f"{hanging.url}?n={n}"}, headers=tenant.headers)
+        await api.post(WEBHOOKS, json={"url": answering.url}, headers=other.headers)
+        for _ in range(25):
+            await place(api, tenant)
+        # More requests than a worker once had connections, each held for a minute.
+        await hanging.events(25 * limit)
+        await settled(hanging)
+        late = await place(api, other)
+        (arrived,) = await answering.events(1)
+
+    assert arrived.event["data"]["shipmentId"] == late
