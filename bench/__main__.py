@@ -20,6 +20,7 @@ from bench import (
     front_door,
     http_cost,
     machine,
+    neighbours,
     production_store,
     ratios,
     retention,
@@ -89,7 +90,8 @@ async def push_figures(ctx: scenarios.Context, quick: bool) -> dict[str, Any]:
 
 
 # The sections run on the one throwaway stack (stack_sections); the others need none or their own.
-EVERY_RUN_ON_STACK = ("engine", "service", "push", "failover", "retention")
+# Last: the noisy tenant's retries outlast it.
+EVERY_RUN_ON_STACK = ("engine", "service", "push", "failover", "retention", "neighbours")
 # Only when asked for: it bounds what the engine section's ratios can reach (docs/performance.md).
 ON_REQUEST = ("front-door",)
 STACK_SECTIONS = (*EVERY_RUN_ON_STACK, *ON_REQUEST)
@@ -135,6 +137,7 @@ async def stack_sections(sections: list[str], quick: bool) -> dict[str, Any]:
             "push": lambda: push_figures(ctx, quick),
             "failover": lambda: failover.measure(ctx, group, 5.0, 10.0 if quick else 30.0),
             "retention": lambda: retention.measure(ctx, quick),
+            "neighbours": lambda: neighbours.measure(ctx, 20.0 if quick else 60.0),
             "front-door": lambda: _front_door(ctx, group, address, floor_queue, floor_pids, quick),
         }
         for section in sections:

@@ -58,7 +58,7 @@ def service(ctx: Context) -> Target:
 
     async def send(i: int) -> str | None:
         org, headers = tenants[i % len(tenants)]
-        order = _order()
+        order = order_body()
         status = await caller.post(ctx.caller, url, order, headers)
         return workflow_id(org, order["idempotencyId"]) if status == 201 else None
 
@@ -71,7 +71,7 @@ def _tenants(settings: Settings, count: int = 100) -> list[tuple[str, dict[str, 
     return [(org, auth_headers(settings, org)) for org in (f"bench{n}" for n in range(count))]
 
 
-def _order(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
+def order_body(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
     return {
         "idempotencyId": uuid.uuid4().hex,
         "recipientSms": {
@@ -251,7 +251,7 @@ class _Silent:
 
 async def _silent_order(ctx: Context, org: str) -> _Silent:
     headers = auth_headers(ctx.settings, org)
-    order = _order(SILENT, ttl=3600)
+    order = order_body(SILENT, ttl=3600)
     created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=headers)
     if created.status_code != 201:
         raise RuntimeError(f"order refused: {created.status_code} {created.text}")

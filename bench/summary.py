@@ -15,6 +15,7 @@ def lines(results: dict[str, Any]) -> list[str]:
         *_front_door(results.get("front-door", {})),
         *_postgres(results.get("postgres", {}), results.get("engine", {})),
         *_store(results.get("store", {})),
+        *_neighbours(results.get("neighbours", {})),
     ]
 
 
@@ -121,3 +122,27 @@ def _store(store: dict[str, Any]) -> list[str]:
     if numbering:
         out.append(f"  feed numbering alone (its advisory lock): {numbering['per_second']}/s")
     return out
+
+
+def _neighbours(found: dict[str, Any]) -> list[str]:
+    if "alone" not in found:
+        return []
+
+    def lag(name: str) -> str:
+        return f"{found[name]['p50_ms']} / {found[name]['max_ms']} ms"
+
+    return [
+        "a tenant's first event after its 201, p50 / max, beside a tenant whose"
+        f" {found['noisy_subscriptions']} receivers never answer"
+        f" ({found['noisy_orders_per_second']} orders/s, {found['hanging_requests']} requests)",
+        f"  alone {lag('alone')}; beside it, first half {lag('beside_first_half')},"
+        f" second half {lag('beside_second_half')}",
+        *_busy(found.get("cpu_percent_beside", {})),
+    ]
+
+
+def _busy(percent: dict[str, int]) -> list[str]:
+    if not percent:
+        return []
+    shares = ", ".join(f"{name} {share}%" for name, share in sorted(percent.items()))
+    return [f"  CPU beside it, of one core: {shares}"]

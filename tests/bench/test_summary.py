@@ -30,3 +30,23 @@ def test_a_comparison_without_one_at_a_time_prints_the_rest() -> None:
 
     assert not any("one at a time:" in line for line in printed)
     assert "  knee: service 28.75 / engine 37.5 req/s = 0.77" in printed
+
+
+def test_the_noisy_neighbour_figures_print_alone_and_beside_it() -> None:
+    printed = lines(json.loads((RESULTS / "2026-12-02T0127-neighbours.json").read_text()))
+
+    assert printed == [
+        "a tenant's first event after its 201, p50 / max, beside a tenant whose 10 receivers"
+        " never answer (2.0 orders/s, 3229 requests)",
+        "  alone 17.4 / 72.1 ms; beside it, first half 268.4 / 1521.8 ms, second half"
+        " 1047.3 / 1539.2 ms",
+        "  CPU beside it, of one core: api 2%, simulator 1%, simulator2 0%, temporal 97%,"
+        " worker 60%",
+    ]
+
+
+def test_noisy_neighbour_figures_without_cpu_print_the_lags() -> None:
+    printed = lines(json.loads((RESULTS / "2026-12-02T0124-neighbours.json").read_text()))
+
+    assert len(printed) == 2
+    assert printed[1].startswith("  alone 22.8 / 59.0 ms")
