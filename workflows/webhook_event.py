@@ -48,7 +48,8 @@ _RETRY = 4
 def first_attempt_priority(org: str) -> Priority:
     """A first attempt goes ahead of every retry waiting for a webhook slot. The tenant is the
     fairness key: where the server has fairness on, tenants take turns at the slots, so one
-    tenant's backlog never holds up another's events."""
+    tenant's backlog never holds up another's events. Temporal refuses a key over 64 bytes;
+    a tenant is at most MAX_ORG_LENGTH (64) ASCII characters."""
     return Priority(priority_key=_FIRST_ATTEMPT, fairness_key=org)
 
 

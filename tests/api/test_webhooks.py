@@ -1,6 +1,6 @@
 """Webhooks on the real stack: signed events arrive and verify with the official Standard
 Webhooks library, survive a receiver that is down, sign with both secrets while one is rotated,
-stop at 410, and stay within their tenant."""
+stop at 410, stay within their tenant, and take the tenant as their fairness key."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,9 +12,10 @@ from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from devstack.processes import free_port
+from domain.ids import MAX_ORG_LENGTH
 from domain.webhooks import FIRST_RETRY, retry_workflow_id
 from store.models import WebhookSubscription
-from tests.support.bodies import sms_order
+from tests.support.bodies import new_org, sms_order
 from tests.support.history import attributes_of, completed_history, stored_history
 from tests.support.inprocess import api_and_worker
 from tests.support.metrics import metric
@@ -107,6 +108,24 @@ async def test_a_failed_first_attempt_is_retried_a_backoff_step_later(
     assert outcome == {"delivery_id": first.webhook_id, "status": "succeeded"}
     assert delivered["attempts"] == len(receiver.received) >= 3
     assert {r.webhook_id for r in receiver.received} == {first.webhook_id}
+
+
+async def test_the_longest_tenant_is_a_fairness_key_temporal_takes(stack: Stack) -> None:
+    """Temporal refuses a fairness key over 64 bytes, and the tenant is the key: a first attempt
+    and a retry of a tenant of MAX_ORG_LENGTH characters go out all the same."""
+    tenant = stack.tenant(org=new_org().ljust(MAX_ORG_LENGTH, "x"))
+    async with Receiver(status=500).running() as receiver:
+        await subscribe(stack, tenant, receiver.url)
+        await place(stack.api, tenant)
+        await eventually(lambda: retried(receiver), within=20)
+
+    assert len(tenant.org.encode()) == 64
+
+
+async def retried(receiver: Receiver) -> bool:
+    """Some event reached the receiver twice."""
+    ids = [r.webhook_id for r in receiver.received]
+    return len(set(ids)) < len(ids)
 
 
 async def test_a_receiver_that_was_down_gets_every_event_with_its_webhook_id(
