@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from bench.receiver import Receiver
-from bench.scenarios import ORDER_PATH, WEBHOOKS_PATH, Context, order_body
+from bench.scenarios import WEBHOOKS_PATH, Context, order_body, place, subscribe
 from bench.targets import cpu_seconds, distribution
 from devstack.token import auth_headers
 
@@ -20,11 +20,11 @@ async def measure(ctx: Context, seconds: float) -> dict[str, Any]:
     `seconds`, its lags split in halves: a lag that grows with the noisy tenant's backlog shows
     as a second half later than the first."""
     tag = uuid.uuid4().hex[:8]
-    noisy, quiet = f"noisy{tag}", f"quiet{tag}"
+    noisy, quiet = (auth_headers(ctx.settings, f"{name}{tag}") for name in ("noisy", "quiet"))
     async with Receiver().running() as answering, Receiver(hang=True).running() as hanging:
         limit = ctx.settings.webhook_limit_per_tenant
-        subscriptions = [await _subscribe(ctx, noisy, f"{hanging.url}?n={n}") for n in range(limit)]
-        await _subscribe(ctx, quiet, answering.url)
+        subscriptions = [await subscribe(ctx, noisy, f"{hanging.url}?n={n}") for n in range(limit)]
+        await subscribe(ctx, quiet, answering.url)
         alone = await _lags(ctx, quiet, answering, seconds / 3)
         spent = {name: cpu_seconds(pid) for name, pid in ctx.pids.items()}
         started = time.perf_counter()
@@ -36,9 +36,7 @@ async def measure(ctx: Context, seconds: float) -> dict[str, Any]:
         hung = hanging.requests
         # Deleted, the noisy tenant's retries end at their next attempt.
         for subscription in subscriptions:
-            await ctx.http.delete(
-                f"{ctx.api}{WEBHOOKS_PATH}/{subscription}", headers=_as(ctx, noisy)
-            )
+            await ctx.http.delete(f"{ctx.api}{WEBHOOKS_PATH}/{subscription}", headers=noisy)
     half = len(beside) // 2
     return {
         "noisy_orders_per_second": NOISY_PER_SECOND,
@@ -51,12 +49,15 @@ async def measure(ctx: Context, seconds: float) -> dict[str, Any]:
     }
 
 
-async def _lags(ctx: Context, org: str, receiver: Receiver, seconds: float) -> list[float]:
+async def _lags(
+    ctx: Context, headers: dict[str, str], receiver: Receiver, seconds: float
+) -> list[float]:
     """One order every QUIET_EVERY_SECONDS; from each 201 to its first event, in ms."""
     waits = []
     for _ in range(max(2, int(seconds / QUIET_EVERY_SECONDS))):
         started = time.perf_counter()
-        shipment_id, answered = await _place(ctx, org)
+        shipment_id = await place(ctx, headers, order_body())
+        answered = time.perf_counter()
         waits.append(asyncio.create_task(_lag(receiver, shipment_id, answered)))
         await asyncio.sleep(max(0.0, started + QUIET_EVERY_SECONDS - time.perf_counter()))
     return list(await asyncio.gather(*waits))
@@ -67,35 +68,9 @@ async def _lag(receiver: Receiver, shipment_id: str, answered: float) -> float:
     return (arrived - answered) * 1000
 
 
-async def _orders(ctx: Context, org: str, seconds: float) -> None:
+async def _orders(ctx: Context, headers: dict[str, str], seconds: float) -> None:
     """The noisy tenant's orders at NOISY_PER_SECOND for `seconds`."""
-    count = int(seconds * NOISY_PER_SECOND)
     start = time.perf_counter()
-    for n in range(count):
+    for n in range(int(seconds * NOISY_PER_SECOND)):
         await asyncio.sleep(max(0.0, start + n / NOISY_PER_SECOND - time.perf_counter()))
-        await _place(ctx, org)
-
-
-async def _place(ctx: Context, org: str) -> tuple[str, float]:
-    """An order of the tenant's: its shipment id, and perf_counter() at its 201."""
-    created = await ctx.http.post(
-        f"{ctx.api}{ORDER_PATH}", json=order_body(), headers=_as(ctx, org)
-    )
-    answered = time.perf_counter()
-    if created.status_code != 201:
-        raise RuntimeError(f"order refused: {created.status_code} {created.text}")
-    return created.json()["notification"]["shipmentId"], answered
-
-
-async def _subscribe(ctx: Context, org: str, url: str) -> str:
-    created = await ctx.http.post(
-        f"{ctx.api}{WEBHOOKS_PATH}", json={"url": url}, headers=_as(ctx, org)
-    )
-    if created.status_code != 201:
-        raise RuntimeError(f"subscription refused: {created.status_code}")
-    subscription: str = created.json()["id"]
-    return subscription
-
-
-def _as(ctx: Context, org: str) -> dict[str, str]:
-    return auth_headers(ctx.settings, org)
+        await place(ctx, headers, order_body())

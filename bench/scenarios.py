@@ -184,12 +184,7 @@ async def webhook_latency(ctx: Context, count: int) -> dict[str, float]:
     latencies = []
     async with Receiver().running() as receiver:
         for n in range(count):
-            headers = auth_headers(ctx.settings, f"push{n}")
-            subscribed = await ctx.http.post(
-                f"{ctx.api}{WEBHOOKS_PATH}", json={"url": receiver.url}, headers=headers
-            )
-            if subscribed.status_code != 201:
-                raise RuntimeError(f"subscription refused: {subscribed.status_code}")
+            await subscribe(ctx, auth_headers(ctx.settings, f"push{n}"), receiver.url)
             order = await _silent_order(ctx, f"push{n}")
             final = asyncio.create_task(_final_seen(ctx, order.shipment_id))
             await _report_delivered(ctx, order.reference)
@@ -252,12 +247,27 @@ class _Silent:
 async def _silent_order(ctx: Context, org: str) -> _Silent:
     headers = auth_headers(ctx.settings, org)
     order = order_body(SILENT, ttl=3600)
+    shipment_id = await place(ctx, headers, order)
+    reference = client_reference(workflow_id(org, order["idempotencyId"]))
+    return _Silent(headers, shipment_id, reference, f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}")
+
+
+async def place(ctx: Context, headers: dict[str, str], order: dict[str, Any]) -> str:
+    """The order, answered 201: its shipment id."""
     created = await ctx.http.post(f"{ctx.api}{ORDER_PATH}", json=order, headers=headers)
     if created.status_code != 201:
         raise RuntimeError(f"order refused: {created.status_code} {created.text}")
-    shipment_id = created.json()["notification"]["shipmentId"]
-    reference = client_reference(workflow_id(org, order["idempotencyId"]))
-    return _Silent(headers, shipment_id, reference, f"{ctx.api}{SHIPMENT_PATH}/{shipment_id}")
+    shipment_id: str = created.json()["notification"]["shipmentId"]
+    return shipment_id
+
+
+async def subscribe(ctx: Context, headers: dict[str, str], url: str) -> str:
+    """A webhook subscription of the tenant the headers speak for: its id."""
+    created = await ctx.http.post(f"{ctx.api}{WEBHOOKS_PATH}", json={"url": url}, headers=headers)
+    if created.status_code != 201:
+        raise RuntimeError(f"subscription refused: {created.status_code}")
+    subscription: str = created.json()["id"]
+    return subscription
 
 
 async def _report_delivered(ctx: Context, reference: str) -> None:
