@@ -43,7 +43,10 @@ class HandoverBudget:
         """The start-to-close timeout of one handover attempt. An attempt asks the providers in
         turn (on to the next only after one certainly did not take the message), each call
         bounded by the time left before the deadline, so the attempt ends by then; a resumed
-        attempt asks one provider, bounded by its call. The SDK's timeout is only a backstop."""
+        attempt asks one provider, bounded by its call. The SDK's timeout is only a backstop.
+
+        It must also outlast the deadline: the SDK leaves each local retry's start-to-close timer
+        running, and one firing ends whichever attempt runs then (docs/operations.md)."""
         return max(self.workflow_seconds, self.call_seconds) + ATTEMPT_SLACK_SECONDS
 
     def conflicts(self) -> list[str]:
