@@ -40,8 +40,10 @@ _STORE_RETRY = RetryPolicy(
 )
 _STORE_TIMEOUT = timedelta(seconds=30)
 # Priority keys of Temporal's matching (1 goes first, 3 is the default). A retry is late by
-# design; a first attempt is the news a receiver waits for.
+# design; a first attempt is the news a receiver waits for; a retry someone asked for (after
+# mending the receiver, say) has them waiting too, but not ahead of anyone's news.
 _FIRST_ATTEMPT = 2
+_ASKED_RETRY = 3
 _RETRY = 4
 
 
@@ -56,6 +58,11 @@ def first_attempt_priority(org: str) -> Priority:
 def retry_priority(org: str) -> Priority:
     """For a retry workflow, whose tasks and activities inherit it."""
     return Priority(priority_key=_RETRY, fairness_key=org)
+
+
+def asked_retry_priority(org: str) -> Priority:
+    """For a retry workflow started through the API: ahead of the automatic retries waiting."""
+    return Priority(priority_key=_ASKED_RETRY, fairness_key=org)
 
 
 @workflow.defn

@@ -1,9 +1,10 @@
-"""Webhook slots and connections shared by every tenant: a first attempt goes ahead of the
-retries waiting for a slot, and a tenant's backlog or hanging receivers do not hold up another
-tenant's events."""
+"""Webhook slots and connections shared by every tenant: a first attempt, and a retry asked for,
+go ahead of the retries waiting for a slot, and a tenant's backlog or hanging receivers do not
+hold up another tenant's events."""
 
 import asyncio
 import uuid
+from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -15,7 +16,7 @@ from tests.support.inprocess import api_and_worker
 from tests.support.polling import eventually
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, place
+from tests.support.webhooks import Receiver, deliveries, place
 
 
 def one_slot(stack: Stack) -> Settings:
@@ -87,6 +88,39 @@ async def test_a_first_attempt_goes_ahead_of_the_retries_waiting_for_a_slot(
         await receiver.events(6)
 
     assert shipment_of(receiver, 5) == first
+
+
+async def test_a_retry_asked_for_goes_ahead_of_the_retries_waiting_for_a_slot(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """All of one tenant's, so only the priority key can put it first."""
+    settings = one_slot(stack)
+    gate = asyncio.Event()
+    gate.set()
+    receiver = Receiver(gate=gate)
+    async with api_and_worker(settings, stack.engine, stack.connection) as api, receiver.running():
+        created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)
+        await place(api, tenant)
+
+        async def both_delivered() -> list[dict[str, Any]] | None:
+            done = await deliveries(stack, tenant, created.json(), status="succeeded")
+            return done if len(done) == 2 else None
+
+        asked, _ = await eventually(both_delivered)
+        receiver.status = 500
+        for _ in range(2):
+            await place(api, tenant)
+        await receiver.events(6)  # both orders' events refused: four retries to come
+        gate.clear()
+        await receiver.events(7)  # a retry holds the slot ...
+        await queued(stack, settings, 3)  # ... and the other three wait for it
+        route = f"{WEBHOOKS}/{created.json()['id']}/deliveries/{asked['id']}/retry"
+        assert (await api.post(route, headers=tenant.headers)).status_code == 202
+        await queued(stack, settings, 4)
+        gate.set()
+        await receiver.events(8)
+
+    assert receiver.received[7].webhook_id == asked["id"]
 
 
 async def test_a_tenants_backlog_does_not_hold_up_another_tenants_events(
