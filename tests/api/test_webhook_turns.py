@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -48,6 +49,21 @@ async def queued(stack: Stack, settings: Settings, count: int) -> None:
     await eventually(backlog, within=20)
 
 
+async def four_retries(
+    api: httpx.AsyncClient, stack: Stack, settings: Settings, tenant: Tenant, receiver: Receiver
+) -> None:
+    """Two orders of the tenant's, whose four events the receiver refuses: then it holds the
+    slot with one retry, and the other three wait for it."""
+    assert receiver.gate is not None
+    before = len(receiver.received)
+    for _ in range(2):
+        await place(api, tenant)
+    await receiver.events(before + 4)
+    receiver.gate.clear()
+    await receiver.events(before + 5)
+    await queued(stack, settings, 3)
+
+
 async def settled(receiver: Receiver) -> None:
     """Wait until no new request has reached the receiver for a second: the burst of
     connections is open, and the process that opened them is idle again."""
@@ -76,12 +92,7 @@ async def test_a_first_attempt_goes_ahead_of_the_retries_waiting_for_a_slot(
     async with api_and_worker(settings, stack.engine, stack.connection) as api, receiver.running():
         for subscriber in (tenant, other):
             await api.post(WEBHOOKS, json={"url": receiver.url}, headers=subscriber.headers)
-        for _ in range(2):
-            await place(api, tenant)
-        await receiver.events(4)  # both orders' events refused: four retries to come
-        gate.clear()
-        await receiver.events(5)  # a retry holds the slot ...
-        await queued(stack, settings, 3)  # ... and the other three wait for it
+        await four_retries(api, stack, settings, tenant, receiver)
         first = await place(api, other)
         await queued(stack, settings, 4)
         gate.set()
@@ -108,12 +119,7 @@ async def test_a_retry_asked_for_goes_ahead_of_the_retries_waiting_for_a_slot(
 
         asked, _ = await eventually(both_delivered)
         receiver.status = 500
-        for _ in range(2):
-            await place(api, tenant)
-        await receiver.events(6)  # both orders' events refused: four retries to come
-        gate.clear()
-        await receiver.events(7)  # a retry holds the slot ...
-        await queued(stack, settings, 3)  # ... and the other three wait for it
+        await four_retries(api, stack, settings, tenant, receiver)
         route = f"{WEBHOOKS}/{created.json()['id']}/deliveries/{asked['id']}/retry"
         assert (await api.post(route, headers=tenant.headers)).status_code == 202
         await queued(stack, settings, 4)
