@@ -122,6 +122,10 @@ class Settings(ProviderSettings, BaseSettings):
         ),
         ge=0,
     )
+    # How long the API keeps a caller's idle connection open. Above the idle timeouts of load
+    # balancers (60 s is common) and callers' pools: a request sent on a connection just as the
+    # server closes it fails with a reset, and an order's POST is not resent by their clients.
+    api_keep_alive_seconds: int = Field(default=75, ge=1)
 
     payload_encryption_key: str = ""
     # The codec server of the Temporal UI (api/routes/codec.py): the scope a caller's token

@@ -127,6 +127,8 @@ def api(settings: Settings, connection: ClientConfigProfile) -> Service:
         # On SIGTERM, requests in flight (a handover takes up to its deadline) may finish.
         "--timeout-graceful-shutdown",
         str(settings.api_shutdown_grace_seconds),
+        "--timeout-keep-alive",
+        str(settings.api_keep_alive_seconds),
     )
     base = settings.api_url
     ready = base + "/health/ready"

@@ -202,11 +202,23 @@ def test_commands_of_our_services_exist(name: str) -> None:
     assert_runnable(command(name))
 
 
-def test_default_command_of_the_image_exists() -> None:
+def image_command() -> list[str]:
     last = [line for line in dockerfile_stages()[-1] if line.startswith("CMD ")][-1]
     argv: list[str] = yaml.safe_load(last.removeprefix("CMD "))
+    return argv
 
-    assert_runnable(argv)
+
+def test_default_command_of_the_image_exists() -> None:
+    assert_runnable(image_command())
+
+
+def test_the_api_keeps_idle_connections_as_its_setting_says() -> None:
+    """Compose and the image pass uvicorn the setting's default, not uvicorn's own 5 s
+    (`make run` passes the setting: tests/api/test_connections.py)."""
+    default = str(Settings.model_fields["api_keep_alive_seconds"].default)
+
+    assert option(command("api"), "--timeout-keep-alive") == default
+    assert option(image_command(), "--timeout-keep-alive") == default
 
 
 @pytest.mark.parametrize("name", THEIRS)

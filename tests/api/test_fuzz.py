@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack import services
-from devstack.processes import free_port
+from tests.support.apart import served_apart
 from tests.support.stack import Stack
 
 SEED = 20260324
@@ -74,44 +72,8 @@ class FuzzRun:
 
 @pytest.fixture(scope="module")
 def fuzz_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings_ = stack.settings.model_copy(
-        update={
-            "api_port": free_port(),
-            "temporal_task_queue": f"fuzz-{uuid.uuid4().hex[:8]}",
-        }
-    )
-    env = {**services.environment(settings_, stack.connection), "PYTHONUNBUFFERED": "1"}
-    logs = tmp_path_factory.mktemp("fuzz")
-    processes = [
-        subprocess.Popen(
-            service.command,
-            env=env,
-            stdout=(logs / f"{service.name}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for service in (
-            services.worker(settings_, stack.connection),
-            services.api(settings_, stack.connection),
-        )
-    ]
-    base = f"http://{settings_.api_host}:{settings_.api_port}"
-    _wait_healthy(base)
-    yield base
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _wait_healthy(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the fuzzing API did not become healthy")
+    with served_apart(stack, tmp_path_factory.mktemp("fuzz")) as base:
+        yield base
 
 
 def schemathesis_command(base: str, authorization: str, report: Path) -> list[str]:
