@@ -50,8 +50,12 @@ async def api_and_worker(
     """The API on its real port and the workers on the settings' task queues, all for
     `settings` and connected by `connection` (so they seal and open payloads alike)."""
     client = await connect_temporal(settings, connection)
+    app = create_app(settings, connection)
+    # As `make run` serves it: with uvicorn's own 5 s, the client's pool (which keeps a
+    # connection 5 s too) now and then sent a request down a connection being closed.
+    keep_alive = settings.api_keep_alive_seconds
     async with (
-        serving(create_app(settings, connection), settings.api_port) as base,
+        serving(app, settings.api_port, timeout_keep_alive=keep_alive) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as api,
         running_worker(client, settings, engine, threads=16),
     ):
