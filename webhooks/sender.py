@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from core.outbound import idle_limits
 from webhooks.targets import Target
 
 # Enough to see what a receiver said; a receiver cannot make us read (or store) more.
@@ -36,7 +37,7 @@ def new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         trust_env=False,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
+        limits=idle_limits(max_connections=None, max_keepalive_connections=50),
     )
 
 
