@@ -11,6 +11,7 @@ from tests.support.apart import served_apart
 from tests.support.stack import Stack
 
 REQUEST = b"GET /health/live HTTP/1.1\r\nHost: api\r\n\r\n"
+LENGTH = b"content-length:"
 
 
 def exchange(connection: socket.socket) -> bytes:
@@ -23,11 +24,7 @@ def exchange(connection: socket.socket) -> bytes:
             return answer
         answer += chunk
     head, body = answer.split(b"\r\n\r\n", 1)
-    length = int(
-        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[
-            1
-        ]
-    )
+    [length] = [int(h[len(LENGTH) :]) for h in head.lower().split(b"\r\n") if h.startswith(LENGTH)]
     while len(body) < length:
         body += connection.recv(4096)
     return head + b"\r\n\r\n" + body
@@ -37,8 +34,7 @@ def connect(base: str) -> socket.socket:
     address = urlsplit(base)
     assert address.hostname is not None
     assert address.port is not None
-    connection = socket.create_connection((address.hostname, address.port), timeout=10)
-    return connection
+    return socket.create_connection((address.hostname, address.port), timeout=10)
 
 
 def test_an_idle_callers_connection_stays_open_past_uvicorns_five_seconds(
