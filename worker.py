@@ -44,10 +44,10 @@ from activities.handover import HandoverActivities
 from activities.records import RecordActivities
 from activities.retention import RetentionActivities
 from activities.webhooks import TargetRules, WebhookActivities
+from core import outbound
 from core.config import Settings, get_settings
 from core.connection import ConnectionSettingsError
 from core.logs import configure_logging
-from core.outbound import idle_limits
 from core.temporal import TemporalConnectionError, connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing, tracing_on
 from gateways.registry import build_gateways
@@ -256,7 +256,7 @@ async def run() -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    async with httpx.AsyncClient(limits=idle_limits()) as http:
+    async with outbound.new_client() as http:
         with ThreadPoolExecutor(max_workers=32) as executor:
             async with running_workers(client, settings, engine, http, executor):
                 log.info(

@@ -1,5 +1,7 @@
-"""What our outgoing HTTP clients (to providers, to webhook receivers) share: how long they keep
-an idle connection."""
+"""Our outgoing HTTP clients (to providers, to webhook receivers): how long they keep an idle
+connection."""
+
+from typing import Any
 
 import httpx
 
@@ -10,12 +12,14 @@ import httpx
 IDLE_CONNECTION_SECONDS = 4.0
 
 
-def idle_limits(
-    max_connections: int | None = 100, max_keepalive_connections: int | None = 20
-) -> httpx.Limits:
-    """httpx's default caps, or the caller's, with idle connections dropped before servers do."""
-    return httpx.Limits(
+def new_client(
+    max_connections: int | None = 100, max_keepalive_connections: int | None = 20, **options: Any
+) -> httpx.AsyncClient:
+    """httpx's own caps (or the caller's), idle connections dropped before servers drop them;
+    `options` go to httpx. The gateways share one such client."""
+    limits = httpx.Limits(
         max_connections=max_connections,
         max_keepalive_connections=max_keepalive_connections,
         keepalive_expiry=IDLE_CONNECTION_SECONDS,
     )
+    return httpx.AsyncClient(limits=limits, **options)

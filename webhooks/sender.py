@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from core.outbound import idle_limits
+from core import outbound
 from webhooks.targets import Target
 
 # Enough to see what a receiver said; a receiver cannot make us read (or store) more.
@@ -34,10 +34,11 @@ def new_client() -> httpx.AsyncClient:
     connections: the worker's slots bound them (each attempt one, a first attempt one per
     subscription of its tenant), and a cap shared by all receivers made every tenant's attempt
     wait for the connections that one tenant's hanging receivers held."""
-    return httpx.AsyncClient(
+    return outbound.new_client(
+        max_connections=None,
+        max_keepalive_connections=50,
         trust_env=False,
         follow_redirects=False,
-        limits=idle_limits(max_connections=None, max_keepalive_connections=50),
     )
 
 

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from core.outbound import IDLE_CONNECTION_SECONDS, idle_limits
-from webhooks.sender import new_client
+from core import outbound
+from webhooks.sender import new_client as webhooks_client
 
 SERVER_IDLE_SECONDS = 4.5
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
@@ -48,16 +48,13 @@ async def closing_server() -> AsyncIterator[tuple[ClosingServer, str]]:
         yield fake, f"http://127.0.0.1:{port}/hooks"
 
 
-def gateways_client() -> httpx.AsyncClient:
-    """As the worker makes the client its gateways share."""
-    return httpx.AsyncClient(limits=idle_limits())
-
-
-@pytest.mark.parametrize("make", [gateways_client, new_client], ids=["gateways", "webhooks"])
+@pytest.mark.parametrize(
+    "make", [outbound.new_client, webhooks_client], ids=["gateways", "webhooks"]
+)
 async def test_a_request_after_a_quiet_spell_goes_on_a_new_connection(
     make: Callable[[], httpx.AsyncClient],
 ) -> None:
-    assert IDLE_CONNECTION_SECONDS < SERVER_IDLE_SECONDS
+    assert outbound.IDLE_CONNECTION_SECONDS < SERVER_IDLE_SECONDS
     async with closing_server() as (server, url), make() as client:
         first = await client.post(url, content=b"{}")
         await asyncio.sleep(SERVER_IDLE_SECONDS + 0.2)
@@ -68,7 +65,7 @@ async def test_a_request_after_a_quiet_spell_goes_on_a_new_connection(
 
 
 async def test_requests_close_together_share_a_connection() -> None:
-    async with closing_server() as (server, url), gateways_client() as client:
+    async with closing_server() as (server, url), outbound.new_client() as client:
         for _ in range(3):
             assert (await client.post(url, content=b"{}")).status_code == 200
             await asyncio.sleep(1)

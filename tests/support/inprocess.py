@@ -11,8 +11,8 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
 from api.main import create_app
+from core import outbound
 from core.config import Settings
-from core.outbound import idle_limits
 from core.temporal import connect_temporal
 from tests.support.serving import serving
 from tests.support.stack import Stack
@@ -25,7 +25,7 @@ async def running_worker(
 ) -> AsyncIterator[None]:
     """The production workers (real activities: store, gateways, webhooks) on the settings'
     task queues: the orders' and the webhooks'."""
-    async with httpx.AsyncClient(limits=idle_limits()) as http:
+    async with outbound.new_client() as http:
         with ThreadPoolExecutor(max_workers=threads) as executor:
             async with running_workers(client, settings, engine, http, executor):
                 yield
