@@ -4,7 +4,6 @@ hold up another tenant's events."""
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import TaskQueueType
@@ -17,7 +16,7 @@ from tests.support.inprocess import api_and_worker
 from tests.support.polling import eventually
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, place
+from tests.support.webhooks import Receiver, place, succeeded
 
 
 def one_slot(stack: Stack) -> Settings:
@@ -112,12 +111,7 @@ async def test_a_retry_asked_for_goes_ahead_of_the_retries_waiting_for_a_slot(
     async with api_and_worker(settings, stack.engine, stack.connection) as api, receiver.running():
         created = await api.post(WEBHOOKS, json={"url": receiver.url}, headers=tenant.headers)
         await place(api, tenant)
-
-        async def both_delivered() -> list[dict[str, Any]] | None:
-            done = await deliveries(stack, tenant, created.json(), status="succeeded")
-            return done if len(done) == 2 else None
-
-        asked, _ = await eventually(both_delivered)
+        asked, _ = await succeeded(stack, tenant, created.json(), count=2)
         receiver.status = 500
         await four_retries(api, stack, settings, tenant, receiver)
         route = f"{WEBHOOKS}/{created.json()['id']}/deliveries/{asked['id']}/retry"

@@ -111,12 +111,13 @@ async def deliveries(
 
 
 async def succeeded(
-    stack: Stack, tenant: Tenant, subscription: dict[str, Any]
+    stack: Stack, tenant: Tenant, subscription: dict[str, Any], count: int = 1
 ) -> list[dict[str, Any]]:
-    """The subscription's succeeded deliveries, once there is one."""
+    """The subscription's succeeded deliveries, once there are `count` of them."""
 
     async def listed() -> list[dict[str, Any]] | None:
-        return await deliveries(stack, tenant, subscription, status="succeeded") or None
+        found = await deliveries(stack, tenant, subscription, status="succeeded")
+        return found if len(found) >= count else None
 
     return await eventually(listed)
 
