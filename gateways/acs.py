@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings
 from domain.orders import ContentType
 from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config
 from gateways.event_grid import EventGridReports
+from gateways.html_text import plain_text
 from gateways.http_failures import json_object, transport_failure, unavailable
 
 PROVIDER = "acs"
@@ -93,11 +94,16 @@ class AcsEmail:
 
 
 def _payload(message: EmailSend) -> dict[str, object]:
-    body = "html" if message.content_type is ContentType.HTML else "plainText"
+    content = {"subject": message.subject, "plainText": message.body}
+    if message.content_type is ContentType.HTML:
+        # Both, as ACS sends them: multipart/alternative, for readers that show no HTML.
+        content = {"subject": message.subject, "html": message.body}
+        if text := plain_text(message.body):
+            content["plainText"] = text
     return {
         "senderAddress": message.sender,
         "recipients": {"to": [{"address": message.to}]},
-        "content": {"subject": message.subject, body: message.body},
+        "content": content,
         # One-time codes need no open or click tracking.
         "userEngagementTrackingDisabled": True,
     }

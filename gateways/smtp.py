@@ -22,6 +22,7 @@ from gateways.base import (
     section_config,
 )
 from gateways.dsn import DsnReports
+from gateways.html_text import plain_text
 
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
@@ -149,8 +150,14 @@ class SmtpEmail:
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
         # A Message-ID derived from our reference lets a server or a re-send recognise the message.
         mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
-        subtype = "html" if message.content_type is ContentType.HTML else "plain"
-        mail.set_content(message.body, subtype=subtype)
+        if message.content_type is not ContentType.HTML:
+            mail.set_content(message.body)
+        elif text := plain_text(message.body):
+            # multipart/alternative, the plain part first: readers show the last they can.
+            mail.set_content(text)
+            mail.add_alternative(message.body, subtype="html")
+        else:
+            mail.set_content(message.body, subtype="html")
         return mail
 
 

@@ -67,5 +67,6 @@ def _reference(mail: EmailMessage) -> str:
 
 
 def _text(mail: EmailMessage) -> str:
-    part = mail.get_body(preferencelist=("plain", "html"))
+    """The body as the order gave it: an HTML email's plain part is made from its HTML."""
+    part = mail.get_body(preferencelist=("html", "plain"))
     return str(part.get_content()) if part is not None else ""

@@ -3,10 +3,13 @@ the order is handed over (201), Postfix delivers it, dated, and mails its succes
 sender's mailbox, and that DSN, relayed to our report route as a mailbox's inbound hook would,
 makes the shipment Email_Delivered."""
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from email.message import Message
+from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -100,3 +103,29 @@ async def test_a_domain_postfix_does_not_take_is_a_final_refusal(
     assert response.status_code == 201, response.text
     shipment = shipment_id(response)
     assert await final_status(stack.api, stack.headers, shipment) == "Email_Failed"
+
+
+async def test_an_html_email_is_delivered_with_its_plain_text_alternative(
+    through_postfix: PostfixStack,
+) -> None:
+    stack = through_postfix
+    address = f"html-{uuid.uuid4().hex[:8]}@{RECIPIENTS}"
+    html = "<h1>Login</h1><p>Your code is <b>123456</b>.</p>"
+    order = email_order(address, body=html)
+    order["recipientEmail"]["emailSettings"]["contentType"] = "Html"
+
+    response = await stack.api.post(EMAIL, json=order, headers=stack.headers)
+
+    assert response.status_code == 201, response.text
+
+    async def delivered() -> Message | None:
+        mine = [m for m in stack.postfix.mailbox(RECIPIENTS) if address in str(m["To"])]
+        return mine[0] if mine else None
+
+    found = await eventually(delivered, within=10)
+    mail = message_from_bytes(found.as_bytes(), policy=default_policy)
+    assert mail.get_content_type() == "multipart/alternative"
+    plain, rich = mail.iter_parts()
+    assert (plain.get_content_type(), rich.get_content_type()) == ("text/plain", "text/html")
+    assert plain.get_content().splitlines() == ["Login", "", "Your code is 123456."]
+    assert rich.get_content().splitlines() == [html]

@@ -54,7 +54,20 @@ async def test_send_is_signed_and_shaped_as_the_email_api(
     [message] = fake.sent
     assert message["senderAddress"] == "noreply@example.no"
     assert message["recipients"] == {"to": [{"address": "kari@example.no"}]}
-    assert message["content"] == {"subject": "Your code", "html": "<b>123456</b>"}
+    assert message["content"] == {
+        "subject": "Your code",
+        "html": "<b>123456</b>",
+        "plainText": "123456",  # for readers that show no HTML: ACS sends both as alternatives
+    }
+
+
+async def test_a_plain_email_is_sent_as_plain_text_only(acs: tuple[FakeAcs, str]) -> None:
+    fake, base = acs
+    async with httpx.AsyncClient() as http:
+        await gateway(http, base, fake.access_key).send_email(email())
+
+    [message] = fake.sent
+    assert message["content"] == {"subject": "Your code", "plainText": "<b>123456</b>"}
 
 
 async def test_a_repeat_is_the_same_operation(acs: tuple[FakeAcs, str]) -> None:

@@ -127,6 +127,48 @@ async def test_the_message_carries_a_date(
     assert before <= parsedate_to_datetime(stamp) <= datetime.now(UTC)
 
 
+async def test_an_html_email_carries_its_text_as_the_plain_alternative(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """A reader that shows no HTML (a text client, a lock screen's preview) shows the plain
+    part; one that does shows the last part it can, the HTML as the order gave it."""
+    fake, port = starttls
+    html = "<p>Your code is <b>123456</b>.</p><p>Kode: æøå</p>"
+    order = replace(email(), body=html, content_type=ContentType.HTML)
+    await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(order)
+
+    mail = message_from_bytes(fake.received[-1].content, policy=default_policy)
+    assert mail.get_content_type() == "multipart/alternative"
+    plain, rich = mail.iter_parts()
+    assert plain.get_content_type() == "text/plain"
+    assert plain.get_content().splitlines() == ["Your code is 123456.", "", "Kode: æøå"]
+    assert rich.get_content_type() == "text/html"
+    assert rich.get_content().splitlines() == [html]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "content_type"),
+    [
+        ("Your code is 123456", ContentType.PLAIN, "text/plain"),
+        ('<img src="cid:logo">', ContentType.HTML, "text/html"),  # no text to show
+    ],
+)
+async def test_an_email_with_one_form_is_sent_as_one_part(
+    starttls: tuple[FakeSmtp, int],
+    certificate: tuple[ssl.SSLContext, Path],
+    body: str,
+    kind: ContentType,
+    content_type: str,
+) -> None:
+    fake, port = starttls
+    order = replace(email(), body=body, content_type=kind)
+    await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(order)
+
+    mail = message_from_bytes(fake.received[-1].content, policy=default_policy)
+    assert mail.get_content_type() == content_type
+    assert mail.get_content().splitlines() == [body]
+
+
 async def test_refused_login_is_unavailable(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:

@@ -1,0 +1,119 @@
+"""The plain-text alternative of an HTML email body: what a text-only reader, a lock screen's
+preview or a screen reader shows of it, and the part spam filters expect beside the HTML."""
+
+import re
+from html.parser import HTMLParser
+
+# Elements on lines of their own, and of those the ones set apart by a blank line.
+_BLOCKS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt"),
+        *("fieldset", "figcaption", "figure", "footer", "form", "header", "hr", "li", "main"),
+        *("nav", "ol", "p", "pre", "section", "table", "tbody", "tfoot", "thead", "tr", "ul"),
+        *("h1", "h2", "h3", "h4", "h5", "h6"),
+    }
+)
+_PARAGRAPHS = frozenset(
+    {"blockquote", "ol", "p", "pre", "table", "ul", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
+# Elements whose content is never shown.
+_HIDDEN = frozenset({"head", "script", "style", "template", "title"})
+_SPACES = re.compile(r"[ \t\n\r\f]+")
+# A link's address is written after its text, unless it tells a reader nothing more.
+_UNSHOWN = ("#", "javascript:")
+
+
+def plain_text(html: str) -> str:
+    """The text of `html`: blocks on lines of their own, a blank line after a paragraph, list
+    items marked "- ", a link's address after its text, an image's alt text."""
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    return reader.text()
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._lines: list[str] = []
+        self._line = ""
+        self._breaks = 0  # line ends owed before the next text: 2 leaves a blank line
+        self._hidden = 0
+        self._pre = 0
+        self._links: list[tuple[str, list[str]]] = []  # each open link's address and text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag in _HIDDEN:
+            self._hidden += 1
+        elif tag == "br":
+            self._line_break()
+        elif tag in _BLOCKS:
+            self._block(tag)
+            if tag == "pre":
+                self._pre += 1
+            if tag == "li":
+                self._write("- ")
+        elif tag in ("td", "th") and self._line:
+            self._write(" ")
+        elif tag == "img":
+            self._write(_SPACES.sub(" ", attributes.get("alt") or ""))
+        elif tag == "a":
+            self._links.append((attributes.get("href") or "", []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self._hidden = max(self._hidden - 1, 0)
+        elif tag in _BLOCKS:
+            if tag == "pre":
+                self._pre = max(self._pre - 1, 0)
+            self._block(tag)
+        elif tag == "a" and self._links:
+            href, text = self._links.pop()
+            shown = "".join(text).strip()
+            if href and not href.startswith(_UNSHOWN) and href.removeprefix("mailto:") != shown:
+                self._write(f" ({href})" if shown else href)
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if not self._pre:
+            self._write(_SPACES.sub(" ", data))
+            return
+        first, *rest = data.split("\n")
+        self._write(first, verbatim=True)
+        for line in rest:
+            self._line_break()
+            self._write(line, verbatim=True)
+
+    def text(self) -> str:
+        text = "\n".join([*self._lines, self._line.rstrip(" ")]).strip("\n")
+        return re.sub(r"\n{3,}", "\n\n", text)
+
+    def _write(self, text: str, *, verbatim: bool = False) -> None:
+        if not verbatim and (self._breaks or not self._line):
+            text = text.lstrip(" ")
+        if not text:
+            return
+        if self._breaks:
+            self._end_line()
+        self._line += text
+        for _, link_text in self._links:
+            link_text.append(text)
+
+    def _block(self, tag: str) -> None:
+        """Blocks that meet leave one line end, or one blank line, between them, as in a
+        browser; nothing before the first text."""
+        if self._line or self._lines:
+            self._breaks = max(self._breaks, 2 if tag in _PARAGRAPHS else 1)
+
+    def _line_break(self) -> None:
+        """A <br>: each one counts."""
+        if self._breaks:
+            self._end_line()
+        self._breaks = 1
+
+    def _end_line(self) -> None:
+        self._lines.append(self._line.rstrip(" "))
+        self._lines.extend([""] * (self._breaks - 1))
+        self._line, self._breaks = "", 0
