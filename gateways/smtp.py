@@ -150,6 +150,9 @@ class SmtpEmail:
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
         # A Message-ID derived from our reference lets a server or a re-send recognise the message.
         mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
+        # RFC 3834: no out-of-office reply, which would land in the sender's mailbox, the one
+        # relayed to the DSN route.
+        mail["Auto-Submitted"] = "auto-generated"
         if message.content_type is not ContentType.HTML:
             mail.set_content(message.body)
         elif text := plain_text(message.body):

@@ -127,6 +127,17 @@ async def test_the_message_carries_a_date(
     assert before <= parsedate_to_datetime(stamp) <= datetime.now(UTC)
 
 
+async def test_the_message_asks_for_no_automatic_reply(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """RFC 3834: a vacation responder does not answer an auto-generated message."""
+    fake, port = starttls
+    await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
+
+    mail = message_from_bytes(fake.received[-1].content, policy=default_policy)
+    assert mail["Auto-Submitted"] == "auto-generated"
+
+
 async def test_an_html_email_carries_its_text_as_the_plain_alternative(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
