@@ -20,7 +20,7 @@ _PARAGRAPHS = frozenset(
 _HIDDEN = frozenset({"head", "script", "style", "template", "title"})
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 # A link's address is written after its text, unless it tells a reader nothing more.
-_UNSHOWN = ("#", "javascript:")
+_UNSHOWN = ("#", "javascript:", "data:")
 
 
 def plain_text(html: str) -> str:
@@ -36,11 +36,11 @@ class _Reader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._lines: list[str] = []
-        self._line = ""
+        self._line: list[str] = []  # the current line's pieces: joined once, when it ends
         self._breaks = 0  # line ends owed before the next text: 2 leaves a blank line
         self._hidden = 0
         self._pre = 0
-        self._links: list[tuple[str, list[str]]] = []  # each open link's address and text
+        self._link: tuple[str, list[str]] | None = None  # the open link's address and text
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -59,7 +59,9 @@ class _Reader(HTMLParser):
         elif tag == "img":
             self._write(_SPACES.sub(" ", attributes.get("alt") or ""))
         elif tag == "a":
-            self._links.append((attributes.get("href") or "", []))
+            # A link inside a link closes the first, as in a browser.
+            self._end_link()
+            self._link = ((attributes.get("href") or "").strip(), [])
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
@@ -68,11 +70,8 @@ class _Reader(HTMLParser):
             if tag == "pre":
                 self._pre = max(self._pre - 1, 0)
             self._block(tag)
-        elif tag == "a" and self._links:
-            href, text = self._links.pop()
-            shown = "".join(text).strip()
-            if href and not href.startswith(_UNSHOWN) and href.removeprefix("mailto:") != shown:
-                self._write(f" ({href})" if shown else href)
+        elif tag == "a":
+            self._end_link()
 
     def handle_data(self, data: str) -> None:
         if self._hidden:
@@ -86,20 +85,39 @@ class _Reader(HTMLParser):
             self._line_break()
             self._write(line, verbatim=True)
 
+    def close(self) -> None:
+        super().close()
+        self._end_link()
+
     def text(self) -> str:
-        text = "\n".join([*self._lines, self._line.rstrip(" ")]).strip("\n")
+        text = "\n".join([*self._lines, "".join(self._line).rstrip(" ")]).strip("\n")
         return re.sub(r"\n{3,}", "\n\n", text)
 
     def _write(self, text: str, *, verbatim: bool = False) -> None:
-        if not verbatim and (self._breaks or not self._line):
+        if not verbatim and (self._breaks or not self._line or self._line[-1].endswith(" ")):
+            # Spaces collapse across elements too, and none starts a line.
             text = text.lstrip(" ")
         if not text:
             return
         if self._breaks:
             self._end_line()
-        self._line += text
-        for _, link_text in self._links:
-            link_text.append(text)
+        self._line.append(text)
+        if self._link is not None:
+            self._link[1].append(text)
+
+    def _end_link(self) -> None:
+        if self._link is None:
+            return
+        (href, text), self._link = self._link, None
+        shown = "".join(text).strip()
+        if not href or href.startswith(_UNSHOWN) or href.removeprefix("mailto:") == shown:
+            return
+        if not shown:
+            self._write(href)
+        elif self._line and self._line[-1].endswith(" "):
+            self._write(f"({href}) ")  # "<a>code </a>": the space goes after the address
+        else:
+            self._write(f" ({href})")
 
     def _block(self, tag: str) -> None:
         """Blocks that meet leave one line end, or one blank line, between them, as in a
@@ -114,6 +132,6 @@ class _Reader(HTMLParser):
         self._breaks = 1
 
     def _end_line(self) -> None:
-        self._lines.append(self._line.rstrip(" "))
+        self._lines.append("".join(self._line).rstrip(" "))
         self._lines.extend([""] * (self._breaks - 1))
-        self._line, self._breaks = "", 0
+        self._line, self._breaks = [], 0

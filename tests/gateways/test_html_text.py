@@ -48,10 +48,14 @@ def test_a_login_email_reads_as_a_reader_would_show_it() -> None:
         ("a<br>b<br><br>c", "a\nb\n\nc"),  # each <br> counts
         ("<div><div><p>a</p></div></div><div><p>b</p></div>", "a\n\nb"),  # blocks that meet
         ("<p>a</p>\n\n   <p>b</p>", "a\n\nb"),
+        ("<b>a </b> <i> b</i>", "a b"),  # spaces collapse across elements
         ("<pre>  x = 1\n    y</pre>", "  x = 1\n    y"),  # preformatted keeps its spaces
         ('<a href="https://a.example/">https://a.example/</a>', "https://a.example/"),
         ('<a href="#top">Top</a> <a href="javascript:go()">Go</a>', "Top Go"),
         ('<a href="https://a.example/"><img alt=""></a>', "https://a.example/"),
+        # A link inside a link closes the first, as in a browser; one left open ends with the body.
+        ('<a href="u1">a <a href="u2">b</a>', "a (u1) b (u2)"),
+        ('<p><a href="u1">open to the end', "open to the end (u1)"),
         ("<p>Kode: <i>æøå</i> &#128512; &euro;</p>", "Kode: æøå 😀 €"),
         ("<p>unclosed <b>tags <div>and more", "unclosed tags\nand more"),
         ("<script>only()</script><style>x{}</style>", ""),
