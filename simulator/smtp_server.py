@@ -67,6 +67,7 @@ def _reference(mail: EmailMessage) -> str:
 
 
 def _text(mail: EmailMessage) -> str:
-    """The body as the order gave it: an HTML email's plain part is made from its HTML."""
+    """The body as the order gave it (an HTML email's plain part is made from its HTML), its
+    lines ended as text's are, not as on the wire."""
     part = mail.get_body(preferencelist=("html", "plain"))
-    return str(part.get_content()) if part is not None else ""
+    return str(part.get_content()).replace("\r\n", "\n") if part is not None else ""

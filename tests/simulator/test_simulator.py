@@ -69,6 +69,20 @@ async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
     ]
 
 
+async def test_an_html_email_is_listed_with_its_html(stack: Stack) -> None:
+    """Not with the plain alternative the sender made from it: the inbox shows what was asked."""
+    address = f"reader.{uuid.uuid4().hex[:8]}@example.no"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "noreply@example.no", address, "Code"
+    mail.set_content("Your code is 9")
+    mail.add_alternative("<p>Your code is <b>9</b></p>", subtype="html")
+
+    await aiosmtplib.send(mail, hostname="127.0.0.1", port=stack.settings.simulator.smtp_port)
+
+    [listed] = await received(stack.simulator, to=address)
+    assert listed["body"] == "<p>Your code is <b>9</b></p>\n"
+
+
 async def test_invalid_email_recipient_is_refused_on_rcpt(stack: Stack) -> None:
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "noreply@example.no", "invalid@example.no", "x"
