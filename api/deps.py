@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.auth import Principal, TokenVerifiers, authenticate, authorize
 from api.codec_service import CodecService
 from api.completions import CompletionWatcher
+from api.email_orders import EmailOrders
 from api.ordering import OrderService
 from api.reports_inbox import ReportInbox
 from api.sms_orders import SmsOrders
@@ -40,6 +41,7 @@ _completions = _shared("completions", CompletionWatcher)
 _inbox = _shared("inbox", ReportInbox)
 _codec = _shared("codec", CodecService)
 _sms_orders = _shared("sms_orders", SmsOrders)
+_email_orders = _shared("email_orders", EmailOrders)
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -89,5 +91,6 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 CompletionsDep = Annotated[CompletionWatcher, Depends(_completions)]
 CodecDep = Annotated[CodecService, Depends(_codec)]
 SmsOrdersDep = Annotated[SmsOrders, Depends(_sms_orders)]
+EmailOrdersDep = Annotated[EmailOrders, Depends(_email_orders)]
 CodecCaller = Annotated[None, Depends(_codec_caller)]
 Tenant = Annotated[str, Depends(_tenant)]

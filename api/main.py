@@ -12,6 +12,7 @@ from api.auth import HmacTokenVerifier, SignatureVerifier, TokenVerifiers
 from api.codec_service import CodecService
 from api.completions import CompletionWatcher
 from api.cors import PathCors
+from api.email_orders import EmailOrders
 from api.guard import RequestGuard
 from api.head import HeadAsGet
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
@@ -80,6 +81,7 @@ def create_app(
         app.state.verifier = token_verifiers(settings)
         app.state.orders = OrderService(client, engine, settings)
         app.state.sms_orders = SmsOrders.of(settings)
+        app.state.email_orders = EmailOrders.of(settings)
         app.state.inbox = ReportInbox(client, engine, build_report_readers(settings))
         app.state.completions = CompletionWatcher(engine)
         app.state.codec = CodecService(settings.payload_encryption_key)

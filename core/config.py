@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
+from domain.recipients import mail_domain
 from domain.webhooks import ATTEMPT_SECONDS, webhook_task_queue
 from gateways import standard_webhooks
 from gateways.registry import ProviderSettings
@@ -104,6 +105,10 @@ class Settings(ProviderSettings, BaseSettings):
     provider_cooldown_seconds: float = Field(default=30.0, gt=0.0)
     sms_default_sender: str = "Altinn"
     email_default_sender: str = "noreply@altinn.cloud"
+    # The domains an order's senderEmailAddress may be at (empty: any, as Altinn): those the
+    # email providers are set up to send from. Others would be refused by the provider after
+    # the order was taken, or sent as someone else's mail.
+    email_sender_domains: NameList = []
 
     # The standard OpenTelemetry variable: traces are exported by OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
@@ -197,6 +202,21 @@ class Settings(ProviderSettings, BaseSettings):
         if unknown:
             raise ValueError(f"not ISO 3166 alpha-2 codes of a numbering plan: {unknown}")
         return countries
+
+    @field_validator("email_sender_domains", mode="before")
+    @classmethod
+    def _domain_list(cls, value: Any) -> Any:
+        domains = _names(value)
+        return [mail_domain(d) for d in domains] if isinstance(domains, list) else domains
+
+    @model_validator(mode="after")
+    def _default_sender_is_allowed(self) -> "Settings":
+        domain = mail_domain(self.email_default_sender)
+        if self.email_sender_domains and domain not in self.email_sender_domains:
+            raise ValueError(
+                f"EMAIL_DEFAULT_SENDER is at {domain}, which is not in EMAIL_SENDER_DOMAINS"
+            )
+        return self
 
     @field_validator("delivery_report_secret")
     @classmethod

@@ -13,14 +13,20 @@ def recipient_key(channel: str, destination: str) -> str:
     return _mailbox(destination)
 
 
+def mail_domain(address: str) -> str:
+    """The domain of `address`, or a domain alone, in one form however it was written: lower
+    case, Unicode rather than IDNA (`Bølgen.NO` and `xn--blgen-vua.no` are one)."""
+    return _unicode_domain(address.lower().rpartition("@")[2])
+
+
 def _mailbox(address: str) -> str:
     """The whole address lower-cased. Domains ignore case (RFC 5321 2.4). A host may in theory
     tell local parts apart by case, but the mail services in use do not, so a caller could
     otherwise multiply the limit by writing one mailbox in different cases; the rare host that
     does would only have its case variants share one limit. The message still goes to the
     address as given."""
-    local, _, domain = address.lower().rpartition("@")
-    return f"{local}@{_unicode_domain(domain)}"
+    local = address.lower().rpartition("@")[0]
+    return f"{local}@{mail_domain(address)}"
 
 
 def _unicode_domain(domain: str) -> str:

@@ -2,8 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from api.deps import OrdersDep, SettingsDep, SmsOrdersDep, Tenant
-from api.ordering import OrderContent
+from api.deps import EmailOrdersDep, OrdersDep, SmsOrdersDep, Tenant
 from api.schemas.orders import (
     DeprecatedInstantOrderIn,
     InstantEmailOrderIn,
@@ -55,16 +54,11 @@ async def order_email(
     body: InstantEmailOrderIn,
     tenant: Tenant,
     orders: OrdersDep,
-    settings: SettingsDep,
+    email: EmailOrdersDep,
     response: Response,
 ) -> OrderOut:
     """Send one email now; answers once the mail server has accepted or refused it."""
-    content = OrderContent(
-        idempotency_id=body.idempotency_id,
-        senders_reference=body.reference(),
-        email=body.recipient_email.message(settings.email_default_sender),
-    )
-    return _answer(response, await orders.place(tenant, content))
+    return _answer(response, await orders.place(tenant, email.content(body)))
 
 
 @router.post(

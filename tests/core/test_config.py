@@ -110,6 +110,20 @@ def test_allowed_countries_are_a_list_in_any_case() -> None:
     assert allowed == ["NO", "DK"]
 
 
+def test_sender_domains_are_one_form_however_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_SENDER_DOMAINS", " Service.Example.NO, xn--blgen-vua.no,altinn.cloud")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.email_sender_domains == ["service.example.no", "bølgen.no", "altinn.cloud"]
+
+
+def test_the_default_sender_must_be_at_a_sender_domain() -> None:
+    """EMAIL_DEFAULT_SENDER (noreply@altinn.cloud) is used for every order that names none."""
+    with pytest.raises(ValidationError, match=r"EMAIL_DEFAULT_SENDER is at altinn\.cloud"):
+        Settings(_env_file=None, email_sender_domains="example.no")  # type: ignore[call-arg, arg-type]
+    settings = Settings(_env_file=None, email_sender_domains="example.no,ALTINN.cloud")  # type: ignore[call-arg, arg-type]
+    assert settings.email_sender_domains == ["example.no", "altinn.cloud"]
+
+
 SECRET = "whsec_Zm9vYmFy-c2VjcmV0LXJlcG9ydC1rZXk_"  # URL-safe base64: refused
 
 
