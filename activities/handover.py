@@ -17,9 +17,10 @@ from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
 from domain.failures import FailureKind, HandoverFailure
 from domain.handover import HandoverResult
-from domain.orders import Channel, EmailMessage, SmsMessage
+from domain.orders import Channel, ContentType, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
 from gateways.base import EmailSend, Outcome, Receipt, SmsSend
+from gateways.html_text import plain_text
 from gateways.registry import Gateways, Route
 from store.engine import seconds_until
 
@@ -198,8 +199,12 @@ def _result(
 
 def _texts(data: HandoverInput) -> list[str]:
     """What of the message carries the code: the detail is recorded and kept in Temporal."""
-    if data.email is not None:
-        return [data.email.body, data.email.subject]
+    email = data.email
+    if email is not None:
+        # The plain part sent beside HTML (gateways/html_text.py) may hold a code the HTML
+        # spreads over elements.
+        shown = [plain_text(email.body)] if email.content_type is ContentType.HTML else []
+        return [email.body, email.subject, *shown]
     return [data.sms.body] if data.sms is not None else []
 
 

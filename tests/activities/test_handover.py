@@ -19,7 +19,7 @@ from activities.handover import HandoverActivities, HandoverInput
 from activities.records import RecordActivities, TransitionInput
 from devstack.processes import free_port
 from domain.failures import FailureKind
-from domain.orders import Channel, EmailMessage, SmsMessage
+from domain.orders import Channel, ContentType, EmailMessage, SmsMessage
 from gateways.base import EmailGateway, GatewayUnavailable, Receipt, SmsGateway, SmsSend
 from gateways.breaker import CircuitBreaker
 from gateways.registry import Gateways, Route, build_gateways
@@ -27,6 +27,7 @@ from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
 from store.failures import store_away
 from store.models import Shipment
+from tests.support.fakes.smtp import FakeSmtp
 from tests.support.simulator import received
 from tests.support.stack import Stack
 from tests.support.store import Holder, released_after, soon
@@ -140,6 +141,29 @@ async def test_silence_from_a_deduplicating_gateway_is_asked_again_until_the_dea
     assert failure.value.non_retryable
     [submitted] = await submissions(stack, data.reference)
     assert submitted >= 2
+
+
+async def test_a_refusal_quoting_an_html_emails_text_keeps_no_code(stack: Stack) -> None:
+    """The refusal is recorded and kept in Temporal. A code written digit by digit in the HTML
+    has no code-like word there, but the plain part sent beside it has one."""
+    html = "<p>Your code is <span>48</span><span>29</span><span>13</span></p>"
+    order = replace(
+        email_input("filtered@example.no"),
+        email=EmailMessage(
+            "filtered@example.no", "noreply@example.no", "Code", html, ContentType.HTML
+        ),
+    )
+    fake = FakeSmtp()
+    async with httpx.AsyncClient() as http, fake.running("none", None) as port:
+        sms = SimulatorSms(http, stack.settings.simulator.url, 5.0)
+        gateways = one_each(sms, SmtpEmail(SmtpServer("127.0.0.1", port), 5.0))
+        refused = await ActivityEnvironment().run(HandoverActivities(gateways).hand_over, order)
+
+    assert refused.status == "Email_Failed"
+    assert refused.detail is not None
+    assert refused.detail.startswith("550 5.7.1 Content rejected: ")
+    assert "4829" not in refused.detail
+    assert "48" not in refused.detail
 
 
 async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> None:

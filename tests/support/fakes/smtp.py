@@ -155,6 +155,9 @@ class FakeSmtp:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         local = envelope.rcpt_tos[0].partition("@")[0]
+        if local == "filtered":
+            # A content filter's refusal that quotes what a reader would see: the plain part.
+            return f"550 5.7.1 Content rejected: {_plain_text(envelope.original_content)}"
         if local == "drop":
             # Took the message, then the line broke before the answer.
             server.transport.close()
@@ -181,6 +184,13 @@ class FakeSmtp:
                 self.report_url, content=dsn, headers={"Content-Type": "message/rfc822"}
             )
         self.notifications.append(response)
+
+
+def _plain_text(content: bytes) -> str:
+    mail = email.message_from_bytes(content, policy=email.policy.default)
+    assert isinstance(mail, email.message.EmailMessage)
+    part = mail.get_body(preferencelist=("plain",))
+    return " ".join(str(part.get_content()).split()) if part is not None else ""
 
 
 def delivery_status_notification(
