@@ -66,7 +66,8 @@ _CONTENT_TYPE_SCHEMA: JsonDict = {
         {"type": "string", "pattern": "^([Pp][Ll][Aa][Ii][Nn]|[Hh][Tt][Mm][Ll])$"},
         {"type": "integer", "enum": [0, 1]},
     ],
-    "description": "Plain or Html in any case, or 0 (Plain) and 1 (Html).",
+    "description": "Plain or Html in any case, or 0 (Plain) and 1 (Html). An Html body is "
+    "sent with a plain-text alternative made from it, for readers that show no HTML.",
     "examples": ["Plain", "Html"],
 }
 
@@ -213,7 +214,13 @@ class RecipientSmsIn(ApiModel):
 class EmailSettingsIn(ApiModel):
     subject: Subject
     body: EmailBody
-    sender_email_address: EmailAddress | None = None
+    sender_email_address: Annotated[
+        EmailAddress | None,
+        Field(
+            description="The from-address (default: the service's). Where the service is set "
+            "to send from some domains only (EMAIL_SENDER_DOMAINS), one at any other is a 400."
+        ),
+    ] = None
     content_type: Annotated[
         ContentType, BeforeValidator(_content_type), WithJsonSchema(_CONTENT_TYPE_SCHEMA)
     ] = ContentType.PLAIN
