@@ -96,7 +96,7 @@ class AcsEmail:
 def _payload(message: EmailSend) -> dict[str, object]:
     content = {"subject": message.subject, "plainText": message.body}
     if message.content_type is ContentType.HTML:
-        # Both, as ACS sends them: multipart/alternative, for readers that show no HTML.
+        # Its text beside it, for readers that show no HTML.
         content = {"subject": message.subject, "html": message.body}
         if text := plain_text(message.body):
             content["plainText"] = text

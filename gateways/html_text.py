@@ -16,8 +16,9 @@ _BLOCKS = frozenset(
 _PARAGRAPHS = frozenset(
     {"blockquote", "ol", "p", "pre", "table", "ul", "h1", "h2", "h3", "h4", "h5", "h6"}
 )
-# Elements whose content is never shown.
-_HIDDEN = frozenset({"head", "script", "style", "template", "title"})
+# Elements whose content is never shown. Not <head> itself: a browser ends it at the first
+# text or <body>, closed or not, and its other elements hold no text.
+_HIDDEN = frozenset({"script", "style", "template", "title"})
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 # A link's address is written after its text, unless it tells a reader nothing more.
 _UNSHOWN = ("#", "javascript:", "data:")

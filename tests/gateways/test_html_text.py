@@ -59,6 +59,7 @@ def test_a_login_email_reads_as_a_reader_would_show_it() -> None:
         ("<p>Kode: <i>æøå</i> &#128512; &euro;</p>", "Kode: æøå 😀 €"),
         ("<p>unclosed <b>tags <div>and more", "unclosed tags\nand more"),
         ("<script>only()</script><style>x{}</style>", ""),
+        ("<html><head><title>Code</title><body>Your code is 123456", "Your code is 123456"),
         ("", ""),
     ],
 )
