@@ -114,3 +114,27 @@ def test_anchors_follow_githubs_rules() -> None:
     assert slug("Azure Communication Services (email)") == "azure-communication-services-email"
     assert slug("`make bench` and the [floor](x.md)") == "make-bench-and-the-floor"
     assert slug("What runs, and what holds state") == "what-runs-and-what-holds-state"
+
+
+# Packages whose modules the development page names one by one; the others it names as a folder.
+_MODULE_BY_MODULE = (
+    "activities",
+    "api",
+    "core",
+    "domain",
+    "gateways",
+    "store",
+    "webhooks",
+    "workflows",
+)
+
+
+def test_the_development_page_names_every_module() -> None:
+    table = (DOCS / "development.md").read_text(encoding="utf-8")
+    modules = [
+        path.relative_to(ROOT).as_posix()
+        for package in _MODULE_BY_MODULE
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.name != "__init__.py" and "migrations" not in path.parts
+    ]
+    assert [m for m in modules if f"`{m}`" not in table] == []
