@@ -91,7 +91,7 @@ class _Reader(HTMLParser):
         self._end_link()
 
     def text(self) -> str:
-        text = "\n".join([*self._lines, "".join(self._line).rstrip(" ")]).strip("\n")
+        text = "\n".join([*self._lines, _joined(self._line)]).strip("\n")
         return re.sub(r"\n{3,}", "\n\n", text)
 
     def _write(self, text: str, *, verbatim: bool = False) -> None:
@@ -133,6 +133,13 @@ class _Reader(HTMLParser):
         self._breaks = 1
 
     def _end_line(self) -> None:
-        self._lines.append("".join(self._line).rstrip(" "))
+        self._lines.append(_joined(self._line))
         self._lines.extend([""] * (self._breaks - 1))
         self._line, self._breaks = [], 0
+
+
+def _joined(pieces: list[str]) -> str:
+    """A line's text; none for a line of spaces alone, no-break spaces included (a layout
+    table's spacer cells, `<td>&nbsp;</td>`)."""
+    line = "".join(pieces).rstrip(" ")
+    return line if line.strip() else ""

@@ -50,6 +50,12 @@ def test_a_login_email_reads_as_a_reader_would_show_it() -> None:
         ("<p>a</p>\n\n   <p>b</p>", "a\n\nb"),
         ("<b>a </b> <i> b</i>", "a b"),  # spaces collapse across elements
         ("<pre>  x = 1\n    y</pre>", "  x = 1\n    y"),  # preformatted keeps its spaces
+        # A layout table's spacer cells make no lines; a no-break space in text stays.
+        (
+            "<table><tr><td>&nbsp;</td></tr><tr><td>Code:</td><td>1&nbsp;2</td></tr>"
+            "<tr><td height=20>&nbsp;</td></tr><tr><td>Bye</td></tr></table>",
+            "Code: 1\xa02\n\nBye",
+        ),
         ('<a href="https://a.example/">https://a.example/</a>', "https://a.example/"),
         ('<a href="#top">Top</a> <a href="javascript:go()">Go</a>', "Top Go"),
         ('<a href="https://a.example/"><img alt=""></a>', "https://a.example/"),
