@@ -1,5 +1,6 @@
 """All settings of the service, read once from the environment (and an optional `.env`)."""
 
+import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,17 @@ _MIN_SECRET_LENGTH = 32
 
 # A comma-separated list in the environment (`a,b`), not JSON.
 NameList = Annotated[list[str], NoDecode]
+
+
+# A DNS name of two labels or more, in its ASCII (IDNA) form.
+_DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+")
+
+
+def _ascii(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
 
 
 def _names(value: Any) -> Any:
@@ -207,7 +219,13 @@ class Settings(ProviderSettings, BaseSettings):
     @classmethod
     def _domain_list(cls, value: Any) -> Any:
         domains = _names(value)
-        return [mail_domain(d) for d in domains] if isinstance(domains, list) else domains
+        if not isinstance(domains, list):
+            return domains
+        unusable = [d for d in domains if not _DOMAIN.fullmatch(_ascii(mail_domain(d)))]
+        if unusable:
+            # A pattern (`*.example.no`) or a typo would refuse every sender at the domain meant.
+            raise ValueError(f"not domain names (one per entry, no patterns): {unusable}")
+        return [mail_domain(d) for d in domains]
 
     @model_validator(mode="after")
     def _default_sender_is_allowed(self) -> "Settings":

@@ -97,9 +97,12 @@ def test_provider_settings_are_read_under_their_prefix(monkeypatch: pytest.Monke
         {"email_providers": ""},
         {"sms_allowed_countries": "NO,XX"},
         {"sms_allowed_countries": "Norway"},
+        {"email_sender_domains": "*.example.no"},
+        {"email_sender_domains": "example.no,localhost"},
+        {"email_sender_domains": "example..no"},
     ],
 )
-def test_unknown_providers_and_countries_are_refused(values: dict[str, str]) -> None:
+def test_unknown_providers_countries_and_domains_are_refused(values: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
