@@ -150,9 +150,11 @@ class SmtpEmail:
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
         # A Message-ID derived from our reference lets a server or a re-send recognise the message.
         mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
-        # RFC 3834: no out-of-office reply, which would land in the sender's mailbox, the one
-        # relayed to the DSN route.
+        # No out-of-office or other automatic reply, which would land in the sender's mailbox,
+        # the one relayed to the DSN route: RFC 3834, and Exchange's own header (MS-OXCMAIL
+        # 2.1.3.2.20), which leaves its delivery and non-delivery reports (DR, NDR) on.
         mail["Auto-Submitted"] = "auto-generated"
+        mail["X-Auto-Response-Suppress"] = "RN, NRN, OOF, AutoReply"
         if message.content_type is not ContentType.HTML:
             mail.set_content(message.body)
         elif text := plain_text(message.body):

@@ -130,12 +130,15 @@ async def test_the_message_carries_a_date(
 async def test_the_message_asks_for_no_automatic_reply(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
-    """RFC 3834: a vacation responder does not answer an auto-generated message."""
+    """A vacation responder does not answer an auto-generated message (RFC 3834); Exchange
+    reads its own header, which must not suppress the delivery reports (DR, NDR) DSNs need."""
     fake, port = starttls
     await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email())
 
     mail = message_from_bytes(fake.received[-1].content, policy=default_policy)
     assert mail["Auto-Submitted"] == "auto-generated"
+    suppressed = {v.strip() for v in str(mail["X-Auto-Response-Suppress"]).split(",")}
+    assert suppressed == {"RN", "NRN", "OOF", "AutoReply"}
 
 
 async def test_an_html_email_carries_its_text_as_the_plain_alternative(
