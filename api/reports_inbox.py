@@ -66,7 +66,8 @@ class ReportInbox:
             count_report(provider, ReportOutcome.REJECTED)
             raise Problem(401, "Unauthorized", f"The report is not authentic: {exc}.") from exc
         except ReportUnreadable as exc:
-            await self._keep_dead(provider, None, "UNREADABLE", inbound.body)
+            kept = inbound.body if exc.kept is None else exc.kept
+            await self._keep_dead(provider, None, "UNREADABLE", kept)
             count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
@@ -83,7 +84,7 @@ class ReportInbox:
                 retry_after=int(CLAIM_LEASE.total_seconds()),
             )
         try:
-            await self._process(provider, read, inbound.body)
+            await self._process(provider, read, inbound.body if read.kept is None else read.kept)
             if delivery_id is not None:
                 await self._autocommit(report_store.finish_webhook, delivery_id)
         except BaseException:

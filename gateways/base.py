@@ -29,7 +29,12 @@ class ReportRejected(Exception):
 
 
 class ReportUnreadable(Exception):
-    """A genuine request whose content we cannot understand; it is kept as a dead report."""
+    """A genuine request whose content we cannot understand; it is kept as a dead report, as
+    `kept` where the whole could quote a message."""
+
+    def __init__(self, reason: str, kept: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.kept = kept
 
 
 class Outcome(StrEnum):
@@ -107,6 +112,9 @@ class ReadReports:
     # Why parts of the request could not be read; each is kept as a dead report, while the
     # reports beside them are delivered.
     unreadable: list[str] = field(default_factory=list)
+    # What of the request a dead report keeps, where the whole could quote a message (the
+    # body of a relayed mail); None: the whole.
+    kept: bytes | None = None
 
 
 def report_json(body: bytes) -> Any:

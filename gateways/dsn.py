@@ -14,6 +14,7 @@ from domain.reports import DeliveryReport
 from domain.statuses import ShipmentStatus
 from gateways.base import InboundReport, ReadReports, ReportUnreadable
 from gateways.credentials import require_code
+from gateways.mail_outline import outline
 
 # RFC 3464 `Action` → our status; delayed, relayed and expanded decide nothing.
 ACTIONS: dict[str, ShipmentStatus] = {
@@ -32,12 +33,20 @@ class DsnReports:
         require_code(inbound.url, self._secret)
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
+        # Whatever this mail is, a dead report keeps only its outline.
+        kept = outline(inbound.body)
+        try:
+            reports = self._reports(message, report_id)
+        except ReportUnreadable as exc:
+            raise ReportUnreadable(str(exc), kept) from exc
+        return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}", kept=kept)
+
+    def _reports(self, message: Message, report_id: str) -> list[DeliveryReport]:
         envelope, recipients = _status_blocks(message)
         reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
-        reports = [_report(self._provider, reference, block, report_id) for block in recipients]
-        return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}")
+        return [_report(self._provider, reference, block, report_id) for block in recipients]
 
 
 def _status_blocks(report: Message) -> tuple[Message, list[Message]]:

@@ -8,11 +8,12 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from api.problems import Problem
@@ -23,6 +24,7 @@ from gateways import standard_webhooks
 from gateways.base import InboundReport
 from gateways.dsn import DsnReports
 from gateways.event_grid import EventGridReports
+from gateways.mail_outline import outline
 from gateways.registry import build_report_readers
 from store.models import (
     MAX_PROVIDER_STATUS,
@@ -36,6 +38,7 @@ from store.widths import fitted_id, storable
 from tests.support.answers import assert_problem, recipient_status, shipment_id
 from tests.support.bodies import email_order, new_key, new_org, reference_of, sms_order
 from tests.support.fakes.acs import delivery_report_event
+from tests.support.fakes.smtp import Received, delivery_status_notification
 from tests.support.polling import completed_manifest, eventually, final_status
 from tests.support.reports import DSN_URL, LONG_BOUNCE, bounce, signed_report, sms_report
 from tests.support.routes import EMAIL, REPORTS, SIMULATOR_REPORTS, SMS
@@ -317,6 +320,32 @@ async def test_an_unknown_reference_longer_than_its_column_is_kept_as_dead(stack
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "smtp")]
 
 
+async def test_mail_relayed_to_the_dsn_route_is_kept_without_what_it_quotes(stack: Stack) -> None:
+    """The sender's mailbox gets out-of-office replies and bounces too, quoting our message:
+    each is kept as a dead report with its headers and status fields, without body or subject."""
+    code, marker = "482913", uuid.uuid4().hex
+    reply = EmailMessage()
+    reply["From"] = f"{marker}@example.no"
+    reply["Subject"] = f"Automatic reply: Your code is {code}"
+    reply.set_content(f"Away.\n> Your code is {code}\n")
+    original = f"To: {marker}@example.no\r\nSubject: Your code is {code}\r\n\r\n{code}\r\n"
+    returned = Received("noreply@example.no", "x@example.no", original.encode(), marker, None, True)
+    inbox = dsn_inbox(stack)
+
+    with pytest.raises(Problem):
+        await inbox.receive("smtp", InboundReport(DSN_URL, {}, reply.as_bytes()))
+    bounced = delivery_status_notification(returned, "failed", "5.1.1")
+    await inbox.receive("smtp", InboundReport(DSN_URL, {}, bounced))
+
+    with Session(stack.engine) as session:
+        kept = session.exec(select(DeadReport).where(col(DeadReport.payload).contains(marker)))
+        dead = {d.reason: d.payload for d in kept}
+    assert sorted(dead) == ["UNKNOWN_REFERENCE", "UNREADABLE"]
+    assert [code in payload for payload in dead.values()] == [False, False]
+    assert all("Subject: [left out]" in payload for payload in dead.values())
+    assert "Action: failed" in dead["UNKNOWN_REFERENCE"]
+
+
 async def test_a_report_holding_nul_is_kept_on_either_database(stack: Stack) -> None:
     """PostgreSQL's text holds no NUL: such a report, matched or unreadable, is still kept."""
     reference = f"unknown-{new_key()}\x00"
@@ -430,7 +459,8 @@ async def test_concurrent_copies_of_one_webhook_are_processed_once(
 async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(
     stack: Stack,
 ) -> None:
-    """Its recipients all name the one envelope: one dead report holds the body, not one each."""
+    """Its recipients all name the one envelope: one dead report holds the mail's outline (its
+    headers and status fields), not one each."""
     reference = f"unknown-{uuid.uuid4().hex}"
     dsn = bounce(reference).decode()
     block = dsn[dsn.index("Final-Recipient:") : dsn.index("\r\n\r\n", dsn.index("Action:")) + 4]
@@ -441,7 +471,8 @@ async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(
     assert result.received == 5
     with Session(stack.engine) as session:
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
-    assert [(d.reason, d.payload) for d in dead] == [("UNKNOWN_REFERENCE", many.decode())]
+    assert [(d.reason, d.payload) for d in dead] == [("UNKNOWN_REFERENCE", outline(many).decode())]
+    assert dead[0].payload.count("Final-Recipient:") == 5
 
 
 async def test_reports_that_decide_nothing_past_the_fill_are_kept_without_the_workflow(

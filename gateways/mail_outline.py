@@ -1,0 +1,53 @@
+"""A mail relayed to the DSN route, as it is kept when it decides nothing (a dead report): its
+headers and its delivery-status fields, without any text that may quote one of our messages.
+
+The sender's mailbox gets more than DSNs: out-of-office replies, people answering a code, a
+server's bounce with the whole message. Each may quote a code, in a body or in a subject, and
+the store keeps no message's content anywhere else.
+"""
+
+import email
+from email.message import Message
+
+# Headers that copy a subject: the message's own, and Exchange's thread topic.
+_SUBJECTS = ("subject", "thread-topic")
+LEFT_OUT = "[left out]"
+
+
+def outline(raw: bytes) -> bytes:
+    return "\n".join(_message(email.message_from_bytes(raw))).encode()
+
+
+def _message(message: Message) -> list[str]:
+    return [*_headers(message), "", *_parts(message)]
+
+
+def _parts(part: Message) -> list[str]:
+    kind = part.get_content_type()
+    payload = part.get_payload()
+    inner = (
+        [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+    )
+    if kind == "message/delivery-status":
+        return [f"[{kind}]", *(line for block in inner for line in [*_headers(block), ""])]
+    if kind == "message/rfc822" and inner:
+        return [f"[{kind}]", *_message(inner[0])]
+    if kind == "text/rfc822-headers":
+        text = _content(part).decode("utf-8", "replace")
+        return [f"[{kind}]", *_headers(email.message_from_string(text)), ""]
+    if isinstance(payload, list):
+        return [line for sub in inner for line in _parts(sub)]
+    return [f"[{kind}: {len(_content(part))} bytes left out]"]
+
+
+def _content(part: Message) -> bytes:
+    """The part's content, its transfer encoding undone."""
+    content = part.get_payload(decode=True)
+    return content if isinstance(content, bytes) else b""
+
+
+def _headers(message: Message) -> list[str]:
+    return [
+        f"{name}: {LEFT_OUT if name.lower() in _SUBJECTS else ' '.join(str(value).split())}"
+        for name, value in message.items()
+    ]
