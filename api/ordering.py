@@ -1,7 +1,6 @@
 """Placing an order: Update-with-Start on the order's workflow, and the answers it can give."""
 
 import asyncio
-import hashlib
 import json
 import logging
 import uuid
@@ -28,7 +27,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.handover_answers import ANSWERS
 from api.problems import Problem, unavailable
+from core.codec import parse_keyring
 from core.config import Settings
+from core.fingerprints import Fingerprints
 from domain.failures import FailureKind, HandoverFailure
 from domain.ids import workflow_id
 from domain.orders import (
@@ -57,9 +58,10 @@ class OrderContent:
     email: EmailMessage | None = None
     ttl_seconds: int | None = None
 
-    def fingerprint(self) -> str:
+    def canonical(self) -> bytes:
+        """The content a fingerprint is made of: everything but the key."""
         content = {k: v for k, v in asdict(self).items() if k != "idempotency_id"}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return json.dumps(content, sort_keys=True).encode()
 
 
 # The row's status while its handover is undecided, or ended unconfirmed.
@@ -71,6 +73,7 @@ class OrderService:
         self._client = client
         self._engine = engine
         self._settings = settings
+        self._fingerprints = Fingerprints(parse_keyring(settings.payload_encryption_key))
 
     async def place(self, org: str, content: OrderContent) -> HandoverAnswer:
         shipment_id = str(uuid.uuid4())
@@ -110,7 +113,7 @@ class OrderService:
             answer = refused
         finally:
             _settle(start)
-        self._check_content(answer, order)
+        self._check_content(answer, content)
         return answer
 
     def _workflow_input(
@@ -123,7 +126,7 @@ class OrderService:
             org=org,
             idempotency_id=content.idempotency_id,
             request_id=str(uuid.uuid4()),
-            fingerprint=content.fingerprint(),
+            fingerprint=self._fingerprints.of(content.canonical()),
             timing=Timing(
                 ttl_seconds=content.ttl_seconds or settings.email_ttl_seconds,
                 grace_seconds=settings.ttl_grace_seconds,
@@ -178,11 +181,11 @@ class OrderService:
         with Session(self._engine) as session:
             return shipments.find_by_key(session, org, idempotency_id)
 
-    def _check_content(self, answer: HandoverAnswer, order: NotificationInput) -> None:
+    def _check_content(self, answer: HandoverAnswer, content: OrderContent) -> None:
         if (
             not answer.created
             and self._settings.idempotency_mismatch == "reject"
-            and answer.fingerprint != order.fingerprint
+            and self._fingerprints.differ(answer.fingerprint, content.canonical())
         ):
             raise Problem(
                 422,

@@ -16,8 +16,8 @@ from core.codec import ENCODING as SEALED
 JSON_ENCODINGS = frozenset({b"json/plain", b"json/protobuf"})
 # Left alone: nothing to hide (null), or still sealed (a key this process does not hold).
 OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
-# `fingerprint` is a hash of the whole order, body included: with everything else in view,
-# a six-digit code is found by hashing every candidate.
+# `fingerprint` is a hash of the whole order, body included: plain where no key makes it (and
+# in older orders), a six-digit code is found by hashing every candidate with the rest in view.
 SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
 # A word with a digit in it, long enough to be a one-time code (or part of a link that is one);
 # `_` separates words, as an encoded subject's spaces become `_`.
