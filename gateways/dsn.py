@@ -34,7 +34,7 @@ class DsnReports:
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
         # Whatever this mail is, a dead report keeps only its outline.
-        kept = outline(inbound.body)
+        kept = outline(message)
         try:
             reports = self._reports(message, report_id)
         except ReportUnreadable as exc:

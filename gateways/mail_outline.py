@@ -9,13 +9,11 @@ the store keeps no message's content anywhere else.
 import email
 from email.message import Message
 
-# Headers that copy a subject: the message's own, and Exchange's thread topic.
-_SUBJECTS = ("subject", "thread-topic")
 LEFT_OUT = "[left out]"
 
 
-def outline(raw: bytes) -> bytes:
-    return "\n".join(_message(email.message_from_bytes(raw))).encode()
+def outline(mail: Message) -> bytes:
+    return "\n".join(_message(mail)).encode()
 
 
 def _message(message: Message) -> list[str]:
@@ -48,6 +46,12 @@ def _content(part: Message) -> bytes:
 
 def _headers(message: Message) -> list[str]:
     return [
-        f"{name}: {LEFT_OUT if name.lower() in _SUBJECTS else ' '.join(str(value).split())}"
+        f"{name}: {LEFT_OUT if _copies_subject(name) else ' '.join(str(value).split())}"
         for name, value in message.items()
     ]
+
+
+def _copies_subject(name: str) -> bool:
+    """The subject, and the headers that copy it: `X-Original-Subject`, Exchange's topic."""
+    lowered = name.lower()
+    return "subject" in lowered or lowered == "thread-topic"
