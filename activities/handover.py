@@ -220,6 +220,7 @@ def _email(data: HandoverInput, email: EmailMessage) -> EmailSend:
         email.subject,
         email.body,
         email.content_type,
+        shipment_id=data.shipment.shipment_id if data.shipment is not None else "",
     )
 
 

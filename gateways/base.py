@@ -68,6 +68,9 @@ class EmailSend:
     subject: str
     body: str
     content_type: ContentType
+    # The order's shipment: with the reference, it makes a Message-ID that no one can know
+    # before the order is placed (empty: the reference alone).
+    shipment_id: str = ""
 
 
 class SmsGateway(Protocol):

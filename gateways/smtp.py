@@ -148,8 +148,7 @@ class SmtpEmail:
         mail["To"] = _ascii_domain(message.to)
         mail.set_raw("Subject", _folded_subject(message.subject))
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
-        # A Message-ID derived from our reference lets a server or a re-send recognise the message.
-        mail["Message-ID"] = f"<{message.reference}@{self._domain}>"
+        mail["Message-ID"] = message_id(message, self._domain)
         # No out-of-office or other automatic reply, which would land in the sender's mailbox,
         # the one relayed to the DSN route: RFC 3834, and Exchange's own header (MS-OXCMAIL
         # 2.1.3.2.20), which leaves its delivery and non-delivery reports (DR, NDR) on.
@@ -164,6 +163,18 @@ class SmtpEmail:
         else:
             mail.set_content(message.body, subtype="html")
         return mail
+
+
+def message_id(message: EmailSend, domain: str) -> str:
+    """Our reference, so that a server or a re-send recognises the message, then its shipment's
+    id, the same for every attempt of one order and new for every order. A mailbox that keeps
+    one message per Message-ID (Gmail) would otherwise drop a later order's message under a
+    key used again after retention, and anyone who can work out an order's reference from a
+    predictable idempotencyId could send a message under that id first, and so suppress it.
+    The id's last 16 hex digits (62 random bits) keep the header within a 78-character line."""
+    unique = message.shipment_id.replace("-", "")[-16:]
+    left = f"{message.reference}.{unique}" if unique else message.reference
+    return f"<{left}@{domain}>"
 
 
 def _folded_subject(subject: str) -> str:

@@ -62,8 +62,9 @@ class SmtpHandler:
 
 
 def _reference(mail: EmailMessage) -> str:
+    """The sender's reference: the Message-ID's left part up to its shipment id, if any."""
     message_id = str(mail.get("Message-ID", "")).strip().strip("<>")
-    return message_id.partition("@")[0] or f"no-message-id-{id(mail)}"
+    return message_id.partition("@")[0].partition(".")[0] or f"no-message-id-{id(mail)}"
 
 
 def _text(mail: EmailMessage) -> str:

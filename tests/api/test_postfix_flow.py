@@ -124,6 +124,8 @@ async def test_an_html_email_is_delivered_with_its_plain_text_alternative(
 
     found = await eventually(delivered, within=10)
     mail = message_from_bytes(found.as_bytes(), policy=default_policy)
+    shipment = shipment_id(response).replace("-", "")[-16:]
+    assert f".{shipment}@" in str(mail["Message-ID"])  # the order's own, which no one knew before
     assert mail.get_content_type() == "multipart/alternative"
     plain, rich = mail.iter_parts()
     assert (plain.get_content_type(), rich.get_content_type()) == ("text/plain", "text/html")

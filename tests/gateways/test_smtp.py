@@ -3,6 +3,7 @@
 import asyncio
 import email as email_message
 import ssl
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -125,6 +126,22 @@ async def test_the_message_carries_a_date(
     stamp = email_message.message_from_bytes(received.content)["Date"]
     assert stamp is not None
     assert before <= parsedate_to_datetime(stamp) <= datetime.now(UTC)
+
+
+async def test_a_message_id_is_the_same_for_one_order_and_new_for_the_next(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """One order's attempts repeat its Message-ID; another order under the same key (after
+    retention) has its own, which a mailbox keeping one message per Message-ID still shows."""
+    fake, port = starttls
+    gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5)
+    first, later = str(uuid.uuid4()), str(uuid.uuid4())
+    for shipment in (first, first, later):
+        await gateway.send_email(replace(email(), shipment_id=shipment))
+
+    ids = [message_from_bytes(r.content)["Message-ID"] for r in fake.received]
+    assert ids[0] == ids[1] == f"<ref0001.{first.replace('-', '')[-16:]}@notifications.local>"
+    assert ids[2] == f"<ref0001.{later.replace('-', '')[-16:]}@notifications.local>"
 
 
 async def test_the_message_asks_for_no_automatic_reply(

@@ -69,6 +69,22 @@ async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
     ]
 
 
+async def test_email_is_deduplicated_on_the_reference_before_the_shipment(stack: Stack) -> None:
+    """Our Message-IDs are `<reference.shipment@…>`: the simulator, like a provider that
+    recognises a repeat, goes by the reference."""
+    reference, address = uuid.uuid4().hex[:26], f"reader.{uuid.uuid4().hex[:8]}@example.no"
+    port = stack.settings.simulator.smtp_port
+    for shipment in ("a1", "b2"):
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "noreply@example.no", address, "Code"
+        mail["Message-ID"] = f"<{reference}.{shipment}@notifications.local>"
+        mail.set_content("Your code is 9")
+        await aiosmtplib.send(mail, hostname="127.0.0.1", port=port)
+
+    [listed] = await received(stack.simulator, to=address)
+    assert (listed["reference"], listed["submissions"]) == (reference, 2)
+
+
 async def test_an_html_email_is_listed_with_its_html(stack: Stack) -> None:
     """Not with the plain alternative the sender made from it: the inbox shows what was asked."""
     address = f"reader.{uuid.uuid4().hex[:8]}@example.no"
