@@ -57,7 +57,7 @@ async def test_send_is_signed_and_shaped_as_the_email_api(
     assert message["content"] == {
         "subject": "Your code",
         "html": "<b>123456</b>",
-        "plainText": "123456",  # for readers that show no HTML: ACS sends both as alternatives
+        "plainText": "123456",  # beside it, for readers that show no HTML
     }
 
 
