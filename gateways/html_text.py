@@ -26,7 +26,7 @@ _UNSHOWN = ("#", "javascript:", "data:")
 
 def plain_text(html: str) -> str:
     """The text of `html`: blocks on lines of their own, a blank line after a paragraph, list
-    items marked "- ", a link's address after its text, an image's alt text."""
+    items marked "- " or numbered, a link's address after its text, an image's alt text."""
     reader = _Reader()
     reader.feed(html)
     reader.close()
@@ -42,6 +42,7 @@ class _Reader(HTMLParser):
         self._hidden = 0
         self._pre = 0
         self._link: tuple[str, list[str]] | None = None  # the open link's address and text
+        self._lists: list[int] = []  # each open list: the last number given, -1 for bullets
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -53,8 +54,10 @@ class _Reader(HTMLParser):
             self._block(tag)
             if tag == "pre":
                 self._pre += 1
-            if tag == "li":
-                self._write("- ")
+            elif tag in ("ul", "ol"):
+                self._lists.append(-1 if tag == "ul" else _start(attributes.get("start")) - 1)
+            elif tag == "li":
+                self._write(self._marker())
         elif tag in ("td", "th") and self._line:
             self._write(" ")
         elif tag == "img":
@@ -70,6 +73,8 @@ class _Reader(HTMLParser):
         elif tag in _BLOCKS:
             if tag == "pre":
                 self._pre = max(self._pre - 1, 0)
+            elif tag in ("ul", "ol") and self._lists:
+                self._lists.pop()
             self._block(tag)
         elif tag == "a":
             self._end_link()
@@ -106,6 +111,13 @@ class _Reader(HTMLParser):
         if self._link is not None:
             self._link[1].append(text)
 
+    def _marker(self) -> str:
+        """ "- " in a bulleted list (or none), "1. ", "2. " … in a numbered one."""
+        if not self._lists or self._lists[-1] < 0:
+            return "- "
+        self._lists[-1] += 1
+        return f"{self._lists[-1]}. "
+
     def _end_link(self) -> None:
         if self._link is None:
             return
@@ -122,9 +134,11 @@ class _Reader(HTMLParser):
 
     def _block(self, tag: str) -> None:
         """Blocks that meet leave one line end, or one blank line, between them, as in a
-        browser; nothing before the first text."""
+        browser (a list in a list item has no blank lines); nothing before the first text."""
+        nested_list = tag in ("ul", "ol") and bool(self._lists)
         if self._line or self._lines:
-            self._breaks = max(self._breaks, 2 if tag in _PARAGRAPHS else 1)
+            paragraph = tag in _PARAGRAPHS and not nested_list
+            self._breaks = max(self._breaks, 2 if paragraph else 1)
 
     def _line_break(self) -> None:
         """A <br>: each one counts."""
@@ -143,3 +157,11 @@ def _joined(pieces: list[str]) -> str:
     table's spacer cells, `<td>&nbsp;</td>`)."""
     line = "".join(pieces).rstrip(" ")
     return line if line.strip() else ""
+
+
+def _start(value: str | None) -> int:
+    """An <ol>'s first number (its `start`), 1 where it names none or no number."""
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1

@@ -44,6 +44,13 @@ def test_a_login_email_reads_as_a_reader_would_show_it() -> None:
     ("html", "text"),
     [
         ("<b>123456</b>", "123456"),
+        # Numbered lists are numbered, from their start; a list in a list keeps its own count.
+        (
+            "<ol><li>Open the app</li><li>Enter the code</li></ol>",
+            "1. Open the app\n2. Enter the code",
+        ),
+        ('<ol start="3"><li>c<ul><li>x</li></ul></li><li>d</li></ol>', "3. c\n- x\n4. d"),
+        ('<ol start="x"><li>a</li></ol><li>stray</li>', "1. a\n\n- stray"),
         ("Your code is 123456", "Your code is 123456"),  # "Html" that has no tags
         ("a<br>b<br><br>c", "a\nb\n\nc"),  # each <br> counts
         ("<div><div><p>a</p></div></div><div><p>b</p></div>", "a\n\nb"),  # blocks that meet
