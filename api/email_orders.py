@@ -22,8 +22,7 @@ class EmailOrders:
     def content(self, body: InstantEmailOrderIn) -> OrderContent:
         """The order to place; a 400 naming the sender where it is at a domain not ours."""
         email = body.recipient_email.message(self.default_sender)
-        domain = mail_domain(email.sender_address)
-        if self.sender_domains and domain not in self.sender_domains:
+        if self.sender_domains and mail_domain(email.sender_address) not in self.sender_domains:
             allowed = ", ".join(sorted(self.sender_domains))
             field = "recipientEmail.emailSettings.senderEmailAddress"
             raise invalid(

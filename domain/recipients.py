@@ -1,8 +1,16 @@
 """Which handset or mailbox an order's destination reaches, however the caller wrote it: what
-the per-recipient rate limit counts by. The destination itself is kept and shown as given."""
+the per-recipient rate limit counts by. The destination itself is kept and shown as given.
+And which domains an address may be at, in one form however written."""
+
+import re
 
 from domain.orders import Channel
 from domain.sms import e164
+
+# A domain an address may be at: labels of ASCII letters (and æøå), digits and `-`, and a
+# top-level domain of 2 to 14 letters; or a dotted quad.
+_LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}}")
 
 
 def recipient_key(channel: str, destination: str) -> str:
@@ -11,6 +19,19 @@ def recipient_key(channel: str, destination: str) -> str:
     if channel == Channel.SMS:
         return e164(destination)
     return _mailbox(destination)
+
+
+def is_mail_domain(domain: str) -> bool:
+    """The rule for an address's domain (an order's recipient and sender, and the sender
+    domains a deployment lists). A label of 63 letters like `ø` passes the pattern but is
+    longer than DNS allows once written in its ASCII (IDNA) form, the form it is mailed in."""
+    if not _DOMAIN.fullmatch(domain):
+        return False
+    try:
+        domain.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def mail_domain(address: str) -> str:

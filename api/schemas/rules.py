@@ -5,6 +5,8 @@ import unicodedata
 
 import phonenumbers
 
+from domain.recipients import is_mail_domain
+
 MAX_IDEMPOTENCY_ID = 255
 MAX_SENDERS_REFERENCE = 1024
 # Altinn and ACS set none; RFC 5322 folding carries any length. The bound keeps a subject's
@@ -15,11 +17,7 @@ MAX_EMAIL_BODY = 60_000
 MAX_EMAIL_ADDRESS = 254
 
 _LOCAL_ATOM = r"[A-Za-z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"
-_LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
-_EMAIL = re.compile(
-    rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*@"
-    rf"(?:(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})"
-)
+_LOCAL_PART = re.compile(rf"{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*")
 # After the `+` or `00`: ASCII digits and the usual separators. libphonenumber also reads
 # extensions (`;ext=5`, ` x5`) and non-ASCII digits, which the gateways' digit strings cannot carry.
 _PHONE_CHARACTERS = re.compile(r"(?:\+|00)[0-9 ()./-]+")
@@ -48,19 +46,9 @@ def is_valid_email(address: str) -> bool:
     return (
         len(address) <= MAX_EMAIL_ADDRESS
         and len(local) <= 64
-        and bool(_EMAIL.fullmatch(address))
-        and _has_dns_form(domain)
+        and bool(_LOCAL_PART.fullmatch(local))
+        and is_mail_domain(domain)
     )
-
-
-def _has_dns_form(domain: str) -> bool:
-    """A label of 63 letters like `ø` passes the pattern but is longer than DNS allows once
-    written in its ASCII (IDNA) form, the form in which it is mailed."""
-    try:
-        domain.encode("idna")
-    except UnicodeError:
-        return False
-    return True
 
 
 def is_unicode(text: str) -> bool:
