@@ -66,8 +66,7 @@ class ReportInbox:
             count_report(provider, ReportOutcome.REJECTED)
             raise Problem(401, "Unauthorized", f"The report is not authentic: {exc}.") from exc
         except ReportUnreadable as exc:
-            kept = inbound.body if exc.kept is None else exc.kept
-            await self._keep_dead(provider, None, "UNREADABLE", kept)
+            await self._keep_dead(provider, None, "UNREADABLE", reader.kept(inbound.body))
             count_report(provider, ReportOutcome.DEAD)
             raise Problem(400, "Bad Request", f"The report could not be read: {exc}.") from exc
         delivery_id = read.delivery_id
@@ -84,7 +83,7 @@ class ReportInbox:
                 retry_after=int(CLAIM_LEASE.total_seconds()),
             )
         try:
-            await self._process(provider, read, inbound.body if read.kept is None else read.kept)
+            await self._process(provider, reader, read, inbound.body)
             if delivery_id is not None:
                 await self._autocommit(report_store.finish_webhook, delivery_id)
         except BaseException:
@@ -93,8 +92,12 @@ class ReportInbox:
             raise
         return InboxResult(received=len(read.reports), response=read.response)
 
-    async def _process(self, provider: str, read: ReadReports, raw: bytes) -> None:
+    async def _process(
+        self, provider: str, reader: ReportReader, read: ReadReports, body: bytes
+    ) -> None:
         unknown = [report for report in read.reports if not await self._deliver(report)]
+        # What the reader keeps of the body, made only when something is kept.
+        raw = reader.kept(body) if unknown or read.unreadable else b""
         # Kept once every report of the request is delivered: a failed delivery is answered
         # 503, and the provider's retry would keep them a second time. One row per reference,
         # each the whole body: a DSN's recipients all name the one envelope.

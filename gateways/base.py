@@ -29,12 +29,7 @@ class ReportRejected(Exception):
 
 
 class ReportUnreadable(Exception):
-    """A genuine request whose content we cannot understand; it is kept as a dead report, as
-    `kept` where the whole could quote a message."""
-
-    def __init__(self, reason: str, kept: bytes | None = None) -> None:
-        super().__init__(reason)
-        self.kept = kept
+    """A genuine request whose content we cannot understand; it is kept as a dead report."""
 
 
 class Outcome(StrEnum):
@@ -115,9 +110,6 @@ class ReadReports:
     # Why parts of the request could not be read; each is kept as a dead report, while the
     # reports beside them are delivered.
     unreadable: list[str] = field(default_factory=list)
-    # What of the request a dead report keeps, where the whole could quote a message (the
-    # body of a relayed mail); None: the whole.
-    kept: bytes | None = None
 
 
 def report_json(body: bytes) -> Any:
@@ -137,9 +129,16 @@ def batch_id(ids: Iterable[str]) -> str:
 
 
 class ReportReader(Protocol):
+    """Readers subclass it, for `kept`'s default."""
+
     def read(self, inbound: InboundReport) -> ReadReports:
         """Verify the request, then parse it; raises ReportRejected or ReportUnreadable."""
         ...
+
+    def kept(self, body: bytes) -> bytes:
+        """What of a request's body a dead report keeps: all of it, but where it may quote
+        a message (a mail relayed to SMTP's route)."""
+        return body
 
 
 @dataclass(frozen=True)

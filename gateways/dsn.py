@@ -12,7 +12,7 @@ from email.message import Message
 
 from domain.reports import DeliveryReport
 from domain.statuses import ShipmentStatus
-from gateways.base import InboundReport, ReadReports, ReportUnreadable
+from gateways.base import InboundReport, ReadReports, ReportReader, ReportUnreadable
 from gateways.credentials import require_code
 from gateways.mail_outline import outline
 
@@ -24,7 +24,7 @@ ACTIONS: dict[str, ShipmentStatus] = {
 PENDING_ACTIONS = frozenset({"delayed", "relayed", "expanded"})
 
 
-class DsnReports:
+class DsnReports(ReportReader):
     def __init__(self, provider: str, secret: str) -> None:
         self._provider = provider
         self._secret = secret
@@ -33,20 +33,17 @@ class DsnReports:
         require_code(inbound.url, self._secret)
         message = email.message_from_bytes(inbound.body)
         report_id = _report_id(message, inbound.body)
-        # Whatever this mail is, a dead report keeps only its outline.
-        kept = outline(message)
-        try:
-            reports = self._reports(message, report_id)
-        except ReportUnreadable as exc:
-            raise ReportUnreadable(str(exc), kept) from exc
-        return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}", kept=kept)
-
-    def _reports(self, message: Message, report_id: str) -> list[DeliveryReport]:
         envelope, recipients = _status_blocks(message)
         reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
-        return [_report(self._provider, reference, block, report_id) for block in recipients]
+        reports = [_report(self._provider, reference, block, report_id) for block in recipients]
+        return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}")
+
+    def kept(self, body: bytes) -> bytes:
+        """Whatever this mail is, only its outline: the mailbox relayed here also gets
+        out-of-office replies and whole returned messages."""
+        return outline(email.message_from_bytes(body))
 
 
 def _status_blocks(report: Message) -> tuple[Message, list[Message]]:

@@ -9,6 +9,7 @@ from domain.statuses import ShipmentStatus
 from gateways.base import (
     InboundReport,
     ReadReports,
+    ReportReader,
     ReportResponse,
     ReportUnreadable,
     batch_id,
@@ -30,7 +31,7 @@ STATES: dict[str, ShipmentStatus] = {
 }
 
 
-class EventGridReports:
+class EventGridReports(ReportReader):
     """The subscription's endpoint URL carries `?code=<secret>`; its validation handshake is
     answered, delivery reports are read, other event types are not reports and are skipped."""
 

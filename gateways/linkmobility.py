@@ -19,6 +19,7 @@ from gateways.base import (
     Outcome,
     ReadReports,
     Receipt,
+    ReportReader,
     ReportRejected,
     ReportResponse,
     ReportUnreadable,
@@ -133,7 +134,7 @@ def _receipt(content: bytes) -> Receipt:
     return Receipt(Outcome.REFUSED, detail=info)
 
 
-class LinkMobilityReports:
+class LinkMobilityReports(ReportReader):
     """Delivery reports: XML `MSGLST/MSG{ID, REF, RCV, STATE, DELIVERYTIME}` posted with basic
     auth, answered with an XML acknowledgement of each message ID."""
 

@@ -17,6 +17,7 @@ from gateways.base import (
     Outcome,
     ReadReports,
     Receipt,
+    ReportReader,
     ReportUnreadable,
     SmsSend,
     report_json,
@@ -68,7 +69,7 @@ class SimulatorSms:
         raise unavailable(self._provider, response)
 
 
-class SimulatorReports:
+class SimulatorReports(ReportReader):
     """Reports are JSON `{reference, channel, status, timestamp, recipient}`, signed by the
     Standard Webhooks scheme; `status` is a Link Mobility state for SMS and an ACS one for
     email."""

@@ -24,6 +24,7 @@ from gateways.base import (
     Outcome,
     ReadReports,
     Receipt,
+    ReportReader,
     ReportRejected,
     ReportUnreadable,
     SmsSend,
@@ -158,7 +159,7 @@ class TwilioSms:
         return Receipt(outcome, detail=f"{code} {error.get('message', '')}")
 
 
-class TwilioReports:
+class TwilioReports(ReportReader):
     """Status callbacks: form-encoded, signed over our callback URL and every parameter."""
 
     def __init__(self, account: TwilioAccount, public_base_url: str) -> None:
