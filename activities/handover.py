@@ -17,10 +17,10 @@ from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
 from domain.failures import FailureKind, HandoverFailure
 from domain.handover import HandoverResult
-from domain.orders import Channel, ContentType, EmailMessage, SmsMessage
+from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
 from gateways.base import EmailSend, Outcome, Receipt, SmsSend
-from gateways.html_text import plain_text
+from gateways.html_text import alternatives
 from gateways.registry import Gateways, Route
 from store.engine import seconds_until
 
@@ -201,10 +201,9 @@ def _texts(data: HandoverInput) -> list[str]:
     """What of the message carries the code: the detail is recorded and kept in Temporal."""
     email = data.email
     if email is not None:
-        # The plain part sent beside HTML (gateways/html_text.py) may hold a code the HTML
-        # spreads over elements.
-        shown = [plain_text(email.body)] if email.content_type is ContentType.HTML else []
-        return [email.body, email.subject, *shown]
+        # The plain text sent beside HTML may hold a code the HTML spreads over elements.
+        text, _ = alternatives(email.body, email.content_type)
+        return [email.body, email.subject, text]
     return [data.sms.body] if data.sms is not None else []
 
 

@@ -12,10 +12,9 @@ from email.utils import format_datetime
 import httpx
 from pydantic_settings import BaseSettings
 
-from domain.orders import ContentType
 from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config
 from gateways.event_grid import EventGridReports
-from gateways.html_text import plain_text
+from gateways.html_text import alternatives
 from gateways.http_failures import json_object, transport_failure, unavailable
 
 PROVIDER = "acs"
@@ -94,16 +93,13 @@ class AcsEmail:
 
 
 def _payload(message: EmailSend) -> dict[str, object]:
-    content = {"subject": message.subject, "plainText": message.body}
-    if message.content_type is ContentType.HTML:
-        # Its text beside it, for readers that show no HTML.
-        content = {"subject": message.subject, "html": message.body}
-        if text := plain_text(message.body):
-            content["plainText"] = text
+    # An HTML body with its text beside it, for readers that show no HTML.
+    text, html = alternatives(message.body, message.content_type)
+    content = {"subject": message.subject, "plainText": text, "html": html}
     return {
         "senderAddress": message.sender,
         "recipients": {"to": [{"address": message.to}]},
-        "content": content,
+        "content": {name: value for name, value in content.items() if value},
         # One-time codes need no open or click tracking.
         "userEngagementTrackingDisabled": True,
     }

@@ -4,6 +4,8 @@ preview or a screen reader shows of it, and the part spam filters expect beside 
 import re
 from html.parser import HTMLParser
 
+from domain.orders import ContentType
+
 # Elements on lines of their own, and of those the ones set apart by a blank line.
 _BLOCKS = frozenset(
     {
@@ -22,6 +24,14 @@ _HIDDEN = frozenset({"script", "style", "template", "title"})
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 # A link's address is written after its text, unless it tells a reader nothing more.
 _UNSHOWN = ("#", "javascript:", "data:")
+
+
+def alternatives(body: str, content_type: ContentType) -> tuple[str, str | None]:
+    """What an email's body is sent as: its plain text (made from an HTML body; empty where
+    that holds no text) and its HTML (None for a plain body)."""
+    if content_type is not ContentType.HTML:
+        return body, None
+    return plain_text(body), body
 
 
 def plain_text(html: str) -> str:

@@ -11,7 +11,6 @@ from typing import Any, Literal
 import aiosmtplib
 from pydantic_settings import BaseSettings
 
-from domain.orders import ContentType
 from gateways.base import (
     EmailSend,
     GatewayContext,
@@ -22,7 +21,7 @@ from gateways.base import (
     section_config,
 )
 from gateways.dsn import DsnReports
-from gateways.html_text import plain_text
+from gateways.html_text import alternatives
 
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
@@ -154,14 +153,14 @@ class SmtpEmail:
         # 2.1.3.2.20), which leaves its delivery and non-delivery reports (DR, NDR) on.
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Auto-Response-Suppress"] = "RN, NRN, OOF, AutoReply"
-        if message.content_type is not ContentType.HTML:
-            mail.set_content(message.body)
-        elif text := plain_text(message.body):
-            # multipart/alternative, the plain part first: readers show the last they can.
+        text, html = alternatives(message.body, message.content_type)
+        if text:
             mail.set_content(text)
-            mail.add_alternative(message.body, subtype="html")
-        else:
-            mail.set_content(message.body, subtype="html")
+        if html is not None and text:
+            # multipart/alternative, the plain part first: readers show the last they can.
+            mail.add_alternative(html, subtype="html")
+        elif html is not None:
+            mail.set_content(html, subtype="html")
         return mail
 
 
