@@ -56,10 +56,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 from workflows.webhook_event import (
+    Turn,
     WebhookEventWorkflow,
     WebhookRetryWorkflow,
-    first_attempt_priority,
-    retry_priority,
+    webhook_priority,
 )
 
 ChildInput = TypeVar("ChildInput")
@@ -355,9 +355,9 @@ class InstantNotificationWorkflow:
             task_queue=self._webhook_queue,
             start_to_close_timeout=attempt_budget(self._order.timing.webhook_attempt_seconds),
             retry_policy=_RECORD_RETRY,  # its deliveries' rows must land, as a record must
-            priority=first_attempt_priority(event.org),
+            priority=webhook_priority(Turn.FIRST_ATTEMPT, event.org),
         )
-        retrying = retry_priority(event.org)
+        retrying = webhook_priority(Turn.RETRY, event.org)
         await asyncio.gather(
             *(
                 self._start_child(

@@ -4,6 +4,7 @@ orders started before their workflow made the first attempts themselves still st
 
 import asyncio
 from datetime import timedelta
+from enum import IntEnum
 
 from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy
@@ -39,30 +40,24 @@ _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
 _STORE_TIMEOUT = timedelta(seconds=30)
-# Priority keys of Temporal's matching (1 goes first, 3 is the default). A retry is late by
-# design; a first attempt is the news a receiver waits for; a retry someone asked for (after
-# mending the receiver, say) has them waiting too, but not ahead of anyone's news.
-_FIRST_ATTEMPT = 2
-_ASKED_RETRY = 3
-_RETRY = 4
 
 
-def first_attempt_priority(org: str) -> Priority:
-    """A first attempt goes ahead of every retry waiting for a webhook slot. The tenant is the
-    fairness key: where the server has fairness on, tenants take turns at the slots, so one
-    tenant's backlog never holds up another's events. Temporal refuses a key over 64 bytes;
-    a tenant is at most MAX_ORG_LENGTH (64) ASCII characters."""
-    return Priority(priority_key=_FIRST_ATTEMPT, fairness_key=org)
+class Turn(IntEnum):
+    """Priority keys of Temporal's matching (1 goes first, 3 is the default). A first attempt
+    is the news a receiver waits for; a retry someone asked for (after mending the receiver,
+    say) has them waiting too, but not ahead of anyone's news; a retry is late by design."""
+
+    FIRST_ATTEMPT = 2
+    ASKED_RETRY = 3
+    RETRY = 4
 
 
-def retry_priority(org: str) -> Priority:
-    """For a retry workflow, whose tasks and activities inherit it."""
-    return Priority(priority_key=_RETRY, fairness_key=org)
-
-
-def asked_retry_priority(org: str) -> Priority:
-    """For a retry workflow started through the API: ahead of the automatic retries waiting."""
-    return Priority(priority_key=_ASKED_RETRY, fairness_key=org)
+def webhook_priority(turn: Turn, org: str) -> Priority:
+    """A webhook attempt's place at the slots; a retry workflow's tasks and activities inherit
+    it. The tenant is the fairness key: where the server has fairness on, tenants take turns
+    at the slots, so one tenant's backlog never holds up another's events. Temporal refuses a
+    key over 64 bytes; a tenant is at most MAX_ORG_LENGTH (64) ASCII characters."""
+    return Priority(priority_key=turn.value, fairness_key=org)
 
 
 @workflow.defn

@@ -18,7 +18,7 @@ from api.schemas.webhooks import DeliveryOut
 from domain.webhooks import DeliveryRequest, DeliveryStatus, retry_workflow_id
 from store import webhooks as store
 from store.models import WebhookDelivery
-from workflows.webhook_event import WebhookRetryWorkflow, asked_retry_priority
+from workflows.webhook_event import Turn, WebhookRetryWorkflow, webhook_priority
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def retry_delivery(
             # closing: joining it would leave this retry pending for good.
             id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            priority=asked_retry_priority(tenant),
+            priority=webhook_priority(Turn.ASKED_RETRY, tenant),
         )
     except (RPCError, RuntimeError) as exc:
         log.warning("Temporal did not take the retry: %s", type(exc).__name__)
