@@ -147,7 +147,7 @@ class SmtpEmail:
         mail["To"] = _ascii_domain(message.to)
         mail.set_raw("Subject", _folded_subject(message.subject))
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
-        mail["Message-ID"] = message_id(message, self._domain)
+        mail["Message-ID"] = _message_id(message, self._domain)
         # No out-of-office or other automatic reply, which would land in the sender's mailbox,
         # the one relayed to the DSN route: RFC 3834, and Exchange's own header (MS-OXCMAIL
         # 2.1.3.2.20), which leaves its delivery and non-delivery reports (DR, NDR) on.
@@ -164,7 +164,7 @@ class SmtpEmail:
         return mail
 
 
-def message_id(message: EmailSend, domain: str) -> str:
+def _message_id(message: EmailSend, domain: str) -> str:
     """Our reference, so that a server or a re-send recognises the message, then its shipment's
     id, the same for every attempt of one order and new for every order. A mailbox that keeps
     one message per Message-ID (Gmail) would otherwise drop a later order's message under a
