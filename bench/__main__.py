@@ -25,6 +25,7 @@ from bench import (
     ratios,
     retention,
     scenarios,
+    smtp_handover,
     summary,
     targets,
     waterfall,
@@ -95,7 +96,8 @@ EVERY_RUN_ON_STACK = ("engine", "service", "push", "failover", "retention", "nei
 # Only when asked for: it bounds what the engine section's ratios can reach (docs/performance.md).
 ON_REQUEST = ("front-door",)
 STACK_SECTIONS = (*EVERY_RUN_ON_STACK, *ON_REQUEST)
-SECTIONS = ("http", *EVERY_RUN_ON_STACK, "postgres", "store")  # what `make bench` runs
+# What `make bench` runs.
+SECTIONS = ("http", "smtp", *EVERY_RUN_ON_STACK, "postgres", "store")
 
 
 async def main() -> int:
@@ -113,6 +115,9 @@ async def main() -> int:
     if "http" in sections:
         count = 500 if args.quick else 2000
         results["http"] = await _recorded("http", lambda: http_cost.in_process_of_its_own(count))
+    if "smtp" in sections:
+        count = 20 if args.quick else 100
+        results["smtp"] = await _recorded("smtp", lambda: smtp_handover.measure(count))
     if set(sections) & set(STACK_SECTIONS):
         results.update(await stack_sections(sections, args.quick))
     if "postgres" in sections:

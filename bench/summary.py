@@ -11,6 +11,7 @@ from bench.waterfall import LEGS
 def lines(results: dict[str, Any]) -> list[str]:
     return [
         *_http(results.get("http", {})),
+        *_smtp(results.get("smtp", {})),
         *_engine(results.get("engine", {})),
         *_front_door(results.get("front-door", {})),
         *_postgres(results.get("postgres", {}), results.get("engine", {})),
@@ -30,6 +31,19 @@ def _http(http: dict[str, Any]) -> list[str]:
         f"  CPU: server {server} ms, client {client} ms (httpx) or {caller} ms (aiohttp, the"
         f" benchmark's caller); an order of the service makes {EXCHANGES_PER_ORDER} that the"
         f" engine floor does not: {per_order:.1f} ms",
+    ]
+
+
+def _smtp(smtp: dict[str, Any]) -> list[str]:
+    if "error" in smtp or not smtp:
+        return []
+    title = "an email's SMTP handover (STARTTLS, AUTH), p50: a connection per message / kept open"
+    return [
+        title,
+        *(
+            f"  {rtt}: {ways['per_message']['p50_ms']} / {ways['kept_open']['p50_ms']} ms"
+            for rtt, ways in smtp.items()
+        ),
     ]
 
 

@@ -25,6 +25,7 @@ from gateways.base import (
 )
 from gateways.http_failures import transport_failure, unavailable
 from gateways.smtp import SmtpEmail, SmtpServer
+from gateways.smtp_connections import IDLE_SECONDS
 
 PROVIDER = "simulator"
 _INVALID_RECIPIENT = "Invalid RCV"
@@ -131,7 +132,9 @@ class SimulatorSettings(BaseSettings):
     def email_gateway(self, context: GatewayContext) -> SmtpEmail:
         server = SmtpServer(self.smtp_host, self.smtp_port)
         # The simulator recognises a Message-ID again, which plain SMTP does not.
-        return SmtpEmail(server, context.timeout_seconds, deduplicates=True)
+        return SmtpEmail(
+            server, context.timeout_seconds, deduplicates=True, idle_seconds=IDLE_SECONDS
+        )
 
     def report_reader(self, context: GatewayContext) -> SimulatorReports:
         return SimulatorReports(

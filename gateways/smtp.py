@@ -1,14 +1,16 @@
 """Email over SMTP: the handover is done when the server accepts the message; its settings
 (`SMTP_…`). Its delivery reports, DSNs relayed over HTTP, are read by `gateways/dsn.py`."""
 
+import contextlib
 import ssl
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Literal
+from typing import Literal
 
 import aiosmtplib
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from gateways.base import (
@@ -22,6 +24,7 @@ from gateways.base import (
 )
 from gateways.dsn import DsnReports
 from gateways.html_text import alternatives
+from gateways.smtp_connections import IDLE_SECONDS, IdleConnections, SmtpClient
 
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
@@ -38,21 +41,6 @@ class SmtpServer:
     ca_file: str = ""  # trust for a private CA; empty: the system's trust store
 
 
-class _Client(aiosmtplib.SMTP):
-    """Remembers whether the message content went out: a failure after that may have sent it."""
-
-    data_sent = False
-
-    async def greet(self) -> None:
-        """EHLO (HELO where the server knows no better), unless connecting did it already
-        (STARTTLS, AUTH): the server's extensions are known only after it."""
-        await self._ehlo_or_helo_if_needed()
-
-    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
-        self.data_sent = True
-        return await super().data(message, **kwargs)
-
-
 class SmtpEmail:
     def __init__(
         self,
@@ -61,6 +49,7 @@ class SmtpEmail:
         message_id_domain: str = "notifications.local",
         deduplicates: bool = False,
         request_dsn: bool = False,
+        idle_seconds: float = 0.0,
     ) -> None:
         # Plain SMTP has no such thing; the simulator's server recognises a Message-ID again.
         self.deduplicates = deduplicates
@@ -68,6 +57,7 @@ class SmtpEmail:
         self._timeout = timeout_seconds
         self._domain = message_id_domain
         self._request_dsn = request_dsn
+        self._connections = IdleConnections(idle_seconds)
         # Built once: loading the trust store takes tens of milliseconds, and a context serves
         # any number of connections.
         self._tls = (
@@ -78,37 +68,46 @@ class SmtpEmail:
 
     async def send_email(self, message: EmailSend) -> Receipt:
         mail = self._compose(message)
-        client = self._client()
+        kept = self._connections.take()
+        if kept is not None:
+            with contextlib.suppress(_NotSent):
+                return await self._attempt(kept, mail, message.reference, opened=True)
+        return await self._attempt(self._client(), mail, message.reference, opened=False)
+
+    async def _attempt(
+        self, client: SmtpClient, mail: EmailMessage, reference: str, opened: bool
+    ) -> Receipt:
+        """The message on `client`, a new connection or one kept open (`opened`)."""
         try:
-            await self._deliver(client, mail, message.reference)
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise GatewayUnavailable(f"SMTP login refused: {exc.code}") from exc
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            return _refusal(exc.recipients[0].code, exc.recipients[0].message)
-        except aiosmtplib.SMTPDataError as exc:
-            return _refusal(exc.code, exc.message)
-        except aiosmtplib.SMTPResponseException as exc:
-            if client.data_sent:
-                # A reply it cannot read (no code, too long) once DATA was sent: to the final
-                # dot, the server has the message. To DATA itself it has not, but the two are
-                # not told apart here, so this errs on the side that never sends twice.
-                raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
-            # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
-            # FROM): this server takes no message now, whoever it is for; another provider may.
-            raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc
-        except aiosmtplib.SMTPNotSupported as exc:
-            # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
-            return Receipt(Outcome.REFUSED, detail=str(exc))
+            if not opened:
+                await client.connect()
+                await client.greet()
+            dsn = self._request_dsn and client.supports_extension("dsn")
+            await client.send_message(
+                mail,
+                # Delivery status notifications carry our reference as the envelope id.
+                mail_options=[f"ENVID={reference}", "RET=HDRS"] if dsn else None,
+                rcpt_options=["NOTIFY=SUCCESS,FAILURE"] if dsn else None,
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            reason = type(exc).__name__
-            if client.data_sent:
-                raise HandoverAmbiguous(f"SMTP server lost after DATA: {reason}") from exc
-            raise GatewayUnavailable(f"SMTP server unreachable: {reason}") from exc
+            client.close()
+            if opened and not client.data_sent and not _decisive(exc):
+                # The server closed it while idle, or takes no more on it (421): nothing was
+                # sent, and a new connection gets the message.
+                raise _NotSent from exc
+            return _failure(exc, client.data_sent)
+        except BaseException:
+            # Not `async with`: on the way out it sends QUIT and waits for the answer, which a
+            # server that hangs never gives, holding a cancelled handover for a full timeout.
+            client.close()
+            raise
+        # A failed goodbye cannot make it a failure: the message was accepted already.
+        await self._connections.keep_or_quit(client)
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
 
-    def _client(self) -> _Client:
+    def _client(self) -> SmtpClient:
         server = self._server
-        return _Client(
+        return SmtpClient(
             hostname=server.host,
             port=server.port,
             timeout=self._timeout,
@@ -118,28 +117,6 @@ class SmtpEmail:
             username=server.username or None,
             password=server.password or None,
         )
-
-    async def _deliver(self, client: _Client, mail: EmailMessage, reference: str) -> None:
-        try:
-            await client.connect()
-            await client.greet()
-            dsn = self._request_dsn and client.supports_extension("dsn")
-            await client.send_message(
-                mail,
-                # Delivery status notifications carry our reference as the envelope id.
-                mail_options=[f"ENVID={reference}", "RET=HDRS"] if dsn else None,
-                rcpt_options=["NOTIFY=SUCCESS,FAILURE"] if dsn else None,
-            )
-        except BaseException:
-            # Not `async with`: on the way out it sends QUIT and waits for the answer, which a
-            # server that hangs never gives, holding a cancelled handover for a full timeout.
-            client.close()
-            raise
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            # The message was accepted already; a failed goodbye must not make it a failure.
-            client.close()
 
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()
@@ -162,6 +139,41 @@ class SmtpEmail:
         elif html is not None:
             mail.set_content(html, subtype="html")
         return mail
+
+
+class _NotSent(Exception):
+    """A kept connection failed before the message went out."""
+
+
+def _decisive(exc: Exception) -> bool:
+    """An answer about this message that a new connection would give again."""
+    return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPNotSupported)
+
+
+def _failure(exc: Exception, data_sent: bool) -> Receipt:
+    """What a failed transaction means: a receipt, or GatewayUnavailable or HandoverAmbiguous."""
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        raise GatewayUnavailable(f"SMTP login refused: {exc.code}") from exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return _refusal(exc.recipients[0].code, exc.recipients[0].message)
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return _refusal(exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if data_sent:
+            # A reply it cannot read (no code, too long) once DATA was sent: to the final
+            # dot, the server has the message. To DATA itself it has not, but the two are
+            # not told apart here, so this errs on the side that never sends twice.
+            raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
+        # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
+        # FROM): this server takes no message now, whoever it is for; another provider may.
+        raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
+        return Receipt(Outcome.REFUSED, detail=str(exc))
+    reason = type(exc).__name__
+    if data_sent:
+        raise HandoverAmbiguous(f"SMTP server lost after DATA: {reason}") from exc
+    raise GatewayUnavailable(f"SMTP server unreachable: {reason}") from exc
 
 
 def _message_id(message: EmailSend, domain: str) -> str:
@@ -203,8 +215,9 @@ def _ascii_domain(address: str) -> str:
 
 class SmtpSettings(BaseSettings):
     """`SMTP_HOST`, `SMTP_PORT`, `SMTP_TLS`, AUTH (`SMTP_USERNAME`, `SMTP_PASSWORD`), a private
-    CA (`SMTP_CA_FILE`), and the `?code=` of the DSN route (`SMTP_REPORT_SECRET`), which also
-    makes the sender ask for DSNs."""
+    CA (`SMTP_CA_FILE`), the `?code=` of the DSN route (`SMTP_REPORT_SECRET`), which also
+    makes the sender ask for DSNs, and how long a connection waits open for the next message
+    (`SMTP_IDLE_SECONDS`; 0: a connection per message)."""
 
     model_config = section_config("SMTP_")
 
@@ -215,13 +228,19 @@ class SmtpSettings(BaseSettings):
     password: str = ""
     ca_file: str = ""
     report_secret: str = ""
+    idle_seconds: float = Field(default=IDLE_SECONDS, ge=0)
 
     def email_gateway(self, context: GatewayContext) -> SmtpEmail:
         server = SmtpServer(
             self.host, self.port, self.tls, self.username, self.password, self.ca_file
         )
         # Only where the DSN route is set up: otherwise they would fill the sender's mailbox.
-        return SmtpEmail(server, context.timeout_seconds, request_dsn=bool(self.report_secret))
+        return SmtpEmail(
+            server,
+            context.timeout_seconds,
+            request_dsn=bool(self.report_secret),
+            idle_seconds=self.idle_seconds,
+        )
 
     def report_reader(self, context: GatewayContext) -> DsnReports:
         return DsnReports(context.name, self.report_secret)

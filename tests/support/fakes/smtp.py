@@ -47,6 +47,7 @@ class _DsnSmtp(SMTP):
     """aiosmtpd does not know RFC 3461's parameters: take them off and remember them."""
 
     envid: str | None = None
+    messages = 0  # taken on this connection
 
     async def smtp_MAIL(self, arg: str) -> None:  # noqa: N802  (aiosmtpd's command name)
         self.envid = None
@@ -73,6 +74,11 @@ class FakeSmtp:
     notifications: list[httpx.Response] = field(default_factory=list)
     refused_logins: int = 0
     silent_goodbye: bool = False  # hang up on QUIT instead of answering it
+    # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
+    messages_per_connection: int = 0
+    connections: int = 0
+    goodbyes: int = 0
+    sessions: list[SMTP] = field(default_factory=list)
     background: Background = field(default_factory=Background)
 
     @contextlib.asynccontextmanager
@@ -87,11 +93,12 @@ class FakeSmtp:
         port = free_port()
 
         def protocol() -> SMTP:
+            self.connections += 1
             with warnings.catch_warnings():
                 # aiosmtpd cannot see implicit TLS and warns of AUTH without TLS; it is TLS
                 # from the first byte.
                 warnings.simplefilter("ignore", UserWarning)
-                return _DsnSmtp(
+                session = _DsnSmtp(
                     self,
                     hostname="fake-smtp.local",
                     tls_context=context if tls == "starttls" else None,
@@ -101,6 +108,8 @@ class FakeSmtp:
                     auth_require_tls=tls == "starttls",
                     auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
                 )
+            self.sessions.append(session)
+            return session
 
         implicit = context if tls == "implicit" else None
         loop = asyncio.get_running_loop()
@@ -111,7 +120,14 @@ class FakeSmtp:
             server.close()
             await server.wait_closed()
 
+    def hang_up(self) -> None:
+        """Close every connection, as a server does with one idle too long."""
+        for session in self.sessions:
+            if session.transport is not None:
+                session.transport.close()
+
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.goodbyes += 1
         if self.silent_goodbye:
             server.transport.abort()
         return "221 Bye"
@@ -140,6 +156,8 @@ class FakeSmtp:
         reply = _MAIL_REPLIES.get(address.partition("@")[0])
         if reply:
             return reply
+        if 0 < self.messages_per_connection <= server.messages:
+            return "421 4.7.0 Too many messages on this connection, closing"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -172,6 +190,7 @@ class FakeSmtp:
             tls,
         )
         self.received.append(received)
+        server.messages += 1
         if received.envid and local != "silent" and self.report_url:
             self.background.start(self._notify(received, *_DSN.get(local, _DSN["default"])))
         return f"250 2.0.0 Ok: queued as {uuid.uuid4().hex[:10]}"

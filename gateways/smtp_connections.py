@@ -1,0 +1,95 @@
+"""SMTP connections kept open between messages: the next handover skips the connect, greeting,
+STARTTLS, EHLO and AUTH round trips of a new connection, and the QUIT of the last one."""
+
+import asyncio
+import time
+from typing import Any
+
+import aiosmtplib
+
+# Within the idle time servers allow (Postfix: 300 s; 10 s under stress, but a server that
+# closes a connection costs nothing, as it is never taken), and short enough that no NAT
+# forgets the connection, which would leave the next message waiting for the timeout.
+IDLE_SECONDS = 30.0
+# Enough for the handovers a worker runs at once; keeping more would only hold server sockets.
+MOST_KEPT = 8
+# Servers limit the messages of one connection (421 at MAIL); a new one now and then keeps
+# clear of that without the round trips of a refusal.
+MESSAGES_PER_CONNECTION = 100
+
+
+class SmtpClient(aiosmtplib.SMTP):
+    """Remembers whether the current message's content went out: a failure after that may have
+    sent it."""
+
+    data_sent = False
+    messages = 0
+
+    async def greet(self) -> None:
+        """EHLO (HELO where the server knows no better), unless connecting did it already
+        (STARTTLS, AUTH): the server's extensions are known only after it."""
+        await self._ehlo_or_helo_if_needed()
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_sent = True
+        self.messages += 1
+        return await super().data(message, **kwargs)
+
+
+async def goodbye(client: SmtpClient) -> None:
+    """QUIT, or just close where the server does not answer it."""
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
+
+
+class IdleConnections:
+    """Connections that delivered a message, kept `idle_seconds` for the next (0: none kept).
+    The one used last is taken first: the likeliest still open."""
+
+    def __init__(self, idle_seconds: float) -> None:
+        self._idle_seconds = idle_seconds
+        self._idle: list[tuple[float, SmtpClient]] = []
+        self._sweep: asyncio.TimerHandle | None = None
+        self._leaving: set[asyncio.Task[None]] = set()
+
+    def take(self) -> SmtpClient | None:
+        loop = asyncio.get_running_loop()
+        self._expire()
+        while self._idle:
+            _, client = self._idle.pop()
+            # One the server hung up on is closed already; it is known only at the next read.
+            if client.is_connected and client.loop is loop:
+                client.data_sent = False
+                return client
+            client.close()
+        return None
+
+    async def keep_or_quit(self, client: SmtpClient) -> None:
+        kept = len(self._idle) < MOST_KEPT and client.messages < MESSAGES_PER_CONNECTION
+        if self._idle_seconds <= 0 or not kept:
+            await goodbye(client)
+            return
+        self._idle.append((time.monotonic(), client))
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(self._idle_seconds, self._swept)
+
+    def _swept(self) -> None:
+        self._sweep = None
+        self._expire()
+        if self._idle:
+            oldest, _ = self._idle[0]
+            due = oldest + self._idle_seconds - time.monotonic()
+            self._sweep = asyncio.get_running_loop().call_later(max(due, 0.0), self._swept)
+
+    def _expire(self) -> None:
+        """Say goodbye to connections idle too long: a server may drop them silently, and a
+        command on one would then wait for the timeout."""
+        now = time.monotonic()
+        expired = [client for since, client in self._idle if now - since >= self._idle_seconds]
+        self._idle = [(s, c) for s, c in self._idle if now - s < self._idle_seconds]
+        for client in expired:
+            task = asyncio.get_running_loop().create_task(goodbye(client))
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
