@@ -50,7 +50,7 @@ from core.connection import ConnectionSettingsError
 from core.logs import configure_logging
 from core.temporal import TemporalConnectionError, connect_temporal
 from core.tracing import configure_tracing, shutdown_tracing, tracing_on
-from gateways.registry import build_gateways
+from gateways.registry import Gateways, build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
 from store.migrate import require_current_schema
@@ -71,15 +71,12 @@ def build_worker(
     client: Client,
     settings: Settings,
     engine: Engine,
-    http: httpx.AsyncClient,
+    gateways: Gateways,
     executor: ThreadPoolExecutor,
 ) -> Worker:
-    # Gateway calls become client spans under the handover activity's span.
-    if tracing_on():
-        HTTPXClientInstrumentor.instrument_client(http)
     records = RecordActivities(engine, rate_limits(settings))
     # Circuits are this process's: reported under the client's identity (host and pid).
-    handover = HandoverActivities(build_gateways(settings, http), records, client.identity)
+    handover = HandoverActivities(gateways, records, client.identity)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -142,8 +139,12 @@ async def running_workers(
     executor: ThreadPoolExecutor,
 ) -> AsyncIterator[None]:
     """The orders' worker and the webhooks' worker, side by side in this process."""
+    # Gateway calls become client spans under the handover activity's span.
+    if tracing_on():
+        HTTPXClientInstrumentor.instrument_client(http)
+    gateways = build_gateways(settings, http)
     async with new_client() as webhook_http:
-        orders = build_worker(client, settings, engine, http, executor)
+        orders = build_worker(client, settings, engine, gateways, executor)
         webhooks = build_webhook_worker(client, settings, engine, webhook_http)
         async with orders, webhooks:
             try:
@@ -152,6 +153,8 @@ async def running_workers(
                 # Both stop polling at once and drain side by side: left to the context
                 # managers, the orders' worker took new orders while the webhooks' drained.
                 await asyncio.gather(orders.shutdown(), webhooks.shutdown())
+                # Once no handover runs: the SMTP connections kept open say QUIT.
+                await gateways.aclose()
 
 
 async def schedule_retention(client: Client, settings: Settings) -> None:

@@ -76,6 +76,14 @@ class SmsGateway(Protocol):
     async def send_sms(self, message: SmsSend) -> Receipt: ...
 
 
+@runtime_checkable
+class KeepsConnections(Protocol):
+    """A gateway with connections of its own kept open between messages (SMTP's), to be
+    closed when the worker stops."""
+
+    async def aclose(self) -> None: ...
+
+
 class EmailGateway(Protocol):
     deduplicates: bool
 

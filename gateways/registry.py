@@ -15,6 +15,7 @@ from gateways.base import (
     EmailGateway,
     EmailProvider,
     GatewayContext,
+    KeepsConnections,
     ReportProvider,
     ReportReader,
     SmsGateway,
@@ -79,6 +80,14 @@ class Gateways:
 
     sms: Sequence[Route[SmsGateway]]
     email: Sequence[Route[EmailGateway]]
+
+    async def aclose(self) -> None:
+        """Close what the gateways keep open; once no handover runs."""
+        gateways: list[object] = [route.gateway for route in self.sms]
+        gateways += [route.gateway for route in self.email]
+        for gateway in gateways:
+            if isinstance(gateway, KeepsConnections):
+                await gateway.aclose()
 
 
 def gateway_context(

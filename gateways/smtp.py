@@ -105,6 +105,9 @@ class SmtpEmail:
         await self._connections.keep_or_quit(client)
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
 
+    async def aclose(self) -> None:
+        await self._connections.aclose()
+
     def _client(self) -> SmtpClient:
         server = self._server
         return SmtpClient(

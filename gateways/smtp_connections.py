@@ -75,6 +75,14 @@ class IdleConnections:
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(self._idle_seconds, self._swept)
 
+    async def aclose(self) -> None:
+        """QUIT on every kept connection, as the worker stops."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*self._leaving, *(goodbye(client) for _, client in idle))
+
     def _swept(self) -> None:
         self._sweep = None
         self._expire()

@@ -20,12 +20,14 @@ from core.config import Settings
 from devstack import services
 from devstack.processes import free_port
 from devstack.scratch import scratch_connection, scratch_settings
+from gateways.smtp import SmtpSettings
 from tests.support.answers import shipment_id
-from tests.support.bodies import new_key, sms_order
-from tests.support.inprocess import api_for, running_worker
+from tests.support.bodies import email_order, new_key, sms_order
+from tests.support.fakes.smtp import FakeSmtp
+from tests.support.inprocess import api_and_worker_with, api_for, running_worker
 from tests.support.metrics import metric
 from tests.support.polling import eventually, final_status
-from tests.support.routes import SMS
+from tests.support.routes import EMAIL, SMS
 from tests.support.simulator import received_for
 from tests.support.stack import Stack, Tenant
 from tests.support.store import shipment_row
@@ -147,6 +149,22 @@ def _of_workflow(worker: WorkerProcess, namespace: str, activity_type: str) -> d
         "task_queue": worker.settings.temporal_task_queue,
         "workflow_type": "InstantNotificationWorkflow",
     }
+
+
+async def test_stopping_says_goodbye_on_the_smtp_connections_kept_open(
+    stack: Stack, tenant: Tenant
+) -> None:
+    fake = FakeSmtp()
+    async with fake.running("none", None) as port:
+        smtp = SmtpSettings(host="127.0.0.1", port=port, tls="none")
+        async with api_and_worker_with(stack, email_providers=["smtp"], smtp=smtp) as api:
+            for _ in range(2):
+                placed = await api.post(EMAIL, json=email_order(), headers=tenant.headers)
+                assert placed.status_code == 201, placed.text
+            # One connection carried both, and waits open for the next.
+            assert (fake.connections, len(fake.received), fake.goodbyes) == (1, 2, 0)
+
+        assert fake.goodbyes == 1
 
 
 async def test_sigterm_drains_the_handover_in_flight(stack: Stack, tenant: Tenant) -> None:

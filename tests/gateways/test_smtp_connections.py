@@ -169,3 +169,16 @@ async def test_an_idle_connection_says_goodbye_after_idle_seconds(
     assert fake.goodbyes == 1
     await smtp.send_email(email(1))
     assert fake.connections == 2
+
+
+async def test_closing_says_goodbye_on_every_kept_connection(
+    served: tuple[FakeSmtp, SmtpServer],
+) -> None:
+    fake, server = served
+    smtp = SmtpEmail(server, 5.0, idle_seconds=30)
+    await asyncio.gather(*(smtp.send_email(email(n)) for n in range(3)))
+    assert (fake.connections, fake.goodbyes) == (3, 0)
+
+    await smtp.aclose()
+
+    assert fake.goodbyes == 3
