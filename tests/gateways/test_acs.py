@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from azure.communication.email.aio import EmailClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import HttpResponseError
 
 from devstack.processes import free_port
 from domain.orders import ContentType
@@ -79,6 +82,29 @@ async def test_a_repeat_is_the_same_operation(acs: tuple[FakeAcs, str]) -> None:
     assert first.gateway_reference == again.gateway_reference
     assert fake.operations == {operation_id("ref0001"): 2}
     assert len(fake.sent) == 1
+
+
+async def test_microsofts_library_signs_as_the_local_acs_checks(acs: tuple[FakeAcs, str]) -> None:
+    """The local ACS checks signatures with code of its own. Requests that Microsoft's ACS Email
+    library signs pass it, and fail it under another key: so the check is ACS's, and the
+    gateway's requests pass that same check."""
+    fake, base = acs
+    sent = {
+        "senderAddress": "noreply@example.no",
+        "recipients": {"to": [{"address": "silent@example.no"}]},
+        "content": {"subject": "Your code", "plainText": "123456"},
+    }
+    wrong = base64.b64encode(b"another-key-of-thirty-two-bytes!").decode()
+
+    async with EmailClient(base, AzureKeyCredential(fake.access_key)) as client:
+        await client.begin_send(sent, operation_id=operation_id("sdk"), polling=False)
+    async with EmailClient(base, AzureKeyCredential(wrong)) as client:
+        with pytest.raises(HttpResponseError, match="Denied"):
+            await client.begin_send(sent, operation_id=operation_id("sdk2"), polling=False)
+
+    assert fake.signature_failures == 1
+    assert fake.sent == [sent]
+    assert fake.operations == {operation_id("sdk"): 1}
 
 
 async def test_a_wrong_key_fails_the_signature_and_is_unavailable(
