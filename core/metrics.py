@@ -56,6 +56,13 @@ REPORT_LAG_SECONDS = Histogram(
     buckets=_LAG_BUCKETS,
 )
 
+SMTP_CONNECTIONS = Counter(
+    "notifications_smtp_connections_total",
+    "SMTP connections a handover used, by provider and how: opened, kept (one kept open from a "
+    "message before), replaced (a kept one that failed before the message went out).",
+    ["provider", "how"],
+)
+
 CIRCUIT_OPEN = Gauge(
     "notifications_provider_circuit_open",
     "1 while this worker skips a provider of a channel (its circuit is open or probing), else 0.",
@@ -115,6 +122,10 @@ def count_rate_limited(scope: str) -> None:
 
 def observe_handover(provider: str, outcome: str, seconds: float) -> None:
     HANDOVER_SECONDS.labels(provider, outcome).observe(seconds)
+
+
+def count_smtp_connection(provider: str, how: str) -> None:
+    SMTP_CONNECTIONS.labels(provider, how).inc()
 
 
 def count_final_status(status: str) -> None:

@@ -133,7 +133,11 @@ class SimulatorSettings(BaseSettings):
         server = SmtpServer(self.smtp_host, self.smtp_port)
         # The simulator recognises a Message-ID again, which plain SMTP does not.
         return SmtpEmail(
-            server, context.timeout_seconds, deduplicates=True, idle_seconds=IDLE_SECONDS
+            server,
+            context.timeout_seconds,
+            deduplicates=True,
+            idle_seconds=IDLE_SECONDS,
+            name=context.name,
         )
 
     def report_reader(self, context: GatewayContext) -> SimulatorReports:

@@ -13,6 +13,7 @@ import aiosmtplib
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from core.metrics import count_smtp_connection
 from gateways.base import (
     EmailSend,
     GatewayContext,
@@ -50,6 +51,7 @@ class SmtpEmail:
         deduplicates: bool = False,
         request_dsn: bool = False,
         idle_seconds: float = 0.0,
+        name: str = PROVIDER,
     ) -> None:
         # Plain SMTP has no such thing; the simulator's server recognises a Message-ID again.
         self.deduplicates = deduplicates
@@ -57,6 +59,7 @@ class SmtpEmail:
         self._timeout = timeout_seconds
         self._domain = message_id_domain
         self._request_dsn = request_dsn
+        self._name = name
         self._connections = IdleConnections(idle_seconds)
         # Built once: loading the trust store takes tens of milliseconds, and a context serves
         # any number of connections.
@@ -70,8 +73,11 @@ class SmtpEmail:
         mail = self._compose(message)
         kept = self._connections.take()
         if kept is not None:
+            count_smtp_connection(self._name, "kept")
             with contextlib.suppress(_NotSent):
                 return await self._attempt(kept, mail, message.reference, opened=True)
+            count_smtp_connection(self._name, "replaced")
+        count_smtp_connection(self._name, "opened")
         return await self._attempt(self._client(), mail, message.reference, opened=False)
 
     async def _attempt(
@@ -243,6 +249,7 @@ class SmtpSettings(BaseSettings):
             context.timeout_seconds,
             request_dsn=bool(self.report_secret),
             idle_seconds=self.idle_seconds,
+            name=context.name,
         )
 
     def report_reader(self, context: GatewayContext) -> DsnReports:

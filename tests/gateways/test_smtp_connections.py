@@ -2,11 +2,13 @@
 
 import asyncio
 import ssl
+import uuid
 from collections.abc import AsyncIterator
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from domain.orders import ContentType
 from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome
@@ -42,15 +44,28 @@ def references(fake: FakeSmtp) -> list[str]:
     return [str(message_from_bytes(r.content)["Message-ID"])[1:8] for r in fake.received]
 
 
+def used(provider: str) -> dict[str, float]:
+    """notifications_smtp_connections_total of `provider`, by how."""
+    return {
+        how: REGISTRY.get_sample_value(
+            "notifications_smtp_connections_total", {"provider": provider, "how": how}
+        )
+        or 0.0
+        for how in ("opened", "kept", "replaced")
+    }
+
+
 async def test_messages_one_after_another_share_one_connection(
     served: tuple[FakeSmtp, SmtpServer],
 ) -> None:
     fake, server = served
-    smtp = SmtpEmail(server, 5.0, idle_seconds=30)
+    name = f"smtp-{uuid.uuid4().hex[:8]}"
+    smtp = SmtpEmail(server, 5.0, idle_seconds=30, name=name)
     receipts = [await smtp.send_email(email(n)) for n in range(3)]
 
     assert [r.outcome for r in receipts] == [Outcome.ACCEPTED] * 3
     assert fake.connections == 1
+    assert used(name) == {"opened": 1, "kept": 2, "replaced": 0}
     assert references(fake) == ["ref0000", "ref0001", "ref0002"]
     # Each went over TLS, logged in, on the one connection.
     assert all(r.tls and r.auth for r in fake.received)
@@ -75,7 +90,8 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_for_the_mes
     """Noticed: the close came in before the next message, and the connection is not taken.
     Not: the next message's MAIL FROM finds it closed, and goes out on a new connection."""
     fake, server = served
-    smtp = SmtpEmail(server, 5.0, idle_seconds=30)
+    name = f"smtp-{uuid.uuid4().hex[:8]}"
+    smtp = SmtpEmail(server, 5.0, idle_seconds=30, name=name)
     await smtp.send_email(email(0))
     fake.hang_up()
     if noticed:
@@ -86,6 +102,9 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_for_the_mes
     assert receipt.outcome is Outcome.ACCEPTED
     assert fake.connections == 2
     assert references(fake) == ["ref0000", "ref0001"]
+    # Operators see a kept connection that had to be replaced.
+    replaced = {"opened": 2, "kept": 1, "replaced": 1}
+    assert used(name) == ({"opened": 2, "kept": 0, "replaced": 0} if noticed else replaced)
 
 
 async def test_a_connection_the_server_takes_no_more_on_is_replaced_for_the_message(
