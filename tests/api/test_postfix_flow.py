@@ -131,3 +131,26 @@ async def test_an_html_email_is_delivered_with_its_plain_text_alternative(
     assert (plain.get_content_type(), rich.get_content_type()) == ("text/plain", "text/html")
     assert plain.get_content().splitlines() == ["Login", "", "Your code is 123456."]
     assert rich.get_content().splitlines() == [html]
+
+
+async def test_orders_one_after_another_go_to_postfix_on_one_connection(
+    through_postfix: PostfixStack,
+) -> None:
+    """The second order's handover uses the connection the first one left open (a connection
+    kept from an earlier test may carry both)."""
+    stack = through_postfix
+    connects = stack.postfix.log().count("]: connect from")
+    shipments = []
+    for _ in range(2):
+        response = await stack.api.post(
+            EMAIL, json=email_order(f"kari@{RECIPIENTS}"), headers=stack.headers
+        )
+        assert response.status_code == 201, response.text
+        shipments.append(shipment_id(response).replace("-", "")[-16:])
+
+    async def both_queued() -> bool:
+        log = stack.postfix.log()
+        return all(f".{shipment}@" in log for shipment in shipments)
+
+    await eventually(both_queued, within=10)
+    assert stack.postfix.log().count("]: connect from") - connects <= 1
