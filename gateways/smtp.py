@@ -237,7 +237,8 @@ class SmtpSettings(BaseSettings):
     password: str = ""
     ca_file: str = ""
     report_secret: str = ""
-    idle_seconds: float = Field(default=IDLE_SECONDS, ge=0)
+    # Longer, and one a NAT or firewall forgot would hold a handover for its timeout.
+    idle_seconds: float = Field(default=IDLE_SECONDS, ge=0, le=300)
 
     def email_gateway(self, context: GatewayContext) -> SmtpEmail:
         server = SmtpServer(

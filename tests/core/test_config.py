@@ -88,6 +88,20 @@ def test_provider_settings_are_read_under_their_prefix(monkeypatch: pytest.Monke
     assert (settings.simulator2.smtp_port, settings.smtp.port) == (2600, 2525)
 
 
+@pytest.mark.parametrize(("seconds", "kept"), [("0", 0.0), ("300", 300.0), ("301", None)])
+def test_smtp_connections_are_kept_open_at_most_five_minutes(
+    monkeypatch: pytest.MonkeyPatch, seconds: str, kept: float | None
+) -> None:
+    """Longer, and a connection a NAT or firewall forgot would hold a handover for its
+    timeout; Postfix itself closes one after 300 s."""
+    monkeypatch.setenv("SMTP_IDLE_SECONDS", seconds)
+    if kept is None:
+        with pytest.raises(ValidationError, match="SMTP_IDLE_SECONDS|idle_seconds"):
+            Settings(_env_file=None)  # type: ignore[call-arg]
+    else:
+        assert Settings(_env_file=None).smtp.idle_seconds == kept  # type: ignore[call-arg]
+
+
 @pytest.mark.parametrize(
     "values",
     [
