@@ -96,7 +96,7 @@ def test_smtp_connections_are_kept_open_at_most_five_minutes(
     timeout; Postfix itself closes one after 300 s."""
     monkeypatch.setenv("SMTP_IDLE_SECONDS", seconds)
     if kept is None:
-        with pytest.raises(ValidationError, match="SMTP_IDLE_SECONDS|idle_seconds"):
+        with pytest.raises(ValidationError, match="idle_seconds"):
             Settings(_env_file=None)  # type: ignore[call-arg]
     else:
         assert Settings(_env_file=None).smtp.idle_seconds == kept  # type: ignore[call-arg]
