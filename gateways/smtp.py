@@ -97,9 +97,8 @@ class SmtpEmail:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
-            if opened and not client.data_sent and not _decisive(exc):
-                # The server closed it while idle, or takes no more on it (421): nothing was
-                # sent, and a new connection gets the message.
+            if opened and not client.data_sent and _replaceable(exc):
+                # Nothing was sent, and a new connection gets the message.
                 raise _NotSent from exc
             return _failure(exc, client.data_sent)
         except BaseException:
@@ -154,9 +153,13 @@ class _NotSent(Exception):
     """A kept connection failed before the message went out."""
 
 
-def _decisive(exc: Exception) -> bool:
-    """An answer about this message that a new connection would give again."""
-    return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPNotSupported)
+def _replaceable(exc: Exception) -> bool:
+    """A kept connection's failure that a new one may not meet: the server closed it while
+    idle, or takes no more on it (421). Not a refusal of the recipient or of what the message
+    needs, which a new connection would meet again, nor a timeout: it took the call's time
+    already, and a second would leave the next provider none of the handover's deadline."""
+    meets_again = aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPNotSupported | TimeoutError
+    return not isinstance(exc, meets_again)
 
 
 def _failure(exc: Exception, data_sent: bool) -> Receipt:

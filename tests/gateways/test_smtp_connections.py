@@ -122,6 +122,22 @@ async def test_a_connection_the_server_takes_no_more_on_is_replaced_for_the_mess
     assert references(fake) == ["ref0000", "ref0001", "ref0002"]
 
 
+async def test_a_kept_connection_that_times_out_is_not_replaced(
+    served: tuple[FakeSmtp, SmtpServer],
+) -> None:
+    """The timeout took the call's time already: a new connection would take as long again,
+    and leave the next provider none of the handover's deadline."""
+    fake, server = served
+    smtp = SmtpEmail(server, 0.5, idle_seconds=30)
+    await smtp.send_email(email(0))
+    fake.unresponsive = True
+
+    with pytest.raises(GatewayUnavailable, match="Timeout"):
+        await smtp.send_email(email(1))
+
+    assert fake.connections == 1
+
+
 async def test_a_refusal_on_a_kept_connection_is_the_answer(
     served: tuple[FakeSmtp, SmtpServer],
 ) -> None:

@@ -74,6 +74,7 @@ class FakeSmtp:
     notifications: list[httpx.Response] = field(default_factory=list)
     refused_logins: int = 0
     silent_goodbye: bool = False  # hang up on QUIT instead of answering it
+    unresponsive: bool = False  # never answer MAIL FROM, as a server that hung
     # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
     messages_per_connection: int = 0
     connections: int = 0
@@ -156,6 +157,8 @@ class FakeSmtp:
         reply = _MAIL_REPLIES.get(address.partition("@")[0])
         if reply:
             return reply
+        if self.unresponsive:
+            await asyncio.Event().wait()
         if 0 < self.messages_per_connection <= server.messages:
             return "421 4.7.0 Too many messages on this connection, closing"
         envelope.mail_from = address
