@@ -59,8 +59,10 @@ class IdleConnections:
         self._expire()
         while self._idle:
             _, client = self._idle.pop()
+            if client.loop is not loop:
+                continue  # of an event loop that has ended, which alone could close it
             # One the server hung up on is closed already; it is known only at the next read.
-            if client.is_connected and client.loop is loop:
+            if client.is_connected:
                 client.data_sent = False
                 return client
             client.close()
