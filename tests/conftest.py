@@ -8,6 +8,7 @@ workflow-level tests also take a fresh task queue with their own worker. What th
 besides fixtures lives in tests/support.
 """
 
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from devstack.temporal_server import (
 from store.engine import create_db_engine
 from store.migrate import migrate_database
 from tests.support import spans
+from tests.support.fakes.tls import self_signed
 from tests.support.inprocess import api_and_worker
 from tests.support.postgres import postgres_server
 from tests.support.stack import ONE_PROVIDER, SHORT_TIMINGS, Stack, Tenant
@@ -122,6 +124,12 @@ async def stack(
         yield Stack(settings, client, engine, api, sim, connection)
     await group.stop_all()
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """A self-signed certificate for the local TLS servers, and the file a client trusts."""
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ from tests.support.fakes import twilio as fake_twilio
 from tests.support.fakes.acs import FakeAcs, validation_event
 from tests.support.fakes.linkmobility import FakeLinkMobility
 from tests.support.fakes.smtp import FakeSmtp
-from tests.support.fakes.tls import self_signed
 from tests.support.fakes.twilio import FakeTwilio
 from tests.support.history import completed_history, payloads_in
 from tests.support.inprocess import api_and_worker
@@ -101,11 +100,6 @@ async def final_and_answers(
         return sent[before : before + count] if len(sent) >= before + count else None
 
     return final, await eventually(probe)
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,6 @@ from gateways.base import (
 from gateways.dsn import DsnReports
 from gateways.smtp import SmtpEmail, SmtpServer
 from tests.support.fakes.smtp import FakeSmtp, Received, delivery_status_notification
-from tests.support.fakes.tls import self_signed
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def email(to: str = "kari@example.no", subject: str = "Your code") -> EmailSend:

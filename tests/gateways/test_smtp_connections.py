@@ -15,12 +15,6 @@ from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outc
 from gateways.smtp import SmtpEmail, SmtpServer
 from gateways.smtp_connections import MOST_KEPT
 from tests.support.fakes.smtp import FakeSmtp
-from tests.support.fakes.tls import self_signed
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
