@@ -2,6 +2,7 @@
 
 import asyncio
 import ssl
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from email import message_from_bytes
@@ -211,3 +212,34 @@ async def test_closing_says_goodbye_on_every_kept_connection(
     await smtp.aclose()
 
     assert fake.goodbyes == 3
+
+
+def test_a_kept_connection_of_an_event_loop_that_ended_is_left_alone() -> None:
+    """A gateway used again on a new event loop: the old loop's connection cannot be used or
+    closed there, and the message goes out on a new one."""
+    fake = FakeSmtp()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    ports: list[int] = []
+
+    async def serve() -> None:
+        async with fake.running("none", None) as port:
+            ports.append(port)
+            ready.set()
+            await asyncio.Event().wait()
+
+    serving = loop.create_task(serve())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        ready.wait(5)
+        smtp = SmtpEmail(SmtpServer("127.0.0.1", ports[0]), 5.0, idle_seconds=30)
+        first = asyncio.run(smtp.send_email(email(0)))
+        second = asyncio.run(smtp.send_email(email(1)))
+    finally:
+        loop.call_soon_threadsafe(serving.cancel)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+    assert (first.outcome, second.outcome) == (Outcome.ACCEPTED, Outcome.ACCEPTED)
+    assert fake.connections == 2
