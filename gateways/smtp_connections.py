@@ -30,6 +30,11 @@ class SmtpClient(aiosmtplib.SMTP):
         (STARTTLS, AUTH): the server's extensions are known only after it."""
         await self._ehlo_or_helo_if_needed()
 
+    async def mail(self, sender: str, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        # A message begins: on a kept connection, the last one's content went out long ago.
+        self.data_sent = False
+        return await super().mail(sender, **kwargs)
+
     async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
         self.data_sent = True
         self.messages += 1
@@ -56,14 +61,12 @@ class IdleConnections:
 
     def take(self) -> SmtpClient | None:
         loop = asyncio.get_running_loop()
-        self._expire()
         while self._idle:
             _, client = self._idle.pop()
             if client.loop is not loop:
                 continue  # of an event loop that has ended, which alone could close it
             # One the server hung up on is closed already; it is known only at the next read.
             if client.is_connected:
-                client.data_sent = False
                 return client
             client.close()
         return None
@@ -86,20 +89,16 @@ class IdleConnections:
         await asyncio.gather(*self._leaving, *(goodbye(client) for _, client in idle))
 
     def _swept(self) -> None:
+        """QUIT on the connections idle too long: a server may drop them silently, and a
+        command on one would then wait for the timeout. Then wait for the next to be due."""
         self._sweep = None
-        self._expire()
-        if self._idle:
-            oldest, _ = self._idle[0]
-            due = oldest + self._idle_seconds - time.monotonic()
-            self._sweep = asyncio.get_running_loop().call_later(max(due, 0.0), self._swept)
-
-    def _expire(self) -> None:
-        """Say goodbye to connections idle too long: a server may drop them silently, and a
-        command on one would then wait for the timeout."""
-        now = time.monotonic()
-        expired = [client for since, client in self._idle if now - since >= self._idle_seconds]
-        self._idle = [(s, c) for s, c in self._idle if now - s < self._idle_seconds]
-        for client in expired:
-            task = asyncio.get_running_loop().create_task(goodbye(client))
+        loop = asyncio.get_running_loop()
+        due = time.monotonic() - self._idle_seconds
+        while self._idle and self._idle[0][0] <= due:
+            _, client = self._idle.pop(0)
+            task = loop.create_task(goodbye(client))
             self._leaving.add(task)
             task.add_done_callback(self._leaving.discard)
+        if self._idle:
+            oldest, _ = self._idle[0]
+            self._sweep = loop.call_later(oldest - due, self._swept)
