@@ -77,9 +77,8 @@ class FakeSmtp:
     unresponsive: bool = False  # never answer MAIL FROM, as a server that hung
     # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
     messages_per_connection: int = 0
-    connections: int = 0
     goodbyes: int = 0
-    sessions: list[SMTP] = field(default_factory=list)
+    sessions: list[SMTP] = field(default_factory=list)  # one per connection taken
     background: Background = field(default_factory=Background)
 
     @contextlib.asynccontextmanager
@@ -94,7 +93,6 @@ class FakeSmtp:
         port = free_port()
 
         def protocol() -> SMTP:
-            self.connections += 1
             with warnings.catch_warnings():
                 # aiosmtpd cannot see implicit TLS and warns of AUTH without TLS; it is TLS
                 # from the first byte.
@@ -120,6 +118,10 @@ class FakeSmtp:
         finally:
             server.close()
             await server.wait_closed()
+
+    @property
+    def connections(self) -> int:
+        return len(self.sessions)
 
     def hang_up(self) -> None:
         """Close every connection, as a server does with one idle too long."""
