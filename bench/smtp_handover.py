@@ -2,14 +2,11 @@
 kept open (`SMTP_IDLE_SECONDS`), on loopback and behind a network delay: what keeping
 connections open saves a user waiting for a code, where the server is a real network away."""
 
-import asyncio
-import contextlib
 import logging
 import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,56 +15,13 @@ from gateways.base import EmailSend
 from gateways.smtp import SmtpEmail, SmtpServer
 from gateways.smtp_connections import IDLE_SECONDS
 from tests.support.fakes.smtp import FakeSmtp
+from tests.support.fakes.tcp_proxy import proxied
 from tests.support.fakes.tls import self_signed
 
 ROUND_TRIPS_MS = (0.0, 20.0)
 # A connection per message, and connections kept open as the gateway's settings keep them.
 WAYS = {"per_message": 0.0, "kept_open": IDLE_SECONDS}
 _WARM_UP = 3
-
-
-@contextlib.asynccontextmanager
-async def delayed(port: int, round_trip_ms: float) -> AsyncIterator[int]:
-    """A TCP proxy to `port` that holds every chunk half the round trip, each way."""
-    one_way = round_trip_ms / 2000
-
-    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-        async def forward() -> None:
-            while True:
-                due, chunk = await chunks.get()
-                await asyncio.sleep(max(due - time.monotonic(), 0.0))
-                if not chunk:
-                    writer.close()
-                    return
-                writer.write(chunk)
-
-        sending = asyncio.create_task(forward())
-        while chunk := await reader.read(65536):
-            chunks.put_nowait((time.monotonic() + one_way, chunk))
-        chunks.put_nowait((time.monotonic() + one_way, b""))
-        await sending
-
-    pumps: set[asyncio.Future[Any]] = set()
-
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-        both = asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-        pumps.add(both)
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            await both
-        for side in (writer, up_writer):
-            side.close()
-
-    server = await asyncio.start_server(connection, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for both in pumps:
-            both.cancel()
-        await asyncio.gather(*pumps, return_exceptions=True)
 
 
 async def _handovers(fake: FakeSmtp, server: SmtpServer, idle: float, count: int) -> dict[str, Any]:
@@ -108,9 +62,9 @@ async def measure(count: int) -> dict[str, Any]:
         fake = FakeSmtp()
         async with fake.running("starttls", context) as port:
             for rtt in ROUND_TRIPS_MS:
-                async with delayed(port, rtt) as through:
+                async with proxied(port, rtt) as proxy:
                     server = SmtpServer(
-                        "127.0.0.1", through, "starttls", fake.username, fake.password, str(ca)
+                        "127.0.0.1", proxy.port, "starttls", fake.username, fake.password, str(ca)
                     )
                     results[f"rtt_{rtt:g}_ms"] = {
                         way: await _handovers(fake, server, idle, count)

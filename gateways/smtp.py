@@ -155,10 +155,15 @@ class _NotSent(Exception):
 
 def _replaceable(exc: Exception) -> bool:
     """A kept connection's failure that a new one may not meet: the server closed it while
-    idle, or takes no more on it (421). Not a refusal of the recipient or of what the message
-    needs, which a new connection would meet again, nor a timeout: it took the call's time
-    already, and a second would leave the next provider none of the handover's deadline."""
-    meets_again = aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPNotSupported | TimeoutError
+    idle, or takes no more on it (421). Not a refusal of the recipient, of DATA or of what the
+    message needs, which a new connection would meet again, nor a timeout: it took the call's
+    time already, and a second would leave the next provider none of the handover's deadline."""
+    meets_again = (
+        aiosmtplib.SMTPRecipientsRefused
+        | aiosmtplib.SMTPDataError
+        | aiosmtplib.SMTPNotSupported
+        | TimeoutError
+    )
     return not isinstance(exc, meets_again)
 
 
@@ -173,8 +178,9 @@ def _failure(exc: Exception, data_sent: bool) -> Receipt:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         if data_sent:
             # A reply it cannot read (no code, too long) once DATA was sent: to the final
-            # dot, the server has the message. To DATA itself it has not, but the two are
-            # not told apart here, so this errs on the side that never sends twice.
+            # dot, the server has the message. To DATA itself it has not, but without
+            # PIPELINING the two are not told apart, so this errs on the side that never
+            # sends twice.
             raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
         # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
         # FROM): this server takes no message now, whoever it is for; another provider may.

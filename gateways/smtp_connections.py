@@ -3,9 +3,13 @@ STARTTLS, EHLO and AUTH round trips of a new connection, and the QUIT of the las
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, cast
 
 import aiosmtplib
+from aiosmtplib.typing import Default
+
+from gateways.smtp_pipelining import Replies, content, envelope, normalized
 
 # Within the idle time servers allow (Postfix: 300 s; 10 s under stress, but a server that
 # closes a connection costs nothing, as it is never taken), and short enough that no NAT
@@ -39,6 +43,50 @@ class SmtpClient(aiosmtplib.SMTP):
         self.data_sent = True
         self.messages += 1
         return await super().data(message, **kwargs)
+
+    async def sendmail(
+        self,
+        sender: str,
+        recipients: str | Sequence[str],
+        message: str | bytes,
+        /,
+        *,
+        mail_options: Iterable[str] | None = None,
+        rcpt_options: Iterable[str] | None = None,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109  (aiosmtplib's)
+    ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+        """One recipient's message with MAIL, RCPT and DATA pipelined where the server offers
+        it (RFC 2920); otherwise, or to several recipients, one command at a time."""
+        to = [recipients] if isinstance(recipients, str) else list(recipients)
+        transport = cast(asyncio.Transport | None, self.protocol and self.protocol.transport)
+        if len(to) != 1 or transport is None or not self.supports_extension("pipelining"):
+            return await super().sendmail(
+                sender,
+                to,
+                message,
+                mail_options=mail_options,
+                rcpt_options=rcpt_options,
+                timeout=timeout,
+            )
+        wait = self.timeout if timeout is Default.token else timeout
+        lines = normalized(message)
+        options = list(mail_options or [])
+        if self.supports_extension("size"):
+            options.insert(0, f"SIZE={len(lines)}")
+        self.data_sent = False
+        replies = Replies(transport)
+        try:
+            replies.send(envelope(sender, to[0], options, rcpt_options or []))
+            await replies.envelope_taken(sender, to[0], wait)
+            self.data_sent = True
+            self.messages += 1
+            replies.send(content(lines))
+            reply = await replies.next(wait)
+        finally:
+            replies.hand_back()
+        if reply.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+        return {}, reply.message
 
 
 async def goodbye(client: SmtpClient) -> None:

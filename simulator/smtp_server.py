@@ -28,7 +28,15 @@ class SmtpHandler:
         self._settings = settings
         self._outage = outage
 
-    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_EHLO(  # noqa: N802  (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """PIPELINING offered, as providers' relays do: aiosmtpd reads commands sent together
+        one after another, but does not say so."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         outcome = email_outcome(address)

@@ -1,10 +1,11 @@
-"""The SMTP handover section: its delaying proxy, and the connections each way opens."""
+"""The SMTP handover section: the delaying proxy it uses, and the connections each way opens."""
 
 import asyncio
 import time
 
-from bench.smtp_handover import delayed, measure
+from bench.smtp_handover import measure
 from bench.summary import lines
+from tests.support.fakes.tcp_proxy import proxied
 
 
 async def test_the_proxy_holds_each_way_half_the_round_trip() -> None:
@@ -15,8 +16,8 @@ async def test_the_proxy_holds_each_way_half_the_round_trip() -> None:
 
     server = await asyncio.start_server(echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with delayed(port, 200.0) as through:
-        reader, writer = await asyncio.open_connection("127.0.0.1", through)
+    async with proxied(port, 200.0) as proxy:
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
         start = time.monotonic()
         writer.write(b"hello\r\n")
         answer = await reader.readline()
@@ -26,6 +27,7 @@ async def test_the_proxy_holds_each_way_half_the_round_trip() -> None:
 
     assert answer == b"hello\r\n"
     assert took >= 0.2
+    assert proxy.sent == [b"hello\r\n"]
 
 
 async def test_kept_connections_carry_every_message_and_the_summary_prints_both_ways() -> None:

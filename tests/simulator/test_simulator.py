@@ -6,6 +6,9 @@ from email.message import EmailMessage
 import aiosmtplib
 import pytest
 
+from domain.orders import ContentType
+from gateways.base import EmailSend, Outcome
+from gateways.smtp import SmtpEmail, SmtpServer
 from tests.support.bodies import random_phone
 from tests.support.simulator import received
 from tests.support.stack import Stack
@@ -67,6 +70,26 @@ async def test_email_over_smtp_is_listed_and_deduplicated(stack: Stack) -> None:
     assert [(m["channel"], m["subject"], m["body"].strip(), m["submissions"]) for m in listed] == [
         ("Email", "Code", "Your code is 9", 2)
     ]
+
+
+async def test_email_server_offers_pipelining_and_takes_commands_sent_together(
+    stack: Stack,
+) -> None:
+    """As providers' relays do: the gateway then sends MAIL, RCPT and DATA at once."""
+    address = f"reader.{uuid.uuid4().hex[:8]}@example.no"
+    port = stack.settings.simulator.smtp_port
+    smtp = SmtpEmail(SmtpServer("127.0.0.1", port), 5.0, idle_seconds=30)
+    message = EmailSend("ref0001", address, "noreply@example.no", "Code", "9", ContentType.PLAIN)
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+        await client.ehlo()
+        offered = client.supports_extension("pipelining")
+
+    receipt = await smtp.send_email(message)
+    await smtp.aclose()
+
+    assert offered
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert [m["body"].strip() for m in await received(stack.simulator, to=address)] == ["9"]
 
 
 async def test_email_is_deduplicated_on_the_reference_before_the_shipment(stack: Stack) -> None:

@@ -77,6 +77,7 @@ class FakeSmtp:
     unresponsive: bool = False  # never answer MAIL FROM, as a server that hung
     # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
     messages_per_connection: int = 0
+    pipelining: bool = True  # offered in EHLO (RFC 2920), as servers do
     goodbyes: int = 0
     sessions: list[SMTP] = field(default_factory=list)  # one per connection taken
     background: Background = field(default_factory=Background)
@@ -151,7 +152,8 @@ class FakeSmtp:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
-        return [*responses[:-1], "250-DSN", responses[-1]]
+        offered = ["250-DSN", *(["250-PIPELINING"] if self.pipelining else [])]
+        return [*responses[:-1], *offered, responses[-1]]
 
     async def handle_MAIL(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
