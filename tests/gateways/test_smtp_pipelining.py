@@ -12,7 +12,7 @@ import pytest
 import uvloop
 
 from domain.orders import ContentType
-from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt
+from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome, Receipt
 from gateways.smtp import SmtpEmail, SmtpServer
 from tests.support.fakes.smtp import FakeSmtp
 from tests.support.fakes.tcp_proxy import proxied
@@ -167,3 +167,50 @@ def test_a_kept_starttls_connection_pipelines_on_uvloop(
 
     assert [r.outcome for r in receipts] == [Outcome.ACCEPTED] * 2
     assert (fake.connections, len(fake.received), fake.goodbyes) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
+@pytest.mark.parametrize("offered", [True, False], ids=["pipelining", "one-at-a-time"])
+async def test_a_line_cut_anywhere_never_sends_a_message_twice(
+    kept: bool, offered: bool, certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """The line is cut after each chunk of a handover in turn, either way, from the connect
+    (or, on a kept connection, from MAIL) to the QUIT. Accepted means the server has the
+    message once; not sent (another provider may be asked) means it has none; ambiguous means
+    at most one. A kept connection cut before the message went out is replaced, once."""
+    fake = FakeSmtp(pipelining=offered)
+    outcomes: dict[str, str] = {}
+    async with fake.running("starttls", certificate[0]) as port, proxied(port) as proxy:
+        server = SmtpServer(
+            "127.0.0.1", proxy.port, "starttls", fake.username, fake.password, str(certificate[1])
+        )
+        smtp = SmtpEmail(server, 5.0, idle_seconds=30 if kept else 0)
+        for cut in range(1, 100):
+            if kept:
+                await smtp.send_email(email(0))  # a connection to keep, uncut
+            proxy.cut_after = proxy.forwarded + cut
+            message = email(cut)
+            try:
+                outcomes[message.reference] = (await smtp.send_email(message)).outcome.name
+            except GatewayUnavailable:
+                outcomes[message.reference] = "not sent"
+            except HandoverAmbiguous:
+                outcomes[message.reference] = "ambiguous"
+            if proxy.forwarded < proxy.cut_after:
+                break  # the handover ended before the cut: every chunk had its turn
+        else:
+            pytest.fail("a handover of 100 chunks or more")
+        await smtp.aclose()
+        await asyncio.sleep(0.1)  # a message the server takes late counts too
+
+    taken = [str(message_from_bytes(r.content)["Message-ID"])[1:8] for r in fake.received]
+    allowed = {"ACCEPTED": {1}, "not sent": {0}, "ambiguous": {0, 1}}
+    wrong = {
+        ref: (outcome, taken.count(ref))
+        for ref, outcome in outcomes.items()
+        if taken.count(ref) not in allowed[outcome]
+    }
+    assert wrong == {}
+    kinds = set(outcomes.values())
+    # Cut between the message and the server's 250; on a new connection, before it went out.
+    assert kinds == ({"ACCEPTED", "ambiguous"} if kept else {"ACCEPTED", "ambiguous", "not sent"})
