@@ -177,11 +177,9 @@ def _failure(exc: Exception, data_sent: bool) -> Receipt:
         return _refusal(exc.code, exc.message)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         if data_sent:
-            # A reply it cannot read (no code, too long) once DATA was sent: to the final
-            # dot, the server has the message. To DATA itself it has not, but without
-            # PIPELINING the two are not told apart, so this errs on the side that never
-            # sends twice.
-            raise HandoverAmbiguous(f"SMTP reply after DATA unreadable: {exc.code}") from exc
+            # A reply it cannot read (no code, too long) to the message, which follows only
+            # the server's 354: the server may have it.
+            raise HandoverAmbiguous(f"SMTP reply to the message unreadable: {exc.code}") from exc
         # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
         # FROM): this server takes no message now, whoever it is for; another provider may.
         raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc
@@ -190,7 +188,7 @@ def _failure(exc: Exception, data_sent: bool) -> Receipt:
         return Receipt(Outcome.REFUSED, detail=str(exc))
     reason = type(exc).__name__
     if data_sent:
-        raise HandoverAmbiguous(f"SMTP server lost after DATA: {reason}") from exc
+        raise HandoverAmbiguous(f"SMTP server lost after the message: {reason}") from exc
     raise GatewayUnavailable(f"SMTP server unreachable: {reason}") from exc
 
 

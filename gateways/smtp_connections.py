@@ -39,10 +39,23 @@ class SmtpClient(aiosmtplib.SMTP):
         self.data_sent = False
         return await super().mail(sender, **kwargs)
 
-    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
-        self.data_sent = True
-        self.messages += 1
-        return await super().data(message, **kwargs)
+    async def data(
+        self,
+        message: str | bytes,
+        /,
+        *,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109  (aiosmtplib's)
+    ) -> aiosmtplib.SMTPResponse:
+        """DATA, then the message only once the server has answered 354: a failure before that
+        sent nothing."""
+        start = await self.execute_command(b"DATA", timeout=timeout)
+        if start.code != aiosmtplib.SMTPStatus.start_input:
+            raise aiosmtplib.SMTPDataError(start.code, start.message)
+        replies = Replies(self._transport())
+        try:
+            return await self._content(replies, normalized(message), self._wait(timeout))
+        finally:
+            replies.hand_back()
 
     async def sendmail(
         self,
@@ -58,8 +71,7 @@ class SmtpClient(aiosmtplib.SMTP):
         """One recipient's message with MAIL, RCPT and DATA pipelined where the server offers
         it (RFC 2920); otherwise, or to several recipients, one command at a time."""
         to = [recipients] if isinstance(recipients, str) else list(recipients)
-        transport = cast(asyncio.Transport | None, self.protocol and self.protocol.transport)
-        if len(to) != 1 or transport is None or not self.supports_extension("pipelining"):
+        if len(to) != 1 or not self.supports_extension("pipelining"):
             return await super().sendmail(
                 sender,
                 to,
@@ -68,25 +80,41 @@ class SmtpClient(aiosmtplib.SMTP):
                 rcpt_options=rcpt_options,
                 timeout=timeout,
             )
-        wait = self.timeout if timeout is Default.token else timeout
         lines = normalized(message)
         options = list(mail_options or [])
         if self.supports_extension("size"):
             options.insert(0, f"SIZE={len(lines)}")
         self.data_sent = False
-        replies = Replies(transport)
+        wait = self._wait(timeout)
+        replies = Replies(self._transport())
         try:
             replies.send(envelope(sender, to[0], options, rcpt_options or []))
             await replies.envelope_taken(sender, to[0], wait)
-            self.data_sent = True
-            self.messages += 1
-            replies.send(content(lines))
-            reply = await replies.next(wait)
+            reply = await self._content(replies, lines, wait)
         finally:
             replies.hand_back()
+        return {}, reply.message
+
+    async def _content(
+        self, replies: Replies, lines: bytes, wait: float | None
+    ) -> aiosmtplib.SMTPResponse:
+        """The message, once DATA was answered 354, and the server's reply to it."""
+        self.data_sent = True
+        self.messages += 1
+        replies.send(content(lines))
+        reply = await replies.next(wait)
         if reply.code != aiosmtplib.SMTPStatus.completed:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)
-        return {}, reply.message
+        return reply
+
+    def _transport(self) -> asyncio.Transport:
+        transport = self.protocol and self.protocol.transport
+        if transport is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        return cast(asyncio.Transport, transport)
+
+    def _wait(self, timeout: float | Literal[Default.token] | None) -> float | None:
+        return self.timeout if timeout is Default.token else timeout
 
 
 async def goodbye(client: SmtpClient) -> None:

@@ -48,14 +48,16 @@ async def test_mail_rcpt_and_data_go_together_where_the_server_offers_it(offered
 
 
 @contextlib.asynccontextmanager
-async def scripted(answer: Answer, contents: list[bytes]) -> AsyncIterator[int]:
-    """A server that offers PIPELINING and answers MAIL, RCPT and DATA as `answer` does; the
-    content it is then sent goes to `contents` (without its final dot)."""
+async def scripted(
+    answer: Answer, contents: list[bytes], pipelining: bool = True
+) -> AsyncIterator[int]:
+    """A server that offers PIPELINING (or not) and answers MAIL, RCPT and DATA as `answer`
+    does; the content it is then sent goes to `contents` (without its final dot)."""
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 ready\r\n")
         await reader.readline()
-        writer.write(b"250-scripted\r\n250 PIPELINING\r\n")
+        writer.write(b"250-scripted\r\n250 PIPELINING\r\n" if pipelining else b"250 scripted\r\n")
         await answer(reader, writer)
         lines = []
         while (line := await reader.readline()) not in (b".\r\n", b""):
@@ -89,9 +91,11 @@ def written(replies: bytes, piecewise: bool = False) -> Answer:
     return answer
 
 
-async def handover(answer: Answer, message: EmailSend | None = None) -> tuple[Receipt, list[bytes]]:
+async def handover(
+    answer: Answer, message: EmailSend | None = None, pipelining: bool = True
+) -> tuple[Receipt, list[bytes]]:
     contents: list[bytes] = []
-    async with scripted(answer, contents) as port:
+    async with scripted(answer, contents, pipelining) as port:
         receipt = await SmtpEmail(SmtpServer("127.0.0.1", port), 5.0).send_email(
             message or email(0)
         )
@@ -129,10 +133,13 @@ async def test_a_refused_recipient_sends_no_content() -> None:
     assert contents == []
 
 
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-at-a-time"])
 @pytest.mark.parametrize("to_data", [None, b"go ahead\r\n"], ids=["line-lost", "unreadable"])
-async def test_a_failure_before_the_354_is_known_not_sent(to_data: bytes | None) -> None:
+async def test_a_failure_before_the_354_is_known_not_sent(
+    to_data: bytes | None, pipelining: bool
+) -> None:
     """The content goes only after the 354: before it, the message is certainly not sent, so
-    another provider may be asked, where without PIPELINING this was ambiguous."""
+    another provider may be asked."""
 
     async def each_in_turn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for reply in (b"250 OK\r\n", b"250 OK\r\n", to_data):
@@ -142,7 +149,7 @@ async def test_a_failure_before_the_354_is_known_not_sent(to_data: bytes | None)
         writer.close()
 
     with pytest.raises(GatewayUnavailable):
-        await handover(each_in_turn)
+        await handover(each_in_turn, pipelining=pipelining)
 
 
 def test_a_kept_starttls_connection_pipelines_on_uvloop(
