@@ -1,11 +1,13 @@
 """MAIL, RCPT and DATA pipelined (RFC 2920) to servers that offer it: what goes out together, how
-replies that arrive together or in pieces are read, and what a failure before the 354 means."""
+replies that arrive together or in pieces are read, what a failure before the 354 means, and a
+line cut anywhere in a handover, with and without PIPELINING."""
 
 import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from domain.orders import ContentType
 from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome, Receipt
 from gateways.smtp import SmtpEmail, SmtpServer
 from tests.support.fakes.smtp import FakeSmtp
-from tests.support.fakes.tcp_proxy import proxied
+from tests.support.fakes.tcp_proxy import Proxy, proxied
+from tests.support.polling import eventually
+from tests.support.postfix import RECIPIENTS, running_postfix
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -176,48 +180,78 @@ def test_a_kept_starttls_connection_pipelines_on_uvloop(
     assert (fake.connections, len(fake.received), fake.goodbyes) == (1, 2, 1)
 
 
+async def cut_in_turn(smtp: SmtpEmail, proxy: Proxy, kept: bool) -> dict[str, str]:
+    """A handover for each chunk it passes, either way, with the line cut after that chunk,
+    from the connect (on a kept connection, from MAIL) to the QUIT: each message's outcome."""
+    outcomes: dict[str, str] = {}
+    for cut in range(1, 100):
+        if kept:
+            await smtp.send_email(email(0))  # a connection to keep, uncut
+        proxy.cut_after = proxy.forwarded + cut
+        message = email(cut)
+        try:
+            outcomes[message.reference] = (await smtp.send_email(message)).outcome.name
+        except GatewayUnavailable:
+            outcomes[message.reference] = "not sent"
+        except HandoverAmbiguous:
+            outcomes[message.reference] = "ambiguous"
+        if proxy.forwarded < proxy.cut_after:
+            await smtp.aclose()
+            return outcomes  # the handover ended before the cut: every chunk had its turn
+    pytest.fail("a handover of 100 chunks or more")
+
+
+def broken_promises(outcomes: dict[str, str], taken: list[Message]) -> dict[str, tuple[str, int]]:
+    """Accepted means the server has the message once; not sent (another provider may be
+    asked) means it has none; ambiguous means at most one."""
+    references = [str(m["Message-ID"])[1:8] for m in taken]
+    allowed = {"ACCEPTED": {1}, "not sent": {0}, "ambiguous": {0, 1}}
+    return {
+        ref: (outcome, references.count(ref))
+        for ref, outcome in outcomes.items()
+        if references.count(ref) not in allowed[outcome]
+    }
+
+
+# A cut between the message and the server's 250 is ambiguous; one before the message went out
+# is not sent on a new connection, and on a kept one it is sent again on a new connection.
+KINDS = {True: {"ACCEPTED", "ambiguous"}, False: {"ACCEPTED", "ambiguous", "not sent"}}
+
+
 @pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
 @pytest.mark.parametrize("offered", [True, False], ids=["pipelining", "one-at-a-time"])
 async def test_a_line_cut_anywhere_never_sends_a_message_twice(
     kept: bool, offered: bool, certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
-    """The line is cut after each chunk of a handover in turn, either way, from the connect
-    (or, on a kept connection, from MAIL) to the QUIT. Accepted means the server has the
-    message once; not sent (another provider may be asked) means it has none; ambiguous means
-    at most one. A kept connection cut before the message went out is replaced, once."""
     fake = FakeSmtp(pipelining=offered)
-    outcomes: dict[str, str] = {}
     async with fake.running("starttls", certificate[0]) as port, proxied(port) as proxy:
         server = SmtpServer(
             "127.0.0.1", proxy.port, "starttls", fake.username, fake.password, str(certificate[1])
         )
-        smtp = SmtpEmail(server, 5.0, idle_seconds=30 if kept else 0)
-        for cut in range(1, 100):
-            if kept:
-                await smtp.send_email(email(0))  # a connection to keep, uncut
-            proxy.cut_after = proxy.forwarded + cut
-            message = email(cut)
-            try:
-                outcomes[message.reference] = (await smtp.send_email(message)).outcome.name
-            except GatewayUnavailable:
-                outcomes[message.reference] = "not sent"
-            except HandoverAmbiguous:
-                outcomes[message.reference] = "ambiguous"
-            if proxy.forwarded < proxy.cut_after:
-                break  # the handover ended before the cut: every chunk had its turn
-        else:
-            pytest.fail("a handover of 100 chunks or more")
-        await smtp.aclose()
+        outcomes = await cut_in_turn(SmtpEmail(server, 5.0, idle_seconds=30 * kept), proxy, kept)
         await asyncio.sleep(0.1)  # a message the server takes late counts too
 
-    taken = [str(message_from_bytes(r.content)["Message-ID"])[1:8] for r in fake.received]
-    allowed = {"ACCEPTED": {1}, "not sent": {0}, "ambiguous": {0, 1}}
-    wrong = {
-        ref: (outcome, taken.count(ref))
-        for ref, outcome in outcomes.items()
-        if taken.count(ref) not in allowed[outcome]
-    }
-    assert wrong == {}
-    kinds = set(outcomes.values())
-    # Cut between the message and the server's 250; on a new connection, before it went out.
-    assert kinds == ({"ACCEPTED", "ambiguous"} if kept else {"ACCEPTED", "ambiguous", "not sent"})
+    assert broken_promises(outcomes, [message_from_bytes(r.content) for r in fake.received]) == {}
+    assert set(outcomes.values()) == KINDS[kept]
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
+async def test_a_line_to_postfix_cut_anywhere_never_sends_a_message_twice(kept: bool) -> None:
+    """A real server, which queues a message at its final dot whatever becomes of the line."""
+    async with running_postfix() as postfix, proxied(postfix.port) as proxy:
+        smtp = SmtpEmail(SmtpServer("127.0.0.1", proxy.port, "none"), 5.0, idle_seconds=30 * kept)
+        outcomes = await cut_in_turn(smtp, proxy, kept)
+        accepted = list(outcomes.values()).count("ACCEPTED") + (len(outcomes) if kept else 0)
+
+        async def all_accepted() -> list[Message] | None:
+            delivered = postfix.mailbox(RECIPIENTS)
+            return delivered if len(delivered) >= accepted else None
+
+        # Delivered to the Maildir through the queue; then a while more for any that follow.
+        await eventually(all_accepted)
+        await asyncio.sleep(1.0)
+        delivered, log = postfix.mailbox(RECIPIENTS), postfix.log()
+
+    assert broken_promises(outcomes, delivered) == {}
+    assert set(outcomes.values()) == KINDS[kept]
+    assert "improper command pipelining" not in log
