@@ -182,7 +182,8 @@ def _failure(exc: Exception, data_sent: bool) -> Receipt:
             raise HandoverAmbiguous(f"SMTP reply to the message unreadable: {exc.code}") from exc
         # Refused before the message was addressed (the greeting, EHLO, STARTTLS, MAIL
         # FROM): this server takes no message now, whoever it is for; another provider may.
-        raise GatewayUnavailable(f"SMTP server refused before RCPT: {exc.code}") from exc
+        # So may one whose reply to RCPT or DATA was unreadable: the message did not go.
+        raise GatewayUnavailable(f"SMTP server refused before the message: {exc.code}") from exc
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
         return Receipt(Outcome.REFUSED, detail=str(exc))
