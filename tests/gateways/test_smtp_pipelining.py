@@ -14,8 +14,9 @@ import pytest
 import uvloop
 
 from domain.orders import ContentType
-from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, Outcome, Receipt
+from gateways.base import EmailSend, GatewayUnavailable, Outcome, Receipt
 from gateways.smtp import SmtpEmail, SmtpServer
+from tests.support.cuts import AMBIGUOUS, NOT_SENT, broken_promises, cut_in_turn
 from tests.support.fakes.smtp import FakeSmtp
 from tests.support.fakes.tcp_proxy import Proxy, proxied
 from tests.support.polling import eventually
@@ -180,42 +181,13 @@ def test_a_kept_starttls_connection_pipelines_on_uvloop(
     assert (fake.connections, len(fake.received), fake.goodbyes) == (1, 2, 1)
 
 
-async def cut_in_turn(smtp: SmtpEmail, proxy: Proxy, kept: bool) -> dict[str, str]:
-    """A handover for each chunk it passes, either way, with the line cut after that chunk,
-    from the connect (on a kept connection, from MAIL) to the QUIT: each message's outcome."""
-    outcomes: dict[str, str] = {}
-    for cut in range(1, 100):
-        if kept:
-            await smtp.send_email(email(0))  # a connection to keep, uncut
-        proxy.cut_after = proxy.forwarded + cut
-        message = email(cut)
-        try:
-            outcomes[message.reference] = (await smtp.send_email(message)).outcome.name
-        except GatewayUnavailable:
-            outcomes[message.reference] = "not sent"
-        except HandoverAmbiguous:
-            outcomes[message.reference] = "ambiguous"
-        if proxy.forwarded < proxy.cut_after:
-            await smtp.aclose()
-            return outcomes  # the handover ended before the cut: every chunk had its turn
-    pytest.fail("a handover of 100 chunks or more")
-
-
-def broken_promises(outcomes: dict[str, str], taken: list[Message]) -> dict[str, tuple[str, int]]:
-    """Accepted means the server has the message once; not sent (another provider may be
-    asked) means it has none; ambiguous means at most one."""
-    references = [str(m["Message-ID"])[1:8] for m in taken]
-    allowed = {"ACCEPTED": {1}, "not sent": {0}, "ambiguous": {0, 1}}
-    return {
-        ref: (outcome, references.count(ref))
-        for ref, outcome in outcomes.items()
-        if references.count(ref) not in allowed[outcome]
-    }
-
-
 # A cut between the message and the server's 250 is ambiguous; one before the message went out
 # is not sent on a new connection, and on a kept one it is sent again on a new connection.
-KINDS = {True: {"ACCEPTED", "ambiguous"}, False: {"ACCEPTED", "ambiguous", "not sent"}}
+KINDS = {True: {"ACCEPTED", AMBIGUOUS}, False: {"ACCEPTED", AMBIGUOUS, NOT_SENT}}
+
+
+def references(messages: list[Message]) -> list[int]:
+    return [int(str(m["Message-ID"])[4:8]) for m in messages]  # <ref0001.…@…>
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
@@ -228,10 +200,11 @@ async def test_a_line_cut_anywhere_never_sends_a_message_twice(
         server = SmtpServer(
             "127.0.0.1", proxy.port, "starttls", fake.username, fake.password, str(certificate[1])
         )
-        outcomes = await cut_in_turn(SmtpEmail(server, 5.0, idle_seconds=30 * kept), proxy, kept)
+        outcomes = await sweep(SmtpEmail(server, 5.0, idle_seconds=30 * kept), proxy, kept)
         await asyncio.sleep(0.1)  # a message the server takes late counts too
 
-    assert broken_promises(outcomes, [message_from_bytes(r.content) for r in fake.received]) == {}
+    received = references([message_from_bytes(r.content) for r in fake.received])
+    assert broken_promises(outcomes, received) == {}
     assert set(outcomes.values()) == KINDS[kept]
 
 
@@ -240,7 +213,7 @@ async def test_a_line_to_postfix_cut_anywhere_never_sends_a_message_twice(kept: 
     """A real server, which queues a message at its final dot whatever becomes of the line."""
     async with running_postfix() as postfix, proxied(postfix.port) as proxy:
         smtp = SmtpEmail(SmtpServer("127.0.0.1", proxy.port, "none"), 5.0, idle_seconds=30 * kept)
-        outcomes = await cut_in_turn(smtp, proxy, kept)
+        outcomes = await sweep(smtp, proxy, kept)
         accepted = list(outcomes.values()).count("ACCEPTED") + (len(outcomes) if kept else 0)
 
         async def all_accepted() -> list[Message] | None:
@@ -252,6 +225,15 @@ async def test_a_line_to_postfix_cut_anywhere_never_sends_a_message_twice(kept: 
         await asyncio.sleep(1.0)
         delivered, log = postfix.mailbox(RECIPIENTS), postfix.log()
 
-    assert broken_promises(outcomes, delivered) == {}
+    assert broken_promises(outcomes, references(delivered)) == {}
     assert set(outcomes.values()) == KINDS[kept]
     assert "improper command pipelining" not in log
+
+
+async def sweep(smtp: SmtpEmail, proxy: Proxy, kept: bool) -> dict[int, str]:
+    async def send(n: int) -> Receipt:
+        return await smtp.send_email(email(n))
+
+    outcomes = await cut_in_turn(send, proxy, send if kept else None)
+    await smtp.aclose()
+    return outcomes

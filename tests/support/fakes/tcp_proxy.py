@@ -18,6 +18,7 @@ class Proxy:
     # Once this many chunks are passed on, the connection that passed the last one is cut on
     # both sides (reset), before anything more goes either way.
     cut_after: int | None = None
+    cuts: int = 0  # connections cut and closed
 
     def passed(self) -> bool:
         """Counts a chunk passed on: whether its connection is to be cut now."""
@@ -83,6 +84,7 @@ async def proxied(port: int, round_trip_ms: float = 0.0) -> AsyncIterator[Proxy]
                 side.transport.abort()
             else:
                 side.close()
+        proxy.cuts += cut.is_set()
 
     server = await asyncio.start_server(connection, "127.0.0.1", 0)
     proxy = Proxy(server.sockets[0].getsockname()[1])

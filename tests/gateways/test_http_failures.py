@@ -1,0 +1,156 @@
+"""What a failed HTTP exchange means, against each HTTP provider's local server with the line cut
+after each chunk of a handover in turn: no message sent twice, none sent that was called not
+sent, and where the provider recognises a repeat, one asked again still sent once."""
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from core.config import Settings
+from core.outbound import new_client
+from domain.orders import ContentType
+from gateways.base import EmailSend, Receipt, SmsSend
+from gateways.registry import gateway_context
+from tests.support.cuts import AMBIGUOUS, Handover, broken_promises, cut_in_turn
+from tests.support.fakes.acs import FakeAcs
+from tests.support.fakes.linkmobility import SILENT, FakeLinkMobility
+from tests.support.fakes.tcp_proxy import proxied
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.serving import serving
+
+
+def reference(n: int) -> str:
+    return f"ref{n:04}"
+
+
+@dataclass(frozen=True)
+class Local:
+    """A provider's local server: the settings that point its gateway at a port (the proxy's),
+    the port it listens on, and the messages it has taken, by number."""
+
+    settings: Callable[[int], dict[str, Any]]
+    port: int
+    taken: Callable[[], list[int]]
+
+
+def port_of(url: str) -> int:
+    return int(url.rpartition(":")[2])
+
+
+@contextlib.asynccontextmanager
+async def twilio() -> AsyncIterator[Local]:
+    fake = FakeTwilio()
+
+    def taken() -> list[int]:
+        refs = [parse_qs(urlsplit(f["StatusCallback"]).query)["ref"][0] for f in fake.created]
+        return [int(ref[3:]) for ref in refs]
+
+    async with serving(fake.app, grace=0) as url:
+        yield Local(
+            lambda port: {
+                "twilio_base_url": f"http://127.0.0.1:{port}",
+                "twilio_account_sid": fake.account_sid,
+                "twilio_auth_token": fake.auth_token,
+            },
+            port_of(url),
+            taken,
+        )
+
+
+@contextlib.asynccontextmanager
+async def linkmobility() -> AsyncIterator[Local]:
+    fake = FakeLinkMobility()
+    async with serving(fake.app, grace=0) as url:
+        yield Local(
+            lambda port: {
+                "linkmobility_base_url": f"http://127.0.0.1:{port}/",
+                "linkmobility_username": fake.username,
+                "linkmobility_password": fake.password,
+            },
+            port_of(url),
+            lambda: [int(f["SD"][3:]) for f in fake.submitted],
+        )
+
+
+@contextlib.asynccontextmanager
+async def acs() -> AsyncIterator[Local]:
+    fake = FakeAcs()
+    async with serving(fake.app, grace=0) as url:
+        yield Local(
+            lambda port: {
+                "acs_endpoint": f"http://127.0.0.1:{port}",
+                "acs_access_key": fake.access_key,
+            },
+            port_of(url),
+            # ACS queues one message per Operation-Id, however often it is asked.
+            lambda: [int(m["content"]["subject"][3:]) for m in fake.sent],
+        )
+
+
+def sms(n: int) -> SmsSend:
+    # To the recipient the local servers send no report for: there is no report route here.
+    return SmsSend(reference(n), "+" + SILENT, "Altinn", "Code 123456", 300)
+
+
+def email(n: int) -> EmailSend:
+    return EmailSend(
+        reference(n),
+        "silent@example.no",
+        "noreply@example.no",
+        reference(n),
+        "123",
+        ContentType.PLAIN,
+    )
+
+
+PROVIDERS = {"twilio": twilio, "linkmobility": linkmobility, "acs": acs}
+
+
+def handover(settings: Settings, name: str, http: httpx.AsyncClient) -> tuple[Handover, bool]:
+    """The provider's gateway as the worker builds it: its handover, and whether the provider
+    recognises a repeat."""
+    context = gateway_context(settings, name, http)
+    if name in settings.email_sections():
+        mailer = settings.email_sections()[name].email_gateway(context)
+
+        async def send_email(n: int) -> Receipt:
+            return await mailer.send_email(email(n))
+
+        return send_email, mailer.deduplicates
+    texter = settings.sms_sections()[name].sms_gateway(context)
+
+    async def send_sms(n: int) -> Receipt:
+        return await texter.send_sms(sms(n))
+
+    return send_sms, texter.deduplicates
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
+@pytest.mark.parametrize("name", list(PROVIDERS))
+async def test_a_line_cut_anywhere_never_sends_a_message_twice(name: str, kept: bool) -> None:
+    keep = {} if kept else {"max_keepalive_connections": 0}
+    async with (
+        PROVIDERS[name]() as local,
+        proxied(local.port) as proxy,
+        new_client(**keep) as http,  # the gateways' own client, pooled as in the worker
+    ):
+        settings = Settings(_env_file=None, **local.settings(proxy.port))  # type: ignore[call-arg]
+        send, deduplicates = handover(settings, name, http)
+        outcomes = await cut_in_turn(send, proxy, send if kept else None)
+        # A provider that recognises a repeat is asked again, as the handover does.
+        again = [
+            (await send(n)).outcome.name
+            for n, outcome in outcomes.items()
+            if outcome == AMBIGUOUS and deduplicates
+        ]
+
+    assert broken_promises(outcomes, local.taken()) == {}
+    # A cut after the request left is ambiguous: HTTP cannot tell whether it arrived.
+    assert set(outcomes.values()) == {"ACCEPTED", AMBIGUOUS}
+    assert again == (["ACCEPTED"] * len(again))
+    assert bool(again) == (name == "acs")
