@@ -12,11 +12,11 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.connection import plain_connection
+from core.outbound import new_client
 from core.temporal import connect_temporal
 from devstack import services
 from devstack.postgres import scratch_postgres_database
@@ -119,7 +119,8 @@ async def stack(
     await group.start(services.simulator(settings, {"SIMULATOR_EXPIRY_SCALE": "0.02"}))
     async with (
         api_and_worker(settings, engine, connection) as api,
-        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as sim,
+        # Idle connections dropped before the simulator drops them (uvicorn: 5 s), as ours are.
+        new_client(base_url=settings.simulator.url, timeout=30) as sim,
     ):
         yield Stack(settings, client, engine, api, sim, connection)
     await group.stop_all()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from core.outbound import new_client
 from devstack.processes import ProcessGroup
 from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from store.engine import create_db_engine
@@ -37,7 +38,8 @@ async def faults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faul
             simulator_env={"SIMULATOR_EXPIRY_SCALE": "0.1"},
         ) as client,
         httpx.AsyncClient(base_url=settings.api_url, timeout=60) as api,
-        httpx.AsyncClient(base_url=settings.simulator.url, timeout=30) as simulator,
+        # Idle connections dropped before the simulator drops them (uvicorn: 5 s), as ours are.
+        new_client(base_url=settings.simulator.url, timeout=30) as simulator,
     ):
         yield FaultStack(settings, client, engine, api, simulator, connection, group)
     engine.dispose()

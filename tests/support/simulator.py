@@ -9,6 +9,7 @@ import httpx
 from aiosmtpd.smtp import SMTP
 
 from core.config import Settings
+from core.outbound import new_client
 from devstack import services
 from simulator.config import SimulatorSettings
 from simulator.http_api import create_app
@@ -61,7 +62,7 @@ async def simulator_in_process(
                 serving(
                     create_app(inbox, reports, config, outage), config.http_port, grace
                 ) as base,
-                httpx.AsyncClient(base_url=base, timeout=10) as client,
+                new_client(base_url=base, timeout=10) as client,  # drops idle ones first
             ):
                 yield client
         finally:
