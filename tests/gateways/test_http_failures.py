@@ -2,14 +2,14 @@
 after each chunk of a handover in turn: no message sent twice, none sent that was called not
 sent, and where the provider recognises a repeat, one asked again still sent once."""
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from core.config import Settings
 from core.outbound import new_client
@@ -30,66 +30,52 @@ def reference(n: int) -> str:
 
 @dataclass(frozen=True)
 class Local:
-    """A provider's local server: the settings that point its gateway at a port (the proxy's),
-    the port it listens on, and the messages it has taken, by number."""
+    """A provider's local server: its app, the settings that point its gateway at a port (the
+    proxy's), and the messages it has taken, by number."""
 
+    app: Starlette
     settings: Callable[[int], dict[str, Any]]
-    port: int
     taken: Callable[[], list[int]]
 
 
-def port_of(url: str) -> int:
-    return int(url.rpartition(":")[2])
-
-
-@contextlib.asynccontextmanager
-async def twilio() -> AsyncIterator[Local]:
+def twilio() -> Local:
     fake = FakeTwilio()
 
     def taken() -> list[int]:
         refs = [parse_qs(urlsplit(f["StatusCallback"]).query)["ref"][0] for f in fake.created]
         return [int(ref[3:]) for ref in refs]
 
-    async with serving(fake.app, grace=0) as url:
-        yield Local(
-            lambda port: {
-                "twilio_base_url": f"http://127.0.0.1:{port}",
-                "twilio_account_sid": fake.account_sid,
-                "twilio_auth_token": fake.auth_token,
-            },
-            port_of(url),
-            taken,
-        )
+    def settings(port: int) -> dict[str, Any]:
+        return {
+            "twilio_base_url": f"http://127.0.0.1:{port}",
+            "twilio_account_sid": fake.account_sid,
+            "twilio_auth_token": fake.auth_token,
+        }
+
+    return Local(fake.app, settings, taken)
 
 
-@contextlib.asynccontextmanager
-async def linkmobility() -> AsyncIterator[Local]:
+def linkmobility() -> Local:
     fake = FakeLinkMobility()
-    async with serving(fake.app, grace=0) as url:
-        yield Local(
-            lambda port: {
-                "linkmobility_base_url": f"http://127.0.0.1:{port}/",
-                "linkmobility_username": fake.username,
-                "linkmobility_password": fake.password,
-            },
-            port_of(url),
-            lambda: [int(f["SD"][3:]) for f in fake.submitted],
-        )
+
+    def settings(port: int) -> dict[str, Any]:
+        return {
+            "linkmobility_base_url": f"http://127.0.0.1:{port}/",
+            "linkmobility_username": fake.username,
+            "linkmobility_password": fake.password,
+        }
+
+    return Local(fake.app, settings, lambda: [int(f["SD"][3:]) for f in fake.submitted])
 
 
-@contextlib.asynccontextmanager
-async def acs() -> AsyncIterator[Local]:
+def acs() -> Local:
     fake = FakeAcs()
-    async with serving(fake.app, grace=0) as url:
-        yield Local(
-            lambda port: {
-                "acs_endpoint": f"http://127.0.0.1:{port}",
-                "acs_access_key": fake.access_key,
-            },
-            port_of(url),
-            # ACS queues one message per Operation-Id, however often it is asked.
-            lambda: [int(m["content"]["subject"][3:]) for m in fake.sent],
-        )
+
+    def settings(port: int) -> dict[str, Any]:
+        return {"acs_endpoint": f"http://127.0.0.1:{port}", "acs_access_key": fake.access_key}
+
+    # ACS queues one message per Operation-Id, however often it is asked.
+    return Local(fake.app, settings, lambda: [int(m["content"]["subject"][3:]) for m in fake.sent])
 
 
 def sms(n: int) -> SmsSend:
@@ -134,9 +120,10 @@ def handover(settings: Settings, name: str, http: httpx.AsyncClient) -> tuple[Ha
 @pytest.mark.parametrize("name", list(PROVIDERS))
 async def test_a_line_cut_anywhere_never_sends_a_message_twice(name: str, kept: bool) -> None:
     keep = {} if kept else {"max_keepalive_connections": 0}
+    local = PROVIDERS[name]()
     async with (
-        PROVIDERS[name]() as local,
-        proxied(local.port) as proxy,
+        serving(local.app, grace=0) as url,
+        proxied(int(url.rpartition(":")[2])) as proxy,
         new_client(**keep) as http,  # the gateways' own client, pooled as in the worker
     ):
         settings = Settings(_env_file=None, **local.settings(proxy.port))  # type: ignore[call-arg]
