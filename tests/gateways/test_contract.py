@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.config import Settings
+from core.outbound import new_client
 from domain.orders import ContentType
 from domain.reports import DeliveryReport, MatchKey
 from gateways.base import (
@@ -163,7 +163,7 @@ async def provider(request: pytest.FixtureRequest) -> AsyncIterator[Provider]:
     async with (
         serving(sink.app) as reports,
         case.running(reports) as values,
-        httpx.AsyncClient() as http,
+        new_client() as http,  # the gateways' own client, as the worker makes it
     ):
         settings = Settings(_env_file=None, gateway_timeout_seconds=0.5, **values)  # type: ignore[call-arg]
         context = gateway_context(settings, case.provider, http)
