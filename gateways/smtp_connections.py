@@ -4,7 +4,7 @@ STARTTLS, EHLO and AUTH round trips of a new connection, and the QUIT of the las
 import asyncio
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import aiosmtplib
 from aiosmtplib.typing import Default
@@ -33,11 +33,6 @@ class SmtpClient(aiosmtplib.SMTP):
         """EHLO (HELO where the server knows no better), unless connecting did it already
         (STARTTLS, AUTH): the server's extensions are known only after it."""
         await self._ehlo_or_helo_if_needed()
-
-    async def mail(self, sender: str, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
-        # A message begins: on a kept connection, the last one's content went out long ago.
-        self.data_sent = False
-        return await super().mail(sender, **kwargs)
 
     async def data(
         self,
@@ -70,6 +65,8 @@ class SmtpClient(aiosmtplib.SMTP):
     ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
         """One recipient's message with MAIL, RCPT and DATA pipelined where the server offers
         it (RFC 2920); otherwise, or to several recipients, one command at a time."""
+        # A message begins: on a kept connection, the last one's content went out long ago.
+        self.data_sent = False
         to = [recipients] if isinstance(recipients, str) else list(recipients)
         if len(to) != 1 or not self.supports_extension("pipelining"):
             return await super().sendmail(
@@ -84,7 +81,6 @@ class SmtpClient(aiosmtplib.SMTP):
         options = list(mail_options or [])
         if self.supports_extension("size"):
             options.insert(0, f"SIZE={len(lines)}")
-        self.data_sent = False
         wait = self._wait(timeout)
         replies = Replies(self._transport())
         try:

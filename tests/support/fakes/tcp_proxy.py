@@ -62,7 +62,6 @@ async def proxied(port: int, round_trip_ms: float = 0.0) -> AsyncIterator[Proxy]
         finally:
             sending.cancel()
 
-    pumps: set[asyncio.Future[Any]] = set()
     connections: set[asyncio.Task[Any]] = set()
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -72,7 +71,6 @@ async def proxied(port: int, round_trip_ms: float = 0.0) -> AsyncIterator[Proxy]
         both = asyncio.gather(
             pump(reader, up_writer, proxy.sent, cut), pump(up_reader, writer, None, cut)
         )
-        pumps.add(both)
         ending: set[asyncio.Future[Any]] = {both, asyncio.ensure_future(cut.wait())}
         with contextlib.suppress(OSError, asyncio.CancelledError):
             await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
@@ -92,7 +90,6 @@ async def proxied(port: int, round_trip_ms: float = 0.0) -> AsyncIterator[Proxy]
         yield proxy
     finally:
         server.close()
-        for both in pumps:
-            both.cancel()
-        # Each connection closes both its sides once its pumps stop.
+        for task in connections:
+            task.cancel()  # it still closes both its sides
         await asyncio.gather(*connections, return_exceptions=True)
