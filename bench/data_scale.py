@@ -64,7 +64,7 @@ def run(
             engines[size] = create_db_engine(url)
             databases.callback(engines[size].dispose)
             load(engines[size], 0, size)
-            _vacuum(engines[size])
+            vacuum(engines[size])
         results: dict[str, Any] = {"sizes": measure(engines, probes_per_size, rounds)}
         results["ratios"] = _ratios(results["sizes"], sizes)
         largest = engines[sizes[-1]]
@@ -76,7 +76,7 @@ def run(
     return results
 
 
-def _vacuum(engine: Engine) -> None:
+def vacuum(engine: Engine) -> None:
     """The store as autovacuum keeps it in service: a table just loaded by COPY has neither its
     statistics nor its visibility map, and autovacuum would make them while the probes run."""
     with autocommitted(engine) as connection:  # VACUUM cannot run inside a transaction

@@ -5,14 +5,15 @@ own, started after the other sections' has stopped."""
 import os
 from typing import Any
 
-from bench import scenarios, targets
+from bench import retention, scenarios, targets
 from bench.stack import bench_stack
 from devstack.postgres import scratch_postgres_database
 from store.migrate import migrate_database
 
 
 async def measure(server_url: str, quick: bool) -> dict[str, Any]:
-    """p50 at 5 req/s and CPU per order at 10 req/s, as the engine section measures them."""
+    """p50 at 5 req/s and CPU per order at 10 req/s, as the engine section measures them, and
+    orders beside retention, as the retention section measures them."""
     steady = 10.0 if quick else 30.0
     with scratch_postgres_database(server_url) as url:
         migrate_database(url)
@@ -25,10 +26,12 @@ async def measure(server_url: str, quick: bool) -> dict[str, Any]:
             before = postgres_cpu_seconds()
             cpu = await targets.cpu_per_order(service, 10.0, steady)
             spent = postgres_cpu_seconds() - before
+            await service.quiet()
+            removal = await retention.measure(ctx, quick)
     per_order = cpu["cpu_ms_per_order"]
     per_order["postgresql"] = round(1000 * spent / cpu["orders"], 1)
     per_order["total"] = round(per_order["total"] + per_order["postgresql"], 1)
-    return {"at_5_rps": at_5.as_dict(), "cpu": cpu}
+    return {"at_5_rps": at_5.as_dict(), "cpu": cpu, "retention": removal}
 
 
 def postgres_cpu_seconds() -> float:

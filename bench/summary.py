@@ -15,6 +15,8 @@ def lines(results: dict[str, Any]) -> list[str]:
         *_engine(results.get("engine", {})),
         *_front_door(results.get("front-door", {})),
         *_postgres(results.get("postgres", {}), results.get("engine", {})),
+        *_retention(results.get("retention", {}), "SQLite"),
+        *_retention(results.get("postgres", {}).get("retention", {}), "PostgreSQL"),
         *_store(results.get("store", {})),
         *_neighbours(results.get("neighbours", {})),
     ]
@@ -108,6 +110,20 @@ def _postgres(postgres: dict[str, Any], compared: dict[str, Any]) -> list[str]:
         p50 += f" (SQLite: {compared['at_5_rps']['service']['p50_ms']})"
         total += f" (SQLite: {compared['cpu']['service']['cpu_ms_per_order']['total']})"
     return ["service on PostgreSQL, the production store", p50, total]
+
+
+def _retention(found: dict[str, Any], store: str) -> list[str]:
+    if "orders_alone" not in found:
+        return []
+
+    def latency(name: str) -> str:
+        return f"{found[name]['p50_ms']} / {found[name]['p99_ms']} ms"
+
+    return [
+        f"orders at 5 req/s beside retention on {store}, p50 / p99",
+        f"  alone {latency('orders_alone')}; while it removes {found['removed_rows']} rows"
+        f" ({found['retention_seconds']} s) {latency('orders_while_retention_runs')}",
+    ]
 
 
 def _store(store: dict[str, Any]) -> list[str]:

@@ -50,3 +50,16 @@ def test_noisy_neighbour_figures_without_cpu_print_the_lags() -> None:
 
     assert len(printed) == 2
     assert printed[1].startswith("  alone 22.8 / 59.0 ms")
+
+
+def test_orders_beside_retention_print_on_each_store_measured() -> None:
+    results = json.loads((RESULTS / "2026-11-30T2049.json").read_text())
+    results["postgres"]["retention"] = results.pop("retention")
+
+    printed = lines(results)
+
+    at = printed.index("orders at 5 req/s beside retention on PostgreSQL, p50 / p99")
+    assert printed[at + 1] == (
+        "  alone 44.1 / 69.2 ms; while it removes 200000 rows (78.8 s) 61.2 / 177.1 ms"
+    )
+    assert not any("on SQLite" in line for line in printed)
