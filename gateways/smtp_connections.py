@@ -2,8 +2,9 @@
 STARTTLS, EHLO and AUTH round trips of a new connection, and the QUIT of the last one."""
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, cast
 
 import aiosmtplib
@@ -46,11 +47,8 @@ class SmtpClient(aiosmtplib.SMTP):
         start = await self.execute_command(b"DATA", timeout=timeout)
         if start.code != aiosmtplib.SMTPStatus.start_input:
             raise aiosmtplib.SMTPDataError(start.code, start.message)
-        replies = Replies(self._transport())
-        try:
+        with self._replies() as replies:
             return await self._content(replies, normalized(message), self._wait(timeout))
-        finally:
-            replies.hand_back()
 
     async def sendmail(
         self,
@@ -82,13 +80,10 @@ class SmtpClient(aiosmtplib.SMTP):
         if self.supports_extension("size"):
             options.insert(0, f"SIZE={len(lines)}")
         wait = self._wait(timeout)
-        replies = Replies(self._transport())
-        try:
+        with self._replies() as replies:
             replies.send(envelope(sender, to[0], options, rcpt_options or []))
             await replies.envelope_taken(sender, to[0], wait)
             reply = await self._content(replies, lines, wait)
-        finally:
-            replies.hand_back()
         return {}, reply.message
 
     async def _content(
@@ -103,11 +98,18 @@ class SmtpClient(aiosmtplib.SMTP):
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)
         return reply
 
-    def _transport(self) -> asyncio.Transport:
+    @contextlib.contextmanager
+    def _replies(self) -> Iterator[Replies]:
+        """The connection held for a transaction's replies, handed back to aiosmtplib after it
+        whatever happened."""
         transport = self.protocol and self.protocol.transport
         if transport is None:
             raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-        return cast(asyncio.Transport, transport)
+        replies = Replies(cast(asyncio.Transport, transport))
+        try:
+            yield replies
+        finally:
+            replies.hand_back()
 
     def _wait(self, timeout: float | Literal[Default.token] | None) -> float | None:
         return self.timeout if timeout is Default.token else timeout
