@@ -23,8 +23,6 @@ async def measure(ctx: Context, quick: bool) -> dict[str, Any]:
     # Old and completed, so every one of them is the retention's to remove.
     ending = datetime.now(UTC) - timedelta(days=DAYS + 10)
     await asyncio.to_thread(data_scale.load, ctx.engine, 0, old, ending, 5)
-    if ctx.engine.dialect.name == "postgresql":
-        await asyncio.to_thread(data_scale.vacuum, ctx.engine)
     alone, _ = await at_rate(service(ctx), RATE, seconds)
     began = time.perf_counter()
     run = await ctx.client.start_workflow(
