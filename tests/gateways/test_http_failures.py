@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from core.config import Settings
 from core.outbound import new_client
 from domain.orders import ContentType
-from gateways.base import EmailSend, Receipt, SmsSend
+from gateways.base import EmailSend, SmsSend
 from gateways.registry import gateway_context
 from tests.support.cuts import AMBIGUOUS, Handover, broken_promises, cut_in_turn
 from tests.support.fakes.acs import FakeAcs
@@ -103,17 +103,9 @@ def handover(settings: Settings, name: str, http: httpx.AsyncClient) -> tuple[Ha
     context = gateway_context(settings, name, http)
     if name in settings.email_sections():
         mailer = settings.email_sections()[name].email_gateway(context)
-
-        async def send_email(n: int) -> Receipt:
-            return await mailer.send_email(email(n))
-
-        return send_email, mailer.deduplicates
+        return (lambda n: mailer.send_email(email(n))), mailer.deduplicates
     texter = settings.sms_sections()[name].sms_gateway(context)
-
-    async def send_sms(n: int) -> Receipt:
-        return await texter.send_sms(sms(n))
-
-    return send_sms, texter.deduplicates
+    return (lambda n: texter.send_sms(sms(n))), texter.deduplicates
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["new-connection", "kept-connection"])
