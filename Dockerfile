@@ -6,7 +6,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY activities ./activities
 COPY api ./api
 COPY core ./core
@@ -18,7 +18,7 @@ COPY store ./store
 COPY webhooks ./webhooks
 COPY workflows ./workflows
 COPY worker.py ./
-RUN pip install .
+RUN pip install -c constraints.txt .
 
 FROM python:3.11-slim
 # The worker's metrics listen beyond the container, to be scraped (docs/observability.md).

@@ -9,13 +9,15 @@ ORG ?= ttd
 TEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
 BENCH_STAMP := $(VENV)/.bench-stamp
+# Every install takes the versions the suite last passed with (scripts/lock.sh writes them).
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint token install bench clean migrate histories screenshot
+.PHONY: run test lint token install bench clean migrate histories screenshot lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -45,11 +47,14 @@ token: $(STAMP)  ## print a development token: make token ORG=ttd (SCOPE=notific
 	@$(PY) -m devstack.token --org $(ORG) $(if $(SCOPE),--scope "$(SCOPE)")
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PIP_INSTALL) -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)  ## measure the service against the no-engine floor: bench/results/
 	BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh)" $(PY) -m bench $(BENCH_ARGS)
+
+lock:  ## resolve the dependencies afresh into constraints.txt (then make test)
+	PYTHON=$(PYTHON) scripts/lock.sh
 
 clean:
 	rm -rf .data

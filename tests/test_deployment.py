@@ -459,6 +459,14 @@ def test_image_holds_every_package_pip_installs() -> None:
     assert {"pyproject.toml", "README.md", "worker.py"} <= copied_sources()
 
 
+def test_image_installs_the_versions_the_suite_passed_with() -> None:
+    installs = [line for line in dockerfile_stages()[0] if line.startswith("RUN pip install")]
+
+    assert installs
+    assert all("-c constraints.txt" in line for line in installs)
+    assert "constraints.txt" in copied_sources()
+
+
 def test_dockerignore_keeps_nothing_the_image_copies_out() -> None:
     ignored = {
         line.strip()
