@@ -11,12 +11,16 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pin_lines() -> list[str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def pins() -> dict[str, Version]:
     pinned: dict[str, Version] = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            pinned[canonicalize_name(name)] = Version(version)
+    for line in pin_lines():
+        name, _, version = line.partition("==")
+        pinned[canonicalize_name(name)] = Version(version)
     return pinned
 
 
@@ -29,8 +33,7 @@ def requirements(*extras: str) -> list[Requirement]:
 
 
 def test_every_line_pins_one_version() -> None:
-    lines = (ROOT / "constraints.txt").read_text().splitlines()
-    pinned = [line for line in lines if line and not line.startswith("#")]
+    pinned = pin_lines()
 
     # A URL or a path (a local or editable install at the time of the lock) would pin nothing.
     assert all(str(Requirement(line).specifier).startswith("==") for line in pinned)
