@@ -11,17 +11,16 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pin_lines() -> list[str]:
+def pinned() -> list[Requirement]:
     lines = (ROOT / "constraints.txt").read_text().splitlines()
-    return [line for line in lines if line and not line.startswith("#")]
+    return [Requirement(line) for line in lines if line and not line.startswith("#")]
 
 
 def pins() -> dict[str, Version]:
-    pinned: dict[str, Version] = {}
-    for line in pin_lines():
-        name, _, version = line.partition("==")
-        pinned[canonicalize_name(name)] = Version(version)
-    return pinned
+    return {
+        canonicalize_name(pin.name): Version(str(pin.specifier).removeprefix("=="))
+        for pin in pinned()
+    }
 
 
 def requirements(*extras: str) -> list[Requirement]:
@@ -33,17 +32,17 @@ def requirements(*extras: str) -> list[Requirement]:
 
 
 def test_every_line_pins_one_version() -> None:
-    pinned = pin_lines()
+    lines = pinned()
 
     # A URL or a path (a local or editable install at the time of the lock) would pin nothing.
-    assert all(str(Requirement(line).specifier).startswith("==") for line in pinned)
-    assert len(pins()) == len(pinned)
+    assert all(str(pin.specifier).startswith("==") for pin in lines)
+    assert len(pins()) == len(lines)
 
 
 def test_every_requirement_is_pinned_within_what_pyproject_allows() -> None:
-    pinned = pins()
+    versions = pins()
     for requirement in requirements():
-        version = pinned.get(canonicalize_name(requirement.name))
+        version = versions.get(canonicalize_name(requirement.name))
         assert version is not None, f"{requirement.name} is not in constraints.txt"
         assert requirement.specifier.contains(version), f"{requirement} excludes {version}"
 
