@@ -21,6 +21,11 @@ _NOT_A_NAME = (
     f" underscores, joined by single dots, at most {_MAX_NAME_LENGTH} characters in all."
 )
 _RESOLVE_SECONDS = 5.0
+# RFC 6052's well-known prefix: the IPv4 address in the last 32 bits. Python counts it global.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Python counts these global too: NAT64's local-use prefix (RFC 8215), the deprecated
+# IPv4-compatible (RFC 4291) and site-local (RFC 3879) addresses.
+_LOCAL_IPV6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "fec0::/10"))
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Metadata services of the clouds; most are link-local or private already, these are not all.
 _METADATA = frozenset(
@@ -87,10 +92,21 @@ def _host_name(host: str) -> str:
 
 
 def forbidden(address: IpAddress) -> bool:
-    """Loopback, private, link-local, multicast, reserved and metadata addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Loopback, private, link-local, multicast, reserved and metadata addresses, and an IPv6
+    address that carries a forbidden IPv4 one or that only a local network routes."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _LOCAL_IPV6):
+            return True
+        address = _carried_ipv4(address) or address
     return address in _METADATA or address.is_multicast or not address.is_global
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that a mapped, a NAT64 (a gateway translates it to the IPv4 network
+    behind it) or a 6to4 address reaches: that address decides."""
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.ipv4_mapped or address.sixtofour
 
 
 async def resolve(url: str, *, https_only: bool, allow_private: bool) -> Target:

@@ -28,13 +28,30 @@ from webhooks.targets import TargetRefused, check_url, forbidden, resolve, valid
         "ff02::1",
         "::ffff:10.0.0.1",
         "::",
+        "64:ff9b::a00:1",  # NAT64 to 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 to the metadata address
+        "64:ff9b:1::a00:1",
+        "::7f00:1",
+        "2002:a9fe:a9fe::1",  # 6to4 from the metadata address
+        "2002:a00:1::1",
+        "fec0::1",
     ],
 )
 def test_private_and_special_addresses_are_forbidden(address: str) -> None:
     assert forbidden(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700:4700::1111",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ],
+)
 def test_public_addresses_are_allowed(address: str) -> None:
     assert not forbidden(ipaddress.ip_address(address))
 
