@@ -2,6 +2,7 @@
 no redirect."""
 
 import asyncio
+import ssl
 import time
 from dataclasses import dataclass
 from ipaddress import IPv6Address
@@ -28,17 +29,19 @@ class Attempt:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def new_client() -> httpx.AsyncClient:
+def new_client(verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
     """No proxies from the environment: a proxy would connect to the name, not the checked
     address. No redirects: a receiver cannot send a delivery somewhere else. No cap on
     connections: the worker's slots bound them (each attempt one, a first attempt one per
     subscription of its tenant), and a cap shared by all receivers made every tenant's attempt
-    wait for the connections that one tenant's hanging receivers held."""
+    wait for the connections that one tenant's hanging receivers held. `verify`: the
+    certificates to trust, httpx's (certifi's) unless a deployment names its own."""
     return outbound.new_client(
         max_connections=None,
         max_keepalive_connections=50,
         trust_env=False,
         follow_redirects=False,
+        verify=verify,
     )
 
 
@@ -50,7 +53,12 @@ async def post_event(
         "POST",
         _pinned(target),
         content=body,
-        headers={**headers, "host": target.authority, "user-agent": USER_AGENT},
+        headers={
+            **headers,
+            **_connection(target),
+            "host": target.authority,
+            "user-agent": USER_AGENT,
+        },
         # TLS checks the certificate against the name, while TCP goes to the checked address.
         extensions={"sni_hostname": target.host},
         timeout=seconds,
@@ -78,6 +86,13 @@ async def _read_some(response: httpx.Response) -> None:
         read += len(chunk)
         if read >= MAX_RESPONSE_BYTES:
             return
+
+
+def _connection(target: Target) -> dict[str, str]:
+    """A TLS connection is closed after its one request. The pool files connections by the
+    address the URL is pinned to, so it would hand one name's session, whose certificate was
+    checked for that name, to the next delivery to any other name at that address."""
+    return {"connection": "close"} if target.scheme == "https" else {}
 
 
 def _pinned(target: Target) -> str:
