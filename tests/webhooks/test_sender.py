@@ -53,7 +53,8 @@ async def test_a_tls_session_checked_for_one_name_is_not_used_for_another(
         first = await post_event(http, _target("localhost", port), {}, b"{}", 5)
         again = await post_event(http, _target("localhost", port), {}, b"{}", 5)
         other = await post_event(http, _target(_OTHER_NAME, port), {}, b"{}", 5)
-    assert first.delivered and again.delivered
+    assert first.delivered
+    assert again.delivered
     assert other.status_code is None
     assert "CERTIFICATE_VERIFY_FAILED" in (other.error or "")
     assert names == ["localhost", "localhost"]  # the other name's event never left
