@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings
 from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config
 from gateways.event_grid import EventGridReports
 from gateways.html_text import alternatives
-from gateways.http_failures import json_object, transport_failure, unavailable
+from gateways.http_failures import answer_failure, json_object, transport_failure
 
 PROVIDER = "acs"
 # Operation ids are derived from our reference, so every retry of a handover names the same
@@ -81,9 +81,11 @@ class AcsEmail:
             raise transport_failure(PROVIDER, exc) from exc
         if response.status_code == 202:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_operation(response, operation))
-        if response.status_code in (401, 403, 408, 429) or response.status_code >= 500:
-            # Throttled, down, or our key and clock: nothing was queued.
-            raise unavailable(PROVIDER, response)
+        status = response.status_code
+        if status in (401, 403, 408, 429) or not 400 <= status < 500:
+            # Throttled, down, or our key and clock: nothing was queued. A 5xx but 503, or a
+            # success other than 202, may come after it was.
+            raise answer_failure(PROVIDER, response)
         code, text = _error(response)
         if code == _SUPPRESSED:
             return Receipt(Outcome.BARRED, detail=code)

@@ -19,9 +19,18 @@ def transport_failure(
     return HandoverAmbiguous(f"{provider} did not answer after the request left: {reason}")
 
 
-def unavailable(provider: str, response: httpx.Response) -> GatewayUnavailable:
-    """The gateway answered that it did not take the message (throttled, down, misconfigured)."""
-    return GatewayUnavailable(f"{provider} answered {response.status_code}")
+def answer_failure(
+    provider: str, response: httpx.Response
+) -> GatewayUnavailable | HandoverAmbiguous:
+    """An answer that is neither the gateway's acceptance nor its refusal. A client error (but
+    409, which may be a provider's "already have it") and 503 say the request was not acted on:
+    throttled, down, misconfigured. Any other may come after the provider took the message: a
+    500 after it made the record, a 502 or 504 from its edge after passing the request on, a
+    success the protocol does not name."""
+    code = response.status_code
+    if code == 503 or (400 <= code < 500 and code != 409):
+        return GatewayUnavailable(f"{provider} answered {code}")
+    return HandoverAmbiguous(f"{provider} answered {code} after the request left")
 
 
 def json_object(response: httpx.Response) -> dict[str, object]:

@@ -28,7 +28,7 @@ from gateways.base import (
     section_config,
 )
 from gateways.credentials import basic_auth_matches
-from gateways.http_failures import transport_failure, unavailable
+from gateways.http_failures import answer_failure, transport_failure
 
 PROVIDER = "linkmobility"
 _INVALID_RECIPIENT = "Invalid RCV"
@@ -84,7 +84,7 @@ class LinkMobilitySms:
         except httpx.TransportError as exc:
             raise transport_failure(PROVIDER, exc) from exc
         if response.status_code != 200:
-            raise unavailable(PROVIDER, response)
+            raise answer_failure(PROVIDER, response)
         return _receipt(response.content)
 
     def _session(self, message: SmsSend) -> bytes:
@@ -121,7 +121,11 @@ def _receipt(content: bytes) -> Receipt:
     except ET.ParseError as exc:
         # It answered 200: the message may well have been taken.
         raise HandoverAmbiguous("Link Mobility answered with unreadable XML") from exc
-    if root.findtext("LOGON") != "OK":
+    logon = root.findtext("LOGON")
+    if logon is None:
+        # XML, but not the gateway's answer (a proxy's page): nothing says it was not taken.
+        raise HandoverAmbiguous("Link Mobility answered without a logon status")
+    if logon != "OK":
         raise GatewayUnavailable(f"Link Mobility logon refused: {root.findtext('REASON')}")
     msg = root.find("MSGLST/MSG")
     if msg is None:

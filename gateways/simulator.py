@@ -23,7 +23,7 @@ from gateways.base import (
     report_json,
     section_config,
 )
-from gateways.http_failures import transport_failure, unavailable
+from gateways.http_failures import answer_failure, transport_failure
 from gateways.smtp import SmtpEmail, SmtpServer
 from gateways.smtp_connections import IDLE_SECONDS
 
@@ -67,7 +67,7 @@ class SimulatorSms:
             if error.startswith(_INVALID_RECIPIENT):
                 return Receipt(Outcome.INVALID_RECIPIENT, detail=error)
             return Receipt(Outcome.REFUSED, detail=error)
-        raise unavailable(self._provider, response)
+        raise answer_failure(self._provider, response)
 
 
 class SimulatorReports(ReportReader):

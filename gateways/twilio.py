@@ -31,7 +31,7 @@ from gateways.base import (
     section_config,
 )
 from gateways.credentials import query_value
-from gateways.http_failures import json_object, transport_failure, unavailable
+from gateways.http_failures import answer_failure, json_object, transport_failure
 
 PROVIDER = "twilio"
 REPORT_PATH = "/notifications/api/v1/delivery-reports/twilio"
@@ -151,8 +151,8 @@ class TwilioSms:
         if response.status_code == 201:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_sid(response))
         if response.status_code != 400:
-            # 401/403/404: our credentials or account; 429 and 5xx: Twilio. Nothing was created.
-            raise unavailable(PROVIDER, response)
+            # 401/403/404: our credentials or account; 429 and 503: Twilio. Nothing was created.
+            raise answer_failure(PROVIDER, response)
         error = json_object(response)
         code = error.get("code")
         outcome = _REFUSED_RECIPIENT.get(code if isinstance(code, int) else 0, Outcome.REFUSED)

@@ -188,12 +188,15 @@ async def test_first_provider_silent_after_the_request_left_is_never_followed_by
     assert on_the_second == []
 
 
+@pytest.mark.parametrize(
+    "recipient", [fake_twilio.HANG, fake_twilio.EDGE_FAILURE], ids=["silent", "edge-502"]
+)
 async def test_a_provider_without_deduplication_silent_after_the_request_left_ends_the_handover(
-    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment, recipient: str
 ) -> None:
-    """Twilio first (no idempotency key), the second simulator after it: Twilio goes silent,
-    so the message may have been sent, and the second provider is not asked, nor Twilio again
-    by a retry with the same key."""
+    """Twilio first (no idempotency key), the second simulator after it: Twilio goes silent, or
+    its edge answers 502 after Twilio took the message, so the message may have been sent, and
+    the second provider is not asked, nor Twilio again by a retry with the same key."""
     settings, engine = failover_settings
     twilio = FakeTwilio()
     async with serving(twilio.app, grace=0) as twilio_url:
@@ -214,7 +217,7 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
             api_and_worker(twilio_first, engine, _connection(temporal_env)) as api,
         ):
             org, key = new_org(), new_key()
-            order, headers = sms_order(fake_twilio.HANG, key=key), auth_headers(settings, org)
+            order, headers = sms_order(recipient, key=key), auth_headers(settings, org)
             response = await api.post(SMS, json=order, headers=headers)
             retried = await api.post(SMS, json=order, headers=headers)
             sent_to_the_second = await received_for(second, org, key)

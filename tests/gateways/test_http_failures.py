@@ -10,11 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from core.config import Settings
 from core.outbound import new_client
 from domain.orders import ContentType
-from gateways.base import EmailSend, SmsSend
+from gateways.base import EmailSend, GatewayUnavailable, HandoverAmbiguous, SmsSend
 from gateways.registry import gateway_context
 from tests.support.cuts import AMBIGUOUS, Handover, broken_promises, cut_in_turn
 from tests.support.fakes.acs import FakeAcs
@@ -133,3 +136,36 @@ async def test_a_line_cut_anywhere_never_sends_a_message_twice(name: str, kept: 
     assert set(outcomes.values()) == {"ACCEPTED", AMBIGUOUS}
     assert again == (["ACCEPTED"] * len(again))
     assert bool(again) == (name == "acs")
+
+
+def answering(status: int) -> Starlette:
+    """A provider's edge answering every request with `status` and a page of its own, after
+    whatever the provider behind it did with the request."""
+
+    async def answer(request: Request) -> Response:
+        await request.body()
+        page = f"<html><body>{status}</body></html>"
+        return Response(page, status_code=status, media_type="text/html")
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+
+
+@pytest.mark.parametrize(
+    ("status", "taken"),
+    # 503 and a client error: the request was not acted on. 500, 502 and 504 may come after the
+    # provider took the message, and so may a success that is not the provider's own answer.
+    [(503, False), (429, False), (401, False), (500, None), (502, None), (504, None), (200, None)],
+)
+@pytest.mark.parametrize("name", list(PROVIDERS))
+async def test_an_error_answer_says_not_sent_only_where_http_says_the_request_was_not_acted_on(
+    name: str, status: int, taken: bool | None
+) -> None:
+    async with serving(answering(status), grace=0) as url, new_client() as http:
+        port = int(url.rpartition(":")[2])
+        settings = Settings(_env_file=None, **PROVIDERS[name]().settings(port))  # type: ignore[call-arg]
+        send, _ = handover(settings, name, http)
+        with pytest.raises((GatewayUnavailable, HandoverAmbiguous)) as failed:
+            await send(1)
+
+    expected = GatewayUnavailable if taken is False else HandoverAmbiguous
+    assert type(failed.value) is expected, str(failed.value)

@@ -30,6 +30,7 @@ BARRED = "+4799990003"
 SILENT = "+4799990008"
 BUSY = "+4799990009"
 HANG = "+4799990013"
+EDGE_FAILURE = "+4799990502"  # created, and then its edge answers 502
 QUOTING = "+4799990014"  # refused with the body quoted, as a content filter's words may
 _FINAL = {BARRED: ("undelivered", "30004")}
 # Error 21212: E.164, or up to 11 of A-Z, a-z, 0-9, space, +, -, _, & with at least one letter.
@@ -80,6 +81,8 @@ class FakeTwilio:
         if to == HANG:
             await asyncio.sleep(3600)
         self.created.append(form)
+        if to == EDGE_FAILURE:
+            return JSONResponse({"message": "Bad Gateway"}, status_code=502)
         message = self._message(form)
         if to != SILENT and form.get("StatusCallback"):
             self.background.start(self._report(form, message["sid"]))
