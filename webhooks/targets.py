@@ -6,9 +6,11 @@ the service's own network.
 """
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -21,6 +23,11 @@ _NOT_A_NAME = (
     f" underscores, joined by single dots, at most {_MAX_NAME_LENGTH} characters in all."
 )
 _RESOLVE_SECONDS = 5.0
+# Threads of their own: a name whose servers never answer holds its thread for the resolver's
+# own timeouts (glibc: 5 s, twice, per search domain) after the wait here has ended. In the
+# event loop's default threads it would hold up the store writes of every order of the worker.
+# A lookup still queued when its wait ends is dropped.
+_RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 # RFC 6052's well-known prefix: the IPv4 address in the last 32 bits. Python counts it global.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Python counts these global too: NAT64's local-use prefix (RFC 8215), the deprecated
@@ -143,11 +150,10 @@ async def _addresses(host: str, port: int) -> list[IpAddress]:
     address = _address(host)
     if address is not None:
         return [address]
+    lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         async with asyncio.timeout(_RESOLVE_SECONDS):
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
+            infos = await asyncio.get_running_loop().run_in_executor(_RESOLVERS, lookup)
     except (OSError, TimeoutError) as exc:
         raise Unresolvable(f"The URL's host {host} does not resolve.") from exc
     # An IPv6 address may carry a zone (fe80::1%eth0); the address part decides.

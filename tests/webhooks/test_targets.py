@@ -1,11 +1,16 @@
 """Which webhook targets may be called: forms of URL, and the addresses that are refused."""
 
+import asyncio
 import ipaddress
+import socket
+import threading
+from typing import Any
 
 import pytest
 
 from tests.support.webhooks import full_width
-from webhooks.targets import TargetRefused, check_url, forbidden, resolve, validate
+from webhooks import targets
+from webhooks.targets import TargetRefused, Unresolvable, check_url, forbidden, resolve, validate
 
 
 @pytest.mark.parametrize(
@@ -108,3 +113,34 @@ async def test_an_international_host_is_called_by_its_ascii_name() -> None:
         "localhost:8080",
         "127.0.0.1",
     )
+
+
+async def test_names_whose_servers_never_answer_leave_the_workers_own_threads_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each lookup holds its thread long after the delivery stopped waiting for it; the store's
+    writes, which run in the event loop's default threads, must not wait behind them."""
+    released = threading.Event()
+    real = socket.getaddrinfo
+
+    def unanswered(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".unanswered.test"):
+            released.wait(30)  # the name servers never answer
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unanswered)
+    monkeypatch.setattr(targets, "_RESOLVE_SECONDS", 0.2)
+    try:
+        # More lookups than the default executor has threads on any machine (at most 32).
+        names = [f"https://h{n}.unanswered.test/hooks" for n in range(40)]
+        results = await asyncio.gather(
+            *(resolve(name, https_only=True, allow_private=False) for name in names),
+            return_exceptions=True,
+        )
+        write = await asyncio.wait_for(asyncio.to_thread(threading.get_ident), timeout=5)
+    finally:
+        released.set()
+
+    assert all(isinstance(result, Unresolvable) for result in results)
+    assert write != threading.get_ident()
