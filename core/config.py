@@ -44,7 +44,9 @@ class Settings(ProviderSettings, BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
-    max_request_bytes: int = 64 * 1024
+    # The largest valid order, an email body of 60 000 characters each sent as JSON's
+    # `\uXXXX` pair, is 720 000 bytes; Event Grid batches delivery reports up to 1 MB.
+    max_request_bytes: int = 1024 * 1024
 
     # The connection (address, namespace, TLS, API key) is not here: core/connection.py reads
     # it with the SDK's environment configuration, the names the `temporal` CLI reads.

@@ -23,7 +23,7 @@ _DESCRIPTIONS = {
     401: "No valid bearer token (or, for reports, no valid signature).",
     403: "The token lacks the scope or the org claim.",
     404: "NOT-00003: no such shipment for this caller (or no such provider).",
-    413: "The request body is larger than 64 KiB.",
+    413: "The request body is larger than `MAX_REQUEST_BYTES` (1 MiB).",
     415: "The body is not JSON.",
     409: "The request conflicts with the resource's state; `detail` says how.",
     422: "The idempotencyId was used for different content (with IDEMPOTENCY_MISMATCH=reject).",

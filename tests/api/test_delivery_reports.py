@@ -527,3 +527,17 @@ async def test_final_reports_after_the_final_status_count_toward_the_fill(
     assert row is not None
     assert row.reports_signalled == REPORTS_PER_ORDER
     assert kinds["surplus_report"] == 5
+
+
+async def test_a_report_over_64_kib_is_kept(stack: Stack) -> None:
+    """A provider's report may quote more than an order holds (Event Grid batches up to 1 MB)."""
+    reference = f"unknown-{new_key()}"
+    report = {"reference": reference, "status": "DELIVRD", "detail": "x" * 200_000}
+    body, headers = signed_report(stack.settings.delivery_report_secret, report)
+
+    response = await deliver(stack, body, headers)
+
+    assert response.status_code == 200, response.text
+    with Session(stack.engine) as session:
+        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    assert [d.reason for d in dead] == ["UNKNOWN_REFERENCE"]

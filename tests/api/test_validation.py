@@ -1,5 +1,6 @@
 """Every validation rule of the order bodies, with accepted and rejected edges."""
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -274,17 +275,33 @@ async def test_malformed_or_wrong_json_is_400(stack: Stack, tenant: Tenant, raw:
     assert response.json()["errors"]
 
 
-async def test_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
-    order = order_with({"recipientEmail.emailSettings.body": "b" * (64 * 1024)})
+async def test_the_largest_valid_email_fits_however_its_text_is_escaped(
+    stack: Stack, tenant: Tenant
+) -> None:
+    # 60 000 characters outside the BMP, each escaped as a surrogate pair: 720 000 bytes.
+    order = order_with({"recipientEmail.emailSettings.body": "\U0001f511" * 60_000})
+    content = json.dumps(order, ensure_ascii=True).encode()
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    response = await stack.api.post(EMAIL, content=content, headers=headers)
+    assert len(content) > 700_000
+    assert response.status_code == 201, response.text
+
+
+async def test_body_over_the_limit_is_413(stack: Stack, tenant: Tenant) -> None:
+    limit = stack.settings.max_request_bytes
+    order = order_with({"recipientEmail.emailSettings.body": "b" * limit})
     response = await stack.api.post(EMAIL, json=order, headers=tenant.headers)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+    assert str(limit) in response.json()["detail"]
 
 
-async def test_chunked_body_over_64_kib_is_413(stack: Stack, tenant: Tenant) -> None:
+async def test_chunked_body_over_the_limit_is_413(stack: Stack, tenant: Tenant) -> None:
+    kib = stack.settings.max_request_bytes // 1024
+
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"idempotencyId": "'
-        for _ in range(80):
+        for _ in range(kib + 1):
             yield b"k" * 1024
         yield b'"}'
 
