@@ -92,7 +92,9 @@ class TokenVerifiers:
         claims = verifier.verify(token)
         expires = claims.get("exp")
         if isinstance(expires, int | float):
-            until = min(float(expires), time.time() + verifier.trusted_seconds)
+            # Compared as it is: an integer past a float's range (exp = 10**400) is a far
+            # future, not an error.
+            until = min(expires, time.time() + verifier.trusted_seconds)
             with self._lock:
                 self._verified[token] = (claims, until)
                 while len(self._verified) > self._remember:
