@@ -1,5 +1,5 @@
 """Checks before any route runs: a trace id, the body size, the content type, and JSON that
-the routes' parser would quietly accept but we refuse (duplicate keys, deep nesting)."""
+the routes' parser would quietly accept but we refuse (duplicate keys, NaN, deep nesting)."""
 
 import json
 import uuid
@@ -26,6 +26,10 @@ class _TooLarge(Exception):
 
 
 class _DuplicateKey(ValueError):
+    pass
+
+
+class _NotJson(ValueError):
     pass
 
 
@@ -122,11 +126,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def _json_problem(body: bytes) -> Problem | None:
     """Malformed JSON is left to the route's parser, which names the error; this refuses what
-    a parser accepts silently: a repeated key (which value wins?) and absurd nesting."""
+    a parser accepts silently: a repeated key (which value wins?), NaN and the infinities,
+    and absurd nesting."""
     try:
-        parsed = json.loads(body, object_pairs_hook=_unique_keys)
+        parsed = json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except _DuplicateKey as exc:
         return _bad_json(f"The key {exc} appears more than once in one object.")
+    except _NotJson as exc:
+        return _bad_json(f"{exc} is not JSON (RFC 8259 has no NaN or Infinity).")
     except RecursionError:
         return _bad_json(f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
     except ValueError:
@@ -147,6 +154,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(repr(key))
         seen[key] = value
     return seen
+
+
+def _no_constant(name: str) -> Any:
+    # Python's parser reads NaN, Infinity and -Infinity as numbers; JSON has none of them.
+    raise _NotJson(name)
 
 
 def _depth(value: Any) -> int:

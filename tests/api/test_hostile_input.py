@@ -91,6 +91,15 @@ async def test_duplicate_keys_are_400(stack: Stack, tenant: Tenant, raw: bytes) 
     assert "more than once" in problem["errors"]["$"][0]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_numbers_json_does_not_have_are_400(
+    stack: Stack, tenant: Tenant, constant: str
+) -> None:
+    raw = json.dumps(sms_order())[:-1] + f', "extra": {constant}}}'
+    problem = assert_problem(await post_raw(stack, tenant, SMS, raw.encode()), 400)
+    assert problem["errors"]["$"] == [f"{constant} is not JSON (RFC 8259 has no NaN or Infinity)."]
+
+
 async def test_a_webhook_subscription_is_held_to_the_same_json_rules(
     stack: Stack, tenant: Tenant
 ) -> None:
