@@ -86,7 +86,7 @@ def _add(session: Session, row: WebhookSubscription, limit: int) -> bool:
     return True
 
 
-@router.get("", responses=problem_responses(401, 403))
+@router.get("", response_model_exclude_none=True, responses=problem_responses(401, 403))
 def list_subscriptions(tenant: Tenant, session: SessionDep) -> list[SubscriptionOut]:
     """The caller's subscriptions, oldest first, without their secrets."""
     return [SubscriptionOut.of(row) for row in store.subscriptions(session, tenant)]

@@ -42,6 +42,19 @@ async def test_create_list_get_delete(stack: Stack, tenant: Tenant) -> None:
     assert after.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_a_subscription_without_a_description_reads_the_same_listed_and_alone(
+    stack: Stack, tenant: Tenant
+) -> None:
+    body = {"url": "http://127.0.0.1:9/hooks"}
+    created = (await stack.api.post(WEBHOOKS, json=body, headers=tenant.headers)).json()
+
+    listed = (await stack.api.get(WEBHOOKS, headers=tenant.headers)).json()
+    one = (await stack.api.get(f"{WEBHOOKS}/{created['id']}", headers=tenant.headers)).json()
+
+    assert listed == [one]
+    assert "description" not in one
+
+
 async def test_another_tenant_can_neither_see_nor_change_a_subscription(
     stack: Stack, tenant: Tenant, intruder: Tenant
 ) -> None:
