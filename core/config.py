@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.codec import parse_keyring
 from domain.deadlines import SHUTDOWN_SPARE_SECONDS, HandoverBudget
+from domain.orders import MAX_SMS_TTL_SECONDS
 from domain.recipients import is_mail_domain, mail_domain
 from domain.webhooks import ATTEMPT_SECONDS, webhook_task_queue
 from gateways import standard_webhooks
@@ -17,6 +18,9 @@ from gateways.registry import ProviderSettings
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
 _MIN_SECRET_LENGTH = 32
+_DAY_SECONDS = 86_400
+# Past an order's TTL and grace, its workflow still finishes (a webhook's first attempts).
+_RETENTION_MARGIN_SECONDS = 3600
 
 
 # A comma-separated list in the environment (`a,b`), not JSON.
@@ -217,6 +221,20 @@ class Settings(ProviderSettings, BaseSettings):
             # a domain no sender address can be at (the orders' rule) would list nothing.
             raise ValueError(f"not domain names (one per entry, no patterns): {unusable}")
         return [mail_domain(d) for d in domains]
+
+    @model_validator(mode="after")
+    def _retention_outlasts_every_order(self) -> "Settings":
+        # An order's workflow writes its row until its TTL and the grace have passed (a late
+        # report, a webhook's first attempt): removed before that, the row's next write fails
+        # for good, and the workflow never ends.
+        longest = max(MAX_SMS_TTL_SECONDS, self.email_ttl_seconds) + self.ttl_grace_seconds
+        shortest_days = (longest + _RETENTION_MARGIN_SECONDS) // _DAY_SECONDS + 1
+        if 0 < self.retention_days < shortest_days:
+            raise ValueError(
+                f"RETENTION_DAYS must be 0 or at least {shortest_days}: longer than the longest"
+                f" order ({longest} s, its TTL and TTL_GRACE_SECONDS) and an hour"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_sender_is_allowed(self) -> "Settings":

@@ -6,6 +6,9 @@ from enum import StrEnum
 
 from domain.webhooks import ATTEMPT_SECONDS
 
+# The longest time-to-live an SMS order may ask for (Altinn's bound: 48 hours).
+MAX_SMS_TTL_SECONDS = 172_800
+
 
 class Channel(StrEnum):
     SMS = "SMS"

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
 from domain.ids import MAX_KEY_BYTES
-from domain.orders import ContentType, EmailMessage, SmsMessage
+from domain.orders import MAX_SMS_TTL_SECONDS, ContentType, EmailMessage, SmsMessage
 from domain.sms import SmsCapacity
 
 
@@ -129,7 +129,7 @@ PhoneNumber = Annotated[
 TimeToLive = Annotated[
     StrictInt,
     _rule(
-        lambda v: 60 <= v <= 172800,
+        lambda v: 60 <= v <= MAX_SMS_TTL_SECONDS,
         "time_to_live",
         "Time-to-live must be between 60 and 172800 seconds (48 hours).",
     ),

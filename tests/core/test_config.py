@@ -165,3 +165,16 @@ def test_a_refused_settings_value_is_not_repeated_in_the_refusal(
     assert "input_value" not in str(refused.value)
     assert SECRET[-12:-1] not in str(refused.value)
     assert KEY[-12:-1] not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "shortest"),
+    [({"retention_days": 2}, 3), ({"retention_days": 5, "email_ttl_seconds": 5 * 86_400}, 6)],
+)
+def test_retention_must_outlast_the_longest_order(values: dict[str, int], shortest: int) -> None:
+    """Shorter, it would remove the row of an order whose workflow still writes it."""
+    with pytest.raises(ValidationError, match=f"RETENTION_DAYS must be 0 or at least {shortest}"):
+        Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    kept = Settings(_env_file=None, **{**values, "retention_days": shortest})  # type: ignore[call-arg, arg-type]
+    assert kept.retention_days == shortest
+    assert Settings(_env_file=None, **{**values, "retention_days": 0}).retention_days == 0  # type: ignore[call-arg, arg-type]
