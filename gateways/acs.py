@@ -82,9 +82,10 @@ class AcsEmail:
         if response.status_code == 202:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_operation(response, operation))
         status = response.status_code
-        if status in (401, 403, 408, 429) or not 400 <= status < 500:
-            # Throttled, down, or our key and clock: nothing was queued. A 5xx but 503, or a
-            # success other than 202, may come after it was.
+        if status in (401, 403, 408, 409, 429) or not 400 <= status < 500:
+            # Throttled, down, or our key and clock: nothing was queued. A 5xx but 503, a
+            # success other than 202, or a conflict (our Operation-Id's operation exists) may
+            # come after it was.
             raise answer_failure(PROVIDER, response)
         code, text = _error(response)
         if code == _SUPPRESSED:

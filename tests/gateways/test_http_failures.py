@@ -153,8 +153,12 @@ def answering(status: int) -> Starlette:
 @pytest.mark.parametrize(
     ("status", "taken"),
     # 503 and a client error: the request was not acted on. 500, 502 and 504 may come after the
-    # provider took the message, and so may a success that is not the provider's own answer.
-    [(503, False), (429, False), (401, False), (500, None), (502, None), (504, None), (200, None)],
+    # provider took the message, and so may a success that is not the provider's own answer,
+    # or a conflict (the provider has the message already).
+    [
+        *[(status, False) for status in (503, 429, 401)],
+        *[(status, None) for status in (500, 502, 504, 200, 409)],
+    ],
 )
 @pytest.mark.parametrize("name", list(PROVIDERS))
 async def test_an_error_answer_says_not_sent_only_where_http_says_the_request_was_not_acted_on(
