@@ -37,8 +37,13 @@ def _unexpected(failure: HandoverFailure) -> Problem:
     return unavailable("The order could not be completed.")
 
 
-def _saying(detail: str) -> Callable[[HandoverFailure], Problem]:
-    return lambda _failure: unavailable(detail)
+def _saying(detail: str, retry_after: int = 2) -> Callable[[HandoverFailure], Problem]:
+    return lambda _failure: unavailable(detail, retry_after)
+
+
+# Only the message's delivery report or its TTL changes what a retry with the key hears (and
+# such a retry sends nothing): asked every 2 s, an email's could be asked for 48 hours.
+AMBIGUOUS_RETRY_SECONDS = 30
 
 
 # None: the key belongs to an order whose workflow retention deleted; its row answers (200).
@@ -49,7 +54,8 @@ ANSWERS: dict[FailureKind, Callable[[HandoverFailure], Problem] | None] = {
         "The handover could not start before its deadline; nothing was sent."
     ),
     FailureKind.AMBIGUOUS: _saying(
-        "The gateway did not confirm the handover; the message may have been sent."
+        "The gateway did not confirm the handover; the message may have been sent.",
+        AMBIGUOUS_RETRY_SECONDS,
     ),
     FailureKind.RATE_LIMITED: _rate_limited,
     FailureKind.KEY_ALREADY_USED: None,

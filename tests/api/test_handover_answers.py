@@ -15,16 +15,17 @@ def test_every_kind_of_failure_has_an_answer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "says"),
+    ("kind", "status", "says", "retry_after"),
     [
-        (FailureKind.NOT_TAKEN, 503, "nothing was sent"),
-        (FailureKind.DEADLINE_PASSED, 503, "nothing was sent"),
-        (FailureKind.AMBIGUOUS, 503, "may have been sent"),
-        (FailureKind.UNEXPECTED, 503, "could not be completed"),
+        (FailureKind.NOT_TAKEN, 503, "nothing was sent", "2"),
+        (FailureKind.DEADLINE_PASSED, 503, "nothing was sent", "2"),
+        # Only a report or the TTL changes the answer to a retry: no point in asking soon.
+        (FailureKind.AMBIGUOUS, 503, "may have been sent", "30"),
+        (FailureKind.UNEXPECTED, 503, "could not be completed", "2"),
     ],
 )
 def test_a_failure_says_whether_anything_was_sent(
-    kind: FailureKind, status: int, says: str
+    kind: FailureKind, status: int, says: str, retry_after: str
 ) -> None:
     answer = ANSWERS[kind]
     assert answer is not None
@@ -32,6 +33,7 @@ def test_a_failure_says_whether_anything_was_sent(
     problem = answer(HandoverFailure(kind, "gateway text"))
 
     assert problem.status == status
+    assert problem.headers == {"Retry-After": retry_after}
     assert problem.detail is not None
     assert says in problem.detail
     assert "gateway text" not in problem.detail
