@@ -30,6 +30,7 @@ from api.routes import (
     webhook_deliveries,
     webhooks,
 )
+from api.slashes import TrailingSlash
 from api.sms_orders import SmsOrders
 from core.config import Settings, get_settings
 from core.logs import configure_logging
@@ -108,6 +109,7 @@ def create_app(
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics)  # outside HeadAsGet, so a HEAD is counted as one
+    app.add_middleware(TrailingSlash)  # outermost: every other part sees the path it routes
     problems.install(app)
     openapi.install(app)
     for router in (

@@ -1,0 +1,27 @@
+"""A trailing slash names the same resource: answered as without it, never redirected."""
+
+from tests.support.answers import shipment_id
+from tests.support.bodies import sms_order
+from tests.support.routes import SHIPMENT, SMS
+from tests.support.stack import Stack, Tenant
+
+
+async def test_an_order_and_its_shipment_are_reached_with_a_trailing_slash(
+    stack: Stack, tenant: Tenant
+) -> None:
+    order = sms_order()
+    created = await stack.api.post(f"{SMS}/", json=order, headers=tenant.headers)
+    repeated = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    read = await stack.api.get(f"{SHIPMENT}/{shipment_id(created)}/", headers=tenant.headers)
+
+    assert created.status_code == 201, created.text
+    assert repeated.status_code == 200
+    assert repeated.json() == created.json()
+    assert read.status_code == 200
+    assert read.json()["shipmentId"] == shipment_id(created)
+
+
+async def test_an_unknown_path_with_a_trailing_slash_is_a_404_problem(stack: Stack) -> None:
+    response = await stack.api.get("/notifications/api/v1/future/nothing/")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
