@@ -1,5 +1,6 @@
 """Bodies of the instant order routes, with every validation rule of the contract."""
 
+import functools
 from typing import Annotated, Any, TypeGuard
 
 from pydantic import (
@@ -11,6 +12,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
@@ -24,6 +26,38 @@ from domain.sms import SmsCapacity
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestModel(ApiModel):
+    """An object of a request's body. Its names are matched regardless of case, as ASP.NET's
+    JSON binding matches them (a .NET client may send `IdempotencyId`), and only by their JSON
+    names (`idempotency_id` is no name of ours)."""
+
+    model_config = ConfigDict(populate_by_name=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_in_any_case(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = _json_names(cls)
+        named: dict[Any, Any] = {}
+        for key, value in data.items():
+            name = names.get(key.lower(), key) if isinstance(key, str) else key
+            if name in named:
+                raise PydanticCustomError(
+                    "duplicate_name",
+                    "The name {name} appears more than once in one object, in two spellings.",
+                    {"name": name},
+                )
+            named[name] = value
+        return named
+
+
+@functools.cache
+def _json_names(model: type[BaseModel]) -> dict[str, str]:
+    aliases = (field.alias for field in model.model_fields.values())
+    return {alias.lower(): alias for alias in aliases if alias}
 
 
 def _rule(check: Any, kind: str, message: str) -> AfterValidator:
@@ -183,12 +217,12 @@ EmailBody = Annotated[
 ]
 
 
-class SmsSettingsIn(ApiModel):
+class SmsSettingsIn(RequestModel):
     body: SmsBody
     sender: SmsSender = None
 
 
-class RecipientSmsIn(ApiModel):
+class RecipientSmsIn(RequestModel):
     phone_number: PhoneNumber
     time_to_live_in_seconds: TimeToLive
     sms_settings: SmsSettingsIn
@@ -211,7 +245,7 @@ class RecipientSmsIn(ApiModel):
         return {f"{path}.smsSettings.{name}": [fault] for name, fault in faults.items() if fault}
 
 
-class EmailSettingsIn(ApiModel):
+class EmailSettingsIn(RequestModel):
     subject: Subject
     body: EmailBody
     sender_email_address: Annotated[
@@ -226,7 +260,7 @@ class EmailSettingsIn(ApiModel):
     ] = ContentType.PLAIN
 
 
-class RecipientEmailIn(ApiModel):
+class RecipientEmailIn(RequestModel):
     email_address: EmailAddress
     email_settings: EmailSettingsIn
 
@@ -241,7 +275,7 @@ class RecipientEmailIn(ApiModel):
         )
 
 
-class OrderIn(ApiModel):
+class OrderIn(RequestModel):
     idempotency_id: IdempotencyId
     senders_reference: SendersReference = None
 
@@ -296,7 +330,7 @@ class InstantEmailOrderIn(OrderIn):
     recipient_email: RecipientEmailIn
 
 
-class DeprecatedRecipientIn(ApiModel):
+class DeprecatedRecipientIn(RequestModel):
     recipient_sms: RecipientSmsIn
 
 

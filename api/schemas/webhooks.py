@@ -5,14 +5,14 @@ from typing import Annotated
 
 from pydantic import Field, StrictStr
 
-from api.schemas.orders import ApiModel, SingleLine, TextBody, Unicode
+from api.schemas.orders import ApiModel, RequestModel, SingleLine, TextBody, Unicode
 from store.models import WebhookDelivery, WebhookSubscription
 from webhooks.targets import MAX_URL_LENGTH
 
 MAX_DESCRIPTION = 500
 
 
-class SubscriptionIn(ApiModel):
+class SubscriptionIn(RequestModel):
     # No control characters: PostgreSQL refuses a NUL in text, and no URL or label needs one.
     url: Annotated[StrictStr, Field(min_length=1, max_length=MAX_URL_LENGTH), Unicode, SingleLine]
     description: (

@@ -315,3 +315,39 @@ async def test_non_json_content_type_is_415(stack: Stack, tenant: Tenant) -> Non
     response = await stack.api.post(SMS, content=b"{}", headers=headers)
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_names_are_matched_in_any_case_as_aspnet_binds_them(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A .NET client serialising with C#'s own names (PascalCase) is understood."""
+    order = {
+        "IdempotencyId": new_key(),
+        "SendersReference": "case-1",
+        "RecipientSms": {
+            "PhoneNumber": "+4791234567",
+            "TIMETOLIVEINSECONDS": 300,
+            "SmsSettings": {"Body": "Your code is 123456", "sender": "Altinn"},
+        },
+    }
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["notification"]["sendersReference"] == "case-1"
+
+
+async def test_a_name_in_two_spellings_is_400(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    order["recipientSms"]["PhoneNumber"] = "+4799999999"  # which number gets the code?
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert response.status_code == 400
+    assert response.json()["errors"]["recipientSms"] == [
+        "The name phoneNumber appears more than once in one object, in two spellings."
+    ]
+
+
+async def test_python_names_are_no_names_of_the_contract(stack: Stack, tenant: Tenant) -> None:
+    order = sms_order()
+    order["idempotency_id"] = order.pop("idempotencyId")
+    response = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert response.status_code == 400
+    assert "idempotencyId" in response.json()["errors"]
