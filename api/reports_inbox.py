@@ -128,6 +128,14 @@ class ReportInbox:
                 return True
         if row is None:
             return False
+        if row.provider != report.provider:
+            # Only the provider asked can report on the message. Anyone may mail the mailbox
+            # whose DSNs the SMTP route relays, and our reference is a hash of tenant and key.
+            log.warning("a %s report names a shipment %s sent", report.provider, row.provider)
+            dead = report_store.report_json(report).encode()
+            await self._keep_dead(report.provider, report.reference, "OTHER_PROVIDER", dead)
+            count_report(report.provider, ReportOutcome.DEAD)
+            return True
         if await self._kept_past_the_fill(report, row):
             return True
         handle = self._client.get_workflow_handle(row.workflow_id)

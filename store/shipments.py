@@ -189,18 +189,19 @@ def find_for_tenant(session: Session, org: str, shipment_id: str) -> Shipment | 
 
 
 class ShipmentWorkflow(NamedTuple):
-    """What a report needs of its shipment: the row's id, the workflow to signal, and the
-    status now."""
+    """What a report needs of its shipment: the row's id, the workflow to signal, the status
+    now, and the provider that was asked (the only one whose reports count)."""
 
     shipment_id: str
     workflow_id: str
     status: str
+    provider: str | None = None
 
 
 _WORKFLOW_BY = {
-    key: select(_SHIPMENT.c.id, _SHIPMENT.c.workflow_id, _SHIPMENT.c.status).where(
-        column == bindparam("reference")
-    )
+    key: select(
+        _SHIPMENT.c.id, _SHIPMENT.c.workflow_id, _SHIPMENT.c.status, _SHIPMENT.c.provider
+    ).where(column == bindparam("reference"))
     for key, column in (
         (MatchKey.REFERENCE, _SHIPMENT.c.reference),
         (MatchKey.GATEWAY_REFERENCE, _SHIPMENT.c.gateway_reference),

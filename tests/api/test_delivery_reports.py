@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
@@ -42,7 +43,7 @@ from tests.support.fakes.acs import delivery_report_event
 from tests.support.fakes.smtp import Received, delivery_status_notification
 from tests.support.polling import completed_manifest, eventually, final_status
 from tests.support.reports import DSN_URL, LONG_BOUNCE, bounce, signed_report, sms_report
-from tests.support.routes import EMAIL, REPORTS, SIMULATOR_REPORTS, SMS
+from tests.support.routes import EMAIL, REPORTS, SHIPMENT, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
 from tests.support.store import history, new_shipment, reports_in, shipment_row
 
@@ -184,6 +185,16 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "simulator")]
 
 
+def sent_by(engine: Engine, shipment_id: str, provider: str) -> None:
+    """Name the provider that took the shipment's message: only its reports count."""
+    with Session(engine) as session:
+        row = session.get(Shipment, shipment_id)
+        assert row is not None
+        row.provider = provider
+        session.add(row)
+        session.commit()
+
+
 def dsn_inbox(stack: Stack) -> ReportInbox:
     """The API's inbox with SMTP's reader (the stack's simulator relays no DSN)."""
     return ReportInbox(stack.client, stack.engine, {"smtp": DsnReports("smtp", "dsn-secret")})
@@ -264,7 +275,7 @@ async def test_a_batchs_unreadable_events_are_kept_once_when_the_batch_is_delive
     with Session(stack.engine) as session:
         row = session.get(Shipment, shipment)
         assert row is not None
-        row.gateway_reference = operation
+        row.gateway_reference, row.provider = operation, "acs"
         session.add(row)
         session.commit()
     no_message_id = {"status": "Delivered"}
@@ -294,6 +305,7 @@ async def test_a_late_bounce_longer_than_its_columns_is_kept_and_its_replay_know
     key = new_key()
     shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
     await stack.workflow(tenant.org, key).result()
+    sent_by(stack.engine, shipment, "smtp")  # the stack's simulator relays no DSN
     message_id = f"{uuid.uuid4().hex * 8}@mx.example"  # the DSN's id, and its delivery's
     dsn = bounce(reference_of(tenant.org, key), message_id=message_id)
     inbox = dsn_inbox(stack)
@@ -541,3 +553,20 @@ async def test_a_report_over_64_kib_is_kept(stack: Stack) -> None:
     with Session(stack.engine) as session:
         dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
     assert [d.reason for d in dead] == ["UNKNOWN_REFERENCE"]
+
+
+async def test_a_report_from_a_provider_not_asked_is_kept_and_decides_nothing(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Anyone may mail the mailbox whose DSNs the SMTP route relays, and our reference is a
+    hash of tenant and key: a forged bounce for an SMS, or for another provider's email."""
+    _, shipment, reference = await waiting(stack, tenant)
+
+    forged = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, bounce(reference)))
+
+    assert forged.received == 1
+    with Session(stack.engine) as session:
+        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    assert [(d.reason, d.provider) for d in dead] == [("OTHER_PROVIDER", "smtp")]
+    manifest = (await stack.api.get(f"{SHIPMENT}/{shipment}", headers=tenant.headers)).json()
+    assert recipient_status(manifest) == "SMS_Accepted"
