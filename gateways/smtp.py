@@ -75,15 +75,15 @@ class SmtpEmail:
         if kept is not None:
             count_smtp_connection(self._name, "kept")
             with contextlib.suppress(_NotSent):
-                return await self._attempt(kept, mail, message.reference, opened=True)
+                return await self._attempt(kept, mail, message, opened=True)
             count_smtp_connection(self._name, "replaced")
         count_smtp_connection(self._name, "opened")
-        return await self._attempt(self._client(), mail, message.reference, opened=False)
+        return await self._attempt(self._client(), mail, message, opened=False)
 
     async def _attempt(
-        self, client: SmtpClient, mail: EmailMessage, reference: str, opened: bool
+        self, client: SmtpClient, mail: EmailMessage, message: EmailSend, opened: bool
     ) -> Receipt:
-        """The message on `client`, a new connection or one kept open (`opened`)."""
+        """`mail` on `client`, a new connection or one kept open (`opened`)."""
         try:
             if not opened:
                 await client.connect()
@@ -91,8 +91,11 @@ class SmtpEmail:
             dsn = self._request_dsn and client.supports_extension("dsn")
             await client.send_message(
                 mail,
+                # The envelope from the order, never from a header as the email package read it.
+                sender=_ascii_domain(message.sender),
+                recipients=[_ascii_domain(message.to)],
                 # Delivery status notifications carry our reference as the envelope id.
-                mail_options=[f"ENVID={reference}", "RET=HDRS"] if dsn else None,
+                mail_options=[f"ENVID={message.reference}", "RET=HDRS"] if dsn else None,
                 rcpt_options=["NOTIFY=SUCCESS,FAILURE"] if dsn else None,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -128,7 +131,7 @@ class SmtpEmail:
 
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()
-        mail["From"] = message.sender
+        mail["From"] = _ascii_domain(message.sender)
         mail["To"] = _ascii_domain(message.to)
         mail.set_raw("Subject", _folded_subject(message.subject))
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322

@@ -41,12 +41,15 @@ def is_valid_phone(number: str) -> bool:
 
 
 def is_valid_email(address: str) -> bool:
-    """One address with a real domain: no `user@localhost`, no `;`-lists, no quoted local parts."""
+    """One address with a real domain: no `user@localhost`, no `;`-lists, no quoted local parts,
+    and no RFC 2047 encoded word (`=?utf-8?q?…?=`), which mail programs decode in a header into
+    another address (`From: Bank <ceo@bank.com>@example.no`)."""
     local, _, domain = address.partition("@")
     return (
         len(address) <= MAX_EMAIL_ADDRESS
         and len(local) <= 64
         and bool(_LOCAL_PART.fullmatch(local))
+        and "=?" not in local
         and is_mail_domain(domain)
     )
 

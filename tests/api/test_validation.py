@@ -126,8 +126,16 @@ REJECTED: dict[str, list[Any]] = {
         "a b@c.no",
         # 63 letters pass the pattern, but in its ASCII (IDNA) form the label is too long.
         f"a@{'ø' * 63}.no",
+        # An RFC 2047 encoded word, which a mail program decodes into another address.
+        "=?utf-8?q?Kari_=3Ckari=40victim.example=3E?=@example.no",
     ],
-    "recipientEmail.emailSettings.senderEmailAddress": ["", "   ", "not-an-address", "a@localhost"],
+    "recipientEmail.emailSettings.senderEmailAddress": [
+        "",
+        "   ",
+        "not-an-address",
+        "a@localhost",
+        "=?utf-8?q?Bank_=3Cceo=40bank.com=3E?=@example.no",
+    ],
     "recipientEmail.emailSettings.contentType": ["Markdown", "", 2, True, None],
     "recipientEmail.emailSettings.subject": ["", "  ", "s" * 2001, "Injected\r\nBcc: x@y.no"],
     "recipientEmail.emailSettings.body": ["", "  ", "b" * 60_001],

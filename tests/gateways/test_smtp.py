@@ -108,6 +108,20 @@ async def test_dsn_is_requested_from_a_relay_without_tls_or_auth() -> None:
     assert [(r.envid, r.tls, r.auth) for r in fake.received] == [("ref0001", False, None)]
 
 
+async def test_a_sender_at_an_international_domain_goes_in_its_ascii_form() -> None:
+    """A server without SMTPUTF8 takes it: only a local part outside ASCII needs that."""
+    fake = FakeSmtp()
+    async with fake.running("none", None) as port:
+        sent = replace(email(), sender="noreply@bølgen.no")
+        receipt = await SmtpEmail(SmtpServer("127.0.0.1", port), 5).send_email(sent)
+
+    [received] = fake.received
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert received.mail_from == "noreply@xn--blgen-vua.no"
+    header = message_from_bytes(received.content, policy=default_policy)["From"]
+    assert header == "noreply@xn--blgen-vua.no"
+
+
 async def test_the_message_carries_a_date(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
