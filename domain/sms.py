@@ -4,6 +4,8 @@ given: bodies and senders beyond that would be cut off or refused on the way."""
 import re
 from dataclasses import dataclass
 
+import phonenumbers
+
 _GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -25,9 +27,17 @@ def is_gsm7(body: str) -> bool:
 
 
 def international_digits(phone_number: str) -> str:
-    """The number without its `+` or `00` prefix and without separators: 4791234567."""
+    """The number's digits as E.164 has them, without the `+`: 4791234567. A trunk prefix or
+    carrier code written after the country code (`+44 07911 123456`, `+55 015 11 9…`) is no
+    part of it: libphonenumber reads such a number as valid, and it is the same handset."""
     digits = "".join(ch for ch in phone_number if ch.isdigit())
-    return digits.removeprefix("00") if phone_number.lstrip().startswith("00") else digits
+    if phone_number.lstrip().startswith("00"):
+        digits = digits.removeprefix("00")
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return digits
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
 def e164(phone_number: str) -> str:

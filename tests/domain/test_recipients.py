@@ -23,6 +23,22 @@ def test_a_number_is_one_key_however_it_is_written(written: str) -> None:
     assert recipient_key(Channel.SMS, written) == "+4791234567"
 
 
+@pytest.mark.parametrize(
+    ("written", "handset"),
+    [
+        ("+44 07911 123456", "+447911123456"),  # a trunk prefix after the country code
+        ("+44 (0) 7911 123456", "+447911123456"),
+        ("+55 015 11 954773439", "+5511954773439"),  # a carrier selection code
+        ("+55 011954773439", "+5511954773439"),
+        ("+7 8 912 345 67 89", "+79123456789"),
+    ],
+)
+def test_a_prefix_within_the_number_is_no_other_handset(written: str, handset: str) -> None:
+    """Each is a valid number to libphonenumber, and each would otherwise count afresh
+    against the recipient limit."""
+    assert recipient_key(Channel.SMS, written) == handset
+
+
 @pytest.mark.parametrize("written", ["+4791234567", "0047 912 34 567", "+44 (0) 7911 123456"])
 def test_the_key_of_a_number_is_what_the_gateways_send(written: str) -> None:
     assert recipient_key(Channel.SMS, written) == "+" + international_digits(written)
