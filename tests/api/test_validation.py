@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from domain.ids import MAX_KEY_BYTES, MAX_ORG_LENGTH, MAX_WORKFLOW_ID_BYTES, workflow_id
+from api.schemas.rules import MAX_IDEMPOTENCY_ID
+from domain.ids import (
+    MAX_KEY_BYTES,
+    MAX_ORG_LENGTH,
+    MAX_WORKFLOW_ID_BYTES,
+    MAX_WORKFLOW_ID_LENGTH,
+    workflow_id,
+)
 from tests.support.bodies import email_order, new_key, new_org, sms_order
 from tests.support.polling import eventually
 from tests.support.routes import DEPRECATED, EMAIL, SMS
@@ -188,12 +195,19 @@ async def test_a_sender_no_phone_can_show_is_refused_saying_so(
     }
 
 
-async def test_the_longest_key_fits_the_longest_tenant_in_a_workflow_id(stack: Stack) -> None:
-    """Temporal limits workflow IDs to 1000 bytes: a key of four-byte characters must fit."""
+@pytest.mark.parametrize(
+    "key",
+    ["😀" * (MAX_KEY_BYTES // 4) + "k" * (MAX_KEY_BYTES % 4), "k" * MAX_IDEMPOTENCY_ID],
+    ids=["most-bytes", "most-characters"],
+)
+async def test_the_longest_key_fits_the_longest_tenant_in_a_workflow_id(
+    stack: Stack, key: str
+) -> None:
+    """Temporal limits workflow IDs to 1000 bytes, and its SQL schemas to 255 characters."""
     tenant = stack.tenant(org=new_org().ljust(MAX_ORG_LENGTH, "x"))
-    key = "😀" * (MAX_KEY_BYTES // 4) + "k" * (MAX_KEY_BYTES % 4)
 
-    assert len(workflow_id(tenant.org, key).encode()) == MAX_WORKFLOW_ID_BYTES
+    assert len(workflow_id(tenant.org, key)) <= MAX_WORKFLOW_ID_LENGTH
+    assert len(workflow_id(tenant.org, key).encode()) <= MAX_WORKFLOW_ID_BYTES
     await assert_accepted(stack, tenant, SMS, {**sms_order(), "idempotencyId": key})
 
 
