@@ -40,6 +40,10 @@ def parse_keyring(spec: str) -> dict[str, bytes]:
             raise KeyringError(f"{name} is not base64") from exc
         if not sep or not key_id or len(key) != 32:
             raise KeyringError(f"{name} must be 'id:<base64 of 32 bytes>'")
+        if key_id in keyring:
+            # The later would replace the earlier: a rotation that seals with the old key, or
+            # a replaced key whose payloads no longer open.
+            raise KeyringError(f"{name} is named twice: each key needs an id of its own")
         keyring[key_id] = key
     return keyring
 

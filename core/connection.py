@@ -66,7 +66,11 @@ def load_connection(environ: Mapping[str, str] | None = None) -> ClientConfigPro
     try:
         profile = ClientConfigProfile.load(override_env_vars=env)
     except RuntimeError as exc:  # the SDK's ConfigError: a missing profile, a broken file
-        raise ConnectionSettingsError(f"TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE: {exc}") from exc
+        # Its first line says what and where; the lines after it quote the file, which may be
+        # a line holding the API key or a private key.
+        reason = str(exc).partition("\n")[0]
+        named = f"TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE: {reason}"
+        raise ConnectionSettingsError(named) from None
     return replace(
         profile,
         address=profile.address or DEFAULT_ADDRESS,

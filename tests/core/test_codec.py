@@ -75,3 +75,10 @@ async def test_history_holds_no_readable_body(stack: Stack) -> None:
     started = raw[0].workflow_execution_started_event_attributes.input.payloads[0]
     assert started.metadata["encoding"] == ENCODING
     assert secret.encode() not in b"".join(e.SerializeToString() for e in raw)
+
+
+def test_one_id_for_two_keys_is_refused() -> None:
+    """Otherwise the later key replaced the earlier: a rotation that kept sealing with the old
+    key, or a replaced key whose payloads no longer opened."""
+    with pytest.raises(KeyringError, match="key 'k1' is named twice"):
+        parse_keyring(f"{key('k1')},{key('k1')}")

@@ -118,6 +118,21 @@ def test_settings_that_cannot_work_are_named_when_read(env: dict[str, str], name
         load_connection(env)
 
 
+def test_a_broken_profile_file_is_named_without_quoting_it(tmp_path: Path) -> None:
+    """The SDK's error quotes the line it stopped at, here the API key."""
+    profiles = tmp_path / "temporal.toml"
+    profiles.write_text(
+        '[profile.default]\naddress = "cloud:7233"\napi_key = Secret-Key-Of-A-Test\n'
+    )
+
+    with pytest.raises(ConnectionSettingsError) as refused:
+        load_connection({"TEMPORAL_CONFIG_FILE": str(profiles)})
+
+    assert "line 3" in str(refused.value)
+    assert "Secret-Key-Of-A-Test" not in str(refused.value)
+    assert refused.value.__cause__ is None
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
