@@ -81,11 +81,10 @@ class AcsEmail:
             raise transport_failure(PROVIDER, exc) from exc
         if response.status_code == 202:
             return Receipt(Outcome.ACCEPTED, gateway_reference=_operation(response, operation))
-        status = response.status_code
-        if status in (401, 403, 408, 409, 429) or not 400 <= status < 500:
-            # Throttled, down, or our key and clock: nothing was queued. A 5xx but 503, a
-            # success other than 202, or a conflict (our Operation-Id's operation exists) may
-            # come after it was.
+        if response.status_code != 400:
+            # 401/403: our key or clock; 404, 405, 415: our endpoint; 408, 429, 503: ACS's
+            # load. Nothing was queued. A 409 (our Operation-Id's operation exists), a 5xx but
+            # 503 or a success other than 202 may come after it was.
             raise answer_failure(PROVIDER, response)
         code, text = _error(response)
         if code == _SUPPRESSED:

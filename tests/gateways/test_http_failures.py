@@ -156,7 +156,7 @@ def answering(status: int) -> Starlette:
     # provider took the message, and so may a success that is not the provider's own answer,
     # or a conflict (the provider has the message already).
     [
-        *[(status, False) for status in (503, 429, 401)],
+        *[(status, False) for status in (503, 429, 401, 404)],
         *[(status, None) for status in (500, 502, 504, 200, 409)],
     ],
 )
