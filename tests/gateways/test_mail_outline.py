@@ -66,3 +66,15 @@ def test_a_bounce_keeps_its_status_fields_and_the_headers_of_the_message_it_retu
     assert "To: gone@example.no" in kept
     assert "[text/html: " in kept
     assert kept.count("Subject: [left out]") == 2
+
+
+def test_a_diagnostic_keeps_its_codes_but_not_the_text_a_filter_quoted() -> None:
+    diagnostic = f"smtp; 550 5.7.1 Content rejected: Your login code is {CODE}"
+    bounce = bounce_with_the_whole_message().replace(
+        b"Status: 5.1.1\r\n", f"Status: 5.7.1\r\nDiagnostic-Code: {diagnostic}\r\n".encode()
+    )
+
+    kept = outline(message_from_bytes(bounce)).decode()
+
+    assert CODE not in kept
+    assert "Diagnostic-Code: smtp; 550 5.7.1 [left out]" in kept
