@@ -175,6 +175,12 @@ class TwilioReports(ReportReader):
         report = _parse(reference, fields)
         return ReadReports([report], delivery_id=f"{PROVIDER}:{report.report_id}")
 
+    def kept(self, body: bytes) -> bytes:
+        """The callback without a message's text or media, which Twilio-compatible gateways
+        (and Twilio's own, for some channels) add to a status callback."""
+        params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return urlencode([(name, value) for name, value in params if not _quotes(name)]).encode()
+
     def _verify(self, inbound: InboundReport, params: list[tuple[str, str]]) -> str:
         if not self._account.auth_token:
             raise ReportRejected("Twilio is not configured")
@@ -191,6 +197,10 @@ class TwilioReports(ReportReader):
         ):
             raise ReportRejected("no valid X-Twilio-Signature")
         return reference
+
+
+def _quotes(name: str) -> bool:
+    return name == "Body" or name.startswith("MediaUrl") or name.startswith("MediaContentType")
 
 
 def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:

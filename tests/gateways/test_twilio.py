@@ -261,3 +261,15 @@ def test_a_status_we_do_not_map_is_kept_and_decides_nothing(state: str) -> None:
 def test_a_callback_without_a_status_is_unreadable() -> None:
     with pytest.raises(ReportUnreadable):
         reader().read(callback(MessageStatus=""))
+
+
+def test_a_dead_callback_is_kept_without_a_message_text_or_media() -> None:
+    """Twilio-compatible gateways add the message's text to a status callback."""
+    body = callback(Body="Your code is 482913", MediaUrl0="https://media.example/1").body
+
+    kept = dict(parse_qsl(reader().kept(body).decode()))
+
+    assert "482913" not in reader().kept(body).decode()
+    assert kept["MessageStatus"] == "delivered"
+    assert "Body" not in kept
+    assert "MediaUrl0" not in kept
