@@ -107,3 +107,11 @@ def test_a_code_is_found_in_an_encoded_or_escaped_quote() -> None:
         'body "Line\\n[redacted]"',
         "x_[redacted]_y",
     ]
+
+
+def test_a_code_written_in_groups_is_found() -> None:
+    message = ["Din kode er 482 913. Hilsen Altinn", "Ref 48-29-13"]
+
+    said = without_message('blocked: "Din kode er 482 913." and 48-29-13; error 30007', message)
+
+    assert said == 'blocked: "Din kode er [redacted]." and [redacted]; error 30007'
