@@ -110,7 +110,7 @@ class SmtpEmail:
             client.close()
             raise
         # A failed goodbye cannot make it a failure: the message was accepted already.
-        await self._connections.keep_or_quit(client)
+        self._connections.keep_or_quit(client)
         return Receipt(Outcome.ACCEPTED, gateway_reference=mail["Message-ID"])
 
     async def aclose(self) -> None:

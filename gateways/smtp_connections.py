@@ -145,10 +145,13 @@ class IdleConnections:
             client.close()
         return None
 
-    async def keep_or_quit(self, client: SmtpClient) -> None:
+    def keep_or_quit(self, client: SmtpClient) -> None:
+        """Keep the connection, or say goodbye on it while the handover goes on: the message
+        was accepted, and a server slow to answer QUIT must not hold the answer to the caller
+        past the handover's deadline."""
         kept = len(self._idle) < MOST_KEPT and client.messages < MESSAGES_PER_CONNECTION
         if self._idle_seconds <= 0 or not kept:
-            await goodbye(client)
+            self._leave(client)
             return
         self._idle.append((time.monotonic(), client))
         if self._sweep is None:
@@ -170,9 +173,12 @@ class IdleConnections:
         due = time.monotonic() - self._idle_seconds
         while self._idle and self._idle[0][0] <= due:
             _, client = self._idle.pop(0)
-            task = loop.create_task(goodbye(client))
-            self._leaving.add(task)
-            task.add_done_callback(self._leaving.discard)
+            self._leave(client)
         if self._idle:
             oldest, _ = self._idle[0]
             self._sweep = loop.call_later(oldest - due, self._swept)
+
+    def _leave(self, client: SmtpClient) -> None:
+        task = asyncio.get_running_loop().create_task(goodbye(client))
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)

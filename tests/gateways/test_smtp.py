@@ -326,6 +326,24 @@ async def test_a_lost_goodbye_after_acceptance_is_still_accepted(
     assert len(fake.received) == 1
 
 
+async def test_an_accepted_message_is_answered_without_waiting_for_the_goodbye(
+    starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
+) -> None:
+    """A server slow to answer QUIT must not hold the caller's answer past the deadline."""
+    fake, port = starttls
+    fake.slow_goodbye = asyncio.Event()
+    gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5)
+    try:
+        async with asyncio.timeout(2):  # the handover's deadline, well under QUIT's 5 s
+            receipt = await gateway.send_email(email())
+    finally:
+        fake.slow_goodbye.set()
+        await gateway.aclose()
+
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert fake.goodbyes == 1
+
+
 URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code=dsn-secret"
 ORIGINAL = b"From: noreply@example.no\r\nTo: kari@example.no\r\nSubject: Your code\r\n\r\n123\r\n"
 

@@ -74,6 +74,7 @@ class FakeSmtp:
     notifications: list[httpx.Response] = field(default_factory=list)
     refused_logins: int = 0
     silent_goodbye: bool = False  # hang up on QUIT instead of answering it
+    slow_goodbye: asyncio.Event | None = None  # answer QUIT only once this is set
     unresponsive: bool = False  # never answer MAIL FROM, as a server that hung
     # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
     messages_per_connection: int = 0
@@ -134,6 +135,8 @@ class FakeSmtp:
         self.goodbyes += 1
         if self.silent_goodbye:
             server.transport.abort()
+        if self.slow_goodbye is not None:
+            await self.slow_goodbye.wait()
         return "221 Bye"
 
     def _authenticate(
