@@ -18,7 +18,14 @@ from activities.records import RecordActivities
 from core import metrics
 from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
 from domain.failures import FailureKind, HandoverFailure
-from gateways.base import EmailGateway, GatewayUnavailable, HandoverAmbiguous, Receipt, SmsGateway
+from gateways.base import (
+    EmailGateway,
+    FailedAnswer,
+    GatewayUnavailable,
+    HandoverAmbiguous,
+    Receipt,
+    SmsGateway,
+)
 from gateways.breaker import CircuitState
 from gateways.registry import Route
 from store.engine import seconds_until
@@ -75,6 +82,11 @@ class Failover:
                 await self._verdict(route, route.breaker.not_taken())
                 failures.append(f"{route.name}: {exc}")
                 continue
+            except FailedAnswer as exc:
+                # Not another provider for this message; but an outage of 5xx answers opens
+                # the circuit, and the next orders go to the next provider.
+                await self._verdict(route, route.breaker.not_taken())
+                return await self._settle(attempt, route, str(exc))
             except _UNANSWERED as exc:
                 await self._verdict(route, route.breaker.unanswered())
                 return await self._settle(attempt, route, str(exc) or "no answer by the deadline")

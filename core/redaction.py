@@ -22,8 +22,9 @@ SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
 # A word with a digit in it, long enough to be a one-time code (or part of a link that is one);
 # `_` separates words, as an encoded subject's spaces become `_`.
 _CODE_LIKE = re.compile(r"[^\W_]*\d[^\W_]*")
-# A code written in groups (`482 913`, `48-29-13`), each group shorter than a code alone.
-_GROUPED = re.compile(r"\d+(?:[ .-]\d+)+")
+# A code written in groups (`482 913`, `48-29-13`, a no-break space as .NET's Norwegian
+# number format writes it), each group shorter than a code alone.
+_GROUPED = re.compile(r"\d+(?:[ ./\u00a0\u202f-]\d+)+")
 _MIN_CODE = 4
 
 
@@ -81,12 +82,11 @@ def without_message(text: str, message: list[str]) -> str:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
-    words |= {
-        group
-        for part in message
-        for group in _GROUPED.findall(part)
-        if sum(ch.isdigit() for ch in group) >= _MIN_CODE
-    }
+    groups = [g for part in message for g in _GROUPED.findall(part)]
+    digits = ["".join(ch for ch in group if ch.isdigit()) for group in groups]
+    # As written, and as a provider may quote it back: the digits alone.
+    words |= {g for g, d in zip(groups, digits, strict=True) if len(d) >= _MIN_CODE}
+    words |= {d for d in digits if len(d) >= _MIN_CODE}
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")

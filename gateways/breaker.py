@@ -68,7 +68,8 @@ class CircuitBreaker:
         return was_open
 
     def not_taken(self) -> bool:
-        """The provider did not take the message. True when this opens the circuit (again)."""
+        """The provider did not take the message, or answered with a failure. True when this
+        opens the circuit (again)."""
         self._failures += 1
         closed = self._open_until is None
         if self._probe_until is not None or (closed and self._failures >= self._threshold):

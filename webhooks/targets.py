@@ -30,9 +30,11 @@ _RESOLVE_SECONDS = 5.0
 _RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 # RFC 6052's well-known prefix: the IPv4 address in the last 32 bits. Python counts it global.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-# Python counts these global too: NAT64's local-use prefix (RFC 8215), the deprecated
-# IPv4-compatible (RFC 4291) and site-local (RFC 3879) addresses.
-_LOCAL_IPV6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "fec0::/10"))
+# Python counts these global too: NAT64's local-use prefix (RFC 8215), the IPv4-translated
+# (RFC 2765), the deprecated IPv4-compatible (RFC 4291) and site-local (RFC 3879) addresses.
+_LOCAL_IPV6 = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96", "fec0::/10")
+)
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Metadata services of the clouds; most are link-local or private already, these are not all.
 _METADATA = frozenset(

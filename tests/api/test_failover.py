@@ -117,6 +117,30 @@ async def failover(
         yield stack
 
 
+@contextlib.asynccontextmanager
+async def twilio_first(
+    settings: Settings, engine: Engine, temporal_env: WorkflowEnvironment, twilio: FakeTwilio
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Twilio (no idempotency key) first, the second simulator after it: the API, and the
+    second simulator's client."""
+    async with serving(twilio.app, grace=0) as twilio_url:
+        twilio_settings = settings.twilio.model_copy(
+            update={
+                "base_url": twilio_url,
+                "account_sid": twilio.account_sid,
+                "auth_token": twilio.auth_token,
+            }
+        )
+        first = settings.model_copy(
+            update={"sms_providers": ["twilio", "simulator2"], "twilio": twilio_settings}
+        )
+        async with (
+            simulator_in_process(first, "simulator2", grace=0) as second,
+            api_and_worker(first, engine, _connection(temporal_env)) as api,
+        ):
+            yield api, second
+
+
 def handovers(provider: str, outcome: str) -> float:
     """Calls of this process's workers to a provider, with that outcome, so far."""
     labels = {"provider": provider, "outcome": outcome}
@@ -199,28 +223,12 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     the second provider is not asked, nor Twilio again by a retry with the same key."""
     settings, engine = failover_settings
     twilio = FakeTwilio()
-    async with serving(twilio.app, grace=0) as twilio_url:
-        twilio_first = settings.model_copy(
-            update={
-                "sms_providers": ["twilio", "simulator2"],
-                "twilio": settings.twilio.model_copy(
-                    update={
-                        "base_url": twilio_url,
-                        "account_sid": twilio.account_sid,
-                        "auth_token": twilio.auth_token,
-                    }
-                ),
-            }
-        )
-        async with (
-            simulator_in_process(twilio_first, "simulator2", grace=0) as second,
-            api_and_worker(twilio_first, engine, _connection(temporal_env)) as api,
-        ):
-            org, key = new_org(), new_key()
-            order, headers = sms_order(recipient, key=key), auth_headers(settings, org)
-            response = await api.post(SMS, json=order, headers=headers)
-            retried = await api.post(SMS, json=order, headers=headers)
-            sent_to_the_second = await received_for(second, org, key)
+    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
+        org, key = new_org(), new_key()
+        order, headers = sms_order(recipient, key=key), auth_headers(settings, org)
+        response = await api.post(SMS, json=order, headers=headers)
+        retried = await api.post(SMS, json=order, headers=headers)
+        sent_to_the_second = await received_for(second, org, key)
 
     assert response.status_code == retried.status_code == 503
     assert "may have been sent" in response.json()["detail"]
@@ -228,6 +236,32 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     assert sent_to_the_second == []
     # The key stays with the order that may have sent: its retry sends nothing.
     assert twilio.asked == 1
+
+
+async def test_a_provider_answering_5xx_opens_its_circuit_so_the_next_orders_go_elsewhere(
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
+) -> None:
+    """Each of those messages may have been sent, so none is given to another provider; but the
+    provider is failing, and past the threshold the channel's next orders skip it."""
+    settings, engine = failover_settings
+    twilio = FakeTwilio(edge_failing=True)
+    threshold = settings.provider_failure_threshold
+    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
+        org = new_org()
+        headers = auth_headers(settings, org)
+        failing = [
+            await api.post(SMS, json=sms_order(f"+47912{n:05}"), headers=headers)
+            for n in range(threshold)
+        ]
+        key = new_key()
+        after = await api.post(SMS, json=sms_order(key=key), headers=headers)
+        sent_to_the_second = await received_for(second, org, key)
+
+    assert [a.status_code for a in failing] == [503] * threshold
+    assert all("may have been sent" in a.json()["detail"] for a in failing)
+    assert after.status_code == 201, after.text
+    assert twilio.asked == threshold  # skipped while its circuit is open
+    assert [m["submissions"] for m in sent_to_the_second] == [1]
 
 
 async def test_the_circuit_opens_after_the_threshold_and_one_probe_closes_it(

@@ -110,8 +110,12 @@ def test_a_code_is_found_in_an_encoded_or_escaped_quote() -> None:
 
 
 def test_a_code_written_in_groups_is_found() -> None:
-    message = ["Din kode er 482 913. Hilsen Altinn", "Ref 48-29-13"]
+    message = ["Din kode er 482 913. Hilsen Altinn", "Ref 48-29-13", "PIN 73\u00a091\u00a005"]
+    quote = 'blocked: "Din kode er 482 913." and 48-29-13, 482913, 73\u00a091\u00a005; error 30007'
 
-    said = without_message('blocked: "Din kode er 482 913." and 48-29-13; error 30007', message)
+    said = without_message(quote, message)
 
-    assert said == 'blocked: "Din kode er [redacted]." and [redacted]; error 30007'
+    assert (
+        said
+        == 'blocked: "Din kode er [redacted]." and [redacted], [redacted], [redacted]; error 30007'
+    )

@@ -37,6 +37,7 @@ from webhooks.targets import TargetRefused, Unresolvable, check_url, forbidden, 
         "64:ff9b::a9fe:a9fe",  # NAT64 to the metadata address
         "64:ff9b:1::a00:1",
         "::7f00:1",
+        "::ffff:0:a00:1",  # IPv4-translated 10.0.0.1
         "2002:a9fe:a9fe::1",  # 6to4 from the metadata address
         "2002:a00:1::1",
         "fec0::1",

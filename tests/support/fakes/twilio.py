@@ -51,6 +51,7 @@ class FakeTwilio:
     # Every authenticated request, also one that hangs and so creates nothing it can answer.
     asked: int = 0
     refused_credentials: int = 0
+    edge_failing: bool = False  # every message created, and then answered 502 by its edge
     callbacks: list[httpx.Response] = field(default_factory=list)
     background: Background = field(default_factory=Background)
 
@@ -81,7 +82,7 @@ class FakeTwilio:
         if to == HANG:
             await asyncio.sleep(3600)
         self.created.append(form)
-        if to == EDGE_FAILURE:
+        if to == EDGE_FAILURE or self.edge_failing:
             return JSONResponse({"message": "Bad Gateway"}, status_code=502)
         message = self._message(form)
         if to != SILENT and form.get("StatusCallback"):
