@@ -12,6 +12,7 @@ import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -26,8 +27,10 @@ _RESOLVE_SECONDS = 5.0
 # Threads of their own: a name whose servers never answer holds its thread for the resolver's
 # own timeouts (glibc: 5 s, twice, per search domain) after the wait here has ended. In the
 # event loop's default threads it would hold up the store writes of every order of the worker.
-# A lookup still queued when its wait ends is dropped.
-_RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
+# One lookup per name at a time, shared by every delivery that waits for it: a tenant's dead
+# names hold a thread each, however many events they are sent.
+_RESOLVERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+_LOOKUPS: dict[tuple[asyncio.AbstractEventLoop, str, int], asyncio.Future[list[Any]]] = {}
 # RFC 6052's well-known prefix: the IPv4 address in the last 32 bits. Python counts it global.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # Python counts these global too: NAT64's local-use prefix (RFC 8215), the IPv4-translated
@@ -152,10 +155,9 @@ async def _addresses(host: str, port: int) -> list[IpAddress]:
     address = _address(host)
     if address is not None:
         return [address]
-    lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         async with asyncio.timeout(_RESOLVE_SECONDS):
-            infos = await asyncio.get_running_loop().run_in_executor(_RESOLVERS, lookup)
+            infos = await asyncio.shield(_lookup(host, port))
     except (OSError, TimeoutError) as exc:
         raise Unresolvable(f"The URL's host {host} does not resolve.") from exc
     # An IPv6 address may carry a zone (fe80::1%eth0); the address part decides.
@@ -163,3 +165,15 @@ async def _addresses(host: str, port: int) -> list[IpAddress]:
     if not found:
         raise Unresolvable(f"The URL's host {host} does not resolve.")
     return list(dict.fromkeys(found))
+
+
+def _lookup(host: str, port: int) -> asyncio.Future[list[Any]]:
+    """The name's lookup under way, or a new one; it runs to its end whoever stops waiting."""
+    loop = asyncio.get_running_loop()
+    key = (loop, host, port)
+    pending = _LOOKUPS.get(key)
+    if pending is None:
+        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        pending = _LOOKUPS[key] = loop.run_in_executor(_RESOLVERS, lookup)
+        pending.add_done_callback(lambda _: _LOOKUPS.pop(key, None))
+    return pending

@@ -145,3 +145,35 @@ async def test_names_whose_servers_never_answer_leave_the_workers_own_threads_fr
 
     assert all(isinstance(result, Unresolvable) for result in results)
     assert write != threading.get_ident()
+
+
+async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every delivery to a dead name waits for one lookup of it, not a thread each."""
+    released = threading.Event()
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def unanswered(host: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        if host.endswith(".unanswered.test"):
+            released.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unanswered)
+    monkeypatch.setattr(targets, "_RESOLVE_SECONDS", 0.5)
+    try:
+        dead = [
+            resolve("https://dead.unanswered.test/hooks", https_only=True, allow_private=False)
+            for _ in range(100)  # more deliveries than there are threads
+        ]
+        results = await asyncio.gather(*dead, return_exceptions=True)
+        alive = await resolve("http://localhost:9/hooks", https_only=False, allow_private=True)
+    finally:
+        released.set()
+
+    assert all(isinstance(result, Unresolvable) for result in results)
+    assert asked.count("dead.unanswered.test") == 1
+    assert alive.host == "localhost"
