@@ -85,6 +85,7 @@ def build_worker(
             handover.hand_over,
             records.record_transition,
             records.discard_shipment,
+            records.find_shipment,
             RetentionActivities(engine).remove_expired,
         ],
         activity_executor=executor,

@@ -19,7 +19,7 @@ from store import circuits, feed, order_writes, shipments
 from store import reports as report_store
 from store.engine import committed, committed_within
 from store.limits import Limit
-from store.models import ProviderCircuit
+from store.models import ProviderCircuit, Shipment
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,16 @@ class DiscardInput:
 @dataclass(frozen=True)
 class DiscardResult:
     shipment_id: str
+
+
+@dataclass(frozen=True)
+class FindInput:
+    shipment_id: str
+
+
+@dataclass(frozen=True)
+class FindResult:
+    found: bool
 
 
 class RecordActivities:
@@ -191,6 +201,12 @@ class RecordActivities:
     def discard_shipment(self, data: DiscardInput) -> DiscardResult:
         committed(self._engine, shipments.delete_shipment, data.shipment_id)
         return DiscardResult(shipment_id=data.shipment_id)
+
+    @activity.defn
+    def find_shipment(self, data: FindInput) -> FindResult:
+        """Whether the order's row is written: the handover writes it before any send."""
+        with Session(self._engine) as session:
+            return FindResult(found=session.get(Shipment, data.shipment_id) is not None)
 
 
 def _observe(data: TransitionInput, recorded_at: datetime) -> None:

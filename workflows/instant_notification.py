@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.handover import HandoverActivities, HandoverInput
     from activities.records import (
         DiscardInput,
+        FindInput,
+        FindResult,
         RecordActivities,
         ShipmentInput,
         TransitionInput,
@@ -84,6 +86,13 @@ _LATE_REPORTS = "reports-during-webhooks-recorded"
 # final status; before, a cancel in the handover freed the key, and one while waiting left the
 # row without a final status.
 _CANCELLED = "cancel-ends-as-expiry"
+# Orders cancelled before the handover wrote their row (nothing can have been sent) fail as a
+# handover no provider took; before, they recorded an event of a row that did not exist, again
+# and again, and kept their key.
+_CANCEL_BEFORE_ROW = "cancel-before-row-sent-nothing"
+# A write of the row under way when the handover was cancelled lands by the handover's
+# deadline or never; this much more for the workers' clocks.
+_ROW_SETTLED = timedelta(seconds=2)
 _HANDOVER_RETRY = RetryPolicy(
     initial_interval=FIRST_BACKOFF,
     backoff_coefficient=2.0,
@@ -133,6 +142,8 @@ class InstantNotificationWorkflow:
                 # The handover was stopped mid-call: the request may have left.
                 self._cancelled = True
                 failure = HandoverFailure(FailureKind.AMBIGUOUS, "cancelled during the handover")
+                if workflow.patched(_CANCEL_BEFORE_ROW) and not await self._row_written(created):
+                    failure = HandoverFailure(FailureKind.NOT_TAKEN, "cancelled before a send")
             if failure.kind is not FailureKind.AMBIGUOUS or not workflow.patched(_UNCONFIRMED):
                 await self._fail(failure)
             await self._unconfirmed(failure)
@@ -261,6 +272,21 @@ class InstantNotificationWorkflow:
         self._failure = failure
         await workflow.wait_condition(workflow.all_handlers_finished)
         raise _caller_error(failure)
+
+    async def _row_written(self, created: datetime) -> bool:
+        """Whether the cancelled handover wrote the order's row, which comes before any send;
+        asked once no write of it can land any more."""
+        settled = self._order.timing.handover_deadline(created) + _ROW_SETTLED
+        if settled > workflow.now():
+            await workflow.sleep(settled - workflow.now())
+        found: FindResult = await self._lasting(
+            RecordActivities.find_shipment,
+            FindInput(shipment_id=self._shipment_id),
+            attempt=_RECORD_TIMEOUT,
+            retry=_RECORD_RETRY,
+            window=timedelta(seconds=self._order.timing.local_retry_seconds),
+        )
+        return found.found
 
     async def _unconfirmed(self, failure: HandoverFailure) -> None:
         """The message may have left: the callers hear so, but the order keeps its row and its

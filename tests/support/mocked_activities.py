@@ -11,7 +11,14 @@ from typing import Any
 from temporalio import activity
 
 from activities.handover import HandoverInput
-from activities.records import DiscardInput, DiscardResult, TransitionInput, TransitionResult
+from activities.records import (
+    DiscardInput,
+    DiscardResult,
+    FindInput,
+    FindResult,
+    TransitionInput,
+    TransitionResult,
+)
 from domain.handover import HandoverResult
 from domain.reports import DeliveryReport
 
@@ -28,6 +35,7 @@ class MockedActivities:
     held: dict[int, list[DeliveryReport]] = field(default_factory=dict)
     hold: bool = False
     failing_records: int = 0
+    row_written: bool = True  # what the store says of the order's row after a cancel
     handover_inputs: list[HandoverInput] = field(default_factory=list)
     transitions: list[TransitionInput] = field(default_factory=list)
     discards: list[DiscardInput] = field(default_factory=list)
@@ -58,12 +66,16 @@ class MockedActivities:
         self.discards.append(data)
         return DiscardResult(shipment_id=data.shipment_id)
 
+    @activity.defn(name="find_shipment")
+    async def find_shipment(self, data: FindInput) -> FindResult:
+        return FindResult(found=self.row_written)
+
     def release(self) -> None:
         self.released.set()
 
     @property
     def functions(self) -> list[Callable[..., Any]]:
-        return [self.hand_over, self.record_transition, self.discard_shipment]
+        return [self.hand_over, self.record_transition, self.discard_shipment, self.find_shipment]
 
     def events(self) -> list[tuple[int, str, str | None, bool]]:
         """The recorded transitions as (number, kind, status, applied)."""

@@ -1,15 +1,24 @@
 """InstantNotificationWorkflow with its real activities: TTL expiry, query, search attributes."""
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.manifest import StatusRequest
 from store.models import FeedEntry
-from tests.support.bodies import new_org
+from tests.support.bodies import new_key, new_org, sms_order
 from tests.support.inprocess import workflow_worker
 from tests.support.polling import eventually
+from tests.support.routes import SMS
+from tests.support.simulator import received_for
 from tests.support.stack import Stack
 from tests.support.store import shipment_row
 from tests.support.workflows import Handle, notification_input, start_notification
@@ -59,3 +68,51 @@ async def test_silent_email_fails_ttl_and_is_findable_by_status(stack: Stack) ->
 async def _status_is(handle: Handle, status: str) -> bool:
     manifest = await handle.query(InstantNotificationWorkflow.status, StatusRequest())
     return manifest.status == status
+
+
+@contextlib.contextmanager
+def writes_held(engine: Engine) -> Iterator[None]:
+    """No order's row reaches the store while held: a lock, as a long transaction holds one."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        if engine.dialect.name == "postgresql":
+            driver.execute("LOCK TABLE shipment IN EXCLUSIVE MODE")
+        else:
+            driver.execute("BEGIN IMMEDIATE")
+        yield
+        driver.rollback()
+    finally:
+        raw.close()
+
+
+async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_frees_the_key(
+    stack: Stack,
+) -> None:
+    """The handover writes the order's row before any send. Cancelled while that write waits,
+    the order sent nothing: it fails as a handover no provider took, and a retry with its key
+    sends the message, once."""
+    tenant, key = stack.tenant(), new_key()
+    order = sms_order(key=key)
+    handle = stack.workflow(tenant.org, key)
+
+    async def started() -> bool | None:
+        try:
+            return bool(await handle.describe())
+        except RPCError:
+            return None
+
+    with writes_held(stack.engine):
+        placing = asyncio.create_task(stack.api.post(SMS, json=order, headers=tenant.headers))
+        await eventually(started)
+        await handle.cancel()
+        answer = await placing
+    with pytest.raises(WorkflowFailureError):
+        async with asyncio.timeout(30):  # not for ever, as a cancelled order without its row was
+            await handle.result()
+    retried = await stack.api.post(SMS, json=order, headers=tenant.headers)
+
+    assert answer.status_code == 503
+    assert retried.status_code == 201, retried.text
+    assert [m["submissions"] for m in await received_for(stack.simulator, tenant.org, key)] == [1]

@@ -341,6 +341,32 @@ async def test_a_cancel_during_the_handover_keeps_the_key_and_ends_with_a_final_
     assert mocks.transitions[1].detail == "cancelled before its TTL"
 
 
+async def test_a_cancel_before_the_row_was_written_sends_nothing_and_frees_the_key(
+    client: Client, data: NotificationInput
+) -> None:
+    """The handover writes the row before any send: cancelled with no row (the store slow, or
+    between retries), nothing was sent, and the run fails as a handover no provider took,
+    rather than record events of a row that does not exist for ever."""
+    mocks = MockedActivities([accepted()], hold=True, row_written=False)
+    async with mocked_worker(client, mocks) as task_queue:
+        placing = asyncio.create_task(place(client, task_queue, data))
+        await mocks.handing_over.wait()
+        handle = handle_of(client, data)
+        await handle.cancel()
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await placing
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        await assert_replays(handle)
+
+    assert isinstance(update.value.cause, ApplicationError)
+    assert update.value.cause.type == FailureKind.NOT_TAKEN
+    shipment = mocks.handover_inputs[0].shipment
+    assert shipment is not None
+    assert [d.shipment_id for d in mocks.discards] == [shipment.shipment_id]
+    assert mocks.transitions == []
+
+
 async def test_a_cancel_while_waiting_for_the_report_ends_with_a_final_status(
     client: Client, data: NotificationInput
 ) -> None:
