@@ -89,6 +89,22 @@ async def placed(
         yield await place(client, task_queue, data)
 
 
+@asynccontextmanager
+async def cancelled_in_the_handover(
+    client: Client, data: NotificationInput, mocks: MockedActivities
+) -> AsyncIterator[tuple[WorkflowUpdateFailedError, Handle]]:
+    """The order placed, and cancelled while its handover runs: the caller's error, and the
+    run, its worker still running."""
+    async with mocked_worker(client, mocks) as task_queue:
+        placing = asyncio.create_task(place(client, task_queue, data))
+        await mocks.handing_over.wait()
+        handle = handle_of(client, data)
+        await handle.cancel()
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await placing
+        yield update.value, handle
+
+
 async def deliver(handle: Handle, *reports: DeliveryReport) -> None:
     for each in reports:
         await handle.signal(InstantNotificationWorkflow.report, each)
@@ -323,18 +339,12 @@ async def test_a_cancel_during_the_handover_keeps_the_key_and_ends_with_a_final_
     """The request may have left when the handover was stopped: the key stays taken, as after
     any unconfirmed handover, and the order ends at once as its expiry would end it."""
     mocks = MockedActivities([accepted()], hold=True)
-    async with mocked_worker(client, mocks) as task_queue:
-        placing = asyncio.create_task(place(client, task_queue, data))
-        await mocks.handing_over.wait()
-        handle = handle_of(client, data)
-        await handle.cancel()
-        with pytest.raises(WorkflowUpdateFailedError) as update:
-            await placing
+    async with cancelled_in_the_handover(client, data, mocks) as (failed, handle):
         result = await handle.result()
         await assert_replays(handle)
 
-    assert isinstance(update.value.cause, ApplicationError)
-    assert update.value.cause.type == FailureKind.AMBIGUOUS
+    assert isinstance(failed.cause, ApplicationError)
+    assert failed.cause.type == FailureKind.AMBIGUOUS
     assert result.status == "SMS_Failed_TTL"
     assert mocks.discards == []
     assert mocks.events() == [(1, "handover", None, False), (2, "expiry", "SMS_Failed_TTL", True)]
@@ -348,19 +358,13 @@ async def test_a_cancel_before_the_row_was_written_sends_nothing_and_frees_the_k
     between retries), nothing was sent, and the run fails as a handover no provider took,
     rather than record events of a row that does not exist for ever."""
     mocks = MockedActivities([accepted()], hold=True, row_written=False)
-    async with mocked_worker(client, mocks) as task_queue:
-        placing = asyncio.create_task(place(client, task_queue, data))
-        await mocks.handing_over.wait()
-        handle = handle_of(client, data)
-        await handle.cancel()
-        with pytest.raises(WorkflowUpdateFailedError) as update:
-            await placing
+    async with cancelled_in_the_handover(client, data, mocks) as (failed, handle):
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         await assert_replays(handle)
 
-    assert isinstance(update.value.cause, ApplicationError)
-    assert update.value.cause.type == FailureKind.NOT_TAKEN
+    assert isinstance(failed.cause, ApplicationError)
+    assert failed.cause.type == FailureKind.NOT_TAKEN
     shipment = mocks.handover_inputs[0].shipment
     assert shipment is not None
     assert [d.shipment_id for d in mocks.discards] == [shipment.shipment_id]
