@@ -90,6 +90,9 @@ _CANCELLED = "cancel-ends-as-expiry"
 # handover no provider took; before, they recorded an event of a row that did not exist, again
 # and again, and kept their key.
 _CANCEL_BEFORE_ROW = "cancel-before-row-sent-nothing"
+# Orders cancelled while their row was being dropped drop it all the same and fail; before,
+# they ended CANCELED, their callers answered with an internal error, the row perhaps left.
+_CANCEL_IN_DISCARD = "cancel-lets-the-discard-land"
 # A write of the row under way when the handover was cancelled lands by the handover's
 # deadline or never; this much more for the workers' clocks.
 _ROW_SETTLED = timedelta(seconds=2)
@@ -259,14 +262,22 @@ class InstantNotificationWorkflow:
             self._announce(event, result.at, sequence_number)
 
     async def _fail(self, failure: HandoverFailure) -> NoReturn:
-        """Nothing was handed over: drop the row so a retry with the same key starts afresh."""
-        await self._lasting(
-            RecordActivities.discard_shipment,
-            DiscardInput(shipment_id=self._shipment_id),
-            attempt=_RECORD_TIMEOUT,
-            retry=_RECORD_RETRY,
-            window=timedelta(seconds=self._order.timing.local_retry_seconds),
-        )
+        """Nothing was handed over: drop the row so a retry with the same key starts afresh.
+        A cancel does not stop the drop: a row left behind would answer that retry with the
+        ids of an order never sent."""
+        while True:
+            try:
+                await self._lasting(
+                    RecordActivities.discard_shipment,
+                    DiscardInput(shipment_id=self._shipment_id),
+                    attempt=_RECORD_TIMEOUT,
+                    retry=_RECORD_RETRY,
+                    window=timedelta(seconds=self._order.timing.local_retry_seconds),
+                )
+                break
+            except ActivityError as err:
+                if not _is_cancel(err) or not workflow.patched(_CANCEL_IN_DISCARD):
+                    raise
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
         self._failure = failure

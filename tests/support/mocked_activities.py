@@ -36,6 +36,7 @@ class MockedActivities:
     hold: bool = False
     failing_records: int = 0
     row_written: bool = True  # what the store says of the order's row after a cancel
+    hold_discards: bool = False  # a discard waits for `released`, as on a hung store
     handover_inputs: list[HandoverInput] = field(default_factory=list)
     transitions: list[TransitionInput] = field(default_factory=list)
     discards: list[DiscardInput] = field(default_factory=list)
@@ -63,6 +64,8 @@ class MockedActivities:
 
     @activity.defn(name="discard_shipment")
     async def discard_shipment(self, data: DiscardInput) -> DiscardResult:
+        if self.hold_discards:
+            await self.released.wait()
         self.discards.append(data)
         return DiscardResult(shipment_id=data.shipment_id)
 

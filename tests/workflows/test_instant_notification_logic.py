@@ -239,6 +239,44 @@ async def test_a_repeat_of_a_decided_handover_is_answered_in_a_rejection_kept_fr
     assert len(accepted_updates) == 2  # the first caller's and the old caller's
 
 
+async def test_a_cancel_while_the_row_is_dropped_lets_the_drop_land_and_fails_the_run(
+    client: Client, data: NotificationInput
+) -> None:
+    """Nothing was sent; cancelled while the store hangs, the row must still go, and the
+    callers hear that nothing was sent, not an internal error."""
+    failure = HandoverFailure(FailureKind.NOT_TAKEN, "no answer")
+    mocks = MockedActivities([handover_error(failure)], hold_discards=True)
+    async with mocked_worker(client, mocks) as task_queue:
+        placing = asyncio.create_task(place(client, task_queue, data))
+        handle = handle_of(client, data)
+
+        async def accepted() -> bool:
+            # The drop still under way: the workflow task went on (a heartbeat), the
+            # caller's update with it.
+            try:
+                history = await handle.fetch_history()
+            except RPCError:  # not started yet
+                return False
+            return any(
+                e.HasField("workflow_execution_update_accepted_event_attributes")
+                for e in history.events
+            )
+
+        await eventually(accepted, within=30)
+        await handle.cancel()
+        mocks.release()  # the store is back
+        with pytest.raises(WorkflowUpdateFailedError) as update:
+            await placing
+        with pytest.raises(WorkflowFailureError) as run:
+            await handle.result()
+        await assert_replays(handle)
+
+    for cause in (update.value.cause, run.value.cause):
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == FailureKind.NOT_TAKEN
+    assert mocks.discards  # landed (an attempt under way at the cancel may land too)
+
+
 async def test_a_refused_recipient_is_final_at_the_handover(
     client: Client, data: NotificationInput
 ) -> None:
