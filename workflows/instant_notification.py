@@ -267,12 +267,8 @@ class InstantNotificationWorkflow:
         ids of an order never sent."""
         while True:
             try:
-                await self._lasting(
-                    RecordActivities.discard_shipment,
-                    DiscardInput(shipment_id=self._shipment_id),
-                    attempt=_RECORD_TIMEOUT,
-                    retry=_RECORD_RETRY,
-                    window=timedelta(seconds=self._order.timing.local_retry_seconds),
+                await self._in_store(
+                    RecordActivities.discard_shipment, DiscardInput(shipment_id=self._shipment_id)
                 )
                 break
             except ActivityError as err:
@@ -290,12 +286,8 @@ class InstantNotificationWorkflow:
         settled = self._order.timing.handover_deadline(created) + _ROW_SETTLED
         if settled > workflow.now():
             await workflow.sleep(settled - workflow.now())
-        found: FindResult = await self._lasting(
-            RecordActivities.find_shipment,
-            FindInput(shipment_id=self._shipment_id),
-            attempt=_RECORD_TIMEOUT,
-            retry=_RECORD_RETRY,
-            window=timedelta(seconds=self._order.timing.local_retry_seconds),
+        found: FindResult = await self._in_store(
+            RecordActivities.find_shipment, FindInput(shipment_id=self._shipment_id)
         )
         return found.found
 
@@ -478,12 +470,8 @@ class InstantNotificationWorkflow:
         )
         while True:
             try:
-                result: TransitionResult = await self._lasting(
-                    RecordActivities.record_transition,
-                    record,
-                    attempt=_RECORD_TIMEOUT,
-                    retry=_RECORD_RETRY,
-                    window=timedelta(seconds=self._order.timing.local_retry_seconds),
+                result: TransitionResult = await self._in_store(
+                    RecordActivities.record_transition, record
                 )
                 break
             except ActivityError as err:
@@ -492,6 +480,13 @@ class InstantNotificationWorkflow:
                 self._cancelled = True
         self._absorb(result.recorded_at, result.reports)
         return result
+
+    async def _in_store(self, method: Any, arg: Any) -> Any:
+        """A step of the store's: a record's timeout and retries, local for the retry window."""
+        window = timedelta(seconds=self._order.timing.local_retry_seconds)
+        return await self._lasting(
+            method, arg, attempt=_RECORD_TIMEOUT, retry=_RECORD_RETRY, window=window
+        )
 
     async def _lasting(
         self, method: Any, arg: Any, *, attempt: timedelta, retry: RetryPolicy, window: timedelta
