@@ -145,8 +145,12 @@ class InstantNotificationWorkflow:
                 # The handover was stopped mid-call: the request may have left.
                 self._cancelled = True
                 failure = HandoverFailure(FailureKind.AMBIGUOUS, "cancelled during the handover")
-                if workflow.patched(_CANCEL_BEFORE_ROW) and not await self._row_written(created):
-                    failure = HandoverFailure(FailureKind.NOT_TAKEN, "cancelled before a send")
+                if workflow.patched(_CANCEL_BEFORE_ROW):
+                    # The callers hear at once what is certain now; the row, once no write of
+                    # it can land, decides what the order does.
+                    self._failure = failure
+                    if not await self._row_written(created):
+                        failure = HandoverFailure(FailureKind.NOT_TAKEN, "cancelled before a send")
             if failure.kind is not FailureKind.AMBIGUOUS or not workflow.patched(_UNCONFIRMED):
                 await self._fail(failure)
             await self._unconfirmed(failure)

@@ -108,11 +108,14 @@ async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_free
         await eventually(started)
         await handle.cancel()
         answer = await placing
+        # Held past the handover's deadline, by which the write waiting for it gives up.
+        await asyncio.sleep(stack.settings.handover_deadline_seconds)
     with pytest.raises(WorkflowFailureError):
         async with asyncio.timeout(30):  # not for ever, as a cancelled order without its row was
             await handle.result()
     retried = await stack.api.post(SMS, json=order, headers=tenant.headers)
 
     assert answer.status_code == 503
+    assert "may have been sent" in answer.json()["detail"]  # at the cancel, not the deadline
     assert retried.status_code == 201, retried.text
     assert [m["submissions"] for m in await received_for(stack.simulator, tenant.org, key)] == [1]
