@@ -30,7 +30,7 @@ def _parts(part: Message) -> list[str]:
         [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
     )
     if kind == "message/delivery-status":
-        return [f"[{kind}]", *(line for block in inner for line in [*_status_fields(block), ""])]
+        return [f"[{kind}]", *(line for block in inner for line in [*_headers(block), ""])]
     if kind == "message/rfc822" and inner:
         return [f"[{kind}]", *_message(inner[0])]
     if kind == "text/rfc822-headers":
@@ -48,25 +48,21 @@ def _content(part: Message) -> bytes:
 
 
 def _headers(message: Message) -> list[str]:
+    """A message's headers, or a delivery-status block's fields, as kept."""
     return [
-        f"{name}: {LEFT_OUT if _copies_subject(name) else ' '.join(str(value).split())}"
-        for name, value in message.items()
+        f"{name}: {_kept(name, ' '.join(str(value).split()))}" for name, value in message.items()
     ]
 
 
-def _status_fields(block: Message) -> list[str]:
-    """A block's fields, but of a `Diagnostic-Code` only its type and the server's codes: its
+def _kept(name: str, value: str) -> str:
+    """Nothing of a subject; of a `Diagnostic-Code` only its type and the server's codes: its
     text is the server's, and a content filter's may quote the message it refused."""
-    return [
-        f"Diagnostic-Code: {_codes_of(str(value))}" if name.lower() == "diagnostic-code" else line
-        for (name, value), line in zip(block.items(), _headers(block), strict=True)
-    ]
-
-
-def _codes_of(diagnostic: str) -> str:
-    found = _DIAGNOSTIC_CODES.match(" ".join(diagnostic.split()))
-    kept = found.group(0).strip() if found else ""
-    return f"{kept} {LEFT_OUT}".strip()
+    if _copies_subject(name):
+        return LEFT_OUT
+    if name.lower() != "diagnostic-code":
+        return value
+    found = _DIAGNOSTIC_CODES.match(value)
+    return f"{found.group(0).strip() if found else ''} {LEFT_OUT}".strip()
 
 
 def _copies_subject(name: str) -> bool:
