@@ -120,9 +120,7 @@ class ReportInbox:
                 row = await run_in_threadpool(self._hold, report)
             except report_store.HeldFull:
                 # The workflow claims every held report when its handover is recorded.
-                dead = report_store.report_json(report).encode()
-                await self._keep_dead(report.provider, report.reference, "SURPLUS_HELD", dead)
-                count_report(report.provider, ReportOutcome.DEAD)
+                await self._dead(report, "SURPLUS_HELD")
                 return True
             if row is None:
                 return True
@@ -131,10 +129,7 @@ class ReportInbox:
         if row.provider != report.provider:
             # Only the provider asked can report on the message. Anyone may mail the mailbox
             # whose DSNs the SMTP route relays, and our reference is a hash of tenant and key.
-            log.warning("a %s report names a shipment %s sent", report.provider, row.provider)
-            dead = report_store.report_json(report).encode()
-            await self._keep_dead(report.provider, report.reference, "OTHER_PROVIDER", dead)
-            count_report(report.provider, ReportOutcome.DEAD)
+            await self._dead(report, "OTHER_PROVIDER")
             return True
         if await self._kept_past_the_fill(report, row):
             return True
@@ -200,6 +195,12 @@ class ReportInbox:
         """One store write, in its own transaction, off the event loop."""
         result: T = await run_in_threadpool(committed, self._engine, write, *args)
         return result
+
+    async def _dead(self, report: DeliveryReport, reason: str) -> None:
+        """A report read, and kept rather than delivered."""
+        raw = report_store.report_json(report).encode()
+        await self._keep_dead(report.provider, report.reference, reason, raw)
+        count_report(report.provider, ReportOutcome.DEAD)
 
     async def _keep_dead(
         self, provider: str, reference: str | None, reason: str, raw: bytes

@@ -195,7 +195,7 @@ class ShipmentWorkflow(NamedTuple):
     shipment_id: str
     workflow_id: str
     status: str
-    provider: str | None = None
+    provider: str | None
 
 
 _WORKFLOW_BY = {
