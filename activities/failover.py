@@ -82,13 +82,12 @@ class Failover:
                 await self._verdict(route, route.breaker.not_taken())
                 failures.append(f"{route.name}: {exc}")
                 continue
-            except FailedAnswer as exc:
-                # Not another provider for this message; but an outage of 5xx answers opens
-                # the circuit, and the next orders go to the next provider.
-                await self._verdict(route, route.breaker.not_taken())
-                return await self._settle(attempt, route, str(exc))
             except _UNANSWERED as exc:
-                await self._verdict(route, route.breaker.unanswered())
+                # No other provider for this message. A failed answer (a 5xx) counts against
+                # the circuit all the same, so an outage of them sends the next orders on.
+                breaker = route.breaker
+                failed = isinstance(exc, FailedAnswer)
+                await self._verdict(route, breaker.not_taken() if failed else breaker.unanswered())
                 return await self._settle(attempt, route, str(exc) or "no answer by the deadline")
             await self._verdict(route, route.breaker.answered())
             return route, receipt
