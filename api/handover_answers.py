@@ -4,7 +4,7 @@ import logging
 import math
 from collections.abc import Callable
 
-from api.problems import Problem, unavailable
+from api.problems import RETRY_SECONDS, Problem, unavailable
 from core.metrics import count_rate_limited
 from domain.failures import FailureKind, HandoverFailure
 
@@ -28,7 +28,7 @@ def _resting(failure: HandoverFailure) -> Problem:
     log.warning("order refused: %s", failure.reason)
     return unavailable(
         "Every gateway is resting after repeated failures; nothing was sent.",
-        retry_after=max(math.ceil(failure.retry_after_seconds or 2), 1),
+        retry_after=max(math.ceil(failure.retry_after_seconds or RETRY_SECONDS), 1),
     )
 
 
@@ -37,7 +37,7 @@ def _unexpected(failure: HandoverFailure) -> Problem:
     return unavailable("The order could not be completed.")
 
 
-def _saying(detail: str, retry_after: int = 2) -> Callable[[HandoverFailure], Problem]:
+def _saying(detail: str, retry_after: int = RETRY_SECONDS) -> Callable[[HandoverFailure], Problem]:
     return lambda _failure: unavailable(detail, retry_after)
 
 

@@ -65,7 +65,11 @@ class Problem(Exception):
         return body
 
 
-def unavailable(detail: str, retry_after: int = 2) -> Problem:
+# How soon a caller may try again after a temporary failure, where nothing says otherwise.
+RETRY_SECONDS = 2
+
+
+def unavailable(detail: str, retry_after: int = RETRY_SECONDS) -> Problem:
     """503 with Altinn's code for a temporary failure; the caller may retry with the same key."""
     return Problem(
         503,

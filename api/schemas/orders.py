@@ -165,7 +165,7 @@ TimeToLive = Annotated[
     _rule(
         lambda v: 60 <= v <= MAX_SMS_TTL_SECONDS,
         "time_to_live",
-        "Time-to-live must be between 60 and 172800 seconds (48 hours).",
+        f"Time-to-live must be between 60 and {MAX_SMS_TTL_SECONDS} seconds (48 hours).",
     ),
 ]
 # How long a body and which senders depend on the SMS provider: RecipientSmsIn.capacity_errors.
