@@ -4,6 +4,7 @@ import asyncio
 import ipaddress
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -116,41 +117,10 @@ async def test_an_international_host_is_called_by_its_ascii_name() -> None:
     )
 
 
-async def test_names_whose_servers_never_answer_leave_the_workers_own_threads_free(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Each lookup holds its thread long after the delivery stopped waiting for it; the store's
-    writes, which run in the event loop's default threads, must not wait behind them."""
-    released = threading.Event()
-    real = socket.getaddrinfo
-
-    def unanswered(host: str, *args: Any, **kwargs: Any) -> Any:
-        if host.endswith(".unanswered.test"):
-            released.wait(30)  # the name servers never answer
-            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", unanswered)
-    monkeypatch.setattr(targets, "_RESOLVE_SECONDS", 0.2)
-    try:
-        # More lookups than the default executor has threads on any machine (at most 32).
-        names = [f"https://h{n}.unanswered.test/hooks" for n in range(40)]
-        results = await asyncio.gather(
-            *(resolve(name, https_only=True, allow_private=False) for name in names),
-            return_exceptions=True,
-        )
-        write = await asyncio.wait_for(asyncio.to_thread(threading.get_ident), timeout=5)
-    finally:
-        released.set()
-
-    assert all(isinstance(result, Unresolvable) for result in results)
-    assert write != threading.get_ident()
-
-
-async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Every delivery to a dead name waits for one lookup of it, not a thread each."""
+@pytest.fixture
+def dead_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names a lookup was asked for; one under `.unanswered.test` holds its thread, as a
+    name whose servers never answer does, until the test ends. A delivery waits 0.5 s."""
     released = threading.Event()
     asked: list[str] = []
     real = socket.getaddrinfo
@@ -164,16 +134,38 @@ async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
 
     monkeypatch.setattr(socket, "getaddrinfo", unanswered)
     monkeypatch.setattr(targets, "_RESOLVE_SECONDS", 0.5)
-    try:
-        dead = [
-            resolve("https://dead.unanswered.test/hooks", https_only=True, allow_private=False)
-            for _ in range(100)  # more deliveries than there are threads
-        ]
-        results = await asyncio.gather(*dead, return_exceptions=True)
-        alive = await resolve("http://localhost:9/hooks", https_only=False, allow_private=True)
-    finally:
-        released.set()
+    yield asked
+    released.set()
+
+
+async def test_names_whose_servers_never_answer_leave_the_workers_own_threads_free(
+    dead_names: list[str],
+) -> None:
+    """Each lookup holds its thread long after the delivery stopped waiting for it; the store's
+    writes, which run in the event loop's default threads, must not wait behind them."""
+    # More lookups than the default executor has threads on any machine (at most 32).
+    names = [f"https://h{n}.unanswered.test/hooks" for n in range(40)]
+    results = await asyncio.gather(
+        *(resolve(name, https_only=True, allow_private=False) for name in names),
+        return_exceptions=True,
+    )
+    write = await asyncio.wait_for(asyncio.to_thread(threading.get_ident), timeout=5)
 
     assert all(isinstance(result, Unresolvable) for result in results)
-    assert asked.count("dead.unanswered.test") == 1
+    assert write != threading.get_ident()
+
+
+async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
+    dead_names: list[str],
+) -> None:
+    """Every delivery to a dead name waits for one lookup of it, not a thread each."""
+    dead = [
+        resolve("https://dead.unanswered.test/hooks", https_only=True, allow_private=False)
+        for _ in range(100)  # more deliveries than there are threads
+    ]
+    results = await asyncio.gather(*dead, return_exceptions=True)
+    alive = await resolve("http://localhost:9/hooks", https_only=False, allow_private=True)
+
+    assert all(isinstance(result, Unresolvable) for result in results)
+    assert dead_names.count("dead.unanswered.test") == 1
     assert alive.host == "localhost"
