@@ -3,7 +3,7 @@
 
 import contextlib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -70,6 +70,10 @@ class SmtpEmail:
         )
 
     async def send_email(self, message: EmailSend) -> Receipt:
+        # In the forms the headers and the envelope both carry.
+        message = replace(
+            message, sender=_ascii_domain(message.sender), to=_ascii_domain(message.to)
+        )
         mail = self._compose(message)
         kept = self._connections.take()
         if kept is not None:
@@ -92,8 +96,8 @@ class SmtpEmail:
             await client.send_message(
                 mail,
                 # The envelope from the order, never from a header as the email package read it.
-                sender=_ascii_domain(message.sender),
-                recipients=[_ascii_domain(message.to)],
+                sender=message.sender,
+                recipients=[message.to],
                 # Delivery status notifications carry our reference as the envelope id.
                 mail_options=[f"ENVID={message.reference}", "RET=HDRS"] if dsn else None,
                 rcpt_options=["NOTIFY=SUCCESS,FAILURE"] if dsn else None,
@@ -131,8 +135,8 @@ class SmtpEmail:
 
     def _compose(self, message: EmailSend) -> EmailMessage:
         mail = EmailMessage()
-        mail["From"] = _ascii_domain(message.sender)
-        mail["To"] = _ascii_domain(message.to)
+        mail["From"] = message.sender
+        mail["To"] = message.to
         mail.set_raw("Subject", _folded_subject(message.subject))
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
         mail["Message-ID"] = _message_id(message, self._domain)
