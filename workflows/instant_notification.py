@@ -269,15 +269,11 @@ class InstantNotificationWorkflow:
         """Nothing was handed over: drop the row so a retry with the same key starts afresh.
         A cancel does not stop the drop: a row left behind would answer that retry with the
         ids of an order never sent."""
-        while True:
-            try:
-                await self._in_store(
-                    RecordActivities.discard_shipment, DiscardInput(shipment_id=self._shipment_id)
-                )
-                break
-            except ActivityError as err:
-                if not _is_cancel(err) or not workflow.patched(_CANCEL_IN_DISCARD):
-                    raise
+        await self._landing(
+            RecordActivities.discard_shipment,
+            DiscardInput(shipment_id=self._shipment_id),
+            since=_CANCEL_IN_DISCARD,
+        )
         # Failing the callers only now means the run closes in the same task that answers
         # them, so a caller's retry finds it closed and starts afresh.
         self._failure = failure
@@ -472,18 +468,22 @@ class InstantNotificationWorkflow:
             org=self._order.org,
             **details,
         )
-        while True:
-            try:
-                result: TransitionResult = await self._in_store(
-                    RecordActivities.record_transition, record
-                )
-                break
-            except ActivityError as err:
-                if not _is_cancel(err) or not workflow.patched(_CANCELLED):
-                    raise
-                self._cancelled = True
+        result: TransitionResult = await self._landing(
+            RecordActivities.record_transition, record, since=_CANCELLED
+        )
         self._absorb(result.recorded_at, result.reports)
         return result
+
+    async def _landing(self, method: Any, arg: Any, *, since: str) -> Any:
+        """A step of the store's that a cancel of the order does not stop (it is idempotent,
+        and must land), in runs whose history has the patch `since`."""
+        while True:
+            try:
+                return await self._in_store(method, arg)
+            except ActivityError as err:
+                if not _is_cancel(err) or not workflow.patched(since):
+                    raise
+                self._cancelled = True
 
     async def _in_store(self, method: Any, arg: Any) -> Any:
         """A step of the store's: a record's timeout and retries, local for the retry window."""
