@@ -185,12 +185,16 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "simulator")]
 
 
-def sent_by(engine: Engine, shipment_id: str, provider: str) -> None:
-    """Name the provider that took the shipment's message: only its reports count."""
+def sent_by(
+    engine: Engine, shipment_id: str, provider: str, gateway_reference: str | None = None
+) -> None:
+    """Name the provider that took the shipment's message (only its reports count), and the
+    id it gave the message, if any."""
     with Session(engine) as session:
         row = session.get(Shipment, shipment_id)
         assert row is not None
         row.provider = provider
+        row.gateway_reference = gateway_reference or row.gateway_reference
         session.add(row)
         session.commit()
 
@@ -272,12 +276,7 @@ async def test_a_batchs_unreadable_events_are_kept_once_when_the_batch_is_delive
     """Event Grid resends the request a 503 answered: what was kept then would be kept again."""
     shipment = new_shipment(stack.engine, new_org())
     operation = uuid.uuid4().hex
-    with Session(stack.engine) as session:
-        row = session.get(Shipment, shipment)
-        assert row is not None
-        row.gateway_reference, row.provider = operation, "acs"
-        session.add(row)
-        session.commit()
+    sent_by(stack.engine, shipment, "acs", gateway_reference=operation)
     no_message_id = {"status": "Delivered"}
     events = [
         {**delivery_report_event("x", "a@x.no", "b@x.no", "Delivered"), "data": no_message_id}
