@@ -41,9 +41,9 @@ class RequestModel(ApiModel):
         if not isinstance(data, dict):
             return data
         names = _json_names(cls)
-        named: dict[Any, Any] = {}
-        for key, value in data.items():
-            name = names.get(key.lower(), key) if isinstance(key, str) else key
+        named: dict[str, Any] = {}
+        for key, value in data.items():  # a JSON object's: its keys are strings
+            name: str = names.get(key.lower()) or key
             if name in named:
                 raise PydanticCustomError(
                     "duplicate_name",
