@@ -12,7 +12,6 @@ MAX_KEY_BYTES = MAX_WORKFLOW_ID_BYTES - len(_PREFIX) - MAX_ORG_LENGTH - 1
 # Temporal's SQL schemas (PostgreSQL, MySQL) keep a workflow ID in VARCHAR(255) up to its
 # release 1.31: a longer one fails there, whatever limit.maxIDLength says.
 MAX_WORKFLOW_ID_LENGTH = 255
-_DIGEST_LENGTH = 64  # SHA-256 in hex
 
 
 def workflow_id(org: str, idempotency_id: str) -> str:
@@ -25,7 +24,7 @@ def workflow_id(org: str, idempotency_id: str) -> str:
     if len(whole) <= MAX_WORKFLOW_ID_LENGTH:
         return whole
     digest = hashlib.sha256(idempotency_id.encode()).hexdigest()
-    room = MAX_WORKFLOW_ID_LENGTH - len(_PREFIX) - len(org) - 2 - _DIGEST_LENGTH
+    room = MAX_WORKFLOW_ID_LENGTH - len(f"{_PREFIX}{org}/~{digest}")
     return f"{_PREFIX}{org}/{idempotency_id[:room]}~{digest}"
 
 
