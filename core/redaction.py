@@ -82,11 +82,10 @@ def without_message(text: str, message: list[str]) -> str:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
-    groups = [g for part in message for g in _GROUPED.findall(part)]
-    digits = ["".join(ch for ch in group if ch.isdigit()) for group in groups]
-    # As written, and as a provider may quote it back: the digits alone.
-    words |= {g for g, d in zip(groups, digits, strict=True) if len(d) >= _MIN_CODE}
-    words |= {d for d in digits if len(d) >= _MIN_CODE}
+    for group in (g for part in message for g in _GROUPED.findall(part)):
+        digits = "".join(ch for ch in group if ch.isdigit())
+        if len(digits) >= _MIN_CODE:
+            words |= {group, digits}  # as written, and as a provider may quote it back
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")

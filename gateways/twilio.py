@@ -200,7 +200,7 @@ class TwilioReports(ReportReader):
 
 
 def _quotes(name: str) -> bool:
-    return name == "Body" or name.startswith("MediaUrl") or name.startswith("MediaContentType")
+    return name == "Body" or name.startswith(("MediaUrl", "MediaContentType"))
 
 
 def _parse(reference: str, fields: dict[str, str]) -> DeliveryReport:
