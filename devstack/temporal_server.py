@@ -16,7 +16,8 @@ def temporal_binary() -> str:
 
 
 def tuning_flags() -> list[str]:
-    """Dev-server settings measured to cut task dispatch latency.
+    """Dev-server settings: measured to cut task dispatch latency, or what production's
+    dynamic config sets (deploy/temporal/dynamicconfig.yaml).
 
     The history processors poll at 20/s by default, which adds tens of milliseconds to each
     task on an idle server. WAL with synchronous=normal survives a crash of the server process
@@ -26,9 +27,13 @@ def tuning_flags() -> list[str]:
     Fairness and one partition per queue: webhook attempts waiting for a slot are dispatched
     by priority, then tenant by tenant (docs/webhooks.md); the server orders tasks only within
     a partition, and a dev server has no use for more than one.
+    Updates in flight: every repeat of an order whose handover runs is an update waiting for
+    it, and past Temporal's default of 10 per run a repeat waits for a slot, often past its
+    deadline (a 503 to a caller whose order was sent).
     """
     return [
         "--dynamic-config-value=system.enableActivityEagerExecution=true",
+        "--dynamic-config-value=history.maxInFlightUpdates=100",
         "--dynamic-config-value=matching.enableFairness=true",
         "--dynamic-config-value=matching.numTaskqueueReadPartitions=1",
         "--dynamic-config-value=matching.numTaskqueueWritePartitions=1",

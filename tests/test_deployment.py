@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from api.main import CODEC_PATH, create_app
 from core.config import Settings
 from core.connection import VARIABLES as CONNECTION_VARIABLES
+from devstack.temporal_server import tuning_flags
 from domain.webhooks import webhook_task_queue
 from simulator.config import SimulatorSettings
 from tests.support.settings import variables
@@ -374,6 +375,13 @@ def test_update_with_start_is_enabled_on_the_server() -> None:
     assert environment("temporal")["DYNAMIC_CONFIG_FILE_PATH"] == target
     for key in ("frontend.enableUpdateWorkflowExecution", "frontend.enableExecuteMultiOperation"):
         assert config[key] == [{"value": True}]
+
+
+def test_the_server_takes_as_many_repeats_in_flight_as_the_tests_prove() -> None:
+    config = yaml.safe_load((ROOT / "deploy/temporal/dynamicconfig.yaml").read_text())
+    flag = next(f for f in tuning_flags() if "history.maxInFlightUpdates=" in f)
+
+    assert config["history.maxInFlightUpdates"] == [{"value": int(flag.rsplit("=", 1)[1])}]
 
 
 def test_the_webhooks_queue_dispatches_by_priority_and_tenant_in_one_partition() -> None:

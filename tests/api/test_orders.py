@@ -114,15 +114,19 @@ async def test_the_ttl_counts_from_the_request(stack: Stack, tenant: Tenant) -> 
     assert row.expires_at.replace(tzinfo=UTC) == requested + timedelta(seconds=600)
 
 
-async def test_twenty_concurrent_identical_requests_send_once(stack: Stack, tenant: Tenant) -> None:
-    order = sms_order()
+async def test_forty_concurrent_identical_requests_during_a_slow_handover_send_once(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """Each repeat waits for the handover as an update in flight: four times Temporal's
+    default limit of 10 per run (`history.maxInFlightUpdates`), which the server raises."""
+    order = sms_order("+4799990012")  # the simulator takes 2 s to accept it
 
     responses = await asyncio.gather(
-        *(stack.api.post(SMS, json=order, headers=tenant.headers) for _ in range(20))
+        *(stack.api.post(SMS, json=order, headers=tenant.headers) for _ in range(40))
     )
 
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200] * 19 + [201]
+    assert statuses == [200] * 39 + [201]
     assert len({r.text for r in responses}) == 1
     sent = await received_for(stack.simulator, tenant.org, order["idempotencyId"])
     assert len(sent) == 1
