@@ -2,7 +2,9 @@
 
 Starts a throwaway stack on free ports (Temporal dev server in memory, the simulator, a worker
 and the API, all as processes), places one order per scenario through the API, and writes each
-finished workflow's history to tests/workflows/histories/<scenario>.json.
+finished workflow's history to tests/workflows/histories/<scenario>.json; where the tenant's
+webhook receiver is the recorder's own, also the history of the delivery it made retried, as
+<scenario>_retry.json (WebhookRetryWorkflow runs for up to a day: deploys meet it running).
 
 Record again only after a deliberate change of the workflow that is guarded (by
 `workflow.patched`, or by what the history itself holds, as the search attributes a start
@@ -24,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
@@ -33,6 +39,7 @@ from core.logs import configure_logging
 from devstack.scratch import scratch_connection, scratch_settings, scratch_stack
 from devstack.token import auth_headers
 from domain.ids import workflow_id
+from tests.support.serving import serving
 
 log = logging.getLogger("record_histories")
 
@@ -51,9 +58,14 @@ class Scenario:
     shows: Callable[[WorkflowHistory], bool] = lambda _history: True
     # The tenant has a webhook subscription (the simulator's receiver) before the order.
     subscribed: bool = False
+    # The tenant's webhook receiver is one of the recorder's, answering these statuses in
+    # turn (the last repeats); each delivery it makes retried is recorded as `<name>_retry`.
+    answers: tuple[int, ...] = ()
 
-    @property
-    def org(self) -> str:
+    def org(self, name: str) -> str:
+        """A tenant per scenario with a receiver of its own, which no other order reaches."""
+        if self.answers:
+            return f"{ORG}-{name}".replace("_", "-")
         return f"{ORG}-webhooks" if self.subscribed else ORG
 
 
@@ -93,6 +105,15 @@ def patches(history: WorkflowHistory) -> int:
     )
 
 
+def retry_children(history: WorkflowHistory) -> list[str]:
+    """The IDs of the child workflows that retry the order's webhook deliveries."""
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
 def first_attempts(history: WorkflowHistory) -> int:
     """Webhook events whose first attempts the workflow made itself, none retried."""
     if count(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED):
@@ -118,28 +139,64 @@ SCENARIOS = {
     "sms_delivered_webhooks": Scenario(
         "/sms", sms("+4791234567"), 201, lambda h: first_attempts(h) == 2, subscribed=True
     ),
+    # The first attempt of one event fails (503); its retry, a second later, is delivered.
+    "sms_webhook_retried": Scenario(
+        "/sms", sms("+4791234567"), 201, lambda h: len(retry_children(h)) == 1, answers=(503, 204)
+    ),
+    # The first attempt fails (500); then the receiver answers 410 Gone, which disables the
+    # subscription: the retry ends the delivery failed.
+    "sms_webhook_gone_on_retry": Scenario(
+        "/sms", sms("+4791234567"), 201, lambda h: len(retry_children(h)) == 1, answers=(500, 410)
+    ),
 }
+
+
+class Receiver:
+    """A webhook receiver answering its requests with `statuses` in turn, the last repeated."""
+
+    def __init__(self, statuses: tuple[int, ...]) -> None:
+        self._statuses = list(statuses)
+        self.app = Starlette(routes=[Route("/hooks", self._receive, methods=["POST"])])
+
+    async def _receive(self, _request: Request) -> Response:
+        status = self._statuses.pop(0) if len(self._statuses) > 1 else self._statuses[0]
+        return Response(status_code=status)
 
 
 async def record(
     name: str, scenario: Scenario, client: Client, api: httpx.AsyncClient, settings: Settings
 ) -> None:
-    headers = auth_headers(settings, scenario.org)
-    if scenario.subscribed:
-        hook = {"url": f"{settings.simulator.url}/webhooks"}
-        await api.post(WEBHOOKS, json=hook, headers=headers)
-    body = {"idempotencyId": name, **scenario.recipient}
-    answer = await api.post(API + scenario.route, json=body, headers=headers)
-    if answer.status_code != scenario.answer:
-        raise RuntimeError(f"{name}: expected {scenario.answer}, got {answer.status_code}")
-    handle = client.get_workflow_handle(workflow_id(scenario.org, name))
+    org = scenario.org(name)
+    headers = auth_headers(settings, org)
+    async with contextlib.AsyncExitStack() as receiving:
+        if scenario.answers:
+            url = await receiving.enter_async_context(serving(Receiver(scenario.answers).app))
+            await api.post(WEBHOOKS, json={"url": f"{url}/hooks"}, headers=headers)
+        elif scenario.subscribed:
+            hook = {"url": f"{settings.simulator.url}/webhooks"}
+            await api.post(WEBHOOKS, json=hook, headers=headers)
+        body = {"idempotencyId": name, **scenario.recipient}
+        answer = await api.post(API + scenario.route, json=body, headers=headers)
+        if answer.status_code != scenario.answer:
+            raise RuntimeError(f"{name}: expected {scenario.answer}, got {answer.status_code}")
+        history = await finished(client, workflow_id(org, name))
+        if not scenario.shows(history):
+            raise RuntimeError(f"{name}: the history does not show the scenario; record again")
+        write(name, history)
+        for child in retry_children(history):
+            write(f"{name}_retry", await finished(client, child))
+
+
+async def finished(client: Client, workflow: str) -> WorkflowHistory:
+    handle = client.get_workflow_handle(workflow)
     # The failed handover ends its workflow failed: that is the scenario.
     with contextlib.suppress(WorkflowFailureError):
         await handle.result()
-    history = await handle.fetch_history()
-    if not scenario.shows(history):
-        raise RuntimeError(f"{name}: the history does not show the scenario; record again")
-    document = {"workflowId": handle.id, "history": json.loads(history.to_json())}
+    return await handle.fetch_history()
+
+
+def write(name: str, history: WorkflowHistory) -> None:
+    document = {"workflowId": history.workflow_id, "history": json.loads(history.to_json())}
     (HISTORIES / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
     log.warning("recorded %s: %d events", name, len(history.events))
 

@@ -1,11 +1,14 @@
-"""InstantNotificationWorkflow changed twice over, with and without `workflow.patched`."""
+"""InstantNotificationWorkflow changed twice over, with and without `workflow.patched`, and
+WebhookRetryWorkflow changed without it."""
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import NotificationInput, NotificationResult
+    from domain.webhooks import DeliveryRequest, EventResult
     from workflows import search_attributes
     from workflows.instant_notification import InstantNotificationWorkflow
+    from workflows.webhook_event import WebhookRetryWorkflow, deliver
 
 PATCH = "search-attributes-again-at-start"
 
@@ -40,3 +43,12 @@ class PatchedChangeWorkflow(InstantNotificationWorkflow):
             _publish_again(self)
         else:
             super()._publish_search_attributes()
+
+
+@workflow.defn(name="WebhookRetryWorkflow")
+class UnguardedRetryChangeWorkflow(WebhookRetryWorkflow):
+    """Retries at once, without waiting first: a timer fewer, unguarded."""
+
+    @workflow.run
+    async def run(self, request: DeliveryRequest) -> EventResult:
+        return EventResult(outcomes=[await deliver(request)])

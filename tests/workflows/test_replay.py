@@ -1,7 +1,8 @@
 """Histories recorded from real orders replay against the current workflow code.
 
-A change to InstantNotificationWorkflow that running workflows cannot survive (a command
-added, removed or reordered without `workflow.patched`) fails here before it reaches a worker.
+A change to InstantNotificationWorkflow or WebhookRetryWorkflow that running workflows cannot
+survive (a command added, removed or reordered without `workflow.patched`) fails here before
+it reaches a worker.
 They replay through the worker's own data converter, which reads what older code wrote.
 `make histories` records them (scripts/record_histories.py); docs/operations.md says when.
 """
@@ -16,8 +17,13 @@ from temporalio.workflow import NondeterminismError
 
 from core.config import Settings
 from core.temporal import data_converter
-from tests.workflows.changed_workflows import PatchedChangeWorkflow, UnguardedChangeWorkflow
+from tests.workflows.changed_workflows import (
+    PatchedChangeWorkflow,
+    UnguardedChangeWorkflow,
+    UnguardedRetryChangeWorkflow,
+)
 from workflows.instant_notification import InstantNotificationWorkflow
+from workflows.webhook_event import WebhookEventWorkflow, WebhookRetryWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 SCENARIOS = (
@@ -29,7 +35,13 @@ SCENARIOS = (
     "sms_ttl_expired",
     "sms_late_reports",
     "sms_delivered_webhooks",
+    "sms_webhook_retried",
+    "sms_webhook_retried_retry",
+    "sms_webhook_gone_on_retry",
+    "sms_webhook_gone_on_retry_retry",
 )
+# The workflows beside the order's that the recordings hold.
+WEBHOOK_WORKFLOWS = [WebhookRetryWorkflow, WebhookEventWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -53,7 +65,7 @@ def test_every_scenario_has_a_current_recording() -> None:
 @pytest.mark.parametrize("path", recorded(), ids=name)
 async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[InstantNotificationWorkflow],
+        workflows=[InstantNotificationWorkflow, *WEBHOOK_WORKFLOWS],
         data_converter=data_converter(Settings(payload_encryption_key="")),
     )
 
@@ -72,9 +84,19 @@ async def test_an_unguarded_change_is_caught() -> None:
     assert isinstance(result.replay_failure, NondeterminismError)
 
 
+async def test_an_unguarded_change_of_the_webhook_retry_is_caught() -> None:
+    replayer = Replayer(workflows=[UnguardedRetryChangeWorkflow])
+
+    result = await replayer.replay_workflow(
+        load(HISTORIES / "sms_webhook_retried_retry.json"), raise_on_replay_failure=False
+    )
+
+    assert isinstance(result.replay_failure, NondeterminismError)
+
+
 @pytest.mark.parametrize("path", recorded(), ids=name)
 async def test_the_same_change_behind_a_patch_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[PatchedChangeWorkflow])
+    replayer = Replayer(workflows=[PatchedChangeWorkflow, *WEBHOOK_WORKFLOWS])
 
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
 
