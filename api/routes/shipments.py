@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CompletionsDep, SessionDep, Tenant
 from api.problems import Problem
 from api.schemas.problems import problem_responses
+from api.schemas.query import WholeNumber
 from api.schemas.shipments import FeedEntryOut, ManifestOut
 from domain.statuses import OrderStatus
 from store import shipments
@@ -37,9 +38,13 @@ def status_feed(
     tenant: Tenant,
     session: SessionDep,
     seq: Annotated[
-        int, Query(ge=0, le=MAX_SEQ, description="Exclusive cursor: the last sequenceNumber seen.")
+        int,
+        WholeNumber,
+        Query(ge=0, le=MAX_SEQ, description="Exclusive cursor: the last sequenceNumber seen."),
     ] = 0,
-    page_size: Annotated[int | None, Query(alias="pageSize", ge=-MAX_SEQ, le=MAX_SEQ)] = None,
+    page_size: Annotated[
+        int | None, WholeNumber, Query(alias="pageSize", ge=-MAX_SEQ, le=MAX_SEQ)
+    ] = None,
     order_by: Annotated[
         Literal["asc", "desc"], BeforeValidator(_lower), Query(alias="orderBy")
     ] = "asc",
@@ -64,6 +69,7 @@ async def shipment(
     completions: CompletionsDep,
     wait_seconds: Annotated[
         int | None,
+        WholeNumber,
         Query(
             alias="waitSeconds",
             ge=0,

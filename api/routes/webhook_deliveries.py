@@ -14,6 +14,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, Tenant
 from api.problems import Problem, unavailable
 from api.routes.webhooks import NOT_FOUND, normalized_id, subscription_of
 from api.schemas.problems import problem_responses
+from api.schemas.query import WholeNumber
 from api.schemas.webhooks import DeliveryOut
 from domain.webhooks import DeliveryRequest, DeliveryStatus, retry_workflow_id
 from store import webhooks as store
@@ -38,7 +39,7 @@ def list_deliveries(
     tenant: Tenant,
     session: SessionDep,
     status: Annotated[DeliveryStatus | None, Query()] = None,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 100,
+    page_size: Annotated[int, WholeNumber, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> list[DeliveryOut]:
     """The subscription's deliveries, newest first; `status=failed` lists those given up on."""
     row = subscription_of(session, tenant, subscription_id)

@@ -85,7 +85,14 @@ async def test_page_size_is_clamped(stack: Stack, tenant: Tenant, size: int, exp
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"seq": -1}, "seq"), ({"orderBy": "up"}, "orderBy"), ({"seq": "abc"}, "seq")],
+    [
+        ({"seq": -1}, "seq"),
+        ({"orderBy": "up"}, "orderBy"),
+        ({"seq": "abc"}, "seq"),
+        # Python's int() reads `1_0` as 10, and pydantic `10.0` as 10; .NET refuses both.
+        ({"seq": "1_0"}, "seq"),
+        ({"pageSize": "10.0"}, "pageSize"),
+    ],
 )
 async def test_invalid_parameters_are_400(
     stack: Stack, tenant: Tenant, params: dict[str, Any], field: str
