@@ -54,7 +54,7 @@ from gateways.registry import Gateways, build_gateways
 from store.engine import create_db_engine
 from store.limits import Limit
 from store.migrate import require_current_schema
-from webhooks.sender import new_client
+from webhooks.sender import Receivers
 from workflows.instant_notification import InstantNotificationWorkflow
 from workflows.retention import RetentionInput, RetentionWorkflow
 from workflows.webhook_event import WebhookEventWorkflow, WebhookRetryWorkflow
@@ -104,11 +104,11 @@ def build_worker(
 
 
 def build_webhook_worker(
-    client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient
+    client: Client, settings: Settings, engine: Engine, http: Receivers
 ) -> Worker:
     """Deliveries on a task queue and slots of their own: a receiver that hangs holds one of
-    these slots until its timeout, never one of the orders'. `http` must be the webhooks'
-    client (webhooks/sender.py: no proxies, no redirects)."""
+    these slots until its timeout, never one of the orders'. `http`: the webhooks' clients
+    (webhooks/sender.py: a client per receiver name, no proxies, no redirects)."""
     rules = TargetRules(
         https_only=settings.environment == "production",
         allow_private=settings.webhook_allow_private_targets,
@@ -144,7 +144,7 @@ async def running_workers(
     if tracing_on():
         HTTPXClientInstrumentor.instrument_client(http)
     gateways = build_gateways(settings, http)
-    async with new_client() as webhook_http:
+    async with Receivers() as webhook_http:
         orders = build_worker(client, settings, engine, gateways, executor)
         webhooks = build_webhook_worker(client, settings, engine, webhook_http)
         async with orders, webhooks:

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
@@ -29,7 +28,7 @@ from store import webhooks as store
 from store.engine import committed
 from store.models import WebhookDelivery, WebhookSubscription
 from webhooks.events import event_body
-from webhooks.sender import Attempt, post_event
+from webhooks.sender import Attempt, Receivers, post_event
 from webhooks.targets import TargetRefused, Unresolvable, resolve
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class TargetRules:
 
 
 class WebhookActivities:
-    def __init__(self, engine: Engine, http: httpx.AsyncClient, rules: TargetRules) -> None:
+    def __init__(self, engine: Engine, http: Receivers, rules: TargetRules) -> None:
         self._engine = engine
         self._http = http
         self._rules = rules

@@ -28,7 +28,7 @@ from tests.support.webhooks import (
     subscribe,
     succeeded,
 )
-from webhooks.sender import new_client
+from webhooks.sender import Receivers
 
 pytestmark = pytest.mark.both_databases
 
@@ -42,7 +42,7 @@ async def test_attempts_run_again_after_a_2xx_post_nothing_more(
         shipment_id = await place(stack.api, tenant, "+4799990001")  # one event: completed
 
         (delivered,) = await succeeded(stack, tenant, subscription)
-        async with new_client() as http:
+        async with Receivers() as http:
             rules = TargetRules(https_only=False, allow_private=True, attempt_seconds=1.0)
             activities = WebhookActivities(stack.engine, http, rules)
             environment = ActivityEnvironment()
@@ -86,7 +86,7 @@ async def test_a_host_that_is_no_host_name_fails_its_delivery_at_once(
     """The attempt fails and says why; nothing is raised to retry it (which would hold the
     order's workflow open), since the URL can never be called."""
     subscription = kept_subscription(stack, tenant, "https://a..example.com/hook")
-    async with new_client() as http:
+    async with Receivers() as http:
         activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
         result = await ActivityEnvironment().run(
             activities.deliver_event, completed_event(tenant.org)
@@ -106,7 +106,7 @@ async def test_a_host_in_full_width_characters_is_delivered_to_by_its_ascii_name
     async with Receiver().running() as receiver:
         url = f"http://{full_width('127.0.0.1')}:{receiver.port}/hooks"
         await subscribe(stack, tenant, url)
-        async with new_client() as http:
+        async with Receivers() as http:
             activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
             result = await ActivityEnvironment().run(
                 activities.deliver_event, completed_event(tenant.org)

@@ -1,41 +1,65 @@
-"""One delivery attempt over TLS: the receiver's certificate is checked for the URL's name."""
+"""Delivery attempts over TLS: the receiver's certificate is checked for the URL's name, and a
+kept connection serves only the name it was checked for."""
 
 import asyncio
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from webhooks.sender import new_client, post_event
+import pytest
+
+from tests.support.polling import eventually
+from webhooks.sender import Receivers, post_event
 from webhooks.targets import Target
 
 # The tests' certificate names localhost and 127.0.0.1; this name is another at that address.
 _OTHER_NAME = "receiver.example"
 
 
-@asynccontextmanager
-async def _receiver(context: ssl.SSLContext, names: list[str]) -> AsyncIterator[int]:
-    """An HTTPS receiver on 127.0.0.1 that answers 204 to every request on a connection,
-    noting each one's `Host`."""
+@dataclass
+class _Receiver:
+    """An HTTPS receiver on 127.0.0.1 that answers 204 to every request on a connection once
+    `open` is set, noting each request's `Host` and counting the connections it serves."""
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    port: int = 0
+    connections: int = 0
+    names: list[str] = field(default_factory=list)
+    open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def requests(self, count: int) -> None:
+        async def arrived() -> bool:
+            return len(self.names) >= count
+
+        await eventually(arrived, within=5)
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 lines = head.decode().split("\r\n")[1:]
                 fields = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
                 await reader.readexactly(int(fields["content-length"]))
-                names.append(fields["host"].partition(":")[0])
+                self.names.append(fields["host"].partition(":")[0])
+                await self.open.wait()
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+
+@asynccontextmanager
+async def _receiving(context: ssl.SSLContext) -> AsyncIterator[_Receiver]:
+    receiver = _Receiver()
+    receiver.open.set()
+    server = await asyncio.start_server(receiver.serve, "127.0.0.1", 0, ssl=context)
+    receiver.port = server.sockets[0].getsockname()[1]
     async with server:
-        yield server.sockets[0].getsockname()[1]
+        yield receiver
 
 
 def _target(name: str, port: int) -> Target:
@@ -43,18 +67,48 @@ def _target(name: str, port: int) -> Target:
     return Target(f"https://{name}:{port}/hooks", "https", name, port, address, f"{name}:{port}")
 
 
+@pytest.fixture
+def trusting(certificate: tuple[ssl.SSLContext, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certificate[1])
+
+
 async def test_a_tls_session_checked_for_one_name_is_not_used_for_another(
-    certificate: tuple[ssl.SSLContext, Path],
+    certificate: tuple[ssl.SSLContext, Path], trusting: ssl.SSLContext
 ) -> None:
-    server_context, trusted = certificate
-    names: list[str] = []
-    client_context = ssl.create_default_context(cafile=trusted)
-    async with _receiver(server_context, names) as port, new_client(client_context) as http:
-        first = await post_event(http, _target("localhost", port), {}, b"{}", 5)
-        again = await post_event(http, _target("localhost", port), {}, b"{}", 5)
-        other = await post_event(http, _target(_OTHER_NAME, port), {}, b"{}", 5)
+    async with _receiving(certificate[0]) as receiver, Receivers(trusting) as receivers:
+        first = await post_event(receivers, _target("localhost", receiver.port), {}, b"{}", 5)
+        again = await post_event(receivers, _target("localhost", receiver.port), {}, b"{}", 5)
+        other = await post_event(receivers, _target(_OTHER_NAME, receiver.port), {}, b"{}", 5)
+
     assert first.delivered
     assert again.delivered
     assert other.status_code is None
     assert "CERTIFICATE_VERIFY_FAILED" in (other.error or "")
-    assert names == ["localhost", "localhost"]  # the other name's event never left
+    assert receiver.names == ["localhost", "localhost"]  # the other name's event never left
+    # The name's second event went on its kept connection. (The other name's connection
+    # failed its handshake, which a connection must pass to be served and counted.)
+    assert receiver.connections == 1
+
+
+async def test_a_name_no_longer_kept_loses_its_connections_once_its_attempt_ends(
+    certificate: tuple[ssl.SSLContext, Path], trusting: ssl.SSLContext
+) -> None:
+    """With one name kept, a delivery to another name drops the first name's client while
+    an attempt of that name waits for its answer: the attempt still ends delivered."""
+    async with _receiving(certificate[0]) as receiver, Receivers(trusting, names=1) as receivers:
+        receiver.open.clear()
+        waiting = asyncio.create_task(
+            post_event(receivers, _target("localhost", receiver.port), {}, b"{}", 5)
+        )
+        await receiver.requests(1)
+        other = asyncio.create_task(
+            post_event(receivers, _target("127.0.0.1", receiver.port), {}, b"{}", 5)
+        )
+        await receiver.requests(2)
+        receiver.open.set()
+        answered = await asyncio.gather(waiting, other)
+        again = await post_event(receivers, _target("localhost", receiver.port), {}, b"{}", 5)
+
+    assert [a.status_code for a in (*answered, again)] == [204, 204, 204]
+    assert receiver.names == ["localhost", "127.0.0.1", "localhost"]
+    assert receiver.connections == 3  # localhost's client was closed: a new one, a new connection

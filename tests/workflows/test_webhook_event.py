@@ -18,7 +18,7 @@ from tests.support.history import attributes_of, stored_history
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
 from tests.support.webhooks import Receiver, completed_event, deliveries, subscribe, succeeded
-from webhooks.sender import new_client
+from webhooks.sender import Receivers
 from worker import build_webhook_worker
 from workflows.webhook_event import WebhookEventWorkflow
 
@@ -29,7 +29,7 @@ async def webhook_worker(client: Client, stack: Stack, **overrides: Any) -> Asyn
         update={"temporal_task_queue": f"wh-{uuid.uuid4().hex[:10]}", **overrides}
     )
     async with (
-        new_client() as http,
+        Receivers() as http,
         build_webhook_worker(client, settings, stack.engine, http),
     ):
         yield settings.webhook_task_queue
