@@ -1,5 +1,9 @@
 """All settings of the service, read once from the environment (and an optional `.env`)."""
 
+import base64
+import binascii
+import contextlib
+import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -18,6 +22,9 @@ from gateways.registry import ProviderSettings
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_REPORT_SECRET = "whsec_ZGV2LW9ubHktZGVsaXZlcnktcmVwb3J0LXNlY3JldA=="
 _MIN_SECRET_LENGTH = 32
+# Every value of deploy/example.env says this, itself or in its base64 part: published, so
+# refused outside development, as the development secrets are.
+_PLACEHOLDER = b"change-me"
 _DAY_SECONDS = 86_400
 # Past an order's TTL and grace, its workflow still finishes (a webhook's first attempts).
 _RETENTION_MARGIN_SECONDS = 3600
@@ -282,10 +289,33 @@ class Settings(ProviderSettings, BaseSettings):
             )
             if value == default or (value and len(value) < _MIN_SECRET_LENGTH)
         ]
+        weak += [
+            name
+            for name, value in (
+                ("AUTH_JWT_SECRET", self.auth_jwt_secret),
+                ("DELIVERY_REPORT_SECRET", self.delivery_report_secret),
+                ("PAYLOAD_ENCRYPTION_KEY", self.payload_encryption_key),
+                ("DATABASE_URL", self.database_url),
+            )
+            if _published(value) and name not in weak
+        ]
         if weak:
-            raise ValueError(f"weak or development secrets outside development: {weak}")
+            raise ValueError(f"weak, development or example secrets outside development: {weak}")
         if not self.auth_jwt_secret and not self.auth_jwks_url:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
+        if self.auth_jwks_url and not (
+            self.auth_jwks_url.startswith("https://") and self.auth_audience
+        ):
+            raise ValueError(
+                "AUTH_JWKS_URL needs https (a key set read in clear text can be replaced on the "
+                "way) and AUTH_AUDIENCE (else a token the provider issued for another service "
+                "is taken)"
+            )
+        if self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "DATABASE_URL: SQLite is for development; in production the API and the workers "
+                "share one PostgreSQL store (each container would keep a store of its own)"
+            )
         if not self.payload_encryption_key:
             raise ValueError(
                 "set PAYLOAD_ENCRYPTION_KEY: without it message bodies are stored readable in "
@@ -294,6 +324,18 @@ class Settings(ProviderSettings, BaseSettings):
         if not self.codec_scope:
             raise ValueError("set CODEC_SCOPE: without it the codec server decodes for anyone")
         return self
+
+
+def _published(value: str) -> bool:
+    """A value of deploy/example.env: it says `change-me`, itself or in one of its base64
+    parts (a report secret's after `whsec_`, a keyring's keys after their ids)."""
+    if _PLACEHOLDER.decode() in value.lower():
+        return True
+    for part in re.split(r"[,:_]", value):
+        with contextlib.suppress(binascii.Error, ValueError):
+            if _PLACEHOLDER in base64.b64decode(part + "=" * (-len(part) % 4)).lower():
+                return True
+    return False
 
 
 @lru_cache

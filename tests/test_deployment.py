@@ -67,11 +67,14 @@ POSTGRES_PORT = 5432
 _VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
-def interpolate(value: object) -> str:
-    """Compose's substitution with every default taken; a required variable gets a stand-in."""
+def interpolate(value: object, given: dict[str, str] | None = None) -> str:
+    """Compose's substitution: the `given` variables, every other default taken; a required
+    variable not given gets a stand-in."""
 
     def substitute(match: re.Match[str]) -> str:
-        _name, operator, argument = match.groups()
+        name, operator, argument = match.groups()
+        if given and name in given:
+            return given[name]
         return argument if operator in (":-", "-") else "set-by-the-operator"
 
     return _VARIABLE.sub(substitute, str(value))
@@ -398,14 +401,36 @@ def test_the_webhooks_queue_dispatches_by_priority_and_tenant_in_one_partition()
         assert config[key] == [{"value": value, "constraints": webhooks}]
 
 
-def test_secrets_have_no_defaults_and_the_example_sets_each() -> None:
+def required_variables() -> set[str]:
     text = (ROOT / "docker-compose.yml").read_text()
-    required = {name for name, op, _ in _VARIABLE.findall(text) if op in (":?", "?")}
+    return {name for name, op, _ in _VARIABLE.findall(text) if op in (":?", "?")}
+
+
+def test_secrets_have_no_defaults_and_the_example_sets_each() -> None:
     example = (ROOT / "deploy/example.env").read_text()
     defined = set(re.findall(r"^(\w+)=", example, re.M))
 
-    assert {"AUTH_JWT_SECRET", "DELIVERY_REPORT_SECRET", "POSTGRES_PASSWORD"} <= required
-    assert defined == required
+    assert {"AUTH_JWT_SECRET", "DELIVERY_REPORT_SECRET", "POSTGRES_PASSWORD"} <= required_variables()
+    assert defined == required_variables()
+
+
+def test_fresh_secrets_start_the_service_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy/new-env.sh makes every secret compose requires, which production takes (it
+    refuses example.env's published ones: tests/core/test_config.py)."""
+    made = subprocess.run(
+        [ROOT / "deploy/new-env.sh"], capture_output=True, text=True, check=True
+    ).stdout
+    secrets = dict(line.split("=", 1) for line in made.splitlines())
+    for name, value in SERVICES["api"]["environment"].items():
+        monkeypatch.setenv(name, interpolate(value, secrets))
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert set(secrets) == required_variables()
+    assert all(v.isalnum() for k, v in secrets.items() if k.endswith("_PASSWORD"))  # in URLs
+    assert settings.environment == "production"
+    assert settings.auth_jwt_secret == secrets["AUTH_JWT_SECRET"]
+    assert secrets["NOTIFICATIONS_DB_PASSWORD"] in settings.database_url
 
 
 # The Dockerfile

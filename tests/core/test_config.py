@@ -1,6 +1,8 @@
 """Settings refuse development or weak secrets outside development, and never repeat one."""
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -14,9 +16,20 @@ STRONG = "s" * 40
 KEY = new_key("k1")
 
 
+STORE = "postgresql+psycopg://notifications:s3cret@postgres:5432/notifications"
+EXAMPLE_ENV = Path(__file__).parents[2] / "deploy" / "example.env"
+
+
 def production(**values: object) -> Settings:
-    values = {"payload_encryption_key": KEY, **values}
+    values = {"payload_encryption_key": KEY, "database_url": STORE, **values}
     return Settings(_env_file=None, environment="production", **values)  # type: ignore[call-arg, arg-type]
+
+
+def example(name: str) -> str:
+    """A value of deploy/example.env, the secrets of the compose trial."""
+    found = re.search(rf"^{name}=(.*)$", EXAMPLE_ENV.read_text(), re.M)
+    assert found is not None
+    return found.group(1)
 
 
 @pytest.mark.parametrize(
@@ -48,8 +61,47 @@ def test_production_refuses(values: dict[str, object]) -> None:
 def test_production_accepts_strong_secrets_or_jwks() -> None:
     assert production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG)
     assert production(
-        auth_jwt_secret="", auth_jwks_url="https://idp.example/jwks", delivery_report_secret=STRONG
+        auth_jwt_secret="",
+        auth_jwks_url="https://idp.example/jwks",
+        auth_audience="notifications",
+        delivery_report_secret=STRONG,
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("auth_jwt_secret", example("AUTH_JWT_SECRET")),
+        ("delivery_report_secret", example("DELIVERY_REPORT_SECRET")),
+        ("payload_encryption_key", example("PAYLOAD_ENCRYPTION_KEY")),
+        (
+            "database_url",
+            f"postgresql+psycopg://notifications:{example('NOTIFICATIONS_DB_PASSWORD')}@db/n",
+        ),
+    ],
+)
+def test_production_refuses_the_published_example_secrets(setting: str, value: str) -> None:
+    """The compose trial's secrets are in the repository: anyone could sign tokens or
+    reports, or open payloads, with them. Each is refused by name."""
+    strong = {"auth_jwt_secret": STRONG, "delivery_report_secret": STRONG}
+    with pytest.raises(ValidationError, match=setting.upper()):
+        production(**{**strong, setting: value})
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"auth_jwks_url": "http://idp.example/jwks", "auth_audience": "n"}, "https"),
+        ({"auth_jwks_url": "https://idp.example/jwks"}, "AUTH_AUDIENCE"),
+        ({"auth_jwt_secret": STRONG, "database_url": "sqlite:///.data/n.sqlite"}, "SQLite"),
+    ],
+    ids=["jwks-in-clear-text", "jwks-for-any-audience", "sqlite"],
+)
+def test_production_refuses_what_only_development_may_use(
+    values: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=named):
+        production(**{"auth_jwt_secret": "", "delivery_report_secret": STRONG, **values})
 
 
 def test_production_names_the_missing_payload_key() -> None:
