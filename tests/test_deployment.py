@@ -342,7 +342,28 @@ def test_the_ui_decodes_through_the_apis_codec_route_from_an_allowed_origin() ->
 
 
 def published_port(name: str) -> int:
-    return int(interpolate(SERVICES[name]["ports"][0]).rsplit(":", 1)[0])
+    return int(interpolate(SERVICES[name]["ports"][0]).split(":")[-2])
+
+
+@pytest.mark.parametrize("name", ["simulator", "temporal-ui"])
+def test_what_has_no_login_is_published_on_this_host_only(name: str) -> None:
+    """The simulator's inbox shows every message; the UI can cancel and terminate orders."""
+    assert all(interpolate(m).startswith("127.0.0.1:") for m in SERVICES[name]["ports"])
+
+
+@pytest.mark.parametrize("name", ["api", "worker"])
+def test_a_stopping_service_is_killed_only_after_its_own_grace(name: str) -> None:
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    grace = {
+        "api": defaults.api_shutdown_grace_seconds,
+        "worker": defaults.worker_shutdown_grace_seconds,
+    }[name]
+    kill = SERVICES[name]["stop_grace_period"]
+
+    assert kill.endswith("s")
+    assert int(kill[:-1]) > grace
+    if name == "api":
+        assert int(option(command("api"), "--timeout-graceful-shutdown")) == grace
 
 
 @pytest.mark.parametrize("name", ["api", "simulator", "temporal-ui"])
