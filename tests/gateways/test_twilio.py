@@ -5,6 +5,10 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from devstack.processes import free_port
@@ -63,6 +67,56 @@ def gateway(http: httpx.AsyncClient, base: str, fake: FakeTwilio, **account: str
         account.get("service", ""),
     )
     return TwilioSms(http, base, credentials, PUBLIC, 5.0)
+
+
+@pytest.fixture
+async def refusing() -> AsyncIterator[tuple[list[Response], str]]:
+    """A Twilio whose every create request gets the next answer of the list."""
+    answers: list[Response] = []
+
+    async def create(_request: Request) -> Response:
+        return answers.pop(0)
+
+    app = Starlette(routes=[Route("/{path:path}", create, methods=["POST"])])
+    async with serving(app) as base:
+        yield answers, base
+
+
+def twilio_error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "status": 400}, status_code=400)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        (twilio_error(21211, "The 'To' number is not a valid phone number."), "invalid_recipient"),
+        (twilio_error(21610, "Attempt to send to unsubscribed recipient"), "barred"),
+        (twilio_error(30007, "Message filtered"), "refused"),
+        (twilio_error(21611, "This 'From' number has exceeded the queue"), "not taken"),
+        (twilio_error(21408, "Permission to send an SMS has not been enabled"), "not taken"),
+        (twilio_error(21606, "The 'From' phone number is not a valid Twilio number"), "not taken"),
+        (twilio_error(21705, "The Messaging Service is invalid"), "not taken"),
+        (Response("<html>Bad Request</html>", status_code=400), "not taken"),
+    ],
+    ids=["21211", "21610", "30007", "21611", "21408", "21606", "21705", "a-proxy's-400"],
+)
+async def test_a_400_refuses_the_message_only_where_it_speaks_of_the_message_or_recipient(
+    refusing: tuple[list[Response], str], answer: Response, outcome: str
+) -> None:
+    """A 400 about our account, sender or queue (or not Twilio's) sends nothing, and another
+    provider may take the message: "not taken", which also counts against Twilio's circuit."""
+    answers, base = refusing
+    answers.append(answer)
+    account = TwilioAccount("AC" + "0" * 32, "token", "")
+    async with httpx.AsyncClient() as http:
+        try:
+            receipt = await TwilioSms(http, base, account, PUBLIC, 5.0).send_sms(sms())
+        except GatewayUnavailable:
+            said = "not taken"
+        else:
+            said = receipt.outcome.value
+
+    assert said == outcome
 
 
 def test_signature_matches_twilios_documented_examples() -> None:
