@@ -88,6 +88,25 @@ async def test_another_tenant_can_neither_see_nor_change_a_subscription(
     assert len(await deliveries(stack, tenant, created)) == 2
 
 
+async def test_another_tenant_cannot_retry_a_delivery_through_a_subscription_of_its_own(
+    stack: Stack, tenant: Tenant, intruder: Tenant
+) -> None:
+    """The delivery must belong to the subscription the path names, which the caller owns."""
+    async with Receiver().running() as receiver:
+        created = await subscribe(stack, tenant, receiver.url)
+        await place(stack.api, tenant, "+4799990001")
+        (delivered,) = await receiver.events(1)
+        own = await subscribe(stack, intruder, "http://127.0.0.1:9/hooks")
+        retry = f"{WEBHOOKS}/{own['id']}/deliveries/{delivered.webhook_id}/retry"
+
+        answer = await stack.api.post(retry, headers=intruder.headers)
+        await asyncio.sleep(1.5)  # a retry that slipped through would be posted by now
+
+    assert answer.status_code == 404
+    assert len(receiver.received) == 1
+    assert len(await deliveries(stack, tenant, created)) == 1
+
+
 async def test_a_tenant_has_at_most_the_limit(stack: Stack, tenant: Tenant) -> None:
     limit = stack.settings.webhook_limit_per_tenant
     for n in range(limit):

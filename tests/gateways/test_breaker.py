@@ -50,6 +50,16 @@ def test_an_answer_resets_the_run_and_silence_counts_for_nothing() -> None:
     assert circuit.view().state is CircuitState.CLOSED
 
 
+def test_silence_does_not_reset_the_run_either() -> None:
+    circuit = breaker(Clock())
+    circuit.not_taken()
+    circuit.not_taken()
+    circuit.unanswered()
+
+    assert circuit.not_taken() is True  # the third of the run
+    assert circuit.view().state is CircuitState.OPEN
+
+
 def test_after_the_cooldown_one_probe_decides() -> None:
     clock, circuit = opened()
     clock.now += 30
