@@ -2,6 +2,7 @@
 
 import base64
 import os
+import re
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -15,6 +16,10 @@ _NONCE_BYTES = 12
 
 class KeyringError(ValueError):
     pass
+
+
+# An id short enough never to be a key (32 bytes are 44 characters of base64).
+_SHOWN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
 def new_key(key_id: str) -> str:
@@ -32,8 +37,10 @@ def parse_keyring(spec: str) -> dict[str, bytes]:
     entries = filter(None, (part.strip() for part in spec.split(",")))
     for position, entry in enumerate(entries, start=1):
         key_id, sep, encoded = entry.partition(":")
-        # Without its `id:`, an entry is the key itself: named by its place, never shown.
-        name = f"key {key_id!r}" if sep else f"entry {position}"
+        # Named by its place, and by its id only where that reads as one: an entry without
+        # its `id:`, or written the wrong way round (`<key>:id`), shows no key.
+        shown = sep and _SHOWN_ID.fullmatch(key_id)
+        name = f"key {key_id!r}" if shown else f"entry {position}"
         try:
             key = base64.b64decode(encoded, validate=True)
         except ValueError as exc:

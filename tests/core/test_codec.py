@@ -79,6 +79,25 @@ async def test_history_holds_no_readable_body(stack: Stack) -> None:
     assert secret.encode() not in b"".join(e.SerializeToString() for e in raw)
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        f"{base64.b64encode(bytes(range(32))).decode()}:k1",  # the wrong way round
+        base64.b64encode(bytes(range(32))).decode(),  # without its id
+        f"k1:{base64.b64encode(bytes(range(31))).decode()}",  # one byte short
+    ],
+    ids=["reversed", "no-id", "short"],
+)
+def test_a_refused_entry_is_named_without_its_key(spec: str) -> None:
+    with pytest.raises(KeyringError) as refused:
+        parse_keyring(spec)
+
+    assert "entry 1" in str(refused.value) or "key 'k1'" in str(refused.value)
+    for part in spec.split(":"):
+        if len(part) > 32:
+            assert part not in str(refused.value)
+
+
 def test_one_id_for_two_keys_is_refused() -> None:
     """Otherwise the later key replaced the earlier: a rotation that kept sealing with the old
     key, or a replaced key whose payloads no longer opened."""
