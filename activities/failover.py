@@ -140,6 +140,9 @@ class Failover:
                 "notifications.channel": attempt.channel,
                 "notifications.provider": route.name,
             },
+            # The status names the failure; a recorded traceback would carry its causes,
+            # whose text may quote a recipient or a provider's words about the message.
+            record_exception=False,
         ) as span:
             started = time.perf_counter()
             outcome = "ambiguous"

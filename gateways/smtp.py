@@ -225,7 +225,9 @@ def _folded_subject(subject: str) -> str:
 
 def _refusal(code: int, text: str) -> Receipt:
     if 400 <= code < 500:
-        raise GatewayUnavailable(f"SMTP temporary refusal {code}")
+        # Without the server's exception as its context: it names the recipient, and a
+        # traceback (a log's, a trace's exception event) would show it.
+        raise GatewayUnavailable(f"SMTP temporary refusal {code}") from None
     outcome = Outcome.INVALID_RECIPIENT if code in _BAD_ADDRESS else Outcome.REFUSED
     return Receipt(outcome, detail=f"{code} {text}")
 

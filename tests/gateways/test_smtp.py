@@ -3,6 +3,7 @@
 import asyncio
 import email as email_message
 import ssl
+import traceback
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -303,8 +304,20 @@ async def test_temporary_refusal_is_unavailable(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
     _, port = starttls
-    with pytest.raises(GatewayUnavailable, match="451"):
+    with pytest.raises(GatewayUnavailable, match="451") as refused:
         await SmtpEmail(server(port, "starttls", certificate[1]), 5).send_email(email("busy@x.no"))
+
+    # The exceptions its traceback shows (a log's, a trace's exception event) name neither
+    # the recipient nor the server's words about it (aiosmtplib's own exception has both).
+    told = "".join(
+        line
+        for shown in traceback.TracebackException.from_exception(refused.value).format()
+        for line in shown.splitlines(keepends=True)
+        if not line.startswith("  ")  # the source lines of the frames, this test's among them
+    )
+    assert "451" in told
+    assert "busy@x.no" not in told
+    assert "Try again later" not in told
 
 
 async def test_a_line_lost_after_data_is_ambiguous(
