@@ -5,6 +5,7 @@ an activity's input and any later dataclass that carries a message the same way.
 that cannot be read as JSON is hidden whole: the codec fails closed.
 """
 
+import html
 import json
 import re
 from typing import Any
@@ -25,6 +26,9 @@ _CODE_LIKE = re.compile(r"[^\W_]*\d[^\W_]*")
 # A code written in groups (`482 913`, `48-29-13`, a no-break space as .NET's Norwegian
 # number format writes it), each group shorter than a code alone.
 _GROUPED = re.compile(r"\d+(?:[ ./\u00a0\u202f-]\d+)+")
+# Words with a digit in each, one separator apart (`482 913`, `K7-X9Q`): a code however a
+# provider spaced it when quoting it back (a no-break space as a space, `&nbsp;`, a dash).
+_CODE_RUN = re.compile(r"[^\W\d_]*\d[^\W_]*(?:[\s./\u00a0\u202f-][^\W\d_]*\d[^\W_]*)*")
 _MIN_CODE = 4
 
 
@@ -77,7 +81,8 @@ def _hidden(payload: Payload, what: str) -> Payload:
 
 def without_message(text: str, message: list[str]) -> str:
     """`text` (a provider's words) without the message's texts, nor any code-like word of
-    them, should it quote them: redaction by field name cannot see them there."""
+    them, should it quote them: redaction by field name cannot see them there. HTML entities
+    in it come back as their characters (a quote of an HTML body may hide a code in them)."""
     for part in message:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
@@ -89,4 +94,21 @@ def without_message(text: str, message: list[str]) -> str:
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")
-    return text
+    return _without_respaced_codes(html.unescape(text), message)
+
+
+def _without_respaced_codes(text: str, message: list[str]) -> str:
+    """Any run of code-like words in `text` whose letters and digits hold a code of the
+    message's, written with other separators (or none) than the message wrote it."""
+    codes = {_alnum(run) for part in message for run in _CODE_RUN.findall(html.unescape(part))}
+    codes = {code for code in codes if len(code) >= _MIN_CODE}
+
+    def hidden(run: re.Match[str]) -> str:
+        found = _alnum(run.group())
+        return "[redacted]" if any(code in found for code in codes) else run.group()
+
+    return _CODE_RUN.sub(hidden, text) if codes else text
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum()).casefold()

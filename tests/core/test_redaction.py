@@ -4,6 +4,7 @@ everything else left as it was; what cannot be read is hidden whole."""
 import json
 from typing import Any
 
+import pytest
 from temporalio.api.common.v1 import Payload
 
 from core.codec import ENCODING
@@ -119,3 +120,21 @@ def test_a_code_written_in_groups_is_found() -> None:
         said
         == 'blocked: "Din kode er [redacted]." and [redacted], [redacted], [redacted]; error 30007'
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "quote"),
+    [
+        ("Din kode er 482\u00a0913", "30007 Message filtered: 'Din kode er 482 913'"),
+        ("<p>Kode: <b>482&nbsp;913</b></p>", "rejected '<b>482&nbsp;913</b>'"),
+        ("Din kode: 48-29-13", "blocked content '48 29 13'"),
+        ("Koden er K7-X9Q. Hilsen", "blocked: 'K7-X9Q'"),
+        ("Koden er K7-X9Q. Hilsen", "blocked: 'k7x9q'"),
+    ],
+    ids=["no-break-space-as-space", "html-entity", "dashes-as-spaces", "short-groups", "joined"],
+)
+def test_a_code_quoted_back_with_other_separators_is_found(message: str, quote: str) -> None:
+    said = without_message(quote, [message])
+
+    assert "[redacted]" in said
+    assert not any(ch.isdigit() for ch in said.replace("30007", ""))
