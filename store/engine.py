@@ -21,6 +21,7 @@ TRUSTED_FOR = 1.0
 # How long a SQLite writer waits for another's lock, unless a write bounds it (`within`).
 _SQLITE_BUSY_MS = 30000
 _CHECKED_IN = "checked_in"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_db_engine(url: str) -> Engine:
@@ -29,7 +30,14 @@ def create_db_engine(url: str) -> Engine:
         # Last in, first out: the connections in use stay few and recently used, which spares
         # them the ping (_ping_if_idle) and lets the others idle.
         engine = create_engine(
-            url, pool_size=10, max_overflow=20, pool_use_lifo=True, hide_parameters=True
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_use_lifo=True,
+            hide_parameters=True,
+            # A server that drops packets fails a new connection in seconds, not at the
+            # operating system's TCP timeout (minutes), holding a thread all the while.
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
         event.listen(engine.pool, "checkin", _note_checkin)
         event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from store.circuits import open_circuits
+from store.engine import within
 
 router = APIRouter(tags=["Operations"])
 
@@ -40,7 +41,7 @@ async def ready(request: Request) -> JSONResponse:
     circuits and reports their changes to the store); they do not make this API unready, as
     orders still go to the other providers or are answered at once."""
     temporal, circuits = await asyncio.gather(
-        _temporal_ok(request.app.state.temporal), run_in_threadpool(_open_circuits, request)
+        _temporal_ok(request.app.state.temporal), _store_ok(request)
     )
     database = circuits is not None
     checks = {
@@ -61,10 +62,22 @@ async def _temporal_ok(client: Client) -> bool:
         return False
 
 
+async def _store_ok(request: Request) -> list[dict[str, Any]] | None:
+    """The open circuits, or None when the store does not answer within the check's time: a
+    store that stops answering (a lock, dropped packets) must not hold the probe."""
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT.total_seconds()):
+            return await run_in_threadpool(_open_circuits, request)
+    except TimeoutError:
+        return None
+
+
 def _open_circuits(request: Request) -> list[dict[str, Any]] | None:
     """The circuits open in some worker, read from the store; None when the store is down."""
     try:
-        with Session(request.app.state.engine) as session:
+        # A lock wait ends with the check, so the thread does not outlive it for long.
+        by = datetime.now(UTC) + _CHECK_TIMEOUT
+        with Session(request.app.state.engine) as session, within(session.connection(), by):
             session.execute(text("SELECT 1"))
             found = open_circuits(session, datetime.now(UTC))
     except Exception:

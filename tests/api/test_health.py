@@ -99,3 +99,24 @@ async def test_a_store_error_no_retry_mends_is_a_500(stack: Stack, tmp_path: Pat
             answer = await api.get(f"{SHIPMENT}/{uuid.uuid4()}", headers=stack.headers("ttd"))
 
     assert_problem(answer, 500)
+
+
+async def test_a_store_that_holds_the_check_makes_readiness_503_not_a_hang(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A lock held on what the check reads (or a server that stopped answering) ends the
+    check at its own timeout, and the API is unready rather than its probe timing out."""
+    with scratch_postgres_database(postgres_server()) as url:
+        migrate_database(url)
+        settings = scratch_settings(tmp_path, database_url=url)
+        holder = create_db_engine(url)
+        async with api_for(settings, stack.connection) as api:
+            with holder.begin() as connection:
+                connection.execute(text("LOCK TABLE provider_circuit IN ACCESS EXCLUSIVE MODE"))
+                held = await api.get("/health/ready")
+            after = await api.get("/health/ready")
+        holder.dispose()
+
+    assert held.status_code == 503
+    assert held.json()["checks"] == {"temporal": "ok", "database": "unreachable"}
+    assert after.status_code == 200
