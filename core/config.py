@@ -57,11 +57,11 @@ class Settings(ProviderSettings, BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # The largest valid order, an email body of 60 000 characters each sent as JSON's
     # `\uXXXX` pair, is 720 000 bytes; Event Grid batches delivery reports up to 1 MB.
-    max_request_bytes: int = 1024 * 1024
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # The connection (address, namespace, TLS, API key) is not here: core/connection.py reads
     # it with the SDK's environment configuration, the names the `temporal` CLI reads.
-    temporal_task_queue: str = "instant-notifications"
+    temporal_task_queue: str = Field(default="instant-notifications", min_length=1)
     temporal_ui_port: int = 8233
     temporal_db_file: str = ".data/temporal.sqlite"
 
@@ -100,7 +100,8 @@ class Settings(ProviderSettings, BaseSettings):
     sms_allowed_countries: NameList = []
 
     delivery_report_secret: str = DEV_REPORT_SECRET
-    delivery_report_tolerance_seconds: int = 300
+    # How old a signed report may be; a report from the future by as much is refused too.
+    delivery_report_tolerance_seconds: int = Field(default=300, ge=1)
 
     # The providers of each channel, in the order they are asked (the first is preferred).
     # SMS_PROVIDER / EMAIL_PROVIDER, the older names, are read as a list of one.

@@ -230,3 +230,17 @@ def test_retention_must_outlast_the_longest_order(values: dict[str, int], shorte
     kept = Settings(_env_file=None, **{**values, "retention_days": shortest})  # type: ignore[call-arg, arg-type]
     assert kept.retention_days == shortest
     assert Settings(_env_file=None, **{**values, "retention_days": 0}).retention_days == 0  # type: ignore[call-arg, arg-type]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"max_request_bytes": 0},
+        {"temporal_task_queue": ""},
+        {"delivery_report_tolerance_seconds": -5},
+    ],
+    ids=["no-body-fits", "no-task-queue", "every-report-too-old"],
+)
+def test_a_setting_that_cannot_work_is_refused_everywhere(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match=next(iter(values))):
+        Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
