@@ -3,6 +3,9 @@
 import argparse
 import logging
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +25,9 @@ from store.models import UtcDateTime
 log = logging.getLogger(__name__)
 
 SCRIPT_LOCATION = "store:migrations"
+# The advisory lock migrations take on PostgreSQL ("instnoti" in ASCII).
+_MIGRATION_LOCK = 0x696E73746E6F7469
+_LOCK_RETRY_SECONDS = 0.2
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -42,8 +48,31 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     # A connection, not a transaction: Alembic commits each revision (env.py), so that a
     # revision may commit part of its work and do the rest outside a transaction.
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_at_a_time(connection):
         command.upgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _one_at_a_time(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, one migration at a time (two deploy jobs, init containers): a second
+    waits for the first, then finds the schema current. A session's lock, so it outlasts each
+    revision's commit. Waited for in short tries, not in one statement: a transaction open
+    while it waits would hold up the first's CREATE INDEX CONCURRENTLY, which waits for every
+    transaction, a deadlock. (SQLite is for development, migrated by one `make run`.)"""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    lock = f"SELECT pg_try_advisory_lock({_MIGRATION_LOCK})"
+    while not connection.exec_driver_sql(lock).scalar():
+        connection.commit()
+        time.sleep(_LOCK_RETRY_SECONDS)
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+        connection.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,22 @@ def test_downgrade_removes_every_table_and_upgrade_restores_them(empty_engine: E
 
     assert left == {"alembic_version"}
     assert schema_diff(empty_engine) == []
+
+
+def test_migrations_started_together_end_with_one_current_schema() -> None:
+    """Deploy jobs (or init containers) migrating one PostgreSQL database at once: each
+    succeeds, one after the other."""
+    with scratch_postgres_database(postgres_server()) as url:
+        engine = create_db_engine(url)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            runs = [pool.submit(upgrade, engine) for _ in range(3)]
+            failures = [run.exception() for run in runs]
+        require_current_schema(engine)
+        diff = schema_diff(engine)
+        engine.dispose()
+
+    assert failures == [None, None, None]
+    assert diff == []
 
 
 def test_unmigrated_database_is_refused_with_the_remedy(empty_engine: Engine) -> None:
