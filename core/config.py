@@ -17,6 +17,7 @@ from domain.orders import MAX_SMS_TTL_SECONDS
 from domain.recipients import is_mail_domain, mail_domain
 from domain.webhooks import ATTEMPT_SECONDS, webhook_task_queue
 from gateways import standard_webhooks
+from gateways.base import NeedsSetup
 from gateways.registry import ProviderSettings
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
@@ -311,6 +312,17 @@ class Settings(ProviderSettings, BaseSettings):
                 "AUTH_JWKS_URL needs https (a key set read in clear text can be replaced on the "
                 "way) and AUTH_AUDIENCE (else a token the provider issued for another service "
                 "is taken)"
+            )
+        missing = [
+            gap
+            for name in dict.fromkeys([*self.sms_providers, *self.email_providers])
+            if isinstance(section := self.sections()[name], NeedsSetup)
+            for gap in section.missing(self.public_base_url)
+        ]
+        if missing:
+            raise ValueError(
+                f"the providers in use need {missing}: without them every send, or every "
+                "report of what was sent, is refused (docs/providers.md)"
             )
         if self.database_url.startswith("sqlite"):
             raise ValueError(

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import httpx
 from pydantic_settings import BaseSettings
 
-from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config
+from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config, unset
 from gateways.event_grid import EventGridReports
 from gateways.html_text import alternatives
 from gateways.http_failures import answer_failure, json_object, transport_failure
@@ -128,6 +128,9 @@ class AcsSettings(BaseSettings):
     access_key: str = ""
     api_version: str = "2025-09-01"
     report_secret: str = ""
+
+    def missing(self, public_base_url: str) -> list[str]:
+        return unset(self, "ACS_", "endpoint", "access_key", "report_secret")
 
     def email_gateway(self, context: GatewayContext) -> AcsEmail:
         return AcsEmail(

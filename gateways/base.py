@@ -199,6 +199,19 @@ class ReportProvider(Protocol):
     def report_reader(self, context: GatewayContext) -> ReportReader: ...
 
 
+@runtime_checkable
+class NeedsSetup(Protocol):
+    """A settings section of a real provider: what a deployment must set before it sends
+    through it (a send it cannot make, or reports it would refuse, fails every order)."""
+
+    def missing(self, public_base_url: str) -> list[str]: ...
+
+
+def unset(section: object, prefix: str, *names: str) -> list[str]:
+    """The variables among `names` (fields of `section`) that are empty."""
+    return [f"{prefix}{name.upper()}" for name in names if not getattr(section, name)]
+
+
 def section_config(prefix: str) -> SettingsConfigDict:
     """A provider's settings section: its own variables under `prefix`, from the environment
     or `.env`, like the service's other settings."""

@@ -27,6 +27,7 @@ from gateways.base import (
     SmsSend,
     batch_id,
     section_config,
+    unset,
 )
 from gateways.credentials import basic_auth_matches
 from gateways.http_failures import answer_failure, transport_failure
@@ -217,6 +218,11 @@ class LinkMobilitySettings(BaseSettings):
     password: str = ""
     report_username: str = ""
     report_password: str = ""
+
+    def missing(self, public_base_url: str) -> list[str]:
+        return unset(
+            self, "LINKMOBILITY_", "username", "password", "report_username", "report_password"
+        )
 
     def sms_gateway(self, context: GatewayContext) -> LinkMobilitySms:
         return LinkMobilitySms(

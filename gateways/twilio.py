@@ -30,6 +30,7 @@ from gateways.base import (
     ReportUnreadable,
     SmsSend,
     section_config,
+    unset,
 )
 from gateways.credentials import query_value
 from gateways.http_failures import answer_failure, json_object, transport_failure
@@ -267,6 +268,14 @@ class TwilioSettings(BaseSettings):
     @property
     def account(self) -> TwilioAccount:
         return TwilioAccount(self.account_sid, self.auth_token, self.messaging_service_sid)
+
+    def missing(self, public_base_url: str) -> list[str]:
+        """Twilio posts its status callbacks to PUBLIC_BASE_URL: it must reach us, over https."""
+        gaps = unset(self, "TWILIO_", "account_sid", "auth_token")
+        parts = urlsplit(public_base_url)
+        if parts.scheme != "https" or parts.hostname in (None, "localhost", "127.0.0.1", "::1"):
+            gaps.append("PUBLIC_BASE_URL (https, reachable by Twilio)")
+        return gaps
 
     def sms_gateway(self, context: GatewayContext) -> TwilioSms:
         return TwilioSms(

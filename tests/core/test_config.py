@@ -244,3 +244,49 @@ def test_retention_must_outlast_the_longest_order(values: dict[str, int], shorte
 def test_a_setting_that_cannot_work_is_refused_everywhere(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match=next(iter(values))):
         Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+TWILIO = {"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": STRONG}
+LINK = {"linkmobility_username": "u", "linkmobility_password": STRONG}
+LINK_REPORTS = {"linkmobility_report_username": "r", "linkmobility_report_password": STRONG}
+ACS = {"acs_endpoint": "https://x.communication.azure.com", "acs_access_key": "a2V5"}
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"sms_providers": "twilio"}, "TWILIO_ACCOUNT_SID"),
+        ({"sms_providers": "twilio", **TWILIO}, "PUBLIC_BASE_URL"),
+        (
+            {"sms_providers": "twilio", **TWILIO, "public_base_url": "http://notify.example.no"},
+            "PUBLIC_BASE_URL",
+        ),
+        ({"sms_providers": "linkmobility", **LINK}, "LINKMOBILITY_REPORT_USERNAME"),
+        ({"email_providers": "acs", **ACS}, "ACS_REPORT_SECRET"),
+    ],
+    ids=["twilio-account", "twilio-loopback", "twilio-http", "link-reports", "acs-reports"],
+)
+def test_production_refuses_a_provider_whose_sends_or_reports_would_be_refused(
+    values: dict[str, object], named: str
+) -> None:
+    """Without its report credentials every report is refused, and every message it
+    delivered ends failed at its TTL: callers told so send it again."""
+    with pytest.raises(ValidationError, match=named):
+        production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG, **values)
+
+
+def test_production_accepts_providers_set_up_in_full() -> None:
+    settings = production(
+        auth_jwt_secret=STRONG,
+        delivery_report_secret=STRONG,
+        sms_providers="linkmobility,twilio",
+        email_providers="acs,smtp",
+        public_base_url="https://notify.example.no",
+        acs_report_secret=STRONG,
+        **TWILIO,
+        **LINK,
+        **LINK_REPORTS,
+        **ACS,
+    )
+
+    assert settings.sms_providers == ["linkmobility", "twilio"]
