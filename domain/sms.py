@@ -2,6 +2,7 @@
 given: bodies and senders beyond that would be cut off or refused on the way."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -26,6 +27,11 @@ def is_gsm7(body: str) -> bool:
     return all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in body)
 
 
+def is_gsm7_basic(body: str) -> bool:
+    r"""GSM 03.38's basic set only: no character of its extension table (`€ [ ] { } | ^ ~ \`)."""
+    return all(ch in _GSM_BASIC for ch in body)
+
+
 def international_digits(phone_number: str) -> str:
     """The number's digits as E.164 has them, without the `+`: 4791234567. A trunk prefix or
     carrier code written after the country code (`+44 07911 123456`, `+55 015 11 9…`) is no
@@ -45,9 +51,10 @@ def e164(phone_number: str) -> str:
     return "+" + international_digits(phone_number)
 
 
-def units(body: str) -> int:
-    """GSM septets (an extension character takes two) or, outside GSM 03.38, UCS-2 units."""
-    if is_gsm7(body):
+def units(body: str, as_text: Callable[[str], bool] = is_gsm7) -> int:
+    """GSM septets (an extension character takes two) where `as_text` sends the body as GSM
+    text, else UCS-2 units."""
+    if as_text(body):
         return sum(2 if ch in _GSM_EXTENDED else 1 for ch in body)
     return len(body.encode("utf-16-le")) // 2
 
@@ -61,9 +68,12 @@ class SmsCapacity:
     ucs2_units: int
     # Besides the ASCII letters, digits and space, what a sender name may contain.
     sender_punctuation: str
+    # Which bodies the provider sends as GSM text; it sends any other as UCS-2.
+    as_text: Callable[[str], bool] = is_gsm7
 
     def body_fault(self, body: str) -> str | None:
-        size, gsm = units(body), is_gsm7(body)
+        gsm = self.as_text(body)
+        size = units(body, self.as_text)
         limit = self.gsm_septets if gsm else self.ucs2_units
         if size <= limit:
             return None

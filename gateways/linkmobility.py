@@ -9,7 +9,7 @@ import httpx
 from pydantic_settings import BaseSettings
 
 from domain.reports import DeliveryReport, MatchKey
-from domain.sms import SmsCapacity, international_digits, is_gsm7, is_sender_number
+from domain.sms import SmsCapacity, international_digits, is_gsm7_basic, is_sender_number
 from domain.statuses import ShipmentStatus
 from gateways.base import (
     FailedAnswer,
@@ -38,7 +38,10 @@ _UNICODE = "9"  # message type (OP) of a UCS-2 text, sent hex-encoded
 # From its XML API documentation (wiki.pswin.com, "Gateway XML API"): a text is split into at most
 # 16 parts of 134 characters, 2144 in all, and cut off after that; a UCS-2 part holds 67 units
 # (3GPP TS 23.040 9.2.3.24.1). A sender name is up to 11 of a-z, A-Z, 0-9 and these characters.
-CAPACITY = SmsCapacity("Link Mobility", 16 * 134, 16 * 67, "!\"#%&'()*+-./?<>;")
+# Its text messages carry GSM 03.38's basic set only (the official client, Model/Sms.cs:
+# "only characters defined in the GSM-7 basic character set"); a body with a character of the
+# extension table (`€ [ ] { } | ^ ~ \`) goes as UCS-2.
+CAPACITY = SmsCapacity("Link Mobility", 16 * 134, 16 * 67, "!\"#%&'()*+-./?<>;", is_gsm7_basic)
 # The STATE of a delivery report, as Link Mobility documents them (the last three for premium
 # messages). A state not listed decides nothing: it is kept in the shipment's history.
 STATES: dict[str, ShipmentStatus] = {
@@ -98,7 +101,7 @@ class LinkMobilitySms:
         ET.SubElement(session, "SD").text = message.reference
         msg = ET.SubElement(ET.SubElement(session, "MSGLST"), "MSG")
         ET.SubElement(msg, "ID").text = "1"
-        if is_gsm7(message.body):
+        if CAPACITY.as_text(message.body):
             ET.SubElement(msg, "TEXT").text = message.body
         else:
             ET.SubElement(msg, "TEXT").text = message.body.encode("utf-16-be").hex()

@@ -67,6 +67,20 @@ async def test_text_outside_gsm7_goes_as_hex_ucs2(link: tuple[FakeLinkMobility, 
     assert bytes.fromhex(sent["TEXT"]).decode("utf-16-be") == "Kode: 1234 ł"
 
 
+@pytest.mark.parametrize("body", ["Kode: 1234 €", "Kode: [1234]", "Kode: {1234} ~ ^ | \\"])
+async def test_text_with_gsm_extension_characters_goes_as_hex_ucs2(
+    link: tuple[FakeLinkMobility, str], body: str
+) -> None:
+    """Its text messages carry only GSM 03.38's basic set, as its official client says."""
+    fake, url = link
+    async with httpx.AsyncClient() as http:
+        await gateway(http, url, fake).send_sms(sms(body=body))
+
+    [sent] = fake.submitted
+    assert sent["OP"] == "9"
+    assert bytes.fromhex(sent["TEXT"]).decode("utf-16-be") == body
+
+
 async def test_refused_logon_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
     fake, url = link
     async with httpx.AsyncClient() as http:
