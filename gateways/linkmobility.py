@@ -1,6 +1,7 @@
 """Link Mobility's XML SMS gateway (PSWin), the one Altinn uses: send, its delivery reports and
 their states, and its settings (`LINKMOBILITY_…`)."""
 
+import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -31,6 +32,8 @@ from gateways.base import (
 )
 from gateways.credentials import basic_auth_matches
 from gateways.http_failures import answer_failure, transport_failure
+
+log = logging.getLogger(__name__)
 
 PROVIDER = "linkmobility"
 _INVALID_RECIPIENT = "Invalid RCV"
@@ -137,7 +140,12 @@ def _receipt(content: bytes) -> Receipt:
         raise HandoverAmbiguous("Link Mobility answered without a message status")
     info = msg.findtext("INFO") or ""
     if msg.findtext("STATUS") == "OK":
-        return Receipt(Outcome.ACCEPTED, gateway_reference=msg.findtext("REF") or None)
+        reference = msg.findtext("REF") or None
+        if reference is None:
+            # Its reports name a message by REF alone (the DTD makes REF optional): this one's
+            # report cannot be matched, and the shipment ends at its TTL unless an operator acts.
+            log.error("Link Mobility took a message without a REF: its report cannot be matched")
+        return Receipt(Outcome.ACCEPTED, gateway_reference=reference)
     if info.startswith(_INVALID_RECIPIENT):
         return Receipt(Outcome.INVALID_RECIPIENT, detail=info)
     return Receipt(Outcome.REFUSED, detail=info)

@@ -81,6 +81,22 @@ async def test_text_with_gsm_extension_characters_goes_as_hex_ucs2(
     assert bytes.fromhex(sent["TEXT"]).decode("utf-16-be") == body
 
 
+async def test_a_message_taken_without_a_ref_is_accepted_and_told_to_the_operator(
+    link: tuple[FakeLinkMobility, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its DTD makes REF optional; its reports name a message by REF alone."""
+    fake, url = link
+    fake.next_refs = [""]
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, url, fake).send_sms(sms())
+
+    assert receipt.outcome is Outcome.ACCEPTED
+    assert receipt.gateway_reference is None
+    assert any(
+        r.levelname == "ERROR" and "without a REF" in r.getMessage() for r in caplog.records
+    )
+
+
 async def test_refused_logon_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
     fake, url = link
     async with httpx.AsyncClient() as http:
