@@ -92,9 +92,7 @@ async def test_a_message_taken_without_a_ref_is_accepted_and_told_to_the_operato
 
     assert receipt.outcome is Outcome.ACCEPTED
     assert receipt.gateway_reference is None
-    assert any(
-        r.levelname == "ERROR" and "without a REF" in r.getMessage() for r in caplog.records
-    )
+    assert any(r.levelname == "ERROR" and "without a REF" in r.getMessage() for r in caplog.records)
 
 
 async def test_refused_logon_is_unavailable(link: tuple[FakeLinkMobility, str]) -> None:
