@@ -123,6 +123,7 @@ class ReportInbox:
                 await self._dead(report, "SURPLUS_HELD")
                 return True
             if row is None:
+                count_report(report.provider, ReportOutcome.HELD)
                 return True
         if row is None:
             return False

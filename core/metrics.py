@@ -16,6 +16,7 @@ _LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300
 
 class ReportOutcome(StrEnum):
     SIGNALLED = "signalled"  # handed to the shipment's running workflow
+    HELD = "held"  # it outran the record of its handover: kept for the workflow to take
     LATE = "late"  # the workflow had completed: kept in the shipment's history
     SURPLUS = "surplus"  # decides nothing, past the workflow's fill: kept in the history
     DEAD = "dead"  # unreadable or for an unknown reference: kept as a dead report

@@ -43,6 +43,7 @@ from tests.support.fakes.smtp import FakeSmtp
 from tests.support.fakes.twilio import FakeTwilio
 from tests.support.history import completed_history, payloads_in
 from tests.support.inprocess import api_and_worker
+from tests.support.metrics import metric
 from tests.support.polling import eventually
 from tests.support.routes import EMAIL, REPORTS, SMS
 from tests.support.serving import serving
@@ -349,6 +350,9 @@ async def test_each_report_of_a_link_mobility_batch_stands_on_its_own(
     ]
 
 
+REPORT_COUNT = "notifications_delivery_reports_total"
+
+
 async def test_report_before_its_gateway_reference_is_held_then_applied(
     link_and_acs: ProviderStack,
 ) -> None:
@@ -357,8 +361,11 @@ async def test_report_before_its_gateway_reference_is_held_then_applied(
     stack = link_and_acs
     assert stack.link is not None
     reference = f"EARLY{uuid.uuid4().hex.upper()}"
+    series = {"provider": "linkmobility", "outcome": "held"}
+    before = metric((await stack.api.get("/metrics")).text, REPORT_COUNT, **series)
     early = await stack.link.delivery_report(reference, fake_lm.SILENT, "DELIVRD")
     assert early.status_code == 200
+    assert metric((await stack.api.get("/metrics")).text, REPORT_COUNT, **series) == before + 1
     stack.link.next_refs.append(reference)
 
     shipment = await stack.order(SMS, sms_order("+" + fake_lm.SILENT))
