@@ -1,6 +1,7 @@
 """Rate limits against SMS pumping: per (tenant, recipient) and per tenant, kept in the store."""
 
 import asyncio
+import logging
 
 import pytest
 
@@ -15,7 +16,9 @@ from tests.support.stack import Stack, Tenant
 pytestmark = pytest.mark.both_databases
 
 
-async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Tenant) -> None:
+async def test_recipient_limit_refuses_with_retry_after(
+    stack: Stack, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
     phone = random_phone()
     async with api_and_worker_with(stack, recipient_limit=3, recipient_window_seconds=600) as api:
         accepted = [
@@ -30,6 +33,8 @@ async def test_recipient_limit_refuses_with_retry_after(stack: Stack, tenant: Te
     assert len(await received(stack.simulator, to=phone)) == 3
     counted = await stack.api.get("/metrics")
     assert 'notifications_rate_limited_total{scope="recipient"}' in counted.text
+    # An expected refusal: no warning with a traceback from the SDK for each one.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
 
 
 async def test_one_handset_is_one_recipient_however_its_number_is_written(
