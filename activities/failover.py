@@ -157,7 +157,12 @@ class Failover:
                 raise
             except Exception as exc:
                 # A defect while the provider had the request: it may have taken the message.
-                log.exception("handover of %s via %s failed", attempt.reference, route.name)
+                log.exception(
+                    "handover of %s (shipment %s) via %s failed",
+                    attempt.reference,
+                    attempt.shipment_id,
+                    route.name,
+                )
                 raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from exc
             finally:
                 metrics.observe_handover(route.name, outcome, time.perf_counter() - started)
@@ -213,7 +218,12 @@ def _none_took(
     """Nothing was sent: no provider asked took it, or none could be asked."""
     if failures:
         reason = "; ".join(failures)
-        log.warning("handover of %s not taken: %s", attempt.reference, reason)
+        log.warning(
+            "handover of %s (shipment %s) not taken: %s",
+            attempt.reference,
+            attempt.shipment_id,
+            reason,
+        )
         last = seconds_until(attempt.deadline) < LONGEST_BACKOFF.total_seconds()
         return handover_error(HandoverFailure(FailureKind.NOT_TAKEN, reason), final=last)
     if seconds_until(attempt.deadline) <= 0:
@@ -232,5 +242,10 @@ def _none_took(
 
 def _ambiguous(attempt: Attempt[G], reason: str) -> NoReturn:
     """The message may have left: asking again could send it twice, so the handover ends."""
-    log.warning("handover of %s unconfirmed: %s", attempt.reference, reason)
+    log.warning(
+        "handover of %s (shipment %s) unconfirmed: %s",
+        attempt.reference,
+        attempt.shipment_id,
+        reason,
+    )
     raise handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason))

@@ -171,7 +171,10 @@ class HandoverActivities:
             recorded = await asyncio.to_thread(self._records.record_transition, outcome)
         except Exception:
             log.warning(
-                "handover of %s not recorded; the workflow retries", data.reference, exc_info=True
+                "handover of %s (shipment %s) not recorded; the workflow retries",
+                data.reference,
+                outcome.shipment_id,
+                exc_info=True,
             )
             return result
         return replace(
@@ -187,7 +190,14 @@ class HandoverActivities:
 def _result(
     data: HandoverInput, channel: Channel, provider: str, receipt: Receipt
 ) -> HandoverResult:
-    log.info("handover of %s via %s: %s", data.reference, provider, receipt.outcome)
+    shipment = data.shipment.shipment_id if data.shipment is not None else None
+    log.info(
+        "handover of %s (shipment %s) via %s: %s",
+        data.reference,
+        shipment,
+        provider,
+        receipt.outcome,
+    )
     return HandoverResult(
         status=_status(channel, receipt),
         at=datetime.now(UTC),

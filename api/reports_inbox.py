@@ -142,7 +142,12 @@ class ReportInbox:
             raise unavailable("The report could not reach the workflow engine.") from exc
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
-                log.warning("report for %s not signalled: %s", report.reference, exc.status)
+                log.warning(
+                    "report for %s (shipment %s) not signalled: %s",
+                    report.reference,
+                    row.shipment_id,
+                    exc.status,
+                )
                 raise unavailable("The report could not reach the workflow engine.") from exc
             await self._write(report_store.add_late_report, _kept(row, report, "late_report"))
             count_report(report.provider, ReportOutcome.LATE)

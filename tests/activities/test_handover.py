@@ -1,6 +1,7 @@
 """The handover activity against the real simulator: outcomes, deadline, ambiguity, resumption."""
 
 import contextlib
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -73,6 +74,23 @@ async def test_accepted_and_refused_outcomes(stack: Stack) -> None:
     assert (accepted.status, refused.status) == ("SMS_Accepted", "SMS_Failed_InvalidRecipient")
     assert accepted.gateway_reference is not None
     assert refused.detail is not None
+
+
+async def test_its_lines_name_the_shipment_an_operator_searches_for(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shipment id is what the API answers and the Temporal UI searches by; the reference
+    is what the providers know."""
+    data = with_row(sms_input("+4791112222"), 5.0)
+    caplog.set_level(logging.INFO, logger="activities.handover")
+    async with httpx.AsyncClient() as http:
+        gateways = build_gateways(stack.settings, http)
+        activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
+        await ActivityEnvironment().run(activities.hand_over, data)
+
+    assert data.shipment is not None
+    said = [r.getMessage() for r in caplog.records if r.name == "activities.handover"]
+    assert f"handover of {data.reference} (shipment {data.shipment.shipment_id})" in said[-1]
 
 
 async def test_unavailable_gateway_is_retryable(stack: Stack) -> None:
