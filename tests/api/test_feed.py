@@ -4,11 +4,14 @@ from typing import Any
 
 import pytest
 
+from api.routes.shipments import MAX_PAGE_SIZE
 from tests.support.answers import recipient_status, shipment_id
 from tests.support.bodies import sms_order
 from tests.support.polling import completed_manifest
 from tests.support.routes import FEED, SMS
 from tests.support.stack import Stack, Tenant
+from tests.support.store import complete as complete_in_store
+from tests.support.store import new_shipment
 
 pytestmark = pytest.mark.both_databases
 
@@ -74,6 +77,18 @@ async def test_order_by_is_case_insensitive(stack: Stack, tenant: Tenant) -> Non
     entries = await feed(stack, tenant, orderBy="DESC")
 
     assert [e["shipmentId"] for e in entries] == ids[::-1]
+
+
+async def test_a_page_holds_at_most_its_cap(stack: Stack, tenant: Tenant) -> None:
+    """More completed shipments than a page holds, written as the record activity writes them:
+    the default page and the largest asked for are both the cap."""
+    for _ in range(MAX_PAGE_SIZE + 1):
+        complete_in_store(stack.engine, new_shipment(stack.engine, tenant.org))
+
+    default = await feed(stack, tenant)
+    asked = await feed(stack, tenant, pageSize=10_000)
+
+    assert len(default) == len(asked) == MAX_PAGE_SIZE == 500
 
 
 @pytest.mark.parametrize(("size", "expected"), [(0, 1), (-5, 1), (1, 1), (10_000, 3)])
