@@ -246,7 +246,14 @@ async def test_a_delivery_cut_off_leaves_its_reports_to_the_providers_retry(
         first = asyncio.create_task(
             ReportInbox(hung, stack.engine, readers).receive("simulator", inbound)
         )
-        await asyncio.sleep(0.5)
+
+        async def claimed() -> bool:
+            """The first delivery holds the id: its receipt is written, not done."""
+            with Session(stack.engine) as session:
+                receipt = session.get(WebhookReceipt, webhook_id)
+                return receipt is not None and not receipt.done
+
+        await eventually(claimed)
         with pytest.raises(Problem) as busy:
             await inbox.receive("simulator", inbound)
         first.cancel()

@@ -41,6 +41,7 @@ async def test_a_waiting_read_answers_once_the_status_is_final(
     stack: Stack, tenant: Tenant
 ) -> None:
     shipment_id, reference = await silent_shipment(stack, tenant)
+    before = await _metrics(stack)
     loop = asyncio.get_running_loop()
     began = loop.time()
     waiting = asyncio.create_task(
@@ -48,7 +49,7 @@ async def test_a_waiting_read_answers_once_the_status_is_final(
             f"{SHIPMENT}/{shipment_id}", params={"waitSeconds": 30}, headers=tenant.headers
         )
     )
-    await asyncio.sleep(0.3)  # the read is waiting before the status changes
+    await reads_waiting(stack, before, 1)  # the read waits before the status changes
     assert not waiting.done()
 
     await deliver_report(stack, reference)
@@ -78,11 +79,12 @@ async def test_a_final_shipment_answers_at_once_and_many_can_wait(
 ) -> None:
     shipment_id, reference = await silent_shipment(stack, tenant)
     url = f"{SHIPMENT}/{shipment_id}"
+    before = await _metrics(stack)
     waiting = [
         asyncio.create_task(stack.api.get(url, params={"waitSeconds": 30}, headers=tenant.headers))
         for _ in range(50)
     ]
-    await asyncio.sleep(0.3)
+    await reads_waiting(stack, before, 50)
     await deliver_report(stack, reference)
     answers = await asyncio.gather(*waiting)
     again = await stack.api.get(url, params={"waitSeconds": 30}, headers=tenant.headers)
@@ -118,6 +120,15 @@ async def test_a_read_whose_caller_hung_up_stops_waiting(stack: Stack, tenant: T
     assert loop.time() - hung_up < 10
     assert metric(after, WAITING) == metric(before, WAITING) == metric(during, WAITING) - 1
     assert metric(after, ANSWERED, **LEFT) == metric(before, ANSWERED, **LEFT) + 1
+
+
+async def reads_waiting(stack: Stack, before: str, count: int) -> None:
+    """Until `count` more reads than `before` wait for a completion."""
+
+    async def waiting() -> bool:
+        return metric(await _metrics(stack), WAITING) >= metric(before, WAITING) + count
+
+    await eventually(waiting)
 
 
 WAITING = "notifications_waiting_reads"
