@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -14,7 +15,14 @@ from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest
 from tests.support.routes import WEBHOOKS
 from tests.support.stack import Stack, Tenant
-from tests.support.webhooks import Receiver, deliveries, place, subscribe, succeeded
+from tests.support.webhooks import (
+    Received,
+    Receiver,
+    deliveries,
+    place,
+    subscribe,
+    succeeded,
+)
 from workflows.webhook_event import WebhookRetryWorkflow
 
 
@@ -55,13 +63,21 @@ async def test_a_subscription_without_a_description_reads_the_same_listed_and_al
     assert "description" not in one
 
 
+async def one_delivery(
+    stack: Stack, tenant: Tenant, receiver: Receiver
+) -> tuple[dict[str, Any], Received]:
+    """The tenant's subscription to `receiver`, and the one event of an order it delivered."""
+    created = await subscribe(stack, tenant, receiver.url)
+    await place(stack.api, tenant, "+4799990001")  # one event: completed
+    (delivered,) = await receiver.events(1)
+    return created, delivered
+
+
 async def test_another_tenant_can_neither_see_nor_change_a_subscription(
     stack: Stack, tenant: Tenant, intruder: Tenant
 ) -> None:
     async with Receiver().running() as receiver:
-        created = await subscribe(stack, tenant, receiver.url)
-        await place(stack.api, tenant, "+4799990001")
-        (delivered,) = await receiver.events(1)
+        created, delivered = await one_delivery(stack, tenant, receiver)
         url = f"{WEBHOOKS}/{created['id']}"
         retry = f"{url}/deliveries/{delivered.webhook_id}/retry"
 
@@ -93,9 +109,7 @@ async def test_another_tenant_cannot_retry_a_delivery_through_a_subscription_of_
 ) -> None:
     """The delivery must belong to the subscription the path names, which the caller owns."""
     async with Receiver().running() as receiver:
-        created = await subscribe(stack, tenant, receiver.url)
-        await place(stack.api, tenant, "+4799990001")
-        (delivered,) = await receiver.events(1)
+        created, delivered = await one_delivery(stack, tenant, receiver)
         own = await subscribe(stack, intruder, "http://127.0.0.1:9/hooks")
         retry = f"{WEBHOOKS}/{own['id']}/deliveries/{delivered.webhook_id}/retry"
 
