@@ -65,6 +65,7 @@ class Failover:
     ) -> tuple[Route[G], Receipt]:
         """The first provider that answers; `named` is the provider the row names now."""
         failures: list[str] = []
+        refused: tuple[Route[G], Receipt] | None = None
         for route in routes:
             if seconds_until(attempt.deadline) <= 0 or not route.breaker.admits():
                 continue
@@ -90,7 +91,12 @@ class Failover:
                 await self._verdict(route, breaker.not_taken() if failed else breaker.unanswered())
                 return await self._settle(attempt, route, str(exc) or "no answer by the deadline")
             await self._verdict(route, route.breaker.answered())
+            if receipt.elsewhere:
+                refused = refused or (route, receipt)
+                continue
             return route, receipt
+        if refused is not None:
+            return refused  # no other provider took it: its refusal is the answer
         raise _none_took(attempt, routes, failures)
 
     async def resume(

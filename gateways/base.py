@@ -50,6 +50,9 @@ class Receipt:
     outcome: Outcome
     gateway_reference: str | None = None
     detail: str | None = None
+    # A refusal of this message by this provider alone (the sender it was given, a destination
+    # its account does not reach): the next provider is asked, and the circuit is not charged.
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True)

@@ -51,21 +51,27 @@ _REFUSED_RECIPIENT: dict[int, Outcome] = {
     21635: Outcome.INVALID_RECIPIENT,  # 'To' is a landline
     21610: Outcome.BARRED,  # the recipient replied STOP
 }
-# Error codes of a refused create request that speak about our account, sender or queue, not
-# about the message or its recipient: another provider may take the message, and a run of
-# them opens Twilio's circuit. Any other 400 with Twilio's code is a refusal of the message.
-_NOT_OURS_TO_REFUSE = frozenset(
+# Error codes of a refused create request about our account or its queue, not this message:
+# nothing was created, another provider may take it, and a run of them opens the circuit.
+_OUR_ACCOUNT = frozenset(
+    {
+        21609,  # invalid StatusCallback URL (PUBLIC_BASE_URL)
+        21611,  # the 'From' number's queue is full
+        21703,  # the Messaging Service has no sender available
+        21704,  # the Messaging Service has no senders
+        21705,  # the Messaging Service is invalid
+    }
+)
+# Error codes about the sender this message was given or the destination it goes to, which
+# another provider may well reach: it is asked, and Twilio's circuit is not charged for them
+# (one order would open it). Any other 400 with Twilio's code refuses the message.
+_THIS_SENDER_OR_DESTINATION = frozenset(
     {
         21212,  # invalid 'From'
         21408,  # the account may not send to the recipient's country (geo permissions)
         21601,  # 'From' is not an SMS-capable number of the account
         21606,  # 'From' is not a message-capable Twilio number for this destination
-        21609,  # invalid StatusCallback URL (PUBLIC_BASE_URL)
-        21611,  # the 'From' number's queue is full
         21659,  # 'From' is not a Twilio number
-        21703,  # the Messaging Service has no sender available
-        21704,  # the Messaging Service has no senders
-        21705,  # the Messaging Service is invalid
     }
 )
 # MessageStatus of a status callback that decides the shipment. Every other status (queued,
@@ -174,13 +180,14 @@ class TwilioSms:
             raise answer_failure(PROVIDER, response)
         error = json_object(response)
         code = error.get("code")
-        if not isinstance(code, int) or code in _NOT_OURS_TO_REFUSE:
-            # Our setup, or a 400 that is not Twilio's (a proxy's page): nothing was created.
+        if not isinstance(code, int) or code in _OUR_ACCOUNT:
+            # Our account, or a 400 that is not Twilio's (a proxy's page): nothing was created.
             raise GatewayUnavailable(
                 f"{PROVIDER} answered 400, not about the message: {code!r:.12}"
             )
         outcome = _REFUSED_RECIPIENT.get(code, Outcome.REFUSED)
-        return Receipt(outcome, detail=f"{code} {error.get('message', '')}")
+        detail = f"{code} {error.get('message', '')}"
+        return Receipt(outcome, detail=detail, elsewhere=code in _THIS_SENDER_OR_DESTINATION)
 
 
 class TwilioReports(ReportReader):

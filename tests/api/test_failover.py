@@ -238,6 +238,27 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     assert twilio.asked == 1
 
 
+async def test_a_refusal_of_the_sender_goes_to_the_next_provider_and_charges_no_circuit(
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
+) -> None:
+    """Twilio refuses the sender it was given (21606): nothing was created there, so the next
+    provider is asked. One order's sender says nothing of Twilio's health: past the failure
+    threshold of such orders, Twilio is still asked first."""
+    settings, engine = failover_settings
+    twilio = FakeTwilio(refused_from=21606)
+    orders = settings.provider_failure_threshold + 1
+    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
+        org = new_org()
+        headers = auth_headers(settings, org)
+        keys = [new_key() for _ in range(orders)]
+        answers = [await api.post(SMS, json=sms_order(key=key), headers=headers) for key in keys]
+        sent = [await received_for(second, org, key) for key in keys]
+
+    assert [a.status_code for a in answers] == [201] * orders
+    assert [[m["submissions"] for m in s] for s in sent] == [[1]] * orders
+    assert twilio.asked == orders  # never skipped: its circuit stayed closed
+
+
 async def test_a_provider_answering_5xx_opens_its_circuit_so_the_next_orders_go_elsewhere(
     failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
 ) -> None:

@@ -92,19 +92,21 @@ def twilio_error(code: int, message: str) -> JSONResponse:
         (twilio_error(21211, "The 'To' number is not a valid phone number."), "invalid_recipient"),
         (twilio_error(21610, "Attempt to send to unsubscribed recipient"), "barred"),
         (twilio_error(30007, "Message filtered"), "refused"),
+        (twilio_error(21606, "The 'From' phone number is not a valid Twilio number"), "elsewhere"),
+        (twilio_error(21408, "Permission to send an SMS has not been enabled"), "elsewhere"),
+        (twilio_error(21212, "The 'From' number is not valid"), "elsewhere"),
         (twilio_error(21611, "This 'From' number has exceeded the queue"), "not taken"),
-        (twilio_error(21408, "Permission to send an SMS has not been enabled"), "not taken"),
-        (twilio_error(21606, "The 'From' phone number is not a valid Twilio number"), "not taken"),
         (twilio_error(21705, "The Messaging Service is invalid"), "not taken"),
         (Response("<html>Bad Request</html>", status_code=400), "not taken"),
     ],
-    ids=["21211", "21610", "30007", "21611", "21408", "21606", "21705", "a-proxy's-400"],
+    ids=["21211", "21610", "30007", "21606", "21408", "21212", "21611", "21705", "proxy-400"],
 )
 async def test_a_400_refuses_the_message_only_where_it_speaks_of_the_message_or_recipient(
     refusing: tuple[list[Response], str], answer: Response, outcome: str
 ) -> None:
-    """A 400 about our account, sender or queue (or not Twilio's) sends nothing, and another
-    provider may take the message: "not taken", which also counts against Twilio's circuit."""
+    """Refused, this message: final. Refused for the sender it was given or the destination
+    it goes to: the next provider is asked ("elsewhere"). A 400 about our account or queue
+    (or not Twilio's): nothing sent, "not taken", which counts against Twilio's circuit."""
     answers, base = refusing
     answers.append(answer)
     account = TwilioAccount("AC" + "0" * 32, "token", "")
@@ -114,7 +116,7 @@ async def test_a_400_refuses_the_message_only_where_it_speaks_of_the_message_or_
         except GatewayUnavailable:
             said = "not taken"
         else:
-            said = receipt.outcome.value
+            said = "elsewhere" if receipt.elsewhere else receipt.outcome.value
 
     assert said == outcome
 

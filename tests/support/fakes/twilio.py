@@ -52,6 +52,8 @@ class FakeTwilio:
     asked: int = 0
     refused_credentials: int = 0
     edge_failing: bool = False  # every message created, and then answered 502 by its edge
+    # Every sender refused with this error code (21606: not a number of the account).
+    refused_from: int | None = None
     callbacks: list[httpx.Response] = field(default_factory=list)
     background: Background = field(default_factory=Background)
 
@@ -75,6 +77,8 @@ class FakeTwilio:
             return _error(400, 21617, "The concatenated message body exceeds the 1600 limit")
         if "From" in form and not _FROM.fullmatch(form["From"]):
             return _error(400, 21212, f"The 'From' number {form['From']} is not valid.")
+        if self.refused_from is not None:
+            return _error(400, self.refused_from, "The 'From' number is not a valid Twilio number")
         if to == BUSY:
             return _error(429, 20429, "Too Many Requests")
         if to == QUOTING:
