@@ -22,13 +22,17 @@ OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
 SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
 # A word with a digit in it, long enough to be a one-time code (or part of a link that is one);
 # `_` separates words, as an encoded subject's spaces become `_`.
-_CODE_LIKE = re.compile(r"[^\W_]*\d[^\W_]*")
+# Each pattern starts only where a word does and never gives back what it took (`*+`, `++`):
+# linear in the text, where a pattern that backtracks takes seconds on a long word.
+_CODE_LIKE = re.compile(r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+")
 # A code written in groups (`482 913`, `48-29-13`, a no-break space as .NET's Norwegian
 # number format writes it), each group shorter than a code alone.
-_GROUPED = re.compile(r"\d+(?:[ ./\u00a0\u202f-]\d+)+")
+_GROUPED = re.compile(r"(?<!\d)\d++(?:[ ./\u00a0\u202f-]\d++)+")
 # Words with a digit in each, one separator apart (`482 913`, `K7-X9Q`): a code however a
 # provider spaced it when quoting it back (a no-break space as a space, `&nbsp;`, a dash).
-_CODE_RUN = re.compile(r"[^\W\d_]*\d[^\W_]*(?:[\s./\u00a0\u202f-][^\W\d_]*\d[^\W_]*)*")
+_CODE_RUN = re.compile(
+    r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+(?:[\s./\u00a0\u202f-][^\W\d_]*+\d[^\W_]*+)*"
+)
 _MIN_CODE = 4
 
 
