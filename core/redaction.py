@@ -85,8 +85,9 @@ def _hidden(payload: Payload, what: str) -> Payload:
 
 def without_message(text: str, message: list[str]) -> str:
     """`text` (a provider's words) without the message's texts, nor any code-like word of
-    them, should it quote them: redaction by field name cannot see them there. HTML entities
-    in it come back as their characters (a quote of an HTML body may hide a code in them)."""
+    them, should it quote them: redaction by field name cannot see them there. Where a code
+    hid behind HTML entities (a quote of an HTML body), the words come back with their
+    entities as characters."""
     for part in message:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
@@ -98,7 +99,9 @@ def without_message(text: str, message: list[str]) -> str:
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")
-    return _without_respaced_codes(html.unescape(text), message)
+    unescaped = html.unescape(text)
+    redacted = _without_respaced_codes(unescaped, message)
+    return redacted if redacted != unescaped else text  # unchanged words keep their entities
 
 
 def _without_respaced_codes(text: str, message: list[str]) -> str:
