@@ -21,7 +21,9 @@ from webhooks.targets import Target
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "instant-notifications-webhooks/1"
 # The receiver names whose connections are kept; a name used less recently loses its pool.
-KEPT_NAMES = 256
+# A pool drops an idle connection only when next used, so a name gone quiet holds its kept
+# sockets until then: at most five per kept name.
+KEPT_NAMES = 64
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def new_client(verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
     (certifi's) unless a deployment names its own."""
     return outbound.new_client(
         max_connections=None,
-        max_keepalive_connections=10,
+        max_keepalive_connections=5,
         trust_env=False,
         follow_redirects=False,
         verify=verify,
@@ -74,24 +76,26 @@ class Receivers:
 
     @asynccontextmanager
     async def client(self, name: str) -> AsyncIterator[httpx.AsyncClient]:
-        pool = self._pools.get(name) or await self._open(name)
+        # Taken (its user counted) before anything awaits: no other attempt can close it.
+        pool = self._pools.get(name)
+        if pool is None:
+            pool = self._pools[name] = _Pool(new_client(self._verify))
         self._pools.move_to_end(name)
         pool.users += 1
         try:
+            await self._drop_oldest()
             yield pool.client
         finally:
             pool.users -= 1
             if pool.dropped and not pool.users:
                 await pool.client.aclose()
 
-    async def _open(self, name: str) -> _Pool:
-        pool = self._pools[name] = _Pool(new_client(self._verify))
+    async def _drop_oldest(self) -> None:
         while len(self._pools) > self._names:
             _, oldest = self._pools.popitem(last=False)
             oldest.dropped = True
             if not oldest.users:
                 await oldest.client.aclose()  # idle connections only: nothing to wait for
-        return pool
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()

@@ -53,7 +53,7 @@ class _Receiver:
 
 
 @asynccontextmanager
-async def _receiving(context: ssl.SSLContext) -> AsyncIterator[_Receiver]:
+async def _receiving(context: ssl.SSLContext | None) -> AsyncIterator[_Receiver]:
     receiver = _Receiver()
     receiver.open.set()
     server = await asyncio.start_server(receiver.serve, "127.0.0.1", 0, ssl=context)
@@ -62,9 +62,10 @@ async def _receiving(context: ssl.SSLContext) -> AsyncIterator[_Receiver]:
         yield receiver
 
 
-def _target(name: str, port: int) -> Target:
+def _target(name: str, port: int, scheme: str = "https") -> Target:
     address = ipaddress.ip_address("127.0.0.1")
-    return Target(f"https://{name}:{port}/hooks", "https", name, port, address, f"{name}:{port}")
+    url = f"{scheme}://{name}:{port}/hooks"
+    return Target(url, scheme, name, port, address, f"{name}:{port}")
 
 
 @pytest.fixture
@@ -112,3 +113,23 @@ async def test_a_name_no_longer_kept_loses_its_connections_once_its_attempt_ends
     assert [a.status_code for a in (*answered, again)] == [204, 204, 204]
     assert receiver.names == ["localhost", "127.0.0.1", "localhost"]
     assert receiver.connections == 3  # localhost's client was closed: a new one, a new connection
+
+
+async def test_names_opened_together_past_those_kept_are_each_delivered() -> None:
+    """New names at once, past the names kept: each drops an older pool while the others
+    open theirs, and none loses the pool it is about to use."""
+    names = [f"{n}.example" for n in "abcde"]
+    async with _receiving(None) as receiver, Receivers(names=2) as receivers:
+        kept = [
+            await post_event(receivers, _target(n, receiver.port, "http"), {}, b"{}", 5)
+            for n in names[:2]
+        ]
+        together = await asyncio.gather(
+            *(
+                post_event(receivers, _target(n, receiver.port, "http"), {}, b"{}", 5)
+                for n in names[2:]
+            )
+        )
+
+    assert [a.status_code for a in (*kept, *together)] == [204] * 5
+    assert sorted(receiver.names) == names
