@@ -28,6 +28,7 @@ SCRIPT_LOCATION = "store:migrations"
 # The advisory lock migrations take on PostgreSQL ("instnoti" in ASCII).
 _MIGRATION_LOCK = 0x696E73746E6F7469
 _LOCK_RETRY_SECONDS = 0.2
+_LOCK_WAIT_SECONDS = 900
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -63,8 +64,16 @@ def _one_at_a_time(connection: Connection) -> Iterator[None]:
         yield
         return
     lock = f"SELECT pg_try_advisory_lock({_MIGRATION_LOCK})"
+    give_up = time.monotonic() + _LOCK_WAIT_SECONDS
     while not connection.exec_driver_sql(lock).scalar():
         connection.commit()
+        if time.monotonic() > give_up:
+            raise RuntimeError(
+                f"another migration held the store for {_LOCK_WAIT_SECONDS} s; "
+                "run this one again once it has ended"
+            )
+        if give_up - time.monotonic() >= _LOCK_WAIT_SECONDS - _LOCK_RETRY_SECONDS:
+            log.info("waiting for another migration of this store to end")  # on the first try
         time.sleep(_LOCK_RETRY_SECONDS)
     connection.commit()
     try:
