@@ -63,25 +63,31 @@ def _one_at_a_time(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "postgresql":
         yield
         return
-    lock = f"SELECT pg_try_advisory_lock({_MIGRATION_LOCK})"
     give_up = time.monotonic() + _LOCK_WAIT_SECONDS
-    while not connection.exec_driver_sql(lock).scalar():
-        connection.commit()
-        if time.monotonic() > give_up:
-            raise RuntimeError(
-                f"another migration held the store for {_LOCK_WAIT_SECONDS} s; "
-                "run this one again once it has ended"
-            )
-        if give_up - time.monotonic() >= _LOCK_WAIT_SECONDS - _LOCK_RETRY_SECONDS:
-            log.info("waiting for another migration of this store to end")  # on the first try
-        time.sleep(_LOCK_RETRY_SECONDS)
-    connection.commit()
+    if not _took_lock(connection):
+        log.info("waiting for another migration of this store to end")
+        while not _took_lock(connection):
+            if time.monotonic() > give_up:
+                raise RuntimeError(
+                    f"another migration held the store for {_LOCK_WAIT_SECONDS} s; "
+                    "run this one again once it has ended"
+                )
+            time.sleep(_LOCK_RETRY_SECONDS)
     try:
         yield
     finally:
         connection.rollback()
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
         connection.commit()
+
+
+def _took_lock(connection: Connection) -> bool:
+    """One try, in a transaction of its own that ends at once."""
+    took = bool(
+        connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({_MIGRATION_LOCK})").scalar()
+    )
+    connection.commit()
+    return took
 
 
 def downgrade(engine: Engine, revision: str) -> None:
