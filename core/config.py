@@ -296,7 +296,8 @@ class Settings(ProviderSettings, BaseSettings):
             for name, value in (
                 ("AUTH_JWT_SECRET", self.auth_jwt_secret),
                 ("DELIVERY_REPORT_SECRET", self.delivery_report_secret),
-                ("PAYLOAD_ENCRYPTION_KEY", self.payload_encryption_key),
+                # The key that seals; an older one may stay listed to open what it sealed.
+                ("PAYLOAD_ENCRYPTION_KEY", self.payload_encryption_key.split(",")[0]),
                 ("DATABASE_URL", self.database_url),
             )
             if _published(value) and name not in weak

@@ -77,7 +77,11 @@ class SmsCapacity:
         limit = self.gsm_septets if gsm else self.ucs2_units
         if size <= limit:
             return None
-        kind = "GSM characters" if gsm else "UCS-2 units, as it is not all GSM 03.38 text,"
+        kind = (
+            "GSM characters"
+            if gsm
+            else f"UCS-2 units, as {self.provider} cannot send all of it as GSM 03.38 text,"
+        )
         return (
             f"The SMS body is {size} {kind} long; {self.provider} carries at most {limit} "
             "and would cut off the rest."

@@ -436,12 +436,16 @@ def test_secrets_have_no_defaults_and_the_example_sets_each() -> None:
     assert defined == required
 
 
-def test_fresh_secrets_start_the_service_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fresh_secrets_start_the_service_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """deploy/new-env.sh makes every secret compose requires, which production takes (it
-    refuses example.env's published ones: tests/core/test_config.py)."""
-    made = subprocess.run(
-        [ROOT / "deploy/new-env.sh"], capture_output=True, text=True, check=True
-    ).stdout
+    refuses example.env's published ones: tests/core/test_config.py), in a file only its
+    owner reads, and never replaces one."""
+    env_file = tmp_path / ".env"
+    subprocess.run([ROOT / "deploy/new-env.sh", env_file], capture_output=True, check=True)
+    again = subprocess.run([ROOT / "deploy/new-env.sh", env_file], capture_output=True)
+    made = env_file.read_text()
     secrets = dict(line.split("=", 1) for line in made.splitlines())
     for name, value in SERVICES["api"]["environment"].items():
         monkeypatch.setenv(name, interpolate(value, secrets))
@@ -449,6 +453,9 @@ def test_fresh_secrets_start_the_service_in_production(monkeypatch: pytest.Monke
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
 
     assert set(secrets) == required_variables()
+    assert env_file.stat().st_mode & 0o077 == 0
+    assert again.returncode != 0
+    assert env_file.read_text() == made
     assert all(v.isalnum() for k, v in secrets.items() if k.endswith("_PASSWORD"))  # in URLs
     assert settings.environment == "production"
     assert settings.auth_jwt_secret == secrets["AUTH_JWT_SECRET"]

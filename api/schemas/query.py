@@ -5,9 +5,10 @@ import re
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
-# .NET's integer parsing (NumberStyles.Integer): white space and a sign around ASCII digits.
-# pydantic also takes `1_0` (as Python's int() does) and `10.0`, which Altinn refuses.
-_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+# .NET's integer parsing (NumberStyles.Integer): ASCII white space (U+0009-000D, U+0020) and a
+# sign around ASCII digits. pydantic also takes `1_0` (as Python's int() does), `10.0` and
+# other white space, which Altinn refuses.
+_WHOLE = re.compile(r"[\t\n\v\f\r ]*[+-]?[0-9]+[\t\n\v\f\r ]*")
 
 
 def _whole(value: object) -> object:

@@ -107,6 +107,7 @@ async def test_page_size_is_clamped(stack: Stack, tenant: Tenant, size: int, exp
         # Python's int() reads `1_0` as 10, and pydantic `10.0` as 10; .NET refuses both.
         ({"seq": "1_0"}, "seq"),
         ({"pageSize": "10.0"}, "pageSize"),
+        ({"seq": "\u00a010"}, "seq"),  # a no-break space, which .NET does not skip
     ],
 )
 async def test_invalid_parameters_are_400(

@@ -68,6 +68,16 @@ def test_production_accepts_strong_secrets_or_jwks() -> None:
     )
 
 
+def test_an_example_key_kept_only_to_open_what_it_sealed_is_accepted() -> None:
+    """A deployment that sealed with the example key rotates it out: the new key first, the
+    old one listed after it until its payloads are gone (docs/operations.md#key-rotation)."""
+    keyring = f"{KEY},{example('PAYLOAD_ENCRYPTION_KEY')}"
+
+    assert production(
+        auth_jwt_secret=STRONG, delivery_report_secret=STRONG, payload_encryption_key=keyring
+    )
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
