@@ -279,6 +279,14 @@ class Settings(ProviderSettings, BaseSettings):
         parse_keyring(value)
         return value
 
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _named_origins(cls, value: str) -> str:
+        # The codec is called with credentials: `*` would echo back any page's origin.
+        if "*" in value:
+            raise ValueError("CODEC_CORS_ORIGINS names origins; `*` would let any page call")
+        return value
+
     @model_validator(mode="after")
     def _no_weak_secrets_outside_development(self) -> "Settings":
         if self.environment == "development":
@@ -307,12 +315,12 @@ class Settings(ProviderSettings, BaseSettings):
         if not self.auth_jwt_secret and not self.auth_jwks_url:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
         if self.auth_jwks_url and not (
-            self.auth_jwks_url.startswith("https://") and self.auth_audience
+            self.auth_jwks_url.startswith("https://") and self.auth_issuer and self.auth_audience
         ):
             raise ValueError(
                 "AUTH_JWKS_URL needs https (a key set read in clear text can be replaced on the "
-                "way) and AUTH_AUDIENCE (else a token the provider issued for another service "
-                "is taken)"
+                "way), AUTH_ISSUER and AUTH_AUDIENCE (else a token another issuer of the key "
+                "set, or the provider for another service, issued is taken)"
             )
         missing = [
             gap

@@ -16,6 +16,7 @@ STRONG = "s" * 40
 KEY = new_key("k1")
 
 
+ISSUED = {"auth_issuer": "https://idp.example", "auth_audience": "notifications"}
 STORE = "postgresql+psycopg://notifications:s3cret@postgres:5432/notifications"
 EXAMPLE_ENV = Path(__file__).parents[2] / "deploy" / "example.env"
 
@@ -63,6 +64,7 @@ def test_production_accepts_strong_secrets_or_jwks() -> None:
     assert production(
         auth_jwt_secret="",
         auth_jwks_url="https://idp.example/jwks",
+        auth_issuer="https://idp.example",
         auth_audience="notifications",
         delivery_report_secret=STRONG,
     )
@@ -101,11 +103,12 @@ def test_production_refuses_the_published_example_secrets(setting: str, value: s
 @pytest.mark.parametrize(
     ("values", "named"),
     [
-        ({"auth_jwks_url": "http://idp.example/jwks", "auth_audience": "n"}, "https"),
-        ({"auth_jwks_url": "https://idp.example/jwks"}, "AUTH_AUDIENCE"),
+        ({"auth_jwks_url": "http://idp.example/jwks", **ISSUED}, "https"),
+        ({"auth_jwks_url": "https://idp.example/jwks", "auth_issuer": "i"}, "AUTH_AUDIENCE"),
+        ({"auth_jwks_url": "https://idp.example/jwks", "auth_audience": "n"}, "AUTH_ISSUER"),
         ({"auth_jwt_secret": STRONG, "database_url": "sqlite:///.data/n.sqlite"}, "SQLite"),
     ],
-    ids=["jwks-in-clear-text", "jwks-for-any-audience", "sqlite"],
+    ids=["jwks-in-clear-text", "jwks-for-any-audience", "jwks-from-any-issuer", "sqlite"],
 )
 def test_production_refuses_what_only_development_may_use(
     values: dict[str, object], named: str
@@ -300,3 +303,9 @@ def test_production_accepts_providers_set_up_in_full() -> None:
     )
 
     assert settings.sms_providers == ["linkmobility", "twilio"]
+
+
+def test_codec_origins_are_named_never_any() -> None:
+    """The codec is called with credentials: `*` would echo back any page's origin."""
+    with pytest.raises(ValidationError, match="CODEC_CORS_ORIGINS"):
+        Settings(_env_file=None, codec_cors_origins="*")  # type: ignore[call-arg]
