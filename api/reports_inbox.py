@@ -132,6 +132,10 @@ class ReportInbox:
             # whose DSNs the SMTP route relays, and our reference is a hash of tenant and key.
             await self._dead(report, "OTHER_PROVIDER")
             return True
+        if report.proof is not None and report.proof != row.gateway_reference:
+            # Nor can anyone who merely knows the reference: a bounce must return the message.
+            await self._dead(report, "UNPROVEN")
+            return True
         if await self._kept_past_the_fill(report, row):
             return True
         handle = self._client.get_workflow_handle(row.workflow_id)

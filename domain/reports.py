@@ -28,3 +28,7 @@ class DeliveryReport:
     occurred_at: datetime | None = None
     report_id: str | None = None
     matched_by: MatchKey = MatchKey.REFERENCE
+    # What only the provider and the message's recipient saw (an email's Message-ID, which a
+    # bounce returns), where the report's channel is open to anyone: it must be the id the
+    # shipment's row holds from the provider, or the report decides nothing. None: not asked.
+    proof: str | None = None

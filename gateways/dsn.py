@@ -7,6 +7,7 @@ as `Original-Envelope-Id`, so a DSN is matched by our own reference.
 
 import email
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -37,7 +38,11 @@ class DsnReports(ReportReader):
         reference = _field(envelope, "Original-Envelope-Id")
         if not reference:
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
-        reports = [_report(self._provider, reference, block, report_id) for block in recipients]
+        proof = _returned_message_id(message)
+        reports = [
+            replace(_report(self._provider, reference, block, report_id), proof=proof)
+            for block in recipients
+        ]
         return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}")
 
     def kept(self, body: bytes) -> bytes:
@@ -70,6 +75,24 @@ def _report(provider: str, reference: str, block: Message, report_id: str) -> De
         received_at=datetime.now(UTC),
         report_id=report_id,
     )
+
+
+def _returned_message_id(report: Message) -> str:
+    """The Message-ID of the message the DSN is about, from the headers it returns (RET=HDRS:
+    `text/rfc822-headers`, or a whole `message/rfc822`); empty when it returns none. Our
+    Message-ID holds the shipment's random id: anyone can mail this route, but only the mail
+    servers and the recipient saw it."""
+    for part in report.walk():
+        kind = part.get_content_type()
+        if kind == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            returned = email.message_from_bytes(payload if isinstance(payload, bytes) else b"")
+            return _field(returned, "Message-ID")
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return _field(inner[0], "Message-ID")
+    return ""
 
 
 def _field(block: Message, name: str) -> str:

@@ -190,17 +190,22 @@ def find_for_tenant(session: Session, org: str, shipment_id: str) -> Shipment | 
 
 class ShipmentWorkflow(NamedTuple):
     """What a report needs of its shipment: the row's id, the workflow to signal, the status
-    now, and the provider that was asked (the only one whose reports count)."""
+    now, the provider that was asked (the only one whose reports count) and the id it gave."""
 
     shipment_id: str
     workflow_id: str
     status: str
     provider: str | None
+    gateway_reference: str | None
 
 
 _WORKFLOW_BY = {
-    key: select(
-        _SHIPMENT.c.id, _SHIPMENT.c.workflow_id, _SHIPMENT.c.status, _SHIPMENT.c.provider
+    key: sa_select(
+        _SHIPMENT.c.id,
+        _SHIPMENT.c.workflow_id,
+        _SHIPMENT.c.status,
+        _SHIPMENT.c.provider,
+        _SHIPMENT.c.gateway_reference,
     ).where(column == bindparam("reference"))
     for key, column in (
         (MatchKey.REFERENCE, _SHIPMENT.c.reference),

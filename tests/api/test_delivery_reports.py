@@ -311,9 +311,10 @@ async def test_a_late_bounce_longer_than_its_columns_is_kept_and_its_replay_know
     key = new_key()
     shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
     await stack.workflow(tenant.org, key).result()
-    sent_by(stack.engine, shipment, "smtp")  # the stack's simulator relays no DSN
+    returned = f"<{uuid.uuid4().hex}@notifications.local>"  # the message's, which it returns
+    sent_by(stack.engine, shipment, "smtp", returned)  # the stack's simulator relays no DSN
     message_id = f"{uuid.uuid4().hex * 8}@mx.example"  # the DSN's id, and its delivery's
-    dsn = bounce(reference_of(tenant.org, key), message_id=message_id)
+    dsn = bounce(reference_of(tenant.org, key), message_id=message_id, returned_id=returned)
     inbox = dsn_inbox(stack)
 
     first = await inbox.receive("smtp", InboundReport(DSN_URL, {}, dsn))
@@ -473,6 +474,31 @@ async def test_concurrent_copies_of_one_webhook_are_processed_once(
     assert all(a.status_code == 503 or a.json()["duplicate"] for a in answers if a not in processed)
     await completed_manifest(stack.api, tenant.headers, shipment)
     assert len(reports_in(history(stack.engine, shipment))) == 1
+
+
+@pytest.mark.parametrize("returned", [None, "<guessed@notifications.local>"])
+async def test_a_bounce_that_does_not_return_the_message_decides_nothing(
+    stack: Stack, tenant: Tenant, returned: str | None
+) -> None:
+    """Anyone may mail the DSN mailbox, and a reference can be worked out from a predictable
+    key; only the mail servers and the recipient saw the message's Message-ID."""
+    key = new_key()
+    shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
+    await stack.workflow(tenant.org, key).result()
+    sent_by(stack.engine, shipment, "smtp", f"<{uuid.uuid4().hex}@notifications.local>")
+    before = history(stack.engine, shipment)
+    forged = bounce(reference_of(tenant.org, key), "5.1.1", returned_id=returned)
+
+    result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, forged))
+
+    assert result.received == 1
+    with Session(stack.engine) as session:
+        dead = session.exec(
+            select(DeadReport).where(DeadReport.reference == reference_of(tenant.org, key))
+        ).all()
+    assert [(d.reason, d.provider) for d in dead] == [("UNPROVEN", "smtp")]
+    assert len(history(stack.engine, shipment)) == len(before)
+    assert await final_status(stack.api, tenant.headers, shipment) == "Email_Delivered"
 
 
 async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(

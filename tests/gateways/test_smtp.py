@@ -384,6 +384,29 @@ def test_dsn_is_read_by_envelope_id(action: str, code: str, status: str | None) 
     assert read.delivery_id.startswith("smtp:")
 
 
+@pytest.mark.parametrize(
+    ("returned", "proof"),
+    [
+        (
+            b"Message-ID: <ref0001.ab12@notifications.local>\r\n",
+            "<ref0001.ab12@notifications.local>",
+        ),
+        (b"", ""),
+    ],
+)
+def test_a_dsn_carries_the_message_id_of_the_message_it_returns(
+    returned: bytes, proof: str
+) -> None:
+    """Its proof: the inbox takes the DSN only for the shipment whose row holds that id."""
+    original = returned + ORIGINAL
+    received = Received("noreply@example.no", "kari@example.no", original, "ref0001", None, True)
+    body = delivery_status_notification(received, "failed", "5.1.1")
+
+    [report] = DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body)).reports
+
+    assert report.proof == proof
+
+
 @pytest.mark.parametrize("url", [URL.replace("dsn-secret", "guess"), URL.partition("?")[0]])
 def test_dsn_without_the_code_is_rejected(url: str) -> None:
     with pytest.raises(ReportRejected):

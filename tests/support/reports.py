@@ -32,9 +32,16 @@ def sms_report(reference: str, state: str) -> dict[str, str]:
     return {"reference": reference, "status": state, "channel": "SMS"}
 
 
-def bounce(reference: str, status: str = LONG_BOUNCE, message_id: str | None = None) -> bytes:
+def bounce(
+    reference: str,
+    status: str = LONG_BOUNCE,
+    message_id: str | None = None,
+    returned_id: str | None = None,
+) -> bytes:
     """A DSN, read by `DsnReports(…, "dsn-secret")` at DSN_URL: the message of our `reference`
-    failed with `status`."""
-    original = b"From: noreply@example.no\r\nTo: kari@example.no\r\n\r\n123\r\n"
+    (with the Message-ID `returned_id`, which the DSN returns among its headers) failed with
+    `status`; `message_id` is the DSN's own."""
+    named = f"Message-ID: {returned_id}\r\n".encode() if returned_id else b""
+    original = b"From: noreply@example.no\r\nTo: kari@example.no\r\n" + named + b"\r\n123\r\n"
     received = Received("noreply@example.no", "kari@example.no", original, reference, None, True)
     return delivery_status_notification(received, "failed", status, message_id)
