@@ -38,6 +38,9 @@ class JwksKeys:
         # and without this every new token would ask it again.
         self._tried_at = float("-inf")
         self._lock = threading.Lock()
+        # Set while a fetch is under way, and when it ends: one fetch at a time, made outside
+        # the lock, so a token whose key is known never waits for a slow provider.
+        self._fetching: threading.Event | None = None
 
     def fresh_seconds(self) -> float:
         """How long until the key set is due to be fetched again."""
@@ -47,17 +50,30 @@ class JwksKeys:
         with self._lock:
             now = time.monotonic()
             wanted = now - self._fetched_at > self._cache_seconds or kid not in self._keys
-            if wanted and now - self._tried_at > self._min_refresh:
-                self._refresh(now)
-            if not self._keys:  # none fetched yet, the provider failing
-                raise VerifierUnavailable("key set unavailable")
-            found = self._keys.get(kid)
+            fetching = self._fetching
+            mine = wanted and fetching is None and now - self._tried_at > self._min_refresh
+            if mine:
+                self._tried_at = now
+                self._fetching = fetching = threading.Event()
+        if mine and fetching is not None:
+            try:
+                self._refresh()
+            finally:
+                with self._lock:
+                    self._fetching = None
+                fetching.set()
+        elif fetching is not None and kid not in self._keys:
+            # Another's fetch is under way: only a key it may bring is worth waiting for.
+            fetching.wait(self._timeout)
+        keys = self._keys  # replaced whole by a fetch, never changed in place
+        if not keys:  # none fetched yet, the provider failing
+            raise VerifierUnavailable("key set unavailable")
+        found = keys.get(kid)
         if found is None:
             raise InvalidToken(f"no signing key {kid!r}")
         return found
 
-    def _refresh(self, now: float) -> None:
-        self._tried_at = now
+    def _refresh(self) -> None:
         try:
             response = httpx.get(self._url, timeout=self._timeout)
             response.raise_for_status()

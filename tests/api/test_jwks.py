@@ -24,6 +24,7 @@ from devstack.processes import free_port
 from devstack.token import bearer
 from tests.support.answers import assert_problem
 from tests.support.inprocess import api_for
+from tests.support.polling import eventually
 from tests.support.routes import FEED
 from tests.support.serving import serving
 from tests.support.stack import Stack
@@ -40,6 +41,8 @@ class KeySet:
     fetches: int = 0
     # The provider answers 503 to every fetch while this is set.
     failing: bool = False
+    # While set and not open, every fetch waits for it: a slow provider.
+    gate: asyncio.Event | None = None
 
     def add(self, kid: str, algorithm: str) -> Any:
         private = (
@@ -84,6 +87,8 @@ async def idp() -> AsyncIterator[tuple[KeySet, str]]:
     @app.get("/jwks")
     async def jwks() -> dict[str, Any]:
         keyset.fetches += 1
+        if keyset.gate is not None:
+            await keyset.gate.wait()
         if keyset.failing:
             raise HTTPException(503)
         return keyset.document()
@@ -239,6 +244,42 @@ async def test_made_up_key_ids_do_not_flood_the_provider(idp: tuple[KeySet, str]
             await asyncio.to_thread(verifier.verify, forged)
 
     assert keyset.fetches == fetched
+
+
+async def test_a_fetch_under_way_holds_up_no_token_whose_key_is_known(
+    idp: tuple[KeySet, str],
+) -> None:
+    """A made-up key id starts a fetch from a slow provider; a token signed with a key the
+    set already holds is verified meanwhile, not after the fetch."""
+    keyset, url = idp
+    keyset.add("k1", "RS256")
+    keys = JwksKeys(url, cache_seconds=300, timeout_seconds=30, min_refresh_seconds=0)
+    verifier = JwksTokenVerifier(keys, ISSUER, AUDIENCE, leeway_seconds=0)
+    await asyncio.to_thread(verifier.verify, keyset.token("k1"))
+    keyset.add("made-up", "RS256")
+    forged = keyset.token("made-up")
+    del keyset.keys["made-up"]
+    keyset.gate = asyncio.Event()
+    fetched = keyset.fetches
+
+    unknown = asyncio.ensure_future(asyncio.to_thread(verifier.verify, forged))
+
+    async def fetch_waiting() -> bool:
+        return keyset.fetches > fetched
+
+    await eventually(fetch_waiting)
+    try:
+        known = await asyncio.wait_for(
+            # Far below the fetch's own 30 s: the known key does not wait for it.
+            asyncio.to_thread(verifier.verify, keyset.token("k1", jti="2")),
+            timeout=5,
+        )
+    finally:
+        keyset.gate.set()
+    with pytest.raises(InvalidToken):
+        await unknown
+
+    assert known["org"] == "ttd"
 
 
 async def test_unreachable_key_set_is_503(stack: Stack) -> None:
