@@ -312,6 +312,12 @@ class Settings(ProviderSettings, BaseSettings):
         ]
         if weak:
             raise ValueError(f"weak, development or example secrets outside development: {weak}")
+        return self
+
+    @model_validator(mode="after")
+    def _tokens_verified_outside_development(self) -> "Settings":
+        if self.environment == "development":
+            return self
         if not self.auth_jwt_secret and not self.auth_jwks_url:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
         if self.auth_jwks_url and not (
@@ -322,6 +328,14 @@ class Settings(ProviderSettings, BaseSettings):
                 "way), AUTH_ISSUER and AUTH_AUDIENCE (else a token another issuer of the key "
                 "set, or the provider for another service, issued is taken)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _set_up_for_production(self) -> "Settings":
+        """What production needs beyond secrets: providers that can send and be heard from,
+        one shared store, sealed payloads, a codec for the UI's logged-in users only."""
+        if self.environment == "development":
+            return self
         missing = [
             gap
             for name in dict.fromkeys([*self.sms_providers, *self.email_providers])
