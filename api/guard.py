@@ -42,14 +42,18 @@ class RequestGuard:
         max_bytes: int,
         json_paths: tuple[str, ...],
         larger: dict[str, int] | None = None,
+        larger_with_credentials: bool = False,
     ) -> None:
         """`json_paths`: the paths whose bodies must be JSON; one ending in `/` covers every
         path below it, another only itself (a resource's body-less actions live below it).
-        `larger`: path prefixes whose bodies may exceed `max_bytes`, with their own limit."""
+        `larger`: path prefixes whose bodies may exceed `max_bytes`, with their own limit; with
+        `larger_with_credentials`, only for a request that carries them (they are checked after
+        the body is read: reading megabytes for anyone would be work done for anyone)."""
         self._app = app
         self._max = max_bytes
         self._json_paths = json_paths
         self._larger = larger or {}
+        self._larger_with_credentials = larger_with_credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +72,8 @@ class RequestGuard:
     async def _checked(self, scope: Scope, receive: Receive) -> tuple[Problem | None, Receive]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length", "")
-        limit = self._limit(scope["path"])
+        credentials = "authorization" in headers or not self._larger_with_credentials
+        limit = self._limit(scope["path"]) if credentials else self._max
         if length.isdigit() and int(length) > limit:
             return self._too_large(limit), receive
         wants_json = self._wants_json(scope["path"])

@@ -106,6 +106,8 @@ def create_app(
         max_bytes=settings.max_request_bytes,
         json_paths=(f"{BASE_PATH}/future/orders/", CODEC_PATH, f"{BASE_PATH}/future/webhooks"),
         larger={CODEC_PATH: CODEC_MAX_REQUEST_BYTES},
+        # Where the codec wants a token, a caller without one gets the orders' limit.
+        larger_with_credentials=bool(settings.codec_scope),
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics)  # outside HeadAsGet, so a HEAD is counted as one

@@ -194,6 +194,21 @@ async def test_a_decode_without_a_codec_token_is_refused(
     assert allowed.json() == {"payloads": []}
 
 
+async def test_a_large_decode_without_a_token_is_refused_before_it_is_read(
+    codec: httpx.AsyncClient, stack: Stack
+) -> None:
+    """The codec takes 6 MiB (a history's payload); a caller without a token gets the orders'
+    limit, so megabytes are not read and parsed for anyone. With a token, the same is read."""
+    big = json.dumps({"payloads": [{"metadata": {}, "data": "A" * (2 * 1024 * 1024)}]})
+    headers = {"content-type": "application/json"}
+
+    anonymous = await codec.post(DECODE, content=big, headers=headers)
+    allowed = await codec.post(DECODE, content=big, headers={**headers, **operator(stack)})
+
+    assert_problem(anonymous, 413)
+    assert allowed.status_code != 413
+
+
 async def test_without_a_codec_scope_no_token_is_needed(stack: Stack) -> None:
     settings = stack.settings.model_copy(update={"codec_scope": ""})
     async with api_for(settings, stack.connection) as api:
