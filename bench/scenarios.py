@@ -26,7 +26,7 @@ from core.config import Settings
 from devstack.services import REPORT_ROUTE
 from devstack.token import auth_headers
 from domain.ids import client_reference, workflow_id
-from domain.orders import NotificationInput, SmsMessage, Timing
+from domain.orders import MAX_SMS_TTL_SECONDS, NotificationInput, SmsMessage, Timing
 from domain.statuses import ShipmentStatus, is_final
 from gateways import standard_webhooks
 from store import shipments
@@ -71,7 +71,9 @@ def _tenants(settings: Settings, count: int = 100) -> list[tuple[str, dict[str, 
     return [(org, auth_headers(settings, org)) for org in (f"bench{n}" for n in range(count))]
 
 
-def order_body(phone: str | None = None, ttl: int = 300) -> dict[str, Any]:
+def order_body(phone: str | None = None, ttl: int = MAX_SMS_TTL_SECONDS) -> dict[str, Any]:
+    """An SMS order; its TTL by default the longest, so no cancelled timer of an earlier phase
+    fires while a later one is measured."""
     return {
         "idempotencyId": uuid.uuid4().hex,
         "recipientSms": {

@@ -25,7 +25,7 @@ async def test_orders_and_their_reports_pass_through_the_front_door(
             answered = [await through.send(n) for n in range(3)]
             await through.settle()
             ids = [w.id async for w in client.list_workflows(f'TaskQueue="{queue}"')]
-            # Without its report a workflow would wait out its 300 s TTL.
+            # Without its report a workflow would wait out its TTL (two days).
             async with asyncio.timeout(30):
                 results = [await client.get_workflow_handle(i).result() for i in ids]
     finally:
