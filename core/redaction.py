@@ -25,11 +25,10 @@ SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
 # Each pattern starts only where a word does and never gives back what it took (`*+`, `++`):
 # linear in the text, where a pattern that backtracks takes seconds on a long word.
 _CODE_LIKE = re.compile(r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+")
-# A code written in groups (`482 913`, `48-29-13`, a no-break space as .NET's Norwegian
-# number format writes it), each group shorter than a code alone.
-_GROUPED = re.compile(r"(?<!\d)\d++(?:[ ./\u00a0\u202f-]\d++)+")
-# Words with a digit in each, one separator apart (`482 913`, `K7-X9Q`): a code however a
-# provider spaced it when quoting it back (a no-break space as a space, `&nbsp;`, a dash).
+# Words with a digit in each, one separator apart: a code written in groups (`482 913`,
+# `48-29-13`, `K7-X9Q`, a no-break space as .NET's Norwegian number format writes it), each
+# group shorter than a code alone, however a provider spaced it when quoting it back (a
+# no-break space as a space, `&nbsp;`, a dash, none).
 _CODE_RUN = re.compile(
     r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+(?:[\s./\u00a0\u202f-][^\W\d_]*+\d[^\W_]*+)*"
 )
@@ -92,10 +91,6 @@ def without_message(text: str, message: list[str]) -> str:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
-    for group in (g for part in message for g in _GROUPED.findall(part)):
-        digits = "".join(ch for ch in group if ch.isdigit())
-        if len(digits) >= _MIN_CODE:
-            words |= {group, digits}  # as written, and as a provider may quote it back
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")
