@@ -7,7 +7,6 @@ as `Original-Envelope-Id`, so a DSN is matched by our own reference.
 
 import email
 import hashlib
-from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -40,8 +39,7 @@ class DsnReports(ReportReader):
             raise ReportUnreadable("a DSN without Original-Envelope-Id")
         proof = _returned_message_id(message)
         reports = [
-            replace(_report(self._provider, reference, block, report_id), proof=proof)
-            for block in recipients
+            _report(self._provider, reference, block, report_id, proof) for block in recipients
         ]
         return ReadReports(reports, delivery_id=f"{self._provider}:{report_id}")
 
@@ -62,7 +60,9 @@ def _status_blocks(report: Message) -> tuple[Message, list[Message]]:
     raise ReportUnreadable("no message/delivery-status part with a recipient")
 
 
-def _report(provider: str, reference: str, block: Message, report_id: str) -> DeliveryReport:
+def _report(
+    provider: str, reference: str, block: Message, report_id: str, proof: str
+) -> DeliveryReport:
     action = _field(block, "Action").lower()
     if action not in ACTIONS and action not in PENDING_ACTIONS:
         raise ReportUnreadable(f"unknown DSN action {action!r}")
@@ -74,6 +74,7 @@ def _report(provider: str, reference: str, block: Message, report_id: str) -> De
         status=ACTIONS.get(action),
         received_at=datetime.now(UTC),
         report_id=report_id,
+        proof=proof,
     )
 
 
