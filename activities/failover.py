@@ -52,6 +52,15 @@ class Attempt(Generic[G]):
     # The execution's hold on the row (None: the one that wrote it); see `_name_on_row`.
     token: str | None = None
 
+    def __str__(self) -> str:
+        return handover_name(self.reference, self.shipment_id)
+
+
+def handover_name(reference: str, shipment_id: str | None) -> str:
+    """How a log line names a handover: the reference the providers know, and the shipment id
+    the API answers and the Temporal UI finds."""
+    return f"{reference} (shipment {shipment_id})"
+
 
 class Failover:
     """Asks providers, keeps their circuits (in this process) and reports their changes."""
@@ -163,12 +172,7 @@ class Failover:
                 raise
             except Exception as exc:
                 # A defect while the provider had the request: it may have taken the message.
-                log.exception(
-                    "handover of %s (shipment %s) via %s failed",
-                    attempt.reference,
-                    attempt.shipment_id,
-                    route.name,
-                )
+                log.exception("handover of %s via %s failed", attempt, route.name)
                 raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from exc
             finally:
                 metrics.observe_handover(route.name, outcome, time.perf_counter() - started)
@@ -224,12 +228,7 @@ def _none_took(
     """Nothing was sent: no provider asked took it, or none could be asked."""
     if failures:
         reason = "; ".join(failures)
-        log.warning(
-            "handover of %s (shipment %s) not taken: %s",
-            attempt.reference,
-            attempt.shipment_id,
-            reason,
-        )
+        log.warning("handover of %s not taken: %s", attempt, reason)
         last = seconds_until(attempt.deadline) < LONGEST_BACKOFF.total_seconds()
         return handover_error(HandoverFailure(FailureKind.NOT_TAKEN, reason), final=last)
     if seconds_until(attempt.deadline) <= 0:
@@ -248,10 +247,5 @@ def _none_took(
 
 def _ambiguous(attempt: Attempt[G], reason: str) -> NoReturn:
     """The message may have left: asking again could send it twice, so the handover ends."""
-    log.warning(
-        "handover of %s (shipment %s) unconfirmed: %s",
-        attempt.reference,
-        attempt.shipment_id,
-        reason,
-    )
+    log.warning("handover of %s unconfirmed: %s", attempt, reason)
     raise handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.failover import Attempt, Failover, G, write_by
+from activities.failover import Attempt, Failover, G, handover_name, write_by
 from activities.failures import handover_error
 from activities.records import RecordActivities, ShipmentInput, TransitionInput
 from core.redaction import without_message
@@ -171,9 +171,8 @@ class HandoverActivities:
             recorded = await asyncio.to_thread(self._records.record_transition, outcome)
         except Exception:
             log.warning(
-                "handover of %s (shipment %s) not recorded; the workflow retries",
-                data.reference,
-                outcome.shipment_id,
+                "handover of %s not recorded; the workflow retries",
+                handover_name(data.reference, outcome.shipment_id),
                 exc_info=True,
             )
             return result
@@ -192,9 +191,8 @@ def _result(
 ) -> HandoverResult:
     shipment = data.shipment.shipment_id if data.shipment is not None else None
     log.info(
-        "handover of %s (shipment %s) via %s: %s",
-        data.reference,
-        shipment,
+        "handover of %s via %s: %s",
+        handover_name(data.reference, shipment),
         provider,
         receipt.outcome,
     )
