@@ -104,17 +104,17 @@ def build_worker(
 
 
 def build_webhook_worker(
-    client: Client, settings: Settings, engine: Engine, http: Receivers
+    client: Client, settings: Settings, engine: Engine, receivers: Receivers
 ) -> Worker:
     """Deliveries on a task queue and slots of their own: a receiver that hangs holds one of
-    these slots until its timeout, never one of the orders'. `http`: the webhooks' clients
+    these slots until its timeout, never one of the orders'. `receivers`: the webhooks' clients
     (webhooks/sender.py: a client per receiver name, no proxies, no redirects)."""
     rules = TargetRules(
         https_only=settings.environment == "production",
         allow_private=settings.webhook_allow_private_targets,
         attempt_seconds=settings.webhook_timeout_seconds,
     )
-    activities = WebhookActivities(engine, http, rules)
+    activities = WebhookActivities(engine, receivers, rules)
     return Worker(
         client,
         task_queue=settings.webhook_task_queue,
@@ -144,9 +144,9 @@ async def running_workers(
     if tracing_on():
         HTTPXClientInstrumentor.instrument_client(http)
     gateways = build_gateways(settings, http)
-    async with Receivers() as webhook_http:
+    async with Receivers() as receivers:
         orders = build_worker(client, settings, engine, gateways, executor)
-        webhooks = build_webhook_worker(client, settings, engine, webhook_http)
+        webhooks = build_webhook_worker(client, settings, engine, receivers)
         async with orders, webhooks:
             try:
                 yield

@@ -42,9 +42,9 @@ class TargetRules:
 
 
 class WebhookActivities:
-    def __init__(self, engine: Engine, http: Receivers, rules: TargetRules) -> None:
+    def __init__(self, engine: Engine, receivers: Receivers, rules: TargetRules) -> None:
         self._engine = engine
-        self._http = http
+        self._receivers = receivers
         self._rules = rules
 
     @activity.defn
@@ -131,7 +131,9 @@ class WebhookActivities:
             ) from refused
         body = delivery.payload.encode()
         headers = standard_webhooks.signed_headers(_keys(subscription), delivery.id, body)
-        attempt = await post_event(self._http, target, headers, body, self._rules.attempt_seconds)
+        attempt = await post_event(
+            self._receivers, target, headers, body, self._rules.attempt_seconds
+        )
         return await self._settle(delivery, subscription, attempt)
 
     def _target(self, delivery_id: str) -> tuple[WebhookDelivery, WebhookSubscription] | None:

@@ -42,9 +42,9 @@ async def test_attempts_run_again_after_a_2xx_post_nothing_more(
         shipment_id = await place(stack.api, tenant, "+4799990001")  # one event: completed
 
         (delivered,) = await succeeded(stack, tenant, subscription)
-        async with Receivers() as http:
+        async with Receivers() as receivers:
             rules = TargetRules(https_only=False, allow_private=True, attempt_seconds=1.0)
-            activities = WebhookActivities(stack.engine, http, rules)
+            activities = WebhookActivities(stack.engine, receivers, rules)
             environment = ActivityEnvironment()
             # The row's body is what is sent again, whatever the event says beyond its ids.
             event = await environment.run(
@@ -86,8 +86,8 @@ async def test_a_host_that_is_no_host_name_fails_its_delivery_at_once(
     """The attempt fails and says why; nothing is raised to retry it (which would hold the
     order's workflow open), since the URL can never be called."""
     subscription = kept_subscription(stack, tenant, "https://a..example.com/hook")
-    async with Receivers() as http:
-        activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
+    async with Receivers() as receivers:
+        activities = WebhookActivities(stack.engine, receivers, DEVELOPMENT)
         result = await ActivityEnvironment().run(
             activities.deliver_event, completed_event(tenant.org)
         )
@@ -106,8 +106,8 @@ async def test_a_host_in_full_width_characters_is_delivered_to_by_its_ascii_name
     async with Receiver().running() as receiver:
         url = f"http://{full_width('127.0.0.1')}:{receiver.port}/hooks"
         await subscribe(stack, tenant, url)
-        async with Receivers() as http:
-            activities = WebhookActivities(stack.engine, http, DEVELOPMENT)
+        async with Receivers() as receivers:
+            activities = WebhookActivities(stack.engine, receivers, DEVELOPMENT)
             result = await ActivityEnvironment().run(
                 activities.deliver_event, completed_event(tenant.org)
             )

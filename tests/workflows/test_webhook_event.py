@@ -29,8 +29,8 @@ async def webhook_worker(client: Client, stack: Stack, **overrides: Any) -> Asyn
         update={"temporal_task_queue": f"wh-{uuid.uuid4().hex[:10]}", **overrides}
     )
     async with (
-        Receivers() as http,
-        build_webhook_worker(client, settings, stack.engine, http),
+        Receivers() as receivers,
+        build_webhook_worker(client, settings, stack.engine, receivers),
     ):
         yield settings.webhook_task_queue
 
