@@ -291,24 +291,24 @@ class Settings(ProviderSettings, BaseSettings):
     def _no_weak_secrets_outside_development(self) -> "Settings":
         if self.environment == "development":
             return self
+        secrets = (
+            ("AUTH_JWT_SECRET", self.auth_jwt_secret, DEV_JWT_SECRET),
+            ("DELIVERY_REPORT_SECRET", self.delivery_report_secret, DEV_REPORT_SECRET),
+        )
         weak = [
             name
-            for name, value, default in (
-                ("AUTH_JWT_SECRET", self.auth_jwt_secret, DEV_JWT_SECRET),
-                ("DELIVERY_REPORT_SECRET", self.delivery_report_secret, DEV_REPORT_SECRET),
-            )
-            if value == default or (value and len(value) < _MIN_SECRET_LENGTH)
+            for name, value, default in secrets
+            if value == default or (value and len(value) < _MIN_SECRET_LENGTH) or _published(value)
         ]
+        # The key that seals; an older one may stay listed to open what it sealed.
+        sealing = self.payload_encryption_key.split(",")[0]
         weak += [
             name
             for name, value in (
-                ("AUTH_JWT_SECRET", self.auth_jwt_secret),
-                ("DELIVERY_REPORT_SECRET", self.delivery_report_secret),
-                # The key that seals; an older one may stay listed to open what it sealed.
-                ("PAYLOAD_ENCRYPTION_KEY", self.payload_encryption_key.split(",")[0]),
+                ("PAYLOAD_ENCRYPTION_KEY", sealing),
                 ("DATABASE_URL", self.database_url),
             )
-            if _published(value) and name not in weak
+            if _published(value)
         ]
         if weak:
             raise ValueError(f"weak, development or example secrets outside development: {weak}")
