@@ -45,7 +45,7 @@ from tests.support.polling import completed_manifest, eventually, final_status
 from tests.support.reports import DSN_URL, LONG_BOUNCE, bounce, signed_report, sms_report
 from tests.support.routes import EMAIL, REPORTS, SHIPMENT, SIMULATOR_REPORTS, SMS
 from tests.support.stack import Stack, Tenant
-from tests.support.store import history, new_shipment, reports_in, shipment_row
+from tests.support.store import dead_reports, history, new_shipment, reports_in, shipment_row
 
 pytestmark = pytest.mark.both_databases
 
@@ -180,8 +180,7 @@ async def test_unknown_reference_is_kept_as_dead(stack: Stack) -> None:
     response = await deliver(stack, body, headers)
 
     assert response.status_code == 200
-    with Session(stack.engine) as session:
-        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    dead = dead_reports(stack.engine, reference)
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "simulator")]
 
 
@@ -197,6 +196,17 @@ def sent_by(
         row.gateway_reference = gateway_reference or row.gateway_reference
         session.add(row)
         session.commit()
+
+
+async def sent_by_smtp(stack: Stack, tenant: Tenant) -> tuple[str, str, str]:
+    """A completed email order, its message named as SMTP's (the stack's simulator relays no
+    DSN): its shipment, our reference and the Message-ID a bounce of it returns."""
+    key = new_key()
+    shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
+    await stack.workflow(tenant.org, key).result()
+    message_id = f"<{uuid.uuid4().hex}@notifications.local>"
+    sent_by(stack.engine, shipment, "smtp", message_id)
+    return shipment, reference_of(tenant.org, key), message_id
 
 
 def dsn_inbox(stack: Stack) -> ReportInbox:
@@ -308,13 +318,9 @@ async def test_a_batchs_unreadable_events_are_kept_once_when_the_batch_is_delive
 async def test_a_late_bounce_longer_than_its_columns_is_kept_and_its_replay_known(
     stack: Stack, tenant: Tenant
 ) -> None:
-    key = new_key()
-    shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
-    await stack.workflow(tenant.org, key).result()
-    returned = f"<{uuid.uuid4().hex}@notifications.local>"  # the message's, which it returns
-    sent_by(stack.engine, shipment, "smtp", returned)  # the stack's simulator relays no DSN
+    shipment, reference, returned = await sent_by_smtp(stack, tenant)
     message_id = f"{uuid.uuid4().hex * 8}@mx.example"  # the DSN's id, and its delivery's
-    dsn = bounce(reference_of(tenant.org, key), message_id=message_id, returned_id=returned)
+    dsn = bounce(reference, message_id=message_id, returned_id=returned)
     inbox = dsn_inbox(stack)
 
     first = await inbox.receive("smtp", InboundReport(DSN_URL, {}, dsn))
@@ -333,10 +339,7 @@ async def test_an_unknown_reference_longer_than_its_column_is_kept_as_dead(stack
     result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, bounce(reference)))
 
     assert result.received == 1
-    with Session(stack.engine) as session:
-        dead = session.exec(
-            select(DeadReport).where(DeadReport.reference == fitted_id(reference))
-        ).all()
+    dead = dead_reports(stack.engine, reference)
     assert [(d.reason, d.provider) for d in dead] == [("UNKNOWN_REFERENCE", "smtp")]
 
 
@@ -482,20 +485,14 @@ async def test_a_bounce_that_does_not_return_the_message_decides_nothing(
 ) -> None:
     """Anyone may mail the DSN mailbox, and a reference can be worked out from a predictable
     key; only the mail servers and the recipient saw the message's Message-ID."""
-    key = new_key()
-    shipment = await order(stack, tenant, EMAIL, email_order("someone@example.no", key=key))
-    await stack.workflow(tenant.org, key).result()
-    sent_by(stack.engine, shipment, "smtp", f"<{uuid.uuid4().hex}@notifications.local>")
+    shipment, reference, _message_id = await sent_by_smtp(stack, tenant)
     before = history(stack.engine, shipment)
-    forged = bounce(reference_of(tenant.org, key), "5.1.1", returned_id=returned)
+    forged = bounce(reference, "5.1.1", returned_id=returned)
 
     result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, forged))
 
     assert result.received == 1
-    with Session(stack.engine) as session:
-        dead = session.exec(
-            select(DeadReport).where(DeadReport.reference == reference_of(tenant.org, key))
-        ).all()
+    dead = dead_reports(stack.engine, reference)
     assert [(d.reason, d.provider) for d in dead] == [("UNPROVEN", "smtp")]
     assert len(history(stack.engine, shipment)) == len(before)
     assert await final_status(stack.api, tenant.headers, shipment) == "Email_Delivered"
@@ -514,8 +511,7 @@ async def test_a_dsn_of_many_recipients_for_an_unknown_reference_is_kept_once(
     result = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, many))
 
     assert result.received == 5
-    with Session(stack.engine) as session:
-        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    dead = dead_reports(stack.engine, reference)
     assert [(d.reason, d.payload) for d in dead] == [
         ("UNKNOWN_REFERENCE", outline(message_from_bytes(many)).decode())
     ]
@@ -582,8 +578,7 @@ async def test_a_report_over_64_kib_is_kept(stack: Stack) -> None:
     response = await deliver(stack, body, headers)
 
     assert response.status_code == 200, response.text
-    with Session(stack.engine) as session:
-        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    dead = dead_reports(stack.engine, reference)
     assert [d.reason for d in dead] == ["UNKNOWN_REFERENCE"]
 
 
@@ -597,8 +592,7 @@ async def test_a_report_from_a_provider_not_asked_is_kept_and_decides_nothing(
     forged = await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, bounce(reference)))
 
     assert forged.received == 1
-    with Session(stack.engine) as session:
-        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    dead = dead_reports(stack.engine, reference)
     assert [(d.reason, d.provider) for d in dead] == [("OTHER_PROVIDER", "smtp")]
     manifest = (await stack.api.get(f"{SHIPMENT}/{shipment}", headers=tenant.headers)).json()
     assert recipient_status(manifest) == "SMS_Accepted"

@@ -48,6 +48,7 @@ from tests.support.polling import eventually
 from tests.support.routes import EMAIL, REPORTS, SMS
 from tests.support.serving import serving
 from tests.support.stack import SHORT_TIMINGS
+from tests.support.store import dead_reports
 
 
 @dataclass
@@ -376,7 +377,7 @@ async def test_report_before_its_gateway_reference_is_held_then_applied(
         held = session.exec(
             select(HeldReport).where(HeldReport.gateway_reference == reference)
         ).one()
-        dead = session.exec(select(DeadReport).where(DeadReport.reference == reference)).all()
+    dead = dead_reports(engine, reference)
     engine.dispose()
     assert (held.shipment_id, held.claimed_by) == (shipment, "workflow")
     assert dead == []

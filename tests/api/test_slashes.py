@@ -1,6 +1,6 @@
 """A trailing slash names the same resource: answered as without it, never redirected."""
 
-from tests.support.answers import shipment_id
+from tests.support.answers import assert_problem, shipment_id
 from tests.support.bodies import sms_order
 from tests.support.routes import SHIPMENT, SMS
 from tests.support.stack import Stack, Tenant
@@ -23,5 +23,4 @@ async def test_an_order_and_its_shipment_are_reached_with_a_trailing_slash(
 
 async def test_an_unknown_path_with_a_trailing_slash_is_a_404_problem(stack: Stack) -> None:
     response = await stack.api.get("/notifications/api/v1/future/nothing/")
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 404)

@@ -361,8 +361,10 @@ URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code
 ORIGINAL = b"From: noreply@example.no\r\nTo: kari@example.no\r\nSubject: Your code\r\n\r\n123\r\n"
 
 
-def dsn(action: str, status: str) -> bytes:
-    received = Received("noreply@example.no", "kari@example.no", ORIGINAL, "ref0001", None, True)
+def dsn(action: str, status: str, returned: bytes = b"") -> bytes:
+    """A DSN of our `ref0001`, returning the message's headers with `returned` before them."""
+    original = returned + ORIGINAL
+    received = Received("noreply@example.no", "kari@example.no", original, "ref0001", None, True)
     return delivery_status_notification(received, action, status)
 
 
@@ -398,9 +400,7 @@ def test_a_dsn_carries_the_message_id_of_the_message_it_returns(
     returned: bytes, proof: str
 ) -> None:
     """Its proof: the inbox takes the DSN only for the shipment whose row holds that id."""
-    original = returned + ORIGINAL
-    received = Received("noreply@example.no", "kari@example.no", original, "ref0001", None, True)
-    body = delivery_status_notification(received, "failed", "5.1.1")
+    body = dsn("failed", "5.1.1", returned)
 
     [report] = DsnReports("smtp", "dsn-secret").read(InboundReport(URL, {}, body)).reports
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from store import order_writes, shipments
 from store.feed import number_feed_entries
-from store.models import Shipment, ShipmentEvent
+from store.models import DeadReport, Shipment, ShipmentEvent
+from store.widths import fitted_id
 
 
 def shipment_row(engine: Engine, org: str, key: str) -> Shipment | None:
@@ -23,6 +24,13 @@ def shipment_row(engine: Engine, org: str, key: str) -> Shipment | None:
 def history(engine: Engine, shipment_id: str) -> list[ShipmentEvent]:
     with Session(engine) as session:
         return shipments.history(session, shipment_id)
+
+
+def dead_reports(engine: Engine, reference: str) -> list[DeadReport]:
+    """The dead reports kept under `reference` (as the store fits a long one)."""
+    with Session(engine) as session:
+        query = select(DeadReport).where(DeadReport.reference == fitted_id(reference))
+        return list(session.exec(query).all())
 
 
 def reports_in(events: list[ShipmentEvent]) -> list[ShipmentEvent]:
