@@ -80,43 +80,6 @@ def test_an_example_key_kept_only_to_open_what_it_sealed_is_accepted() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("setting", "value"),
-    [
-        ("auth_jwt_secret", example("AUTH_JWT_SECRET")),
-        ("delivery_report_secret", example("DELIVERY_REPORT_SECRET")),
-        ("payload_encryption_key", example("PAYLOAD_ENCRYPTION_KEY")),
-        (
-            "database_url",
-            f"postgresql+psycopg://notifications:{example('NOTIFICATIONS_DB_PASSWORD')}@db/n",
-        ),
-    ],
-)
-def test_production_refuses_the_published_example_secrets(setting: str, value: str) -> None:
-    """The compose trial's secrets are in the repository: anyone could sign tokens or
-    reports, or open payloads, with them. Each is refused by name."""
-    strong = {"auth_jwt_secret": STRONG, "delivery_report_secret": STRONG}
-    with pytest.raises(ValidationError, match=setting.upper()):
-        production(**{**strong, setting: value})
-
-
-@pytest.mark.parametrize(
-    ("values", "named"),
-    [
-        ({"auth_jwks_url": "http://idp.example/jwks", **ISSUED}, "https"),
-        ({"auth_jwks_url": "https://idp.example/jwks", "auth_issuer": "i"}, "AUTH_AUDIENCE"),
-        ({"auth_jwks_url": "https://idp.example/jwks", "auth_audience": "n"}, "AUTH_ISSUER"),
-        ({"auth_jwt_secret": STRONG, "database_url": "sqlite:///.data/n.sqlite"}, "SQLite"),
-    ],
-    ids=["jwks-in-clear-text", "jwks-for-any-audience", "jwks-from-any-issuer", "sqlite"],
-)
-def test_production_refuses_what_only_development_may_use(
-    values: dict[str, object], named: str
-) -> None:
-    with pytest.raises(ValidationError, match=named):
-        production(**{"auth_jwt_secret": "", "delivery_report_secret": STRONG, **values})
-
-
 def test_production_names_the_missing_payload_key() -> None:
     with pytest.raises(ValidationError, match="PAYLOAD_ENCRYPTION_KEY"):
         production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG, payload_encryption_key="")
@@ -251,8 +214,10 @@ def test_retention_must_outlast_the_longest_order(values: dict[str, int], shorte
         {"max_request_bytes": 0},
         {"temporal_task_queue": ""},
         {"delivery_report_tolerance_seconds": -5},
+        # The codec is called with credentials: `*` would echo back any page's origin.
+        {"codec_cors_origins": "*"},
     ],
-    ids=["no-body-fits", "no-task-queue", "every-report-too-old"],
+    ids=["no-body-fits", "no-task-queue", "every-report-too-old", "codec-for-any-page"],
 )
 def test_a_setting_that_cannot_work_is_refused_everywhere(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match=next(iter(values))):
@@ -263,11 +228,30 @@ TWILIO = {"twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": STRONG}
 LINK = {"linkmobility_username": "u", "linkmobility_password": STRONG}
 LINK_REPORTS = {"linkmobility_report_username": "r", "linkmobility_report_password": STRONG}
 ACS = {"acs_endpoint": "https://x.communication.azure.com", "acs_access_key": "a2V5"}
+JWKS_ONLY = {"auth_jwt_secret": "", "auth_jwks_url": "https://idp.example/jwks"}
 
 
 @pytest.mark.parametrize(
     ("values", "named"),
     [
+        # The compose trial's secrets are in the repository: anyone could sign tokens or
+        # reports, or open payloads, with them. Each is refused by name.
+        ({"auth_jwt_secret": example("AUTH_JWT_SECRET")}, "AUTH_JWT_SECRET"),
+        ({"delivery_report_secret": example("DELIVERY_REPORT_SECRET")}, "DELIVERY_REPORT_SECRET"),
+        ({"payload_encryption_key": example("PAYLOAD_ENCRYPTION_KEY")}, "PAYLOAD_ENCRYPTION_KEY"),
+        (
+            {
+                "database_url": "postgresql+psycopg://notifications:"
+                f"{example('NOTIFICATIONS_DB_PASSWORD')}@db/n"
+            },
+            "DATABASE_URL",
+        ),
+        ({**JWKS_ONLY, "auth_jwks_url": "http://idp.example/jwks", **ISSUED}, "https"),
+        ({**JWKS_ONLY, "auth_issuer": "i"}, "AUTH_AUDIENCE"),
+        ({**JWKS_ONLY, "auth_audience": "n"}, "AUTH_ISSUER"),
+        ({"database_url": "sqlite:///.data/n.sqlite"}, "SQLite"),
+        # Without its report credentials every report is refused, and every message it
+        # delivered ends failed at its TTL: callers told so send it again.
         ({"sms_providers": "twilio"}, "TWILIO_ACCOUNT_SID"),
         ({"sms_providers": "twilio", **TWILIO}, "PUBLIC_BASE_URL"),
         (
@@ -277,15 +261,27 @@ ACS = {"acs_endpoint": "https://x.communication.azure.com", "acs_access_key": "a
         ({"sms_providers": "linkmobility", **LINK}, "LINKMOBILITY_REPORT_USERNAME"),
         ({"email_providers": "acs", **ACS}, "ACS_REPORT_SECRET"),
     ],
-    ids=["twilio-account", "twilio-loopback", "twilio-http", "link-reports", "acs-reports"],
+    ids=[
+        "example-jwt-secret",
+        "example-report-secret",
+        "example-payload-key",
+        "example-database-password",
+        "jwks-in-clear-text",
+        "jwks-for-any-audience",
+        "jwks-from-any-issuer",
+        "sqlite",
+        "twilio-account",
+        "twilio-loopback",
+        "twilio-http",
+        "link-reports",
+        "acs-reports",
+    ],
 )
-def test_production_refuses_a_provider_whose_sends_or_reports_would_be_refused(
+def test_production_refuses_what_only_development_may_use(
     values: dict[str, object], named: str
 ) -> None:
-    """Without its report credentials every report is refused, and every message it
-    delivered ends failed at its TTL: callers told so send it again."""
     with pytest.raises(ValidationError, match=named):
-        production(auth_jwt_secret=STRONG, delivery_report_secret=STRONG, **values)
+        production(**{"auth_jwt_secret": STRONG, "delivery_report_secret": STRONG, **values})
 
 
 def test_production_accepts_providers_set_up_in_full() -> None:
@@ -303,9 +299,3 @@ def test_production_accepts_providers_set_up_in_full() -> None:
     )
 
     assert settings.sms_providers == ["linkmobility", "twilio"]
-
-
-def test_codec_origins_are_named_never_any() -> None:
-    """The codec is called with credentials: `*` would echo back any page's origin."""
-    with pytest.raises(ValidationError, match="CODEC_CORS_ORIGINS"):
-        Settings(_env_file=None, codec_cors_origins="*")  # type: ignore[call-arg]
