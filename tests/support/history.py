@@ -8,6 +8,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 # Search attributes are not payloads of the codec: Temporal indexes them, so they stay readable.
 _INDEXED = "search_attributes"
@@ -17,6 +18,14 @@ T = TypeVar("T", bound=Message)
 async def stored_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
     """The events as stored: the SDK hands history over without decoding it."""
     return [event async for event in handle.fetch_history_events()]
+
+
+async def history_so_far(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
+    """The stored events, or none while the workflow has not started."""
+    try:
+        return await stored_history(handle)
+    except RPCError:
+        return []
 
 
 async def completed_history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:

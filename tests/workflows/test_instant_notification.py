@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.manifest import StatusRequest
 from store.models import FeedEntry
 from tests.support.bodies import new_key, new_org, sms_order
+from tests.support.history import history_so_far
 from tests.support.inprocess import workflow_worker
 from tests.support.polling import eventually
 from tests.support.routes import SMS
@@ -97,11 +97,8 @@ async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_free
     order = sms_order(key=key)
     handle = stack.workflow(tenant.org, key)
 
-    async def started() -> bool | None:
-        try:
-            return bool(await handle.describe())
-        except RPCError:
-            return None
+    async def started() -> bool:
+        return bool(await history_so_far(handle))
 
     with writes_held(stack.engine):
         placing = asyncio.create_task(stack.api.post(SMS, json=order, headers=tenant.headers))

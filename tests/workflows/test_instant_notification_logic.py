@@ -18,7 +18,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -38,6 +37,7 @@ from domain.webhooks import (
     webhook_task_queue,
 )
 from tests.support.bodies import new_org
+from tests.support.history import attributes_of, history_so_far
 from tests.support.mocked_activities import MockedActivities, accepted, refused
 from tests.support.polling import eventually
 from tests.support.workflows import (
@@ -253,14 +253,8 @@ async def test_a_cancel_while_the_row_is_dropped_lets_the_drop_land_and_fails_th
         async def accepted() -> bool:
             # The drop still under way: the workflow task went on (a heartbeat), the
             # caller's update with it.
-            try:
-                history = await handle.fetch_history()
-            except RPCError:  # not started yet
-                return False
-            return any(
-                e.HasField("workflow_execution_update_accepted_event_attributes")
-                for e in history.events
-            )
+            events = await history_so_far(handle)
+            return bool(attributes_of(events, "workflow_execution_update_accepted"))
 
         await eventually(accepted, within=30)
         await handle.cancel()
@@ -481,11 +475,7 @@ async def test_a_handover_whose_store_hangs_goes_on_as_a_regular_activity(
         handle = handle_of(client, data)
 
         async def taken_over() -> bool:
-            try:
-                events = [e async for e in handle.fetch_history_events()]
-            except RPCError:  # not started yet
-                return False
-            return "hand_over" in scheduled_activities(events)
+            return "hand_over" in scheduled_activities(await history_so_far(handle))
 
         await eventually(taken_over, within=30)
         mocks.release()
