@@ -10,9 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from core.config import Settings
 from core.outbound import new_client
@@ -21,6 +19,7 @@ from gateways.base import EmailSend, FailedAnswer, GatewayUnavailable, HandoverA
 from gateways.registry import gateway_context
 from tests.support.cuts import AMBIGUOUS, Handover, broken_promises, cut_in_turn
 from tests.support.fakes.acs import FakeAcs
+from tests.support.fakes.edge import answering
 from tests.support.fakes.linkmobility import SILENT, FakeLinkMobility
 from tests.support.fakes.tcp_proxy import proxied
 from tests.support.fakes.twilio import FakeTwilio
@@ -138,18 +137,6 @@ async def test_a_line_cut_anywhere_never_sends_a_message_twice(name: str, kept: 
     assert bool(again) == (name == "acs")
 
 
-def answering(status: int) -> Starlette:
-    """A provider's edge answering every request with `status` and a page of its own, after
-    whatever the provider behind it did with the request."""
-
-    async def answer(request: Request) -> Response:
-        await request.body()
-        page = f"<html><body>{status}</body></html>"
-        return Response(page, status_code=status, media_type="text/html")
-
-    return Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
-
-
 @pytest.mark.parametrize(
     ("status", "taken"),
     # 503 and a client error: the request was not acted on. 500, 502 and 504 may come after the
@@ -164,7 +151,8 @@ def answering(status: int) -> Starlette:
 async def test_an_error_answer_says_not_sent_only_where_http_says_the_request_was_not_acted_on(
     name: str, status: int, taken: bool | None
 ) -> None:
-    async with serving(answering(status), grace=0) as url, new_client() as http:
+    page = Response(f"<html><body>{status}</body></html>", status, media_type="text/html")
+    async with serving(answering(page), grace=0) as url, new_client() as http:
         port = int(url.rpartition(":")[2])
         settings = Settings(_env_file=None, **PROVIDERS[name]().settings(port))  # type: ignore[call-arg]
         send, _ = handover(settings, name, http)

@@ -5,10 +5,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from devstack.processes import free_port
@@ -28,6 +25,7 @@ from gateways.twilio import (
     signature,
     signed_forms,
 )
+from tests.support.fakes.edge import answering
 from tests.support.fakes.twilio import FakeTwilio, twilio_signature
 from tests.support.serving import serving
 
@@ -69,19 +67,6 @@ def gateway(http: httpx.AsyncClient, base: str, fake: FakeTwilio, **account: str
     return TwilioSms(http, base, credentials, PUBLIC, 5.0)
 
 
-@pytest.fixture
-async def refusing() -> AsyncIterator[tuple[list[Response], str]]:
-    """A Twilio whose every create request gets the next answer of the list."""
-    answers: list[Response] = []
-
-    async def create(_request: Request) -> Response:
-        return answers.pop(0)
-
-    app = Starlette(routes=[Route("/{path:path}", create, methods=["POST"])])
-    async with serving(app) as base:
-        yield answers, base
-
-
 def twilio_error(code: int, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message, "status": 400}, status_code=400)
 
@@ -102,15 +87,13 @@ def twilio_error(code: int, message: str) -> JSONResponse:
     ids=["21211", "21610", "30007", "21606", "21408", "21212", "21611", "21705", "proxy-400"],
 )
 async def test_a_400_refuses_the_message_only_where_it_speaks_of_the_message_or_recipient(
-    refusing: tuple[list[Response], str], answer: Response, outcome: str
+    answer: Response, outcome: str
 ) -> None:
     """Refused, this message: final. Refused for the sender it was given or the destination
     it goes to: the next provider is asked ("elsewhere"). A 400 about our account or queue
     (or not Twilio's): nothing sent, "not taken", which counts against Twilio's circuit."""
-    answers, base = refusing
-    answers.append(answer)
     account = TwilioAccount("AC" + "0" * 32, "token", "")
-    async with httpx.AsyncClient() as http:
+    async with serving(answering(answer)) as base, httpx.AsyncClient() as http:
         try:
             receipt = await TwilioSms(http, base, account, PUBLIC, 5.0).send_sms(sms())
         except GatewayUnavailable:
