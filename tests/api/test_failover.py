@@ -120,10 +120,11 @@ async def failover(
 @contextlib.asynccontextmanager
 async def twilio_first(
     settings: Settings, engine: Engine, temporal_env: WorkflowEnvironment, twilio: FakeTwilio
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """Twilio (no idempotency key) first, the second simulator after it: the API, and the
-    second simulator's client."""
-    async with serving(twilio.app, grace=0) as twilio_url:
+) -> AsyncIterator[FailoverStack]:
+    """Twilio (no idempotency key) first, the second simulator after it."""
+    async with contextlib.AsyncExitStack() as running_first:
+        twilio_url = await running_first.enter_async_context(serving(twilio.app, grace=0))
+        first = await running_first.enter_async_context(httpx.AsyncClient(base_url=twilio_url))
         twilio_settings = settings.twilio.model_copy(
             update={
                 "base_url": twilio_url,
@@ -131,14 +132,14 @@ async def twilio_first(
                 "auth_token": twilio.auth_token,
             }
         )
-        first = settings.model_copy(
+        settings = settings.model_copy(
             update={"sms_providers": ["twilio", "simulator2"], "twilio": twilio_settings}
         )
         async with (
-            simulator_in_process(first, "simulator2", grace=0) as second,
-            api_and_worker(first, engine, _connection(temporal_env)) as api,
+            simulator_in_process(settings, "simulator2", grace=0) as second,
+            api_and_worker(settings, engine, _connection(temporal_env)) as api,
         ):
-            yield api, second
+            yield FailoverStack(settings, engine, api, temporal_env, first, second, running_first)
 
 
 def handovers(provider: str, outcome: str) -> float:
@@ -223,12 +224,12 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     the second provider is not asked, nor Twilio again by a retry with the same key."""
     settings, engine = failover_settings
     twilio = FakeTwilio()
-    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
-        org, key = new_org(), new_key()
-        order, headers = sms_order(recipient, key=key), auth_headers(settings, org)
-        response = await api.post(SMS, json=order, headers=headers)
-        retried = await api.post(SMS, json=order, headers=headers)
-        sent_to_the_second = await received_for(second, org, key)
+    async with twilio_first(settings, engine, temporal_env, twilio) as stack:
+        key = new_key()
+        order = sms_order(recipient, key=key)
+        response = await stack.order(SMS, order)
+        retried = await stack.order(SMS, order)
+        sent_to_the_second = await stack.received(stack.second, key)
 
     assert response.status_code == retried.status_code == 503
     assert "may have been sent" in response.json()["detail"]
@@ -247,12 +248,10 @@ async def test_a_refusal_of_the_sender_goes_to_the_next_provider_and_charges_no_
     settings, engine = failover_settings
     twilio = FakeTwilio(refused_from=21606)
     orders = settings.provider_failure_threshold + 1
-    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
-        org = new_org()
-        headers = auth_headers(settings, org)
+    async with twilio_first(settings, engine, temporal_env, twilio) as stack:
         keys = [new_key() for _ in range(orders)]
-        answers = [await api.post(SMS, json=sms_order(key=key), headers=headers) for key in keys]
-        sent = [await received_for(second, org, key) for key in keys]
+        answers = [await stack.order(SMS, sms_order(key=key)) for key in keys]
+        sent = [await stack.received(stack.second, key) for key in keys]
 
     assert [a.status_code for a in answers] == [201] * orders
     assert [[m["submissions"] for m in s] for s in sent] == [[1]] * orders
@@ -267,16 +266,11 @@ async def test_a_provider_answering_5xx_opens_its_circuit_so_the_next_orders_go_
     settings, engine = failover_settings
     twilio = FakeTwilio(edge_failing=True)
     threshold = settings.provider_failure_threshold
-    async with twilio_first(settings, engine, temporal_env, twilio) as (api, second):
-        org = new_org()
-        headers = auth_headers(settings, org)
-        failing = [
-            await api.post(SMS, json=sms_order(f"+47912{n:05}"), headers=headers)
-            for n in range(threshold)
-        ]
+    async with twilio_first(settings, engine, temporal_env, twilio) as stack:
+        failing = [await stack.order(SMS, sms_order(f"+47912{n:05}")) for n in range(threshold)]
         key = new_key()
-        after = await api.post(SMS, json=sms_order(key=key), headers=headers)
-        sent_to_the_second = await received_for(second, org, key)
+        after = await stack.order(SMS, sms_order(key=key))
+        sent_to_the_second = await stack.received(stack.second, key)
 
     assert [a.status_code for a in failing] == [503] * threshold
     assert all("may have been sent" in a.json()["detail"] for a in failing)
