@@ -2,9 +2,7 @@
 
 import contextlib
 import logging
-import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +29,7 @@ from store.models import Shipment
 from tests.support.fakes.smtp import FakeSmtp
 from tests.support.simulator import received
 from tests.support.stack import Stack
-from tests.support.store import Holder, released_after, soon
+from tests.support.store import shipments_locked, soon
 from tests.support.workflows import with_row
 
 # The order's row is written by a server-side function on PostgreSQL (migration 0010).
@@ -488,22 +486,6 @@ async def test_an_execution_resumed_elsewhere_meanwhile_fails_over_to_no_one(
     assert row_provider(stack, data.shipment.shipment_id) == f"first-{tag}"
 
 
-@contextlib.contextmanager
-def shipments_locked(stack: Stack, seconds: float) -> Iterator[None]:
-    """Another writer holds the shipment table for `seconds`."""
-    url = stack.engine.url
-    holder: Holder
-    if url.get_backend_name() == "sqlite":
-        lite = sqlite3.connect(str(url.database), isolation_level=None, check_same_thread=False)
-        lite.execute("BEGIN IMMEDIATE")
-        holder = lite
-    else:
-        holder = stack.engine.connect()
-        holder.exec_driver_sql("LOCK TABLE shipment IN EXCLUSIVE MODE")
-    with released_after(seconds, holder):
-        yield
-
-
 async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later(
     stack: Stack,
 ) -> None:
@@ -515,7 +497,7 @@ async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later
     async with httpx.AsyncClient() as http:
         gateways = build_gateways(stack.settings, http)
         activities = HandoverActivities(gateways, RecordActivities(stack.engine))
-        with shipments_locked(stack, 3.0), pytest.raises(OperationalError) as held_up:
+        with shipments_locked(stack.engine, 3.0), pytest.raises(OperationalError) as held_up:
             await ActivityEnvironment().run(activities.hand_over, data)
         # A retry past the deadline asks no one, so it writes no row either.
         with pytest.raises(ApplicationError) as late:

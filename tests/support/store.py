@@ -1,5 +1,6 @@
 """Reading the store behind the API, as a test checks what was written; holding its locks."""
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -101,6 +102,31 @@ def released_after(seconds: float, holder: Holder) -> Iterator[None]:
         yield
     finally:
         timer.join()
+        holder.close()
+
+
+@contextmanager
+def shipments_locked(engine: Engine, seconds: float | None = None) -> Iterator[None]:
+    """Another writer holds the shipment table, as a long transaction would: for `seconds`,
+    or (None) until the block ends. No order's row reaches the store meanwhile."""
+    url = engine.url
+    holder: Holder
+    if url.get_backend_name() == "sqlite":
+        lite = sqlite3.connect(str(url.database), isolation_level=None, check_same_thread=False)
+        lite.execute("BEGIN IMMEDIATE")
+        holder = lite
+    else:
+        connection = engine.connect()
+        connection.exec_driver_sql("LOCK TABLE shipment IN EXCLUSIVE MODE")
+        holder = connection
+    if seconds is not None:
+        with released_after(seconds, holder):
+            yield
+        return
+    try:
+        yield
+    finally:
+        holder.rollback()
         holder.close()
 
 

@@ -1,12 +1,9 @@
 """InstantNotificationWorkflow with its real activities: TTL expiry, query, search attributes."""
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
@@ -20,7 +17,7 @@ from tests.support.polling import eventually
 from tests.support.routes import SMS
 from tests.support.simulator import received_for
 from tests.support.stack import Stack
-from tests.support.store import shipment_row
+from tests.support.store import shipment_row, shipments_locked
 from tests.support.workflows import Handle, notification_input, start_notification
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -70,23 +67,6 @@ async def _status_is(handle: Handle, status: str) -> bool:
     return manifest.status == status
 
 
-@contextlib.contextmanager
-def writes_held(engine: Engine) -> Iterator[None]:
-    """No order's row reaches the store while held: a lock, as a long transaction holds one."""
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        assert driver is not None
-        if engine.dialect.name == "postgresql":
-            driver.execute("LOCK TABLE shipment IN EXCLUSIVE MODE")
-        else:
-            driver.execute("BEGIN IMMEDIATE")
-        yield
-        driver.rollback()
-    finally:
-        raw.close()
-
-
 async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_frees_the_key(
     stack: Stack,
 ) -> None:
@@ -100,7 +80,7 @@ async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_free
     async def started() -> bool:
         return bool(await history_so_far(handle))
 
-    with writes_held(stack.engine):
+    with shipments_locked(stack.engine):
         placing = asyncio.create_task(stack.api.post(SMS, json=order, headers=tenant.headers))
         await eventually(started)
         await handle.cancel()
