@@ -3,6 +3,7 @@ measured from its scheduled start, so a slow server cannot hide its queueing (no
 omission)."""
 
 import asyncio
+import math
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -56,8 +57,10 @@ async def _timed(send: Send, i: int, scheduled: float) -> Sample:
 
 
 def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: the smallest value at least `fraction` of them do not
+    exceed. Of 100 values, the p99 is the 99th, not the largest; of 50, it is the largest."""
     ordered = sorted(values)
-    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] if ordered else 0.0
+    return ordered[max(math.ceil(round(fraction * len(ordered), 9)) - 1, 0)] if ordered else 0.0
 
 
 def summarize(samples: list[Sample], rate: float) -> Summary:

@@ -5,6 +5,7 @@ per order by process."""
 
 import asyncio
 import os
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ SLICE_SECONDS = 5.0
 # Each slice at a rate starts from an idle stack; its first second, the path warming up again,
 # is run but not counted, so that the slices add up to what one steady run would show.
 SLICE_WARM_UP_SECONDS = 1.0
+# CPU per order counts this long after a run's last answer, for every target alike: long enough
+# for the orders' reports and what they start, and the same idle time charged to each.
+CPU_TAIL_SECONDS = 3.0
+# Orders taken one at a time that only warm connections and caches, left out of the figures.
+ONE_AT_A_TIME_WARM_UP = 10
 T = TypeVar("T")
 
 
@@ -50,6 +56,14 @@ class Target:
             await asyncio.sleep(1.0)
             if sum(cpu_seconds(pid) for pid in self.pids.values()) - before < 0.1:
                 return
+
+    async def finished(self, workflow_id: str) -> None:
+        """Wait until the order's workflow has ended, its report processed; a target without
+        a client to read it settles instead."""
+        if self.client is None:
+            await self.settle()
+        else:
+            await self.client.get_workflow_handle(workflow_id).result()
 
 
 async def at_rate(target: Target, rate: float, seconds: float) -> tuple[Summary, list[Sample]]:
@@ -108,19 +122,18 @@ def answer_times(orders: Sequence[Answered]) -> dict[str, float]:
 
 
 async def one_at_a_time_in_turn(targets: Sequence[Target], count: int) -> dict[str, list[Answered]]:
-    """Orders on an idle stack, the targets' in turn: each waits for the previous one's report
-    to be processed, so the figure is one order's path alone, without queueing."""
+    """Orders on an idle stack, the targets' in turn (A B, B A, …): each waits until the
+    previous one's workflow has ended, its report processed, so the figure is one order's path
+    alone, without queueing."""
     answered: dict[str, list[Answered]] = {target.name: [] for target in targets}
-    for n in range(count + 10):
-        for target in targets:
-            sent = time.time()
-            workflow_id = await target.send(n)
-            if workflow_id is None:
-                raise RuntimeError(f"{target.name} did not answer a valid order as it should")
-            answered[target.name].append(Answered(workflow_id, sent, time.time()))
-            await asyncio.sleep(0.25)
-    # The first ones warm connections and caches.
-    return {name: orders[10:] for name, orders in answered.items()}
+    for i, target in enumerate(turns(targets, count + ONE_AT_A_TIME_WARM_UP)):
+        sent = time.time()
+        workflow_id = await target.send(i // len(targets))
+        if workflow_id is None:
+            raise RuntimeError(f"{target.name} did not answer a valid order as it should")
+        answered[target.name].append(Answered(workflow_id, sent, time.time()))
+        await target.finished(workflow_id)
+    return {name: orders[ONE_AT_A_TIME_WARM_UP:] for name, orders in answered.items()}
 
 
 Knee = tuple[float, list[dict[str, float]]]  # the rate carried, and every step run
@@ -207,11 +220,15 @@ async def cpu_per_order_in_turn(
 
 async def _cpu_spent(target: Target, rate: float, seconds: float) -> CpuSpent:
     """CPU time each process spends on the orders (with their reports) of a run below the
-    knee: where the machine's capacity goes. This process's share is the load generator's."""
+    knee: where the machine's capacity goes, counted until CPU_TAIL_SECONDS after the last
+    answer (or its settle, if longer). This process's share is the load generator's."""
     before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
     own_before = _own_cpu_seconds()
     summary, _ = await at_rate(target, rate, seconds)
+    loop = asyncio.get_running_loop()
+    answered = loop.time()
     await target.settle()
+    await asyncio.sleep(answered + CPU_TAIL_SECONDS - loop.time())
     spent = {name: cpu_seconds(pid) - before[name] for name, pid in target.pids.items()}
     spent["load generator"] = _own_cpu_seconds() - own_before
     return CpuSpent(summary.requests, spent)
@@ -241,7 +258,7 @@ def _own_cpu_seconds() -> float:
 def distribution(values: list[float]) -> dict[str, float]:
     return {
         "count": len(values),
-        "p50_ms": round(percentile(values, 0.5), 1),
+        "p50_ms": round(statistics.median(values), 1),
         "p99_ms": round(percentile(values, 0.99), 1),
         "max_ms": round(max(values), 1),
     }

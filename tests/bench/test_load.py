@@ -60,10 +60,13 @@ async def test_failures_and_exceptions_count_as_errors() -> None:
     assert summary.errors == 4
 
 
-def test_percentile_picks_the_value_at_the_fraction() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 0.5) == 51.0
-    assert percentile(values, 0.99) == 100.0
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(100, 0, -1)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0  # not the largest of 100
+    assert percentile(values[:50], 0.99) == 100.0  # of 50, only the largest is
+    assert percentile([float(v) for v in range(1, 201)], 0.99) == 198.0
+    assert percentile([float(v) for v in range(1, 101)], 0.07) == 7.0  # 0.07 * 100 > 7.0
     assert percentile([], 0.5) == 0.0
 
 

@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 from bench.load import Sample, summarize_runs
 from bench.targets import (
+    CPU_TAIL_SECONDS,
     KNEE_P99_MS,
     Target,
     at_rate_in_turn,
+    cpu_per_order,
     in_turn,
     knee,
     knees,
@@ -122,23 +124,58 @@ def test_runs_in_turn_count_their_own_time_not_the_gaps_between_them() -> None:
     assert summary.max_ms == 14.0
 
 
-def test_orders_one_at_a_time_alternate_between_the_targets() -> None:
-    sent: list[tuple[str, int]] = []
+def test_orders_one_at_a_time_take_turns_each_after_the_last_one_ended() -> None:
+    happened: list[tuple[str, str, int]] = []
 
     def toy(name: str) -> Target:
         async def send(i: int) -> str:
-            sent.append((name, i))
+            happened.append(("sent", name, i))
+            await asyncio.sleep(0.01)
             return f"{name}-{i}"
 
-        return Target(name, send, {})
+        async def settle() -> None:  # a toy has no workflow to wait for
+            await asyncio.sleep(0.1)
+            happened.append(("ended", name, -1))
+
+        return Target(name, send, {}, settle=settle)
 
     results = in_virtual_time(one_at_a_time_in_turn([toy("a"), toy("b")], count=2))
 
+    # A B, B A, …: neither goes first more often; each order waits for the one before it.
+    rounds = [("a", "b") if i % 2 == 0 else ("b", "a") for i in range(12)]
+    expected = [(name, i) for i, pair in enumerate(rounds) for name in pair]
+    assert happened == [
+        event for name, i in expected for event in (("sent", name, i), ("ended", name, -1))
+    ]
     # Ten orders each warm up first and are left out of the figures.
-    assert sent == [(name, i) for i in range(12) for name in ("a", "b")]
     assert [order.workflow_id for order in results["a"]] == ["a-10", "a-11"]
     assert [order.workflow_id for order in results["b"]] == ["b-10", "b-11"]
     assert all(o.sent <= o.answered for orders in results.values() for o in orders)
+
+
+def test_cpu_is_counted_for_the_same_time_after_the_last_answer_whatever_the_settle() -> None:
+    """A target whose reports land sooner must not be charged less idle time than another."""
+
+    def toy(name: str, settle_seconds: float) -> Target:
+        async def send(i: int) -> str:
+            return f"{name}-{i}"
+
+        return Target(name, send, {}, settle=lambda: asyncio.sleep(settle_seconds))
+
+    async def windows() -> dict[str, float]:
+        loop, took = asyncio.get_running_loop(), {}
+        for target in (toy("quick", 0.2), toy("slow", CPU_TAIL_SECONDS + 1)):
+            started = loop.time()
+            await cpu_per_order(target, rate=10.0, seconds=0.5)
+            took[target.name] = loop.time() - started
+        return took
+
+    took = in_virtual_time(windows())
+
+    # The last of 5 orders at 10 req/s answers at 0.45 s, then the tail; a settle longer than
+    # the tail extends it.
+    assert 0.45 + CPU_TAIL_SECONDS <= took["quick"] < 0.45 + CPU_TAIL_SECONDS + 0.1
+    assert took["slow"] >= 0.45 + CPU_TAIL_SECONDS + 1
 
 
 def test_a_slice_at_a_rate_counts_no_order_of_its_first_second() -> None:
