@@ -1,7 +1,8 @@
 """Cost as the store grows: the reads and writes of every order and report, at a thousand and at
 a million shipments on PostgreSQL (loaded directly, with their history, feed entries and webhook
-receipts), the query plans behind them, and the feed writer's rate of completions."""
+receipts), the query plans they ran with, and the feed writer's rate of completions."""
 
+import json
 import multiprocessing
 import random
 import statistics
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bench.load import percentile
 from bench.targets import turns
+from core.config import Settings
 from devstack.postgres import scratch_postgres_database
 from domain.orders import Channel
 from domain.recipients import recipient_key
@@ -34,11 +36,24 @@ from store.models import Shipment
 
 TENANTS = 100
 PROBED = "scale0"  # the tenant every probe reads as
+# A tenant whose rate-limit windows hold one order less than each limit, at both sizes: the
+# check walks a full window (the service's defaults), where PROBED's windows are empty.
+BUSY, BUSY_RECIPIENT = "busy", "+4790000000"
 # A feed page as full at the smallest size (10 entries a tenant) as at the largest, so the two
 # compare the same work.
 PAGE = 10
 HISTORY_DAYS = 90  # how far back the loaded shipments go: the default retention
-LIMITS = [limits.Limit("recipient", 5, 600), limits.Limit("tenant", 3000, 60)]
+_DEFAULTS = Settings.model_fields
+LIMITS = [
+    limits.Limit(
+        "recipient",
+        _DEFAULTS["recipient_limit"].default,
+        _DEFAULTS["recipient_window_seconds"].default,
+    ),
+    limits.Limit(
+        "tenant", _DEFAULTS["tenant_limit"].default, _DEFAULTS["tenant_window_seconds"].default
+    ),
+]
 # Tables the probes must reach through an index, whatever their size.
 LARGE_TABLES = ("shipment", "shipment_event", "feed_entry", "webhook_receipt")
 
@@ -54,17 +69,19 @@ class Probe:
 def run(
     server_url: str, sizes: tuple[int, ...], probes_per_size: int = 300, rounds: int = 6
 ) -> dict[str, Any]:
-    """A scratch database for each of `sizes`, loaded and vacuumed; the probes measured on them
-    in turn; then the feed writer on the largest."""
+    """A scratch database for each of `sizes`, loaded, its busy tenant's windows filled, and
+    vacuumed; the probes measured on them in turn; then the feed writer on the largest."""
     with ExitStack() as databases:
         engines: dict[int, Engine] = {}
+        busy_until = datetime.now(UTC)  # the same full windows at every size
         for size in sizes:
             url = databases.enter_context(scratch_postgres_database(server_url))
             migrate_database(url)
             engines[size] = create_db_engine(url)
             databases.callback(engines[size].dispose)
             load(engines[size], 0, size)
-        results: dict[str, Any] = {"sizes": measure(engines, probes_per_size, rounds)}
+            fill_windows(engines[size], busy_until)
+        results: dict[str, Any] = {"sizes": measure(engines, probes_per_size, rounds, busy_until)}
         results["ratios"] = _ratios(results["sizes"], sizes)
         largest = engines[sizes[-1]]
         # The numbering alone first: after the run without numbering, its first call would
@@ -213,11 +230,33 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: Iterator[Any]
             copy.write_row(row)
 
 
-def measure(engines: dict[int, Engine], count: int, rounds: int) -> dict[str, Any]:
+def fill_windows(engine: Engine, until: datetime) -> None:
+    """BUSY's windows one order short of each limit before `until`: the recipient's and, the
+    rest to other recipients, the tenant's. Vacuumed again, so the planner knows the tenant."""
+    recipient, tenant = LIMITS
+    window = timedelta(seconds=tenant.window_seconds)
+    count = tenant.count - 1
+    rows = [
+        order_row(
+            BUSY,
+            BUSY_RECIPIENT if n < recipient.count - 1 else f"+4791{n:06d}",
+            at=until - window * (n + 1) / (count + 1),
+        )
+        for n in range(count)
+    ]
+    with Session(engine) as session:
+        session.add_all(rows)
+        session.commit()
+    _vacuum(engine)
+
+
+def measure(
+    engines: dict[int, Engine], count: int, rounds: int, busy_until: datetime
+) -> dict[str, Any]:
     """Median and p90 of each probe at each size over `count` calls, and the indexes its plan
     uses. The sizes take `rounds` turns (see `turns`): a call's cost here moves by up to twice
     over minutes, which would otherwise fall on one size and not the other."""
-    probes = {size: _probes(engine) for size, engine in engines.items()}
+    probes = {size: probes_of(engine, busy_until) for size, engine in engines.items()}
     timings: dict[int, dict[str, list[float]]] = {size: defaultdict(list) for size in engines}
     for size in turns(list(engines), rounds):
         _time_probes(engines[size], probes[size], count // rounds, timings[size])
@@ -253,9 +292,10 @@ def _figures(
         }
 
 
-def _probes(engine: Engine) -> list[Probe]:
+def probes_of(engine: Engine, busy_until: datetime) -> list[Probe]:
     """The tenant's oldest and newest shipments, and a recipient with history, as the probes
-    see them; each probe picks at random among a sample so caches do not flatter it."""
+    see them; each probe picks at random among a sample so caches do not flatter it. The busy
+    tenant's order comes at the end of its full windows."""
     with Session(engine) as session:
         sample = list(
             session.execute(
@@ -273,7 +313,7 @@ def _probes(engine: Engine) -> list[Probe]:
     newest = max(last - PAGE // 2, 0)
 
     def new_order() -> Shipment:
-        return _order_row(PROBED, pick(sample).destination)
+        return order_row(PROBED, pick(sample).destination)
 
     return [
         Probe("get_shipment", lambda s: shipments.find_for_tenant(s, PROBED, pick(sample).id)),
@@ -290,6 +330,12 @@ def _probes(engine: Engine) -> list[Probe]:
         ),
         Probe(
             "rate_limit_check", lambda s: limits.first_refusal(s, new_order().model_dump(), LIMITS)
+        ),
+        Probe(
+            "rate_limit_check_full_windows",
+            lambda s: limits.first_refusal(
+                s, order_row(BUSY, BUSY_RECIPIENT, at=busy_until).model_dump(), LIMITS
+            ),
         ),
         Probe(
             "report_match_by_reference",
@@ -312,28 +358,46 @@ def _probes(engine: Engine) -> list[Probe]:
     ]
 
 
+# auto_explain, told to send each plan to the client: the plans the statements ran with, with
+# their own parameters and, once psycopg prepared them, PostgreSQL's choice of a generic plan.
+_EXPLAIN_AS_RUN = (
+    "LOAD 'auto_explain'",
+    "SET LOCAL auto_explain.log_min_duration = 0",
+    "SET LOCAL auto_explain.log_analyze = on",
+    "SET LOCAL auto_explain.log_timing = off",
+    "SET LOCAL auto_explain.log_format = json",
+    "SET LOCAL auto_explain.log_level = notice",
+    "SET LOCAL auto_explain.log_nested_statements = on",
+    "SET LOCAL client_min_messages = notice",
+)
+# Calls before a plan is read: psycopg prepares a statement on its fifth execution, and
+# PostgreSQL weighs a generic plan after five custom ones, as the timed calls had it.
+_AS_TIMED = 12
+
+
 def plan_of(session: Session, probe: Probe) -> dict[str, Any]:
-    """The plans of the statements the probe runs, as it runs them: every large table must be
-    reached by an index (never a sequential scan)."""
-    captured: list[tuple[str, Any]] = []
+    """The plans of the statements the probe runs, as the timed calls ran them: every large
+    table must be reached by an index (never a sequential scan)."""
+    for _ in range(_AS_TIMED):
+        probe.run(session)
+        session.rollback()
+    raw = session.connection().connection.driver_connection
+    plans: list[str] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
-            captured.append((statement, parameters))
+    def notice(diagnostic: Any) -> None:
+        if "plan:" in (diagnostic.message_primary or ""):
+            plans.append(diagnostic.message_primary.split("plan:", 1)[1])
 
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", capture)
+    for statement in _EXPLAIN_AS_RUN:
+        session.execute(text(statement))
+    raw.add_notice_handler(notice)  # type: ignore[union-attr]
     try:
         probe.run(session)
     finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        # A statement's plan is sent as its portal closes: the last one's, at the rollback.
         session.rollback()
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    nodes = []
-    for statement, parameters in captured:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        nodes += list(_nodes(cursor.fetchone()[0][0]["Plan"]))
-    session.rollback()
+        raw.remove_notice_handler(notice)  # type: ignore[union-attr]
+    nodes = [node for plan in plans for node in _nodes(json.loads(plan)["Plan"])]
     scans = [
         f"{node['Node Type']} {node.get('Index Name') or node.get('Relation Name')}"
         for node in nodes
@@ -359,9 +423,15 @@ def _ratios(sizes: dict[str, Any], order: tuple[int, ...]) -> dict[str, float]:
     return {name: round(large[name]["p50_us"] / max(small[name]["p50_us"], 1), 2) for name in small}
 
 
-def _order_row(org: str, destination: str, status: str = ShipmentStatus.SMS_SENDING) -> Shipment:
-    """A shipment row as the handover writes it, unique where the table needs it."""
-    sid, now = str(uuid.uuid4()), datetime.now(UTC)
+def order_row(
+    org: str,
+    destination: str,
+    status: str = ShipmentStatus.SMS_SENDING,
+    at: datetime | None = None,
+) -> Shipment:
+    """A shipment row as the handover writes it (`at`, or now), unique where the table needs
+    it."""
+    sid, now = str(uuid.uuid4()), at or datetime.now(UTC)
     return Shipment(
         id=sid,
         order_id=sid,
@@ -414,7 +484,7 @@ def numbering_rate(engine: Engine, count: int) -> dict[str, float]:
 
 def _accepted(engine: Engine, org: str, count: int) -> list[str]:
     """`count` new shipments of `org` waiting for their report; their ids."""
-    rows = [_order_row(org, "+4791234567", ShipmentStatus.SMS_ACCEPTED) for _ in range(count)]
+    rows = [order_row(org, "+4791234567", ShipmentStatus.SMS_ACCEPTED) for _ in range(count)]
     ids = [row.id for row in rows]
     with Session(engine) as session:
         session.add_all(rows)
