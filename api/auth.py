@@ -67,6 +67,9 @@ class TokenVerifiers:
     """Picks the verifier by the token's algorithm: HS256 (shared secret) or RS256/ES256 (JWKS);
     an algorithm with no verifier configured is refused.
 
+    A token whose `exp` lies more than `max_lifetime_seconds` ahead is refused, whoever signed
+    it: a token minted to last for years, once leaked, would order for years.
+
     A token once verified is remembered with its claims until it expires, or until its
     verifier's `trusted_seconds` have passed (a withdrawn key must stop working): a backend
     sends the same token with order after order, and verifying it again cost more than the
@@ -74,8 +77,14 @@ class TokenVerifiers:
     entry.
     """
 
-    def __init__(self, by_algorithm: dict[str, SignatureVerifier], remember: int = 4096) -> None:
+    def __init__(
+        self,
+        by_algorithm: dict[str, SignatureVerifier],
+        max_lifetime_seconds: float = 24 * 3600,
+        remember: int = 4096,
+    ) -> None:
         self._by_algorithm = by_algorithm
+        self._max_lifetime = max_lifetime_seconds
         self._verified: OrderedDict[str, tuple[dict[str, object], float]] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()  # new tokens are verified on the thread pool
@@ -92,9 +101,15 @@ class TokenVerifiers:
         claims = verifier.verify(token)
         expires = claims.get("exp")
         if isinstance(expires, int | float):
+            now = time.time()
             # Compared as it is: an integer past a float's range (exp = 10**400) is a far
             # future, not an error.
-            until = min(expires, time.time() + verifier.trusted_seconds)
+            if expires > now + self._max_lifetime:
+                raise InvalidToken(
+                    f"it expires more than {self._max_lifetime:g} s from now,"
+                    " longer than a token may live here"
+                )
+            until = min(expires, now + verifier.trusted_seconds)
             with self._lock:
                 self._verified[token] = (claims, until)
                 while len(self._verified) > self._remember:

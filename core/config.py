@@ -56,6 +56,9 @@ class Settings(ProviderSettings, BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    # Base URLs this deployment had before: a provider that signs its callback over the URL we
+    # gave it (Twilio) still reaches and signs for them, for messages sent before the change.
+    previous_public_base_urls: NameList = []
     # The largest valid order, an email body of 60 000 characters each sent as JSON's
     # `\uXXXX` pair, is 720 000 bytes; Event Grid batches delivery reports up to 1 MB.
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -76,6 +79,8 @@ class Settings(ProviderSettings, BaseSettings):
     auth_audience: str = ""
     auth_leeway_seconds: int = Field(default=60, ge=0, le=300)
     auth_jwks_cache_seconds: int = Field(default=300, ge=10)
+    # A token's `exp` at most this far ahead: a leaked token stops working within it.
+    auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
 
     idempotency_mismatch: Literal["ignore", "reject"] = "ignore"
 
@@ -204,9 +209,9 @@ class Settings(ProviderSettings, BaseSettings):
                 data[section] = {**data.get(section, {}), name: data.pop(key)}
         return data
 
-    @field_validator("sms_providers", "email_providers", mode="before")
+    @field_validator("sms_providers", "email_providers", "previous_public_base_urls", mode="before")
     @classmethod
-    def _provider_list(cls, value: Any) -> Any:
+    def _name_list(cls, value: Any) -> Any:
         return _names(value)
 
     @field_validator("sms_allowed_countries", mode="before")

@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--scope", help="the token's scope; AUTH_SCOPE when not given")
     args = parser.parse_args()
     settings = get_settings()
+    if args.hours * 3600 > settings.auth_max_token_lifetime_seconds:
+        limit = settings.auth_max_token_lifetime_seconds / 3600
+        parser.error(f"the API refuses tokens living longer than {limit:g} hours")
     scope = args.scope or settings.auth_scope
     token = mint_token(settings.auth_jwt_secret, args.org, scope, int(args.hours * 3600))
     sys.stdout.write(token + "\n")

@@ -47,8 +47,16 @@ async def test_expired_token_is_401(stack: Stack) -> None:
     assert_problem(response, 401)
 
 
-async def test_a_token_expiring_past_a_floats_range_is_accepted(stack: Stack) -> None:
-    response = await stack.api.get(FEED, headers=token(stack, exp=10**400))
+@pytest.mark.parametrize("lifetime", [25 * 3600, 10**400], ids=["a day and more", "past floats"])
+async def test_a_token_living_longer_than_allowed_is_401(stack: Stack, lifetime: int) -> None:
+    response = await stack.api.get(FEED, headers=token(stack, exp=int(time.time()) + lifetime))
+    problem = assert_problem(response, 401)
+    assert "expires more than 86400 s from now" in problem["detail"]
+
+
+async def test_a_token_living_as_long_as_allowed_is_accepted(stack: Stack) -> None:
+    exp = int(time.time()) + stack.settings.auth_max_token_lifetime_seconds - 5
+    response = await stack.api.get(FEED, headers=token(stack, exp=exp))
     assert response.status_code == 200, response.text
 
 
