@@ -29,7 +29,7 @@ from store.engine import committed
 from store.models import WebhookDelivery, WebhookSubscription
 from webhooks.events import event_body
 from webhooks.sender import Attempt, Receivers, post_event
-from webhooks.targets import TargetRefused, Unresolvable, resolve
+from webhooks.targets import TargetRefused, Unresolvable, lookup_within, resolve
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,17 @@ class WebhookActivities:
         return EventResult(outcomes=outcomes, retries=retries)
 
     async def _first_attempt(self, delivery_id: str) -> DeliveryOutcome:
+        """Never raises: a failure of one delivery's attempt is retried by its own retry
+        workflow, where failing the activity would repeat every receiver's first attempt, and
+        its retries are the order's, without end."""
         try:
             return await self._attempt(delivery_id)
         except ApplicationError as refused:
             if refused.non_retryable:
                 return await self._fail(DeliveryFailed(delivery_id, refused.message))
-            return DeliveryOutcome(delivery_id, DeliveryStatus.PENDING)
+        except Exception:
+            log.exception("first attempt of webhook delivery %s failed", delivery_id)
+        return DeliveryOutcome(delivery_id, DeliveryStatus.PENDING)
 
     @activity.defn
     async def deliver_webhook(self, request: DeliveryRequest) -> DeliveryOutcome:
@@ -118,6 +123,7 @@ class WebhookActivities:
         try:
             target = await resolve(
                 subscription.url,
+                within=lookup_within(self._rules.attempt_seconds),
                 https_only=self._rules.https_only,
                 allow_private=self._rules.allow_private,
             )

@@ -104,9 +104,14 @@ def record_attempt(
     status_code: int | None = None,
     error: str | None = None,
 ) -> None:
+    """An attempt of a delivery still being attempted: one that outlived its activity (its
+    worker cut off, a sibling's failure) must not reopen a delivery since ended."""
     session.execute(
         update(WebhookDelivery)
-        .where(col(WebhookDelivery.id) == delivery_id)
+        .where(
+            col(WebhookDelivery.id) == delivery_id,
+            col(WebhookDelivery.status) == DeliveryStatus.PENDING,
+        )
         .values(
             attempts=WebhookDelivery.attempts + 1,
             status=status,
@@ -120,12 +125,18 @@ def record_attempt(
 def finish_delivery(
     session: Session, delivery_id: str, at: datetime, status: DeliveryStatus, error: str | None
 ) -> None:
-    """The outcome once retries are over; an attempt's own error is kept unless one is given."""
+    """The outcome once retries are over; an attempt's own error is kept unless one is given.
+    A delivery an attempt meanwhile delivered stays delivered."""
     values: dict[str, object] = {"status": status, "updated_at": at}
     if error is not None:
         values["last_error"] = error[:MAX_DETAIL]
     session.execute(
-        update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values)
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.id) == delivery_id,
+            col(WebhookDelivery.status) != DeliveryStatus.SUCCEEDED,
+        )
+        .values(**values)
     )
 
 

@@ -137,7 +137,10 @@ async def post_event(
                 await response.aclose()
     except TimeoutError:
         return Attempt(None, f"no answer within {seconds:g} s", time.perf_counter() - started)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError) as exc:
+        # OSError: httpx does not wrap every failure below it, e.g. a TLS record the receiver
+        # garbled after the handshake (ssl.SSLError, raised by anyio as it reads). The
+        # receiver's doing, so this attempt's failure, never the activity's.
         return Attempt(None, f"{type(exc).__name__}: {exc}"[:200], time.perf_counter() - started)
     code = response.status_code
     error = None if 200 <= code < 300 else f"HTTP {code}"

@@ -23,7 +23,7 @@ _NOT_A_NAME = (
     "The URL's host is not a valid host name: labels of 1 to 63 letters, digits, hyphens or"
     f" underscores, joined by single dots, at most {_MAX_NAME_LENGTH} characters in all."
 )
-_RESOLVE_SECONDS = 5.0
+RESOLVE_SECONDS = 5.0  # the longest wait for a lookup
 # Threads of their own: a name whose servers never answer holds its thread for the resolver's
 # own timeouts (glibc: 5 s, twice, per search domain) after the wait here has ended. In the
 # event loop's default threads it would hold up the store writes of every order of the worker.
@@ -121,11 +121,20 @@ def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     return address.ipv4_mapped or address.sixtofour
 
 
-async def resolve(url: str, *, https_only: bool, allow_private: bool) -> Target:
-    """Check the URL and resolve its host; every address it resolves to must be allowed."""
+def lookup_within(attempt_seconds: float) -> float:
+    """How long a delivery attempt waits for its lookup: the attempt's time bounds the lookup
+    and the request each (domain.webhooks.attempt_budget)."""
+    return min(RESOLVE_SECONDS, attempt_seconds)
+
+
+async def resolve(
+    url: str, *, https_only: bool, allow_private: bool, within: float = RESOLVE_SECONDS
+) -> Target:
+    """Check the URL and resolve its host, waiting `within` seconds at most; every address it
+    resolves to must be allowed."""
     parts, host = check_url(url, https_only=https_only)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = await _addresses(host, port)
+    addresses = await _addresses(host, port, within)
     refused = [a for a in addresses if forbidden(a)]
     if refused and not allow_private:
         raise TargetRefused(f"The URL's host resolves to a forbidden address ({refused[0]}).")
@@ -151,12 +160,12 @@ def _address(host: str) -> IpAddress | None:
         return None
 
 
-async def _addresses(host: str, port: int) -> list[IpAddress]:
+async def _addresses(host: str, port: int, within: float) -> list[IpAddress]:
     address = _address(host)
     if address is not None:
         return [address]
     try:
-        async with asyncio.timeout(_RESOLVE_SECONDS):
+        async with asyncio.timeout(within):
             infos = await asyncio.shield(_lookup(host, port))
     except (OSError, TimeoutError) as exc:
         raise Unresolvable(f"The URL's host {host} does not resolve.") from exc

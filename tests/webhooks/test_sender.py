@@ -3,6 +3,7 @@ kept connection serves only the name it was checked for."""
 
 import asyncio
 import ipaddress
+import os
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -133,3 +134,45 @@ async def test_names_opened_together_past_those_kept_are_each_delivered() -> Non
 
     assert [a.status_code for a in (*kept, *together)] == [204] * 5
     assert sorted(receiver.names) == names
+
+
+async def _garbling(
+    context: ssl.SSLContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """A receiver that passes the handshake, reads the request, then sends a TLS record no key
+    decrypts: what httpx does not wrap (anyio raises ssl.SSLError as it reads)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=True)
+    request, shaken = b"", False
+    try:
+        while b"\r\n\r\n" not in request:
+            try:
+                if not shaken:
+                    tls.do_handshake()
+                    shaken = True
+                request += tls.read(65536)
+            except ssl.SSLWantReadError:
+                writer.write(outgoing.read())
+                await writer.drain()
+                incoming.write(await reader.read(65536) or b"")
+        writer.write(outgoing.read() + b"\x17\x03\x03\x00\x20" + os.urandom(32))
+        await writer.drain()
+        await reader.read()  # until the client gives up
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_a_receiver_that_garbles_its_tls_fails_the_attempt_not_the_activity(
+    certificate: tuple[ssl.SSLContext, Path], trusting: ssl.SSLContext
+) -> None:
+    server = await asyncio.start_server(
+        lambda r, w: _garbling(certificate[0], r, w), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    async with server, Receivers(trusting) as receivers:
+        attempt = await post_event(receivers, _target("localhost", port), {}, b"{}", 5)
+
+    assert attempt.status_code is None
+    assert "SSLError" in (attempt.error or ""), attempt.error

@@ -9,9 +9,17 @@ from typing import Any
 
 import pytest
 
+from domain.webhooks import attempt_budget
 from tests.support.webhooks import full_width
-from webhooks import targets
-from webhooks.targets import TargetRefused, Unresolvable, check_url, forbidden, resolve, validate
+from webhooks.targets import (
+    TargetRefused,
+    Unresolvable,
+    check_url,
+    forbidden,
+    lookup_within,
+    resolve,
+    validate,
+)
 
 
 @pytest.mark.parametrize(
@@ -117,10 +125,14 @@ async def test_an_international_host_is_called_by_its_ascii_name() -> None:
     )
 
 
+WAIT = 0.5
+
+
 @pytest.fixture
 def dead_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The names a lookup was asked for; one under `.unanswered.test` holds its thread, as a
-    name whose servers never answer does, until the test ends. A delivery waits 0.5 s."""
+    name whose servers never answer does, until the test ends. A delivery waits 0.5 s
+    (`WAIT`)."""
     released = threading.Event()
     asked: list[str] = []
     real = socket.getaddrinfo
@@ -133,7 +145,6 @@ def dead_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", unanswered)
-    monkeypatch.setattr(targets, "_RESOLVE_SECONDS", 0.5)
     yield asked
     released.set()
 
@@ -146,7 +157,7 @@ async def test_names_whose_servers_never_answer_leave_the_workers_own_threads_fr
     # More lookups than the default executor has threads on any machine (at most 32).
     names = [f"https://h{n}.unanswered.test/hooks" for n in range(40)]
     results = await asyncio.gather(
-        *(resolve(name, https_only=True, allow_private=False) for name in names),
+        *(resolve(name, https_only=True, allow_private=False, within=WAIT) for name in names),
         return_exceptions=True,
     )
     write = await asyncio.wait_for(asyncio.to_thread(threading.get_ident), timeout=5)
@@ -160,7 +171,9 @@ async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
 ) -> None:
     """Every delivery to a dead name waits for one lookup of it, not a thread each."""
     dead = [
-        resolve("https://dead.unanswered.test/hooks", https_only=True, allow_private=False)
+        resolve(
+            "https://dead.unanswered.test/hooks", https_only=True, allow_private=False, within=WAIT
+        )
         for _ in range(100)  # more deliveries than there are threads
     ]
     results = await asyncio.gather(*dead, return_exceptions=True)
@@ -169,3 +182,11 @@ async def test_one_tenants_dead_names_leave_the_lookups_of_others_their_threads(
     assert all(isinstance(result, Unresolvable) for result in results)
     assert dead_names.count("dead.unanswered.test") == 1
     assert alive.host == "localhost"
+
+
+@pytest.mark.parametrize("attempt_seconds", [0.5, 1.0, 3.0, 10.0, 60.0])
+def test_an_attempts_budget_covers_its_lookup_and_its_request(attempt_seconds: float) -> None:
+    """A lookup whose servers never answer, then a receiver that never answers, must end
+    within the activity's timeout: past it, the activity's retries would repeat the attempt."""
+    waits = lookup_within(attempt_seconds) + attempt_seconds
+    assert attempt_budget(attempt_seconds).total_seconds() > waits
