@@ -100,6 +100,7 @@ def gateway_context(
         report_secret=settings.delivery_report_secret,
         report_tolerance_seconds=settings.delivery_report_tolerance_seconds,
         http=http,
+        previous_public_base_urls=tuple(settings.previous_public_base_urls),
     )
 
 

@@ -193,9 +193,12 @@ class TwilioSms:
 class TwilioReports(ReportReader):
     """Status callbacks: form-encoded, signed over our callback URL and every parameter."""
 
-    def __init__(self, account: TwilioAccount, public_base_url: str) -> None:
+    def __init__(
+        self, account: TwilioAccount, public_base_url: str, previous: tuple[str, ...] = ()
+    ) -> None:
         self._account = account
-        self._public_base_url = public_base_url
+        # A message sent before the base URL changed has its callback signed over the old one.
+        self._base_urls = (public_base_url, *previous)
 
     def read(self, inbound: InboundReport) -> ReadReports:
         params = parse_qsl(inbound.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -218,12 +221,13 @@ class TwilioReports(ReportReader):
         reference = query_value(inbound.url, "ref")
         if not reference:
             raise ReportRejected("not a status callback URL of ours")
-        # The URL Twilio signed is the one we gave it, whatever proxies did to the request since.
-        url = callback_url(self._public_base_url, reference)
+        # The URL Twilio signed is one we gave it, whatever proxies did to the request since.
+        urls = [callback_url(base, reference) for base in self._base_urls]
         given = inbound.headers.get("x-twilio-signature", "").encode()
         token = self._account.auth_token
         if not any(
             hmac.compare_digest(given, signature(token, form, params).encode())
+            for url in urls
             for form in signed_forms(url)
         ):
             raise ReportRejected("no valid X-Twilio-Signature")
@@ -294,4 +298,6 @@ class TwilioSettings(BaseSettings):
         )
 
     def report_reader(self, context: GatewayContext) -> TwilioReports:
-        return TwilioReports(self.account, context.public_base_url)
+        return TwilioReports(
+            self.account, context.public_base_url, context.previous_public_base_urls
+        )

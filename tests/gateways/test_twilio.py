@@ -8,15 +8,18 @@ import pytest
 from starlette.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from core.config import Settings
 from devstack.processes import free_port
 from gateways.base import (
     GatewayUnavailable,
     InboundReport,
     Outcome,
+    ReportReader,
     ReportRejected,
     ReportUnreadable,
     SmsSend,
 )
+from gateways.registry import build_report_readers
 from gateways.twilio import (
     TwilioAccount,
     TwilioReports,
@@ -225,6 +228,33 @@ def test_a_signature_over_another_port_scheme_or_host_is_rejected(signed_over: s
     inbound = callback(signed_url=signed_over + ROUTE)
     with pytest.raises(ReportRejected):
         reader().read(inbound)
+
+
+def test_a_callback_signed_over_a_previous_base_url_is_accepted_while_it_is_listed() -> None:
+    """A message sent before the deployment's base URL changed has its callback signed over
+    the old one, which Twilio still calls."""
+    old = "https://old.example.no"
+    inbound = callback(signed_url=old + ROUTE)
+    validator = RequestValidator("fake-auth-token")
+    params = dict(parse_qsl(inbound.body.decode()))
+    assert validator.validate(old + ROUTE, params, inbound.headers["x-twilio-signature"])
+
+    def twilio_reader(previous: str) -> ReportReader:
+        settings = Settings.model_validate(
+            {
+                "public_base_url": PUBLIC,
+                "previous_public_base_urls": previous,  # as the environment gives it
+                "twilio_account_sid": FakeTwilio().account_sid,
+                "twilio_auth_token": "fake-auth-token",
+            }
+        )
+        return build_report_readers(settings)["twilio"]
+
+    [report] = twilio_reader(f"https://older.example.no, {old}").read(inbound).reports
+
+    assert report.status == "SMS_Delivered"
+    with pytest.raises(ReportRejected):
+        twilio_reader("").read(inbound)
 
 
 def test_the_forms_are_the_url_without_and_with_its_port() -> None:
