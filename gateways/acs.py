@@ -65,8 +65,11 @@ class AcsEmail:
         self._key = base64.b64decode(access_key)
         self._timeout = timeout_seconds
 
+    def reference_of(self, message: EmailSend) -> str:
+        return operation_id(message.reference)
+
     async def send_email(self, message: EmailSend) -> Receipt:
-        operation = operation_id(message.reference)
+        operation = self.reference_of(message)
         body = json.dumps(_payload(message)).encode()
         headers = {
             "Content-Type": "application/json",
@@ -91,7 +94,11 @@ class AcsEmail:
             return Receipt(Outcome.BARRED, detail=code)
         if _INVALID_ADDRESS.lower() in text.lower():
             return Receipt(Outcome.INVALID_RECIPIENT, detail=text)
-        return Receipt(Outcome.REFUSED, detail=f"{response.status_code} {code}: {text}")
+        # A sender our resource may not use (InvalidSenderUserName, a domain not linked):
+        # another provider may send from it.
+        about_sender = "sender" in code.lower() or "domain" in code.lower()
+        detail = f"{response.status_code} {code}: {text}"
+        return Receipt(Outcome.REFUSED, detail=detail, elsewhere=about_sender)
 
 
 def _payload(message: EmailSend) -> dict[str, object]:

@@ -2,6 +2,7 @@
 (`SMTP_…`). Its delivery reports, DSNs relayed over HTTP, are read by `gateways/dsn.py`."""
 
 import contextlib
+import re
 import ssl
 from dataclasses import dataclass, replace
 from email.header import Header
@@ -30,6 +31,10 @@ from gateways.smtp_connections import IDLE_SECONDS, IdleConnections, SmtpClient
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
 _BAD_ADDRESS = frozenset({501, 553})
+# RFC 3463 enhanced codes (first in a reply's text) about us, not the recipient: our sender's
+# address (X.1.7, X.1.8) or the relay's security and policy (X.7.x: relaying denied, a sender
+# the login may not use). Postfix refuses these at RCPT, as if of the recipient.
+_ABOUT_US = re.compile(r"[45]\.(?:1\.[78]|7\.[0-9]{1,3})(?![0-9.])")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class SmtpEmail:
             if server.tls == "none"
             else ssl.create_default_context(cafile=server.ca_file or None)
         )
+
+    def reference_of(self, message: EmailSend) -> str:
+        return _message_id(message, self._domain)
 
     async def send_email(self, message: EmailSend) -> Receipt:
         # In the forms the headers and the envelope both carry.
@@ -139,7 +147,7 @@ class SmtpEmail:
         mail["To"] = message.to
         mail.set_raw("Subject", _folded_subject(message.subject))
         mail["Date"] = formatdate(localtime=False, usegmt=True)  # required by RFC 5322
-        mail["Message-ID"] = _message_id(message, self._domain)
+        mail["Message-ID"] = self.reference_of(message)
         # No out-of-office or other automatic reply, which would land in the sender's mailbox,
         # the one relayed to the DSN route: RFC 3834, and Exchange's own header (MS-OXCMAIL
         # 2.1.3.2.20), which leaves its delivery and non-delivery reports (DR, NDR) on.
@@ -192,8 +200,9 @@ def _failure(exc: Exception, data_sent: bool) -> Receipt:
         # So may one whose reply to RCPT or DATA was unreadable: the message did not go.
         raise GatewayUnavailable(f"SMTP server refused before the message: {exc.code}") from exc
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help.
-        return Receipt(Outcome.REFUSED, detail=str(exc))
+        # e.g. a non-ASCII local part to a server without SMTPUTF8: retrying cannot help, but
+        # another provider may carry it.
+        return Receipt(Outcome.REFUSED, detail=str(exc), elsewhere=True)
     reason = type(exc).__name__
     if data_sent:
         raise HandoverAmbiguous(f"SMTP server lost after the message: {reason}") from exc
@@ -228,6 +237,9 @@ def _refusal(code: int, text: str) -> Receipt:
         # Without the server's exception as its context: it names the recipient, and a
         # traceback (a log's, a trace's exception event) would show it.
         raise GatewayUnavailable(f"SMTP temporary refusal {code}") from None
+    if _ABOUT_US.match(text.lstrip()):
+        # Another provider may take it; if none does, this refusal is the answer.
+        return Receipt(Outcome.REFUSED, detail=f"{code} {text}", elsewhere=True)
     outcome = Outcome.INVALID_RECIPIENT if code in _BAD_ADDRESS else Outcome.REFUSED
     return Receipt(outcome, detail=f"{code} {text}")
 

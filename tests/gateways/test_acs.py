@@ -3,6 +3,7 @@
 import base64
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -134,6 +135,17 @@ async def test_refusals_map_to_outcomes(
     async with httpx.AsyncClient() as http:
         receipt = await gateway(http, base, fake.access_key).send_email(email(f"{local}@x.no"))
     assert receipt.outcome is outcome
+
+
+async def test_a_sender_the_resource_may_not_use_is_for_another_provider(
+    acs: tuple[FakeAcs, str],
+) -> None:
+    fake, base = acs
+    sent = replace(email("kari@x.no"), sender="unconfigured@example.no")
+    async with httpx.AsyncClient() as http:
+        receipt = await gateway(http, base, fake.access_key).send_email(sent)
+    assert (receipt.outcome, receipt.elsewhere) == (Outcome.REFUSED, True)
+    assert "InvalidSenderUserName" in (receipt.detail or "")
 
 
 async def test_throttling_and_refused_connections_are_unavailable(

@@ -123,6 +123,16 @@ async def test_a_sender_at_an_international_domain_goes_in_its_ascii_form() -> N
     assert header == "noreply@xn--blgen-vua.no"
 
 
+async def test_a_local_part_outside_ascii_to_a_server_without_smtputf8_is_for_another() -> None:
+    """This server cannot carry it, whoever asks again; another provider may."""
+    fake = FakeSmtp()
+    async with fake.running("none", None) as port:
+        receipt = await SmtpEmail(SmtpServer("127.0.0.1", port), 5).send_email(email("kåre@x.no"))
+
+    assert (receipt.outcome, receipt.elsewhere) == (Outcome.REFUSED, True)
+    assert fake.received == []
+
+
 async def test_the_message_carries_a_date(
     starttls: tuple[FakeSmtp, int], certificate: tuple[ssl.SSLContext, Path]
 ) -> None:
@@ -285,19 +295,27 @@ async def test_an_unreadable_reply_to_the_message_is_ambiguous() -> None:
 
 
 @pytest.mark.parametrize(
-    ("local", "outcome"),
-    [("invalid", Outcome.INVALID_RECIPIENT), ("rejected", Outcome.REFUSED)],
+    ("local", "outcome", "elsewhere"),
+    [
+        ("invalid", Outcome.INVALID_RECIPIENT, False),
+        ("rejected", Outcome.REFUSED, False),
+        # Refusals of our relay client or sender, not of the recipient: another provider may
+        # take the message, and 553 says nothing of the recipient's address here.
+        ("relaydenied", Outcome.REFUSED, True),
+        ("notowned", Outcome.REFUSED, True),
+    ],
 )
 async def test_permanent_refusals(
     starttls: tuple[FakeSmtp, int],
     certificate: tuple[ssl.SSLContext, Path],
     local: str,
     outcome: Outcome,
+    elsewhere: bool,
 ) -> None:
     _, port = starttls
     gateway = SmtpEmail(server(port, "starttls", certificate[1]), 5)
     receipt = await gateway.send_email(email(f"{local}@example.no"))
-    assert receipt.outcome is outcome
+    assert (receipt.outcome, receipt.elsewhere) == (outcome, elsewhere)
 
 
 async def test_temporary_refusal_is_unavailable(

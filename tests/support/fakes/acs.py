@@ -52,6 +52,9 @@ class FakeAcs:
         message = json.loads(body)
         address = message["recipients"]["to"][0]["address"]
         local = address.partition("@")[0]
+        if message["senderAddress"].startswith("unconfigured@"):
+            # A MailFrom username the domain does not have.
+            return _error(400, "InvalidSenderUserName", "Invalid email sender username.")
         if local == "invalid":
             return _error(400, "BadRequest", "Invalid format for email address.")
         if local == "suppressed":
