@@ -51,6 +51,8 @@ class Attempt(Generic[G]):
     shipment_id: str | None = None
     # The execution's hold on the row (None: the one that wrote it); see `_name_on_row`.
     token: str | None = None
+    # What a gateway calls the message before sending it, where it knows (NamesBeforeSending).
+    reference_at: Callable[[G], str | None] = lambda _: None
 
     def __str__(self) -> str:
         return handover_name(self.reference, self.shipment_id)
@@ -120,13 +122,14 @@ class Failover:
         name = named or routes[0].name
         route = next((r for r in routes if r.name == name), None)
         if seconds_until(attempt.deadline) <= 0:
-            _ambiguous(attempt, f"an earlier execution stopped while asking {name}; too late")
+            stopped = f"an earlier execution stopped while asking {name}; too late"
+            _ambiguous(attempt, stopped, route)
         if route is None or not route.gateway.deduplicates:
-            _ambiguous(attempt, f"an earlier execution stopped while asking {name}")
+            _ambiguous(attempt, f"an earlier execution stopped while asking {name}", route)
         try:
             return route, await self._call(route, attempt, None)
         except (GatewayUnavailable, *_UNANSWERED) as exc:
-            _ambiguous(attempt, str(exc) or "no answer")
+            _ambiguous(attempt, str(exc) or "no answer", route)
 
     async def _settle(
         self, attempt: Attempt[G], route: Route[G], reason: str
@@ -144,7 +147,7 @@ class Failover:
                 continue
             await self._verdict(route, route.breaker.answered())
             return route, receipt
-        _ambiguous(attempt, f"{route.name}: {reason}")
+        _ambiguous(attempt, f"{route.name}: {reason}", route)
 
     async def _call(self, route: Route[G], attempt: Attempt[G], remaining: float | None) -> Receipt:
         """One call to one provider, bounded by `remaining`; timed and traced by provider."""
@@ -245,7 +248,9 @@ def _none_took(
     )
 
 
-def _ambiguous(attempt: Attempt[G], reason: str) -> NoReturn:
-    """The message may have left: asking again could send it twice, so the handover ends."""
+def _ambiguous(attempt: Attempt[G], reason: str, route: Route[G] | None = None) -> NoReturn:
+    """The message may have left (through `route`, where one was asked): asking again could
+    send it twice, so the handover ends."""
     log.warning("handover of %s unconfirmed: %s", attempt, reason)
-    raise handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason))
+    named = attempt.reference_at(route.gateway) if route is not None else None
+    raise handover_error(HandoverFailure(FailureKind.AMBIGUOUS, reason, gateway_reference=named))

@@ -19,7 +19,7 @@ from domain.failures import FailureKind, HandoverFailure
 from domain.handover import HandoverResult
 from domain.orders import Channel, EmailMessage, SmsMessage
 from domain.statuses import barred, handed_over, refused, refused_recipient
-from gateways.base import EmailSend, Outcome, Receipt, SmsSend
+from gateways.base import EmailGateway, EmailSend, NamesBeforeSending, Outcome, Receipt, SmsSend
 from gateways.html_text import alternatives
 from gateways.registry import Gateways, Route
 from store.engine import seconds_until
@@ -69,8 +69,14 @@ class HandoverActivities:
         else:
             assert data.email is not None
             email = _email(data, data.email)
+
+            def named(gateway: EmailGateway) -> str | None:
+                if isinstance(gateway, NamesBeforeSending):
+                    return gateway.reference_of(email)
+                return None
+
             result = await self._through(
-                data, Channel.EMAIL, self._gateways.email, lambda g: g.send_email(email)
+                data, Channel.EMAIL, self._gateways.email, lambda g: g.send_email(email), named
             )
         return await self._record_outcome(data, result)
 
@@ -80,13 +86,16 @@ class HandoverActivities:
         channel: Channel,
         routes: Sequence[Route[G]],
         send: Callable[[G], Awaitable[Receipt]],
+        reference_at: Callable[[G], str | None] = lambda _: None,
     ) -> HandoverResult:
         """What the provider that answered said; or that answer as an earlier attempt recorded
         it."""
         shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
         resumed, named, token = await self._write_row(data, first)
-        attempt = Attempt(data.reference, channel, data.deadline, send, shipment_id, token)
+        attempt = Attempt(
+            data.reference, channel, data.deadline, send, shipment_id, token, reference_at
+        )
         if resumed:
             # Cut off after recording the answer (by its timeout, say): asking again could
             # only end as "may have been sent", where the answer is known.

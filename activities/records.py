@@ -179,6 +179,15 @@ class RecordActivities:
         recorded, webhooks = order_writes.record_event(
             self._engine, event, data.gateway_reference, data.org
         )
+        if data.gateway_reference is not None and not (data.applied and data.status):
+            # Not applied, so not written with the event: the name an unconfirmed handover
+            # knows the message by, before the reports held for it are claimed.
+            committed(
+                self._engine,
+                shipments.name_gateway_reference,
+                data.shipment_id,
+                data.gateway_reference,
+            )
         if data.applied and data.status is not None and is_final(data.status):
             # Also on a retry: an earlier attempt may have stopped between the two commits.
             sequence_number = feed.number_feed_entries(self._engine, data.shipment_id)

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -115,6 +115,12 @@ class ReportInbox:
     async def _deliver(self, report: DeliveryReport) -> bool:
         """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
+        if row is not None and report.proof and row.gateway_reference is None:
+            # The shipment does not know the message's name yet (a bounce that outran the
+            # record of its handover, or of one left unconfirmed): held under the name it
+            # proves, it is claimed once that is recorded, and never if the name was made up.
+            report = replace(report, reference=report.proof, matched_by=MatchKey.GATEWAY_REFERENCE)
+            row = None
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
             try:
                 row = await run_in_threadpool(self._hold, report)

@@ -21,12 +21,14 @@ class FailureKind(StrEnum):
 class HandoverFailure:
     """The one detail of a handover's ApplicationError, from the activity through the workflow
     to the API. `scope` is set for RATE_LIMITED; `retry_after_seconds` for RATE_LIMITED and
-    PROVIDERS_RESTING."""
+    PROVIDERS_RESTING; `gateway_reference` for AMBIGUOUS, where the provider's name for the
+    message was known before the send (an SMTP Message-ID), so that its reports find it."""
 
     kind: FailureKind
     reason: str
     scope: str | None = None
     retry_after_seconds: float | None = None
+    gateway_reference: str | None = None
 
     def details(self) -> dict[str, object]:
         """As it travels in an error's details."""
@@ -44,6 +46,7 @@ class HandoverFailure:
                 reason=str(first.get("reason") or message),
                 scope=_optional_str(first.get("scope")),
                 retry_after_seconds=_optional_float(first.get("retry_after_seconds")),
+                gateway_reference=_optional_str(first.get("gateway_reference")),
             )
         # Errors raised before the failure carried its details name their kind by type alone.
         if _is_kind(error_type):

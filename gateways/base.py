@@ -99,6 +99,15 @@ class EmailGateway(Protocol):
     async def send_email(self, message: EmailSend) -> Receipt: ...
 
 
+@runtime_checkable
+class NamesBeforeSending(Protocol):
+    """An email gateway whose reference for a message is set before the send (SMTP's
+    Message-ID, ACS's operation id): a handover left unconfirmed can still name it, so the
+    message's reports find it."""
+
+    def reference_of(self, message: EmailSend) -> str: ...
+
+
 @dataclass(frozen=True)
 class InboundReport:
     """What a report route received, as the reader needs it to verify and parse."""
@@ -171,6 +180,7 @@ class GatewayContext:
     report_secret: str
     report_tolerance_seconds: int
     http: httpx.AsyncClient | None = None
+    previous_public_base_urls: tuple[str, ...] = ()
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -153,6 +153,16 @@ def recorded_handover(session: Session, shipment_id: str, number: int) -> Handov
     return None if found is None else HandoverResult(**found._mapping)
 
 
+def name_gateway_reference(session: Session, shipment_id: str, gateway_reference: str) -> None:
+    """The provider's name for a message whose handover ended unconfirmed, where it was known
+    before the send; a name the row has already is kept."""
+    session.connection().execute(
+        update(_SHIPMENT)
+        .where(_SHIPMENT.c.id == shipment_id, _SHIPMENT.c.gateway_reference.is_(None))
+        .values(gateway_reference=fitted_id(gateway_reference))
+    )
+
+
 def assign_provider(
     session: Session, shipment_id: str, provider: str | None, token: str | None
 ) -> bool:

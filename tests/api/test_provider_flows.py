@@ -33,13 +33,13 @@ from store.migrate import migrate_database
 from store.models import DeadReport, HeldReport
 from store.reports import FINAL_ROOM
 from tests.support import polling
-from tests.support.answers import shipment_id
+from tests.support.answers import assert_problem, shipment_id
 from tests.support.bodies import email_order, new_org, sms_order
 from tests.support.fakes import linkmobility as fake_lm
 from tests.support.fakes import twilio as fake_twilio
 from tests.support.fakes.acs import FakeAcs, validation_event
 from tests.support.fakes.linkmobility import FakeLinkMobility
-from tests.support.fakes.smtp import FakeSmtp
+from tests.support.fakes.smtp import FakeSmtp, Received, delivery_status_notification
 from tests.support.fakes.twilio import FakeTwilio
 from tests.support.history import completed_history, payloads_in
 from tests.support.inprocess import api_and_worker
@@ -462,6 +462,48 @@ async def test_a_long_subject_reaches_the_mail_server_folded_and_whole(
         assert max(len(line) for line in raw.split(b"\r\n")) <= 78
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         assert mail["Subject"] == subject
+
+
+@pytest.mark.parametrize("relayed", ["after", "before its end"])
+async def test_a_message_taken_without_an_answer_is_decided_by_its_bounce(
+    twilio_and_smtp: ProviderStack, relayed: str
+) -> None:
+    """The server took the message, then the line broke before its answer: the caller hears
+    it may have been sent, and the DSN the server mails afterwards still decides the shipment,
+    also one relayed before the handover ended (held, then claimed as it ends)."""
+    stack, smtp = twilio_and_smtp, twilio_and_smtp.smtp
+    assert smtp is not None
+    order, taken = email_order("drop@example.no"), len(smtp.received)
+    smtp.line_breaks = asyncio.Event()
+
+    async def relay_dsn() -> None:
+        async def took() -> Received | None:
+            return smtp.received[-1] if len(smtp.received) > taken else None
+
+        dsn = delivery_status_notification(await eventually(took), "delivered", "2.0.0")
+        relayed = await stack.api.post(
+            f"{REPORTS}/smtp?code=dsn-secret",
+            content=dsn,
+            headers={"Content-Type": "message/rfc822"},
+        )
+        assert relayed.status_code == 200, relayed.text
+
+    answering = asyncio.create_task(stack.api.post(EMAIL, json=order, headers=stack.headers))
+    if relayed == "before its end":
+        await relay_dsn()
+    smtp.line_breaks.set()
+    problem = assert_problem(await answering, 503)
+    assert "may have been sent" in problem["detail"]
+    if relayed == "after":
+        await relay_dsn()
+
+    async def answered_again() -> httpx.Response | None:
+        again = await stack.api.post(EMAIL, json=order, headers=stack.headers)
+        return again if again.status_code == 200 else None
+
+    ids = await eventually(answered_again, within=20)
+    assert await stack.final_status(shipment_id(ids)) == "Email_Delivered"
+    assert len(smtp.received) == taken + 1  # one message, whatever the retries
 
 
 async def test_reports_held_for_a_handover_stop_at_the_fill(link_and_acs: ProviderStack) -> None:

@@ -27,6 +27,9 @@ _RCPT_REPLIES = {
     "invalid": "553 5.1.3 Error: malformed address",
     "rejected": "550 5.1.1 Mailbox unavailable",
     "busy": "451 4.3.0 Try again later",
+    # Postfix's refusals of the relay's client or sender, made at RCPT (smtpd_delay_reject).
+    "relaydenied": "554 5.7.1 <relaydenied@example.no>: Relay access denied",
+    "notowned": "553 5.7.1 <noreply@example.no>: Sender address rejected: not owned by user",
 }
 # Senders' local parts the server refuses at MAIL FROM, as a server wanting AUTH does.
 _MAIL_REPLIES = {"unauthenticated": "530 5.7.0 Authentication required"}
@@ -76,6 +79,8 @@ class FakeSmtp:
     silent_goodbye: bool = False  # hang up on QUIT instead of answering it
     slow_goodbye: asyncio.Event | None = None  # answer QUIT only once this is set
     unresponsive: bool = False  # never answer MAIL FROM, as a server that hung
+    # A message to drop@ is taken, then its line breaks, without an answer, once this is set.
+    line_breaks: asyncio.Event | None = None
     # Above this many messages on one connection, MAIL gets 421 (0: no limit), as servers do.
     messages_per_connection: int = 0
     pipelining: bool = True  # offered in EHLO (RFC 2920), as servers do
@@ -186,10 +191,6 @@ class FakeSmtp:
         if local == "filtered":
             # A content filter's refusal that quotes what a reader would see: the plain part.
             return f"550 5.7.1 Content rejected: {_plain_text(envelope.original_content)}"
-        if local == "drop":
-            # Took the message, then the line broke before the answer.
-            server.transport.close()
-            await asyncio.Event().wait()
         tls = server.transport.get_extra_info("sslcontext") is not None
         received = Received(
             str(envelope.mail_from),
@@ -201,6 +202,12 @@ class FakeSmtp:
         )
         self.received.append(received)
         server.messages += 1
+        if local == "drop":
+            # Took the message, then the line broke before the answer; its DSN is the test's.
+            if self.line_breaks is not None:
+                await self.line_breaks.wait()
+            server.transport.close()
+            await asyncio.Event().wait()
         if received.envid and local != "silent" and self.report_url:
             self.background.start(self._notify(received, *_DSN.get(local, _DSN["default"])))
         return f"250 2.0.0 Ok: queued as {uuid.uuid4().hex[:10]}"
