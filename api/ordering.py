@@ -48,6 +48,12 @@ from workflows import search_attributes
 from workflows.instant_notification import InstantNotificationWorkflow
 
 log = logging.getLogger(__name__)
+# Neither answer says the message was not sent (it may still be, or the engine may have taken
+# the order and only its answer was lost): a new key could send a second one.
+_SAME_KEY = (
+    "The message may yet be sent: retry with the same idempotencyId to learn what became of it;"
+    " a new idempotencyId could send it twice."
+)
 
 
 @dataclass(frozen=True)
@@ -103,13 +109,17 @@ class OrderService:
             repeat = _repeat_answered(exc)
             answer = repeat or await self._failed(org, content.idempotency_id, shipment_id, exc)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
-            raise unavailable("The handover did not complete within its deadline.") from exc
+            raise unavailable(
+                f"The handover did not complete within its deadline. {_SAME_KEY}"
+            ) from exc
         except (RPCError, RuntimeError) as exc:
             refused = await self._update_refused(org, content.idempotency_id, shipment_id, exc)
             if refused is None:
                 # A lazy client that cannot connect raises RuntimeError rather than RPCError.
                 log.warning("Temporal did not take the order: %s", type(exc).__name__)
-                raise unavailable("The order could not reach the workflow engine.") from exc
+                raise unavailable(
+                    f"The order could not reach the workflow engine. {_SAME_KEY}"
+                ) from exc
             answer = refused
         finally:
             _settle(start)
