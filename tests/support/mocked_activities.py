@@ -37,10 +37,12 @@ class MockedActivities:
     failing_records: int = 0
     row_written: bool = True  # what the store says of the order's row after a cancel
     hold_discards: bool = False  # a discard waits for `released`, as on a hung store
+    hold_records: bool = False  # a record waits for `released` (`recording` is set), likewise
     handover_inputs: list[HandoverInput] = field(default_factory=list)
     transitions: list[TransitionInput] = field(default_factory=list)
     discards: list[DiscardInput] = field(default_factory=list)
     handing_over: asyncio.Event = field(default_factory=asyncio.Event)
+    recording: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
     @activity.defn(name="hand_over")
@@ -59,6 +61,9 @@ class MockedActivities:
         if self.failing_records > 0:
             self.failing_records -= 1
             raise RuntimeError("the store is away")
+        if self.hold_records:
+            self.recording.set()
+            await self.released.wait()
         self.transitions.append(data)
         return TransitionResult(recorded=True, reports=self.held.pop(data.number, []))
 
