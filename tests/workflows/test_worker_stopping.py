@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -16,19 +17,24 @@ from tests.support.workflows import notification_input, place, report
 from workflows.instant_notification import InstantNotificationWorkflow
 
 
+def _worker(client: Client, task_queue: str, mocks: MockedActivities) -> Worker:
+    """A worker of the order's workflow whose grace when stopping is half a second."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[InstantNotificationWorkflow],
+        activities=mocks.functions,
+        graceful_shutdown_timeout=timedelta(seconds=0.5),
+    )
+
+
 async def test_a_worker_stopping_mid_record_leaves_the_order_to_the_next(
     temporal_env: WorkflowEnvironment,
 ) -> None:
     client, task_queue = temporal_env.client, f"stopping-{uuid.uuid4().hex[:8]}"
     data = notification_input(new_org(), sms="+4791234567", ttl=600)
     stopping = MockedActivities(handovers=[accepted()])
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[InstantNotificationWorkflow],
-        activities=stopping.functions,
-        graceful_shutdown_timeout=timedelta(seconds=0.5),
-    ):
+    async with _worker(client, task_queue, stopping):
         _, handle = await place(client, task_queue, data)
         stopping.hold_records = True
         delivered = report(data, "DELIVRD", "SMS_Delivered")
@@ -38,12 +44,7 @@ async def test_a_worker_stopping_mid_record_leaves_the_order_to_the_next(
         asyncio.get_running_loop().call_later(3.0, stopping.release)
     # Stopped, past its grace, while the record waited for the store.
     next_one = MockedActivities(handovers=[accepted()])
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[InstantNotificationWorkflow],
-        activities=next_one.functions,
-    ):
+    async with _worker(client, task_queue, next_one):
         result = await handle.result()
 
     assert result == NotificationResult(shipment_id=result.shipment_id, status="SMS_Delivered")
