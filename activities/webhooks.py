@@ -95,10 +95,13 @@ class WebhookActivities:
         workflow, where failing the activity would repeat every receiver's first attempt, and
         its retries are the order's, without end."""
         try:
-            return await self._attempt(delivery_id)
-        except ApplicationError as refused:
-            if refused.non_retryable:
-                return await self._fail(DeliveryFailed(delivery_id, refused.message))
+            try:
+                return await self._attempt(delivery_id)
+            except ApplicationError as refused:
+                if not refused.non_retryable:
+                    return DeliveryOutcome(delivery_id, DeliveryStatus.PENDING)
+                reason = refused.message
+            return await self._fail(DeliveryFailed(delivery_id, reason))
         except Exception:
             log.exception("first attempt of webhook delivery %s failed", delivery_id)
         return DeliveryOutcome(delivery_id, DeliveryStatus.PENDING)

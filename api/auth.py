@@ -81,10 +81,12 @@ class TokenVerifiers:
         self,
         by_algorithm: dict[str, SignatureVerifier],
         max_lifetime_seconds: float = 24 * 3600,
+        leeway_seconds: float = 60,
         remember: int = 4096,
     ) -> None:
         self._by_algorithm = by_algorithm
         self._max_lifetime = max_lifetime_seconds
+        self._leeway = leeway_seconds  # an issuer's clock ahead of ours
         self._verified: OrderedDict[str, tuple[dict[str, object], float]] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()  # new tokens are verified on the thread pool
@@ -104,7 +106,7 @@ class TokenVerifiers:
             now = time.time()
             # Compared as it is: an integer past a float's range (exp = 10**400) is a far
             # future, not an error.
-            if expires > now + self._max_lifetime:
+            if expires > now + self._max_lifetime + self._leeway:
                 raise InvalidToken(
                     f"it expires more than {self._max_lifetime:g} s from now,"
                     " longer than a token may live here"

@@ -61,7 +61,9 @@ def token_verifiers(settings: Settings) -> TokenVerifiers:
             keys, settings.auth_issuer, settings.auth_audience, settings.auth_leeway_seconds
         )
         by_algorithm.update(dict.fromkeys(ALGORITHMS, jwks))
-    return TokenVerifiers(by_algorithm, settings.auth_max_token_lifetime_seconds)
+    return TokenVerifiers(
+        by_algorithm, settings.auth_max_token_lifetime_seconds, settings.auth_leeway_seconds
+    )
 
 
 def create_app(

@@ -115,11 +115,11 @@ class ReportInbox:
     async def _deliver(self, report: DeliveryReport) -> bool:
         """False for a report that names no shipment."""
         row = await run_in_threadpool(self._find, report)
-        if row is not None and report.proof and row.gateway_reference is None:
+        if row is not None and (awaited := _name_awaited(row, report)):
             # The shipment does not know the message's name yet (a bounce that outran the
             # record of its handover, or of one left unconfirmed): held under the name it
             # proves, it is claimed once that is recorded, and never if the name was made up.
-            report = replace(report, reference=report.proof, matched_by=MatchKey.GATEWAY_REFERENCE)
+            report = replace(report, reference=awaited, matched_by=MatchKey.GATEWAY_REFERENCE)
             row = None
         if row is None and report.matched_by is MatchKey.GATEWAY_REFERENCE:
             try:
@@ -250,3 +250,12 @@ def _kept(row: ShipmentWorkflow, report: DeliveryReport, kind: str) -> ShipmentE
         report_id=report.report_id,
         at=report.received_at,
     )
+
+
+def _name_awaited(row: ShipmentWorkflow, report: DeliveryReport) -> str | None:
+    """The name a proving report gives its message, where the shipment, its provider's, has
+    no gateway reference yet and may still get one. Another provider's report is none on it (a
+    held report is applied unchecked when claimed, and an ACS operation id follows from our
+    reference); a shipment already final gets no name."""
+    awaited = row.provider == report.provider and row.gateway_reference is None
+    return report.proof if awaited and not is_final(row.status) else None

@@ -31,10 +31,17 @@ from gateways.smtp_connections import IDLE_SECONDS, IdleConnections, SmtpClient
 PROVIDER = "smtp"
 # Reply codes that say the address itself is unusable, as opposed to a refusal of the message.
 _BAD_ADDRESS = frozenset({501, 553})
-# RFC 3463 enhanced codes (first in a reply's text) about us, not the recipient: our sender's
-# address (X.1.7, X.1.8) or the relay's security and policy (X.7.x: relaying denied, a sender
-# the login may not use). Postfix refuses these at RCPT, as if of the recipient.
-_ABOUT_US = re.compile(r"[45]\.(?:1\.[78]|7\.[0-9]{1,3})(?![0-9.])")
+# Refusals about us, not the recipient or the message, by their RFC 3463 enhanced code (first
+# in a reply's text): our sender's address (X.1.7, X.1.8, X.7.27), authentication and our
+# account (X.7.0, X.7.8, X.7.9, X.7.11, X.7.13, X.7.14), our domain's SPF, DKIM or DMARC
+# (X.7.20 to X.7.26). X.7.1 is also a refusal of the content or of the recipient, so it
+# counts only where the text names relaying or the sender: Postfix refuses relaying and a
+# sender the login may not use at RCPT, as if of the recipient.
+_ABOUT_US = re.compile(
+    r"[45]\.(?:1\.[78]|7\.(?:0|8|9|11|13|14|2[0-7]))(?![0-9.])"
+    r"|[45]\.7\.1(?![0-9.]).*\b(?:relay(?:ing)?|sender)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True)

@@ -105,13 +105,14 @@ def record_attempt(
     error: str | None = None,
 ) -> None:
     """An attempt of a delivery still being attempted: one that outlived its activity (its
-    worker cut off, a sibling's failure) must not reopen a delivery since ended."""
+    worker cut off, a sibling's failure) must not reopen a delivery since ended, nor undo one
+    delivered; a late one that delivered it says so, even after the retries gave up."""
+    open_to = [DeliveryStatus.PENDING]
+    if status == DeliveryStatus.SUCCEEDED:
+        open_to.append(DeliveryStatus.FAILED)
     session.execute(
         update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.id) == delivery_id,
-            col(WebhookDelivery.status) == DeliveryStatus.PENDING,
-        )
+        .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status).in_(open_to))
         .values(
             attempts=WebhookDelivery.attempts + 1,
             status=status,

@@ -295,9 +295,10 @@ class InstantNotificationWorkflow:
         """The message may have left: the callers hear so, but the order keeps its row and its
         key, so that no retry sends it a second time, and is followed as one handed over, for
         the provider's report may yet come: by the provider's name for the message, where it
-        was known before the send, its reports find the row (and reports held for it come)."""
+        was known before the send, its reports find the row (and the record hands over those
+        held for it)."""
         self._failure = failure
-        stored = await self._store(
+        await self._store(
             kind="handover",
             status=None,
             at=workflow.now(),
@@ -305,7 +306,6 @@ class InstantNotificationWorkflow:
             detail=failure.reason,
             gateway_reference=failure.gateway_reference,
         )
-        self._reports.extend(stored.reports)
 
     async def _follow_reports(self, created: datetime) -> None:
         deadline = self._expiry(created) + timedelta(seconds=self._order.timing.grace_seconds)

@@ -54,8 +54,11 @@ async def test_a_token_living_longer_than_allowed_is_401(stack: Stack, lifetime:
     assert "expires more than 86400 s from now" in problem["detail"]
 
 
-async def test_a_token_living_as_long_as_allowed_is_accepted(stack: Stack) -> None:
-    exp = int(time.time()) + stack.settings.auth_max_token_lifetime_seconds - 5
+@pytest.mark.parametrize("ahead", [-5, 30], ids=["within", "an issuer's clock 30 s ahead"])
+async def test_a_token_living_as_long_as_allowed_is_accepted(stack: Stack, ahead: int) -> None:
+    """Up to the lifetime, and by the clocks' leeway (AUTH_LEEWAY_SECONDS) past it: a token
+    minted for the whole lifetime by an issuer whose clock runs ahead of ours."""
+    exp = int(time.time()) + stack.settings.auth_max_token_lifetime_seconds + ahead
     response = await stack.api.get(FEED, headers=token(stack, exp=exp))
     assert response.status_code == 200, response.text
 

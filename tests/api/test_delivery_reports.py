@@ -23,6 +23,7 @@ from api.reports_inbox import REPORTS_PER_ORDER, ReportInbox
 from core.temporal import connect_temporal, data_converter
 from devstack.scratch import scratch_connection
 from gateways import standard_webhooks
+from gateways.acs import operation_id
 from gateways.base import InboundReport
 from gateways.dsn import DsnReports
 from gateways.event_grid import EventGridReports
@@ -31,6 +32,7 @@ from gateways.registry import build_report_readers
 from store.models import (
     MAX_PROVIDER_STATUS,
     DeadReport,
+    HeldReport,
     Shipment,
     ShipmentEvent,
     WebhookReceipt,
@@ -580,6 +582,31 @@ async def test_a_report_over_64_kib_is_kept(stack: Stack) -> None:
     assert response.status_code == 200, response.text
     dead = dead_reports(stack.engine, reference)
     assert [d.reason for d in dead] == ["UNKNOWN_REFERENCE"]
+
+
+async def test_a_bounce_naming_a_message_for_another_providers_shipment_is_not_held(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A held report is applied unchecked once claimed, and an ACS operation id follows from our
+    reference: a bounce that returns that id for an ACS shipment still without its gateway's
+    name is kept dead, not held for the name to come."""
+    _, shipment, reference = await waiting(stack, tenant)
+    with Session(stack.engine) as session:
+        row = session.get(Shipment, shipment)
+        assert row is not None
+        row.provider, row.gateway_reference = "acs", None  # as while its handover runs
+        session.add(row)
+        session.commit()
+    guessed = operation_id(reference)
+
+    bounced = bounce(reference, returned_id=f"<{guessed}>")
+    await dsn_inbox(stack).receive("smtp", InboundReport(DSN_URL, {}, bounced))
+
+    dead = dead_reports(stack.engine, reference)
+    assert [(d.reason, d.provider) for d in dead] == [("OTHER_PROVIDER", "smtp")]
+    with Session(stack.engine) as session:
+        held = select(HeldReport).where(col(HeldReport.gateway_reference).contains(guessed))
+        assert session.exec(held).all() == []
 
 
 async def test_a_report_from_a_provider_not_asked_is_kept_and_decides_nothing(

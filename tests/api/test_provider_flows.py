@@ -504,6 +504,8 @@ async def test_a_message_taken_without_an_answer_is_decided_by_its_bounce(
     ids = await eventually(answered_again, within=20)
     assert await stack.final_status(shipment_id(ids)) == "Email_Delivered"
     assert len(smtp.received) == taken + 1  # one message, whatever the retries
+    # The one DSN, applied once, whichever way it reached the workflow.
+    assert await history_of(stack, shipment_id(ids), min_reports=1) == [("delivered 2.0.0", True)]
 
 
 async def test_reports_held_for_a_handover_stop_at_the_fill(link_and_acs: ProviderStack) -> None:

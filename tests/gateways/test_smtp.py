@@ -303,6 +303,8 @@ async def test_an_unreadable_reply_to_the_message_is_ambiguous() -> None:
         # take the message, and 553 says nothing of the recipient's address here.
         ("relaydenied", Outcome.REFUSED, True),
         ("notowned", Outcome.REFUSED, True),
+        # 5.7.1 of the content is the message's own refusal: no other provider for it.
+        ("filtered", Outcome.REFUSED, False),
     ],
 )
 async def test_permanent_refusals(

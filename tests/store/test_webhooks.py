@@ -72,3 +72,15 @@ def test_a_late_attempt_leaves_an_ended_delivery_as_it_ended(engine: Engine) -> 
 
     assert (_row(engine, delivered).status, _row(engine, delivered).attempts) == ("succeeded", 1)
     assert (_row(engine, failed).status, _row(engine, failed).last_error) == ("failed", "gave up")
+
+
+def test_a_late_attempt_that_delivered_says_so_after_the_retries_gave_up(engine: Engine) -> None:
+    """Else the store would say failed for an event the receiver has, and a retry from the API
+    would send it again."""
+    delivery = _delivery(engine)
+    committed(engine, webhooks.finish_delivery, delivery, NOW, DeliveryStatus.FAILED, "gave up")
+
+    committed(engine, webhooks.record_attempt, delivery, NOW, DeliveryStatus.SUCCEEDED, 204)
+
+    row = _row(engine, delivery)
+    assert (row.status, row.last_status_code, row.attempts) == ("succeeded", 204, 1)
