@@ -163,13 +163,22 @@ def disable_subscription(session: Session, subscription_id: str, at: datetime) -
 
 
 def deliveries(
-    session: Session, subscription_id: str, status: DeliveryStatus | None, limit: int
+    session: Session,
+    subscription_id: str,
+    status: DeliveryStatus | None,
+    limit: int,
+    after: WebhookDelivery | None = None,
 ) -> list[WebhookDelivery]:
+    """Newest first (ties by id); `after` a delivery of the list, those that follow it."""
     query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    order = (col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
-    return list(session.exec(query.order_by(*order).limit(limit)))
+    created, ids = col(WebhookDelivery.created_at), col(WebhookDelivery.id)
+    if after is not None:
+        query = query.where(
+            (created < after.created_at) | ((created == after.created_at) & (ids > after.id))
+        )
+    return list(session.exec(query.order_by(created.desc(), ids).limit(limit)))
 
 
 def find_delivery(

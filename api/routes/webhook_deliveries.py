@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, Tenant
-from api.problems import Problem, unavailable
+from api.problems import Problem, invalid, unavailable
 from api.routes.webhooks import NOT_FOUND, normalized_id, subscription_of
 from api.schemas.problems import problem_responses
 from api.schemas.query import WholeNumber
@@ -40,10 +40,19 @@ def list_deliveries(
     session: SessionDep,
     status: Annotated[DeliveryStatus | None, Query()] = None,
     page_size: Annotated[int, WholeNumber, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 100,
+    after: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[DeliveryOut]:
-    """The subscription's deliveries, newest first; `status=failed` lists those given up on."""
+    """The subscription's deliveries, newest first; `status=failed` lists those given up on;
+    `after`, the last delivery of a page, reads on past it."""
     row = subscription_of(session, tenant, subscription_id)
-    return [DeliveryOut.of(d) for d in store.deliveries(session, row.id, status, page_size)]
+    anchor = None
+    if after is not None:
+        named = normalized_id(after)
+        anchor = store.find_delivery(session, row.id, named) if named else None
+        if anchor is None:
+            raise invalid({"after": [f"'{after}' is no delivery of this subscription."]})
+    listed = store.deliveries(session, row.id, status, page_size, anchor)
+    return [DeliveryOut.of(d) for d in listed]
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from sqlmodel import Session
 from core.config import Settings
 from devstack.processes import free_port
 from domain.webhooks import DeliveryRequest, retry_workflow_id
-from store.models import WebhookSubscription
+from store.models import WebhookDelivery, WebhookSubscription
+from tests.support.answers import assert_problem
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest
 from tests.support.routes import WEBHOOKS
@@ -311,3 +313,46 @@ async def test_a_rotation_beside_a_delete_is_answered_404_or_200(
         assert rotated.status_code in (200, 404), rotated.text
         with Session(stack.engine) as session:
             assert session.get(WebhookSubscription, created["id"]) is None
+
+
+async def test_deliveries_are_read_page_by_page_past_the_last_one(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """However many failed while a receiver was down, every one can be found to retry."""
+    subscription = await subscribe(stack, tenant, "https://receiver.example/hooks")
+    made = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [
+        WebhookDelivery(
+            id=str(uuid.uuid4()),
+            subscription_id=subscription["id"],
+            event_type="shipment.completed",
+            shipment_id=str(uuid.uuid4()),
+            payload="{}",
+            status="failed",
+            created_at=made + timedelta(seconds=n // 2),  # pairs made in the same second
+            updated_at=made,
+        )
+        for n in range(5)
+    ]
+    newest_first = [r.id for r in sorted(rows, key=lambda r: (-r.created_at.timestamp(), r.id))]
+    with Session(stack.engine) as session:
+        session.add_all(rows)
+        session.commit()
+
+    pages, after = [], None
+    for _ in range(len(rows) + 1):  # a cursor that read nothing on would repeat its page
+        params = {"status": "failed", "pageSize": "2", **({"after": after} if after else {})}
+        page = await deliveries(stack, tenant, subscription, **params)
+        if not page:
+            break
+        pages.append([d["id"] for d in page])
+        after = page[-1]["id"]
+
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [i for p in pages for i in p] == newest_first
+    unknown = await stack.api.get(
+        f"{WEBHOOKS}/{subscription['id']}/deliveries",
+        params={"after": str(uuid.uuid4())},
+        headers=tenant.headers,
+    )
+    assert "after" in assert_problem(unknown, 400)["errors"]
