@@ -38,6 +38,10 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _LOCAL_IPV6 = tuple(
     ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96", "fec0::/10")
 )
+# Python 3.11 counts these global, but none is a host on the internet: IETF protocol
+# assignments (RFC 6890, 192.0.0.8 a dummy address), SRv6 segment identifiers (RFC 9602) and
+# IPv6 documentation (RFC 9637).
+_NOT_HOSTS = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "5f00::/16", "3fff::/20"))
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Metadata services of the clouds; most are link-local or private already, these are not all.
 _METADATA = frozenset(
@@ -81,6 +85,8 @@ def check_url(url: str, *, https_only: bool) -> tuple[SplitResult, str]:
         raise TargetRefused(f"The URL's scheme must be {' or '.join(allowed)}.")
     if not parts.hostname:
         raise TargetRefused("The URL has no host.")
+    if parts.port == 0:
+        raise TargetRefused("The URL's port must be 1 to 65535.")
     if parts.username is not None or parts.password is not None:
         raise TargetRefused("The URL may not carry credentials.")
     return parts, _host_name(parts.hostname)
@@ -110,6 +116,8 @@ def forbidden(address: IpAddress) -> bool:
         if any(address in network for network in _LOCAL_IPV6):
             return True
         address = _carried_ipv4(address) or address
+    if any(address in network for network in _NOT_HOSTS):
+        return True
     return address in _METADATA or address.is_multicast or not address.is_global
 
 

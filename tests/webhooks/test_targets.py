@@ -50,6 +50,9 @@ from webhooks.targets import (
         "2002:a9fe:a9fe::1",  # 6to4 from the metadata address
         "2002:a00:1::1",
         "fec0::1",
+        "192.0.0.8",  # IPv4 dummy address: Python 3.11 counts it global
+        "5f00::1",  # an SRv6 segment identifier, likewise
+        "3fff::1",  # IPv6 documentation, likewise
     ],
 )
 def test_private_and_special_addresses_are_forbidden(address: str) -> None:
@@ -75,6 +78,13 @@ def test_production_takes_https_only() -> None:
     check_url("https://hooks.example.no/x", https_only=True)
     with pytest.raises(TargetRefused, match="https"):
         check_url("http://hooks.example.no/x", https_only=True)
+
+
+def test_port_zero_is_refused() -> None:
+    """Nothing listens there: the connection would go to the scheme's port, the Host header
+    would name port 0."""
+    with pytest.raises(TargetRefused, match="port"):
+        check_url("https://hooks.example.no:0/x", https_only=True)
 
 
 async def test_an_ip_literal_needs_no_resolution_and_is_checked() -> None:
