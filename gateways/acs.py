@@ -12,7 +12,15 @@ from email.utils import format_datetime
 import httpx
 from pydantic_settings import BaseSettings
 
-from gateways.base import EmailSend, GatewayContext, Outcome, Receipt, section_config, unset
+from gateways.base import (
+    EmailSend,
+    GatewayContext,
+    Outcome,
+    Receipt,
+    ascii_domain,
+    section_config,
+    unset,
+)
 from gateways.event_grid import EventGridReports
 from gateways.html_text import alternatives
 from gateways.http_failures import answer_failure, json_object, transport_failure
@@ -107,7 +115,8 @@ def _payload(message: EmailSend) -> dict[str, object]:
     content = {"subject": message.subject, "plainText": text, "html": html}
     return {
         "senderAddress": message.sender,
-        "recipients": {"to": [{"address": message.to}]},
+        # IDNA, as SMTP sends it: ACS documents no international domains.
+        "recipients": {"to": [{"address": ascii_domain(message.to)}]},
         "content": {name: value for name, value in content.items() if value},
         # One-time codes need no open or click tracking.
         "userEngagementTrackingDisabled": True,

@@ -99,6 +99,13 @@ class EmailGateway(Protocol):
     async def send_email(self, message: EmailSend) -> Receipt: ...
 
 
+def ascii_domain(address: str) -> str:
+    """An email address with an internationalised domain in its IDNA form, which every mail
+    system takes (only a non-ASCII local part then needs SMTPUTF8)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
+
+
 @runtime_checkable
 class NamesBeforeSending(Protocol):
     """An email gateway whose reference for a message is set before the send (SMTP's

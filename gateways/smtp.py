@@ -22,6 +22,7 @@ from gateways.base import (
     HandoverAmbiguous,
     Outcome,
     Receipt,
+    ascii_domain,
     section_config,
 )
 from gateways.dsn import DsnReports
@@ -86,9 +87,7 @@ class SmtpEmail:
 
     async def send_email(self, message: EmailSend) -> Receipt:
         # In the forms the headers and the envelope both carry.
-        message = replace(
-            message, sender=_ascii_domain(message.sender), to=_ascii_domain(message.to)
-        )
+        message = replace(message, sender=ascii_domain(message.sender), to=ascii_domain(message.to))
         mail = self._compose(message)
         kept = self._connections.take()
         if kept is not None:
@@ -249,13 +248,6 @@ def _refusal(code: int, text: str) -> Receipt:
         return Receipt(Outcome.REFUSED, detail=f"{code} {text}", elsewhere=True)
     outcome = Outcome.INVALID_RECIPIENT if code in _BAD_ADDRESS else Outcome.REFUSED
     return Receipt(outcome, detail=f"{code} {text}")
-
-
-def _ascii_domain(address: str) -> str:
-    """An internationalised domain goes out as IDNA, so only a non-ASCII local part needs
-    SMTPUTF8 from the server."""
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}" if not domain.isascii() else address
 
 
 class SmtpSettings(BaseSettings):

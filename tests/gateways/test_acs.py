@@ -74,6 +74,15 @@ async def test_a_plain_email_is_sent_as_plain_text_only(acs: tuple[FakeAcs, str]
     assert message["content"] == {"subject": "Your code", "plainText": "<b>123456</b>"}
 
 
+async def test_an_international_domain_goes_in_its_ascii_form(acs: tuple[FakeAcs, str]) -> None:
+    fake, base = acs
+    async with httpx.AsyncClient() as http:
+        await gateway(http, base, fake.access_key).send_email(email("kari@bølgen.no"))
+
+    [message] = fake.sent
+    assert message["recipients"]["to"] == [{"address": "kari@xn--blgen-vua.no"}]
+
+
 async def test_a_repeat_is_the_same_operation(acs: tuple[FakeAcs, str]) -> None:
     fake, base = acs
     async with httpx.AsyncClient() as http:
