@@ -1,18 +1,20 @@
 """The status feed: one entry per completed shipment, read with an exclusive cursor."""
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import fields
 from enum import StrEnum
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import bindparam, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from domain.manifest import ShipmentManifest
-from store.engine import autocommitted
+from store.engine import CONNECT_TIMEOUT_SECONDS, autocommitted
 from store.inserts import InsertIgnoring
 from store.models import FeedEntry
 
@@ -89,11 +91,25 @@ def newest_sequence_number(connection: Connection) -> int:
     return int(newest or 0)
 
 
+# The listening connection idles for hours between completions: a server gone without a word
+# (a failover, a NAT or load balancer that forgot the idle connection) must end it within a
+# minute, not at the operating system's two hours, so that it is made again.
+_LISTENING = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 async def completion_notices(engine: Engine) -> AsyncIterator[str]:
     """PostgreSQL only: the shipment id of every completion from now on, as it commits."""
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        await connection.execute(f"LISTEN {COMPLETIONS_CHANNEL}")
+    listening = make_conninfo(url, **_LISTENING)
+    async with await psycopg.AsyncConnection.connect(listening, autocommit=True) as connection:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            await connection.execute(f"LISTEN {COMPLETIONS_CHANNEL}")
         yield ""  # listening: completions from here on are not missed
         async for notice in connection.notifies():
             yield notice.payload

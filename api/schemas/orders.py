@@ -1,6 +1,7 @@
 """Bodies of the instant order routes, with every validation rule of the contract."""
 
 import functools
+import re
 from typing import Annotated, Any, TypeGuard
 
 from pydantic import (
@@ -160,8 +161,22 @@ PhoneNumber = Annotated[
         rules.is_valid_phone, "phone_number", "Recipient phone number is not a valid mobile number."
     ),
 ]
+# ASP.NET's web defaults (JsonNumberHandling.AllowReadingFromString), which Altinn keeps, read
+# a number from a string holding only its digits and sign: `"300"` is 300, `" 300"` and
+# `"300.0"` are not numbers.
+# Longer than any number a TTL may be, and Python's int() refuses past 4 300 digits.
+_NUMBER_IN_STRING = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _number_from_string(value: object) -> object:
+    if isinstance(value, str) and _NUMBER_IN_STRING.fullmatch(value):
+        return int(value)
+    return value
+
+
 TimeToLive = Annotated[
     StrictInt,
+    BeforeValidator(_number_from_string),
     _rule(
         lambda v: 60 <= v <= MAX_SMS_TTL_SECONDS,
         "time_to_live",

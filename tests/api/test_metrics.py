@@ -71,6 +71,8 @@ async def test_delivery_reports_are_counted_by_outcome(stack: Stack, tenant: Ten
         labels = {"provider": "simulator", "outcome": outcome}
         return metric(after, REPORTS_TOTAL, **labels) - metric(before, REPORTS_TOTAL, **labels)
 
-    # Reports of earlier tests' shipments may still be arriving: those count as signalled.
+    # Reports of earlier tests' shipments may still be arriving: those count as signalled, or
+    # as duplicates where the simulator sent one again after an answer it did not get in time.
     assert grew("signalled") >= 1
-    assert (grew("duplicate"), grew("late"), grew("dead"), grew("rejected")) == (1, 1, 1, 1)
+    assert grew("duplicate") >= 1
+    assert (grew("late"), grew("dead"), grew("rejected")) == (1, 1, 1)

@@ -63,7 +63,8 @@ ACCEPTED: dict[str, list[Any]] = {
         "+47 912 34 567",
         "0047-91234567",
     ],
-    "recipientSms.timeToLiveInSeconds": [60, 172800],
+    # A number in a string, as ASP.NET's web defaults read it (Altinn keeps them).
+    "recipientSms.timeToLiveInSeconds": [60, 172800, "120", "+120"],
     # The simulator keeps the limits of Link Mobility: 16 parts of 134 characters, or of 67
     # UCS-2 units.
     "recipientSms.smsSettings.body": ["x" * 2144, "ø" * 160, "€" * 1072, "😀" * 536, "line\nbreak"],
@@ -105,7 +106,10 @@ REJECTED: dict[str, list[Any]] = {
         "+4791234567\n",
         "+4791234567\u200b",
     ],
-    "recipientSms.timeToLiveInSeconds": [59, 172801, 0, -1, "120", 120.5, None],
+    "recipientSms.timeToLiveInSeconds": [
+        *(59, 172801, 0, -1, 120.5, None, True),
+        *(" 120", "120.0", "1_20", "", "0x78", "120 ", "٣٠٠", "59", "9" * 5000),
+    ],
     "recipientSms.smsSettings.body": ["", "   ", "\u0000code", "x" * 2145, "😀" * 537],
     "recipientSms.smsSettings.sender": [
         "ABCDEFGHIJKL",

@@ -627,10 +627,11 @@ async def test_reports_taken_while_the_webhooks_first_attempts_run_are_recorded(
 ) -> None:
     """The run waits for those attempts before it closes, and takes signals meanwhile."""
     mocks = MockedActivities([accepted(recorded=True, webhooks=True)])
-    release = asyncio.Event()
+    attempting, release = asyncio.Event(), asyncio.Event()
 
     @activity.defn(name="deliver_event")
     async def deliver_event(_event: WebhookEvent) -> EventResult:
+        attempting.set()
         await release.wait()
         return EventResult(outcomes=[])
 
@@ -640,8 +641,9 @@ async def test_reports_taken_while_the_webhooks_first_attempts_run_are_recorded(
     ):
         _answer, handle = await place(client, task_queue, data)
         await deliver(handle, report(data, "DELIVRD", "SMS_Delivered"))
-        await eventually(recorded(mocks))
-        await asyncio.sleep(0.2)  # into the wait for the webhooks' attempt
+        # Scheduled by the task that recorded the final status, which then went on to wait for
+        # it: the run is in that wait.
+        await attempting.wait()
         await deliver(handle, report(data, "FAILED", "SMS_Failed"))
         release.set()
         result = await handle.result()
