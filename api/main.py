@@ -18,6 +18,7 @@ from api.head import HeadAsGet
 from api.jwks import ALGORITHMS, JwksKeys, JwksTokenVerifier
 from api.metrics import RequestMetrics
 from api.ordering import OrderService
+from api.path_case import PathCase
 from api.query_names import QueryNames
 from api.reports_inbox import ReportInbox
 from api.routes import (
@@ -113,6 +114,8 @@ def create_app(
     )
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics)  # outside HeadAsGet, so a HEAD is counted as one
+    # Every part inside it sees a route's path as the route spells it.
+    app.add_middleware(PathCase, document=lambda: app.openapi())
     app.add_middleware(TrailingSlash)  # outermost: every other part sees the path it routes
     problems.install(app)
     openapi.install(app)

@@ -1,0 +1,53 @@
+"""A route's path in any case names the same resource, as ASP.NET routes it: Altinn answers
+`…/orders/instant/SMS` as `…/orders/instant/sms`."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from api.guard import App, Receive, Scope, Send
+
+_PARAMETER = re.compile(r"\{[^/}]+\}")
+
+
+class PathCase:
+    """Pure ASGI: a path that matches a documented route but for the case of its fixed parts
+    is given the route's own spelling; its parameters stay as they came."""
+
+    def __init__(self, app: App, document: Callable[[], dict[str, Any]]) -> None:
+        self._app = app
+        self._document = document
+        self._routes: list[tuple[re.Pattern[str], list[str | None]]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = self._spelled(scope)
+        await self._app(scope, receive, send)
+
+    def _spelled(self, scope: Scope) -> Scope:
+        path: str = scope.get("path", "")
+        for pattern, parts in self._known():
+            if pattern.fullmatch(path) is None:
+                continue
+            raw: bytes = scope.get("raw_path") or path.encode()
+            given = raw.split(b"/")
+            if len(given) != len(parts):
+                return scope  # an encoded slash in a parameter: left to the routes
+            spelled = [g if p is None else p.encode() for g, p in zip(given, parts, strict=True)]
+            fixed = [g if p is None else p for g, p in zip(path.split("/"), parts, strict=True)]
+            return {**scope, "path": "/".join(fixed), "raw_path": b"/".join(spelled)}
+        return scope
+
+    def _known(self) -> list[tuple[re.Pattern[str], list[str | None]]]:
+        """Each documented path as a pattern that ignores case, and its parts (None where a
+        parameter stands)."""
+        if self._routes is None:
+            self._routes = [_route(template) for template in self._document().get("paths", {})]
+        return self._routes
+
+
+def _route(template: str) -> tuple[re.Pattern[str], list[str | None]]:
+    parts = template.split("/")
+    fixed: list[str | None] = [None if _PARAMETER.fullmatch(p) else p for p in parts]
+    pattern = "/".join("[^/]+" if p is None else re.escape(p) for p in fixed)
+    return re.compile(pattern, re.IGNORECASE), fixed
