@@ -40,9 +40,11 @@ class PathCase:
 
     def _known(self) -> list[tuple[re.Pattern[str], list[str | None]]]:
         """Each documented path as a pattern that ignores case, and its parts (None where a
-        parameter stands)."""
+        parameter stands); those with fewer parameters first, as ASP.NET prefers a literal
+        segment to a parameter (`…/shipment/FEED` is the feed, not a shipment so named)."""
         if self._routes is None:
-            self._routes = [_route(template) for template in self._document().get("paths", {})]
+            routes = [_route(template) for template in self._document().get("paths", {})]
+            self._routes = sorted(routes, key=lambda route: route[1].count(None))
         return self._routes
 
 

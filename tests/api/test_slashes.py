@@ -36,3 +36,7 @@ async def test_a_path_in_another_case_reaches_its_route(stack: Stack, tenant: Te
     assert created.status_code == 201, created.text
     assert read.status_code == 200, read.text
     assert read.json()["shipmentId"] == shipment
+    # A literal segment before a parameter, as ASP.NET prefers it: the feed, not a shipment.
+    feed = await stack.api.get(f"{SHIPMENT}/FEED", params={"seq": "0"}, headers=tenant.headers)
+    assert feed.status_code == 200, feed.text
+    assert isinstance(feed.json(), list)
