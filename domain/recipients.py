@@ -8,9 +8,10 @@ from domain.orders import Channel
 from domain.sms import e164
 
 # A domain an address may be at: labels of ASCII letters (and æøå), digits and `-`, and a
-# top-level domain of 2 to 14 letters; or a dotted quad.
+# top-level domain of 2 to 14 letters; or a dotted quad of ASCII digits (`\d` would take any
+# script's digits, which IDNA then turns into ASCII ones or a name: another address).
 _LABEL = r"[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ-]{0,61}[A-Za-z0-9æøåÆØÅ])?"
-_DOMAIN = re.compile(rf"(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}}")
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}")
 
 
 def recipient_key(channel: str, destination: str) -> str:

@@ -133,6 +133,10 @@ REJECTED: dict[str, list[Any]] = {
         "",
         "a@b.toolongtldabcde",
         f"{'l' * 65}@example.no",
+        # A dotted quad in full-width digits, which IDNA makes 1.2.3.4 (another address), and
+        # in Arabic-Indic ones, which it makes a name.
+        "x@" + ".".join(chr(0xFF10 + d) for d in (1, 2, 3, 4)),
+        "x@" + ".".join(chr(0x0660 + d) for d in (1, 2, 3, 4)),
         "a@-bad.no",
         "a b@c.no",
         # 63 letters pass the pattern, but in its ASCII (IDNA) form the label is too long.
