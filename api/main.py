@@ -115,7 +115,7 @@ def create_app(
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics)  # outside HeadAsGet, so a HEAD is counted as one
     # Every part inside it sees a route's path as the route spells it.
-    app.add_middleware(PathCase, document=lambda: app.openapi())
+    app.add_middleware(PathCase, document=lambda: app.openapi(), base=BASE_PATH)
     app.add_middleware(TrailingSlash)  # outermost: every other part sees the path it routes
     problems.install(app)
     openapi.install(app)

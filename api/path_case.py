@@ -1,5 +1,5 @@
-"""A route's path in any case names the same resource, as ASP.NET routes it: Altinn answers
-`…/orders/instant/SMS` as `…/orders/instant/sms`."""
+"""A route's path under the API's base in any case names the same resource, as ASP.NET routes
+it: Altinn answers `…/orders/instant/SMS` as `…/orders/instant/sms`."""
 
 import re
 from collections.abc import Callable
@@ -11,12 +11,16 @@ _PARAMETER = re.compile(r"\{[^/}]+\}")
 
 
 class PathCase:
-    """Pure ASGI: a path that matches a documented route but for the case of its fixed parts
-    is given the route's own spelling; its parameters stay as they came."""
+    """Pure ASGI: a path under `base` that matches a documented route but for the ASCII case of
+    its fixed parts is given the route's own spelling; its parameters stay as they came.
 
-    def __init__(self, app: App, document: Callable[[], dict[str, Any]]) -> None:
+    Only under `base`, Altinn's routes: a proxy in front may keep `/metrics` and `/health` off
+    the public ingress by a rule that compares paths as written, which `/METRICS` would pass."""
+
+    def __init__(self, app: App, document: Callable[[], dict[str, Any]], base: str) -> None:
         self._app = app
         self._document = document
+        self._base = base
         self._routes: list[tuple[re.Pattern[str], list[str | None]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,12 +43,14 @@ class PathCase:
         return scope
 
     def _known(self) -> list[tuple[re.Pattern[str], list[str | None]]]:
-        """Each documented path as a pattern that ignores case, and its parts (None where a
-        parameter stands); those with fewer parameters first, as ASP.NET prefers a literal
-        segment to a parameter (`…/shipment/FEED` is the feed, not a shipment so named)."""
+        """Each documented path under the base as a pattern that ignores case, and its parts
+        (None where a parameter stands), ordered as ASP.NET prefers a literal segment to a
+        parameter (`…/shipment/FEED` is the feed, not a shipment so named)."""
         if self._routes is None:
-            routes = [_route(template) for template in self._document().get("paths", {})]
-            self._routes = sorted(routes, key=lambda route: route[1].count(None))
+            paths = self._document().get("paths", {})
+            routes = [_route(t) for t in paths if t.startswith(f"{self._base}/")]
+            # Segment by segment from the left, a literal before a parameter.
+            self._routes = sorted(routes, key=lambda route: [p is None for p in route[1]])
         return self._routes
 
 
@@ -52,4 +58,5 @@ def _route(template: str) -> tuple[re.Pattern[str], list[str | None]]:
     parts = template.split("/")
     fixed: list[str | None] = [None if _PARAMETER.fullmatch(p) else p for p in parts]
     pattern = "/".join("[^/]+" if p is None else re.escape(p) for p in fixed)
-    return re.compile(pattern, re.IGNORECASE), fixed
+    # ASCII only: IGNORECASE alone folds a dotless i to `i` and the Kelvin sign to `k`.
+    return re.compile(pattern, re.IGNORECASE | re.ASCII), fixed
