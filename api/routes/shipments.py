@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CompletionsDep, SessionDep, Tenant
 from api.problems import Problem
+from api.schemas.numbers import WholeNumber
 from api.schemas.problems import problem_responses
-from api.schemas.query import WholeNumber
 from api.schemas.shipments import FeedEntryOut, ManifestOut
 from domain.statuses import OrderStatus
 from store import shipments

@@ -13,8 +13,8 @@ from temporalio.service import RPCError
 from api.deps import SessionDep, SettingsDep, TemporalDep, Tenant
 from api.problems import Problem, invalid, unavailable
 from api.routes.webhooks import NOT_FOUND, normalized_id, subscription_of
+from api.schemas.numbers import WholeNumber
 from api.schemas.problems import problem_responses
-from api.schemas.query import WholeNumber
 from api.schemas.webhooks import DeliveryOut
 from domain.webhooks import DeliveryRequest, DeliveryStatus, retry_workflow_id
 from store import webhooks as store

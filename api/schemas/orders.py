@@ -1,7 +1,6 @@
 """Bodies of the instant order routes, with every validation rule of the contract."""
 
 import functools
-import re
 from typing import Annotated, Any, TypeGuard
 
 from pydantic import (
@@ -20,6 +19,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from api.schemas import rules
+from api.schemas.numbers import NumberInString
 from domain.ids import MAX_KEY_BYTES
 from domain.orders import MAX_SMS_TTL_SECONDS, ContentType, EmailMessage, SmsMessage
 from domain.sms import SmsCapacity
@@ -161,22 +161,9 @@ PhoneNumber = Annotated[
         rules.is_valid_phone, "phone_number", "Recipient phone number is not a valid mobile number."
     ),
 ]
-# ASP.NET's web defaults (JsonNumberHandling.AllowReadingFromString), which Altinn keeps, read
-# a number from a string holding only its digits and sign: `"300"` is 300, `" 300"` and
-# `"300.0"` are not numbers.
-# Longer than any number a TTL may be, and Python's int() refuses past 4 300 digits.
-_NUMBER_IN_STRING = re.compile(r"[+-]?[0-9]{1,18}")
-
-
-def _number_from_string(value: object) -> object:
-    if isinstance(value, str) and _NUMBER_IN_STRING.fullmatch(value):
-        return int(value)
-    return value
-
-
 TimeToLive = Annotated[
     StrictInt,
-    BeforeValidator(_number_from_string),
+    NumberInString,
     _rule(
         lambda v: 60 <= v <= MAX_SMS_TTL_SECONDS,
         "time_to_live",

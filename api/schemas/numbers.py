@@ -1,4 +1,5 @@
-"""Query parameter types shared by the routes: whole numbers as ASP.NET's binder reads them."""
+"""Whole numbers as ASP.NET reads them, Altinn's way: in a query (its binder) and in a JSON
+string (its web defaults)."""
 
 import re
 
@@ -20,3 +21,19 @@ def _whole(value: object) -> object:
 
 
 WholeNumber = BeforeValidator(_whole)
+
+
+# ASP.NET's web defaults (JsonNumberHandling.AllowReadingFromString) read a number from a JSON
+# string holding only its digits and sign: `"300"` is 300, `" 300"` and `"300.0"` are not
+# numbers. At most 18 digits: longer than any number a field takes, and Python's int() refuses
+# past 4 300.
+_IN_STRING = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _from_string(value: object) -> object:
+    if isinstance(value, str) and _IN_STRING.fullmatch(value):
+        return int(value)
+    return value
+
+
+NumberInString = BeforeValidator(_from_string)
