@@ -46,6 +46,10 @@ class HandoverInput:
     shipment: ShipmentInput | None = None
     record_as: int | None = None
 
+    @property
+    def shipment_id(self) -> str | None:
+        return self.shipment.shipment_id if self.shipment is not None else None
+
 
 class HandoverActivities:
     def __init__(
@@ -90,11 +94,10 @@ class HandoverActivities:
     ) -> HandoverResult:
         """What the provider that answered said; or that answer as an earlier attempt recorded
         it."""
-        shipment_id = data.shipment.shipment_id if data.shipment is not None else None
         first = next((r.name for r in routes if r.breaker.admits()), routes[0].name)
         resumed, named, token = await self._write_row(data, first)
         attempt = Attempt(
-            data.reference, channel, data.deadline, send, shipment_id, token, reference_at
+            data.reference, channel, data.deadline, send, data.shipment_id, token, reference_at
         )
         if resumed:
             # Cut off after recording the answer (by its timeout, say): asking again could
@@ -198,10 +201,9 @@ class HandoverActivities:
 def _result(
     data: HandoverInput, channel: Channel, provider: str, receipt: Receipt
 ) -> HandoverResult:
-    shipment = data.shipment.shipment_id if data.shipment is not None else None
     log.info(
         "handover of %s via %s: %s",
-        handover_name(data.reference, shipment),
+        handover_name(data.reference, data.shipment_id),
         provider,
         receipt.outcome,
     )
@@ -236,7 +238,7 @@ def _email(data: HandoverInput, email: EmailMessage) -> EmailSend:
         email.subject,
         email.body,
         email.content_type,
-        shipment_id=data.shipment.shipment_id if data.shipment is not None else "",
+        shipment_id=data.shipment_id or "",
     )
 
 
