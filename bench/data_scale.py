@@ -33,6 +33,7 @@ from store.engine import autocommitted, create_db_engine
 from store.feed import FeedOrder, number_feed_entries, read_feed
 from store.migrate import migrate_database
 from store.models import Shipment
+from worker import rate_limits
 
 TENANTS = 100
 PROBED = "scale0"  # the tenant every probe reads as
@@ -43,17 +44,7 @@ BUSY, BUSY_RECIPIENT = "busy", "+4790000000"
 # compare the same work.
 PAGE = 10
 HISTORY_DAYS = 90  # how far back the loaded shipments go: the default retention
-_DEFAULTS = Settings.model_fields
-LIMITS = [
-    limits.Limit(
-        "recipient",
-        _DEFAULTS["recipient_limit"].default,
-        _DEFAULTS["recipient_window_seconds"].default,
-    ),
-    limits.Limit(
-        "tenant", _DEFAULTS["tenant_limit"].default, _DEFAULTS["tenant_window_seconds"].default
-    ),
-]
+LIMITS = rate_limits(Settings())  # the service's, as the worker checks them
 # Tables the probes must reach through an index, whatever their size.
 LARGE_TABLES = ("shipment", "shipment_event", "feed_entry", "webhook_receipt")
 
