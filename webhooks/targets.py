@@ -33,15 +33,17 @@ _RESOLVERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns"
 _LOOKUPS: dict[tuple[asyncio.AbstractEventLoop, str, int], asyncio.Future[list[Any]]] = {}
 # RFC 6052's well-known prefix: the IPv4 address in the last 32 bits. Python counts it global.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-# Python counts these global too: NAT64's local-use prefix (RFC 8215), the IPv4-translated
-# (RFC 2765), the deprecated IPv4-compatible (RFC 4291) and site-local (RFC 3879) addresses.
-_LOCAL_IPV6 = tuple(
-    ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96", "fec0::/10")
+# Python 3.11 counts these global, but no host on the internet is at one: NAT64's local-use
+# prefix (RFC 8215), the IPv4-translated (RFC 2765), the deprecated IPv4-compatible (RFC 4291)
+# and site-local (RFC 3879) addresses, IETF protocol assignments (RFC 6890, 192.0.0.8 a dummy
+# address), SRv6 segment identifiers (RFC 9602) and IPv6 documentation (RFC 9637).
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        *("64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96", "fec0::/10"),
+        *("192.0.0.0/24", "5f00::/16", "3fff::/20"),
+    )
 )
-# Python 3.11 counts these global, but none is a host on the internet: IETF protocol
-# assignments (RFC 6890, 192.0.0.8 a dummy address), SRv6 segment identifiers (RFC 9602) and
-# IPv6 documentation (RFC 9637).
-_NOT_HOSTS = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "5f00::/16", "3fff::/20"))
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Metadata services of the clouds; most are link-local or private already, these are not all.
 _METADATA = frozenset(
@@ -113,10 +115,8 @@ def forbidden(address: IpAddress) -> bool:
     """Loopback, private, link-local, multicast, reserved and metadata addresses, and an IPv6
     address that carries a forbidden IPv4 one or that only a local network routes."""
     if isinstance(address, ipaddress.IPv6Address):
-        if any(address in network for network in _LOCAL_IPV6):
-            return True
         address = _carried_ipv4(address) or address
-    if any(address in network for network in _NOT_HOSTS):
+    if any(address in network for network in _NOT_GLOBAL):
         return True
     return address in _METADATA or address.is_multicast or not address.is_global
 
