@@ -22,16 +22,15 @@ OPAQUE_ENCODINGS = frozenset({b"binary/null", SEALED})
 SECRET_FIELDS = frozenset({"body", "subject", "fingerprint"})
 # A word with a digit in it, long enough to be a one-time code (or part of a link that is one);
 # `_` separates words, as an encoded subject's spaces become `_`.
-# Each pattern starts only where a word does and never gives back what it took (`*+`, `++`):
-# linear in the text, where a pattern that backtracks takes seconds on a long word.
-_CODE_LIKE = re.compile(r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+")
+# It starts only where a word does and never gives back what it took (`*+`): linear in the
+# text, where a pattern that backtracks takes seconds on a long word.
+_WORD = r"[^\W\d_]*+\d[^\W_]*+"
+_CODE_LIKE = re.compile(rf"(?<![^\W_]){_WORD}")
 # Words with a digit in each, one separator apart: a code written in groups (`482 913`,
 # `48-29-13`, `K7-X9Q`, a no-break space as .NET's Norwegian number format writes it), each
 # group shorter than a code alone, however a provider spaced it when quoting it back (a
 # no-break space as a space, `&nbsp;`, a dash, none).
-_CODE_RUN = re.compile(
-    r"(?<![^\W_])[^\W\d_]*+\d[^\W_]*+(?:[\s./\u00a0\u202f-][^\W\d_]*+\d[^\W_]*+)*"
-)
+_CODE_RUN = re.compile(rf"(?<![^\W_]){_WORD}(?:[\s./\u00a0\u202f-]{_WORD})*")
 _MIN_CODE = 4
 
 
