@@ -22,6 +22,7 @@ class PathCase:
         self._document = document
         self._base = base
         self._routes: list[tuple[re.Pattern[str], list[str | None]]] | None = None
+        self._lower = True  # every route spelled in lower case
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -30,7 +31,10 @@ class PathCase:
 
     def _spelled(self, scope: Scope) -> Scope:
         path: str = scope.get("path", "")
-        for pattern, parts in self._known():
+        routes = self._known()
+        if self._lower and path == path.lower():
+            return scope  # as a route spells it, or no route's: the common case, no matching
+        for pattern, parts in routes:
             if pattern.fullmatch(path) is None:
                 continue
             raw: bytes = scope.get("raw_path") or path.encode()
@@ -51,6 +55,7 @@ class PathCase:
             routes = [_route(t) for t in paths if t.startswith(f"{self._base}/")]
             # Segment by segment from the left, a literal before a parameter.
             self._routes = sorted(routes, key=lambda route: [p is None for p in route[1]])
+            self._lower = all(p == p.lower() for _, parts in routes for p in parts if p)
         return self._routes
 
 
