@@ -293,9 +293,16 @@ class Settings(ProviderSettings, BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _no_weak_secrets_outside_development(self) -> "Settings":
-        if self.environment == "development":
-            return self
+    def _ready_outside_development(self) -> "Settings":
+        """Outside development: no published or weak secret, tokens that can be verified, and
+        the set-up production needs."""
+        if self.environment != "development":
+            self._check_secrets()
+            self._check_tokens()
+            self._check_setup()
+        return self
+
+    def _check_secrets(self) -> None:
         secrets = (
             ("AUTH_JWT_SECRET", self.auth_jwt_secret, DEV_JWT_SECRET),
             ("DELIVERY_REPORT_SECRET", self.delivery_report_secret, DEV_REPORT_SECRET),
@@ -317,12 +324,8 @@ class Settings(ProviderSettings, BaseSettings):
         ]
         if weak:
             raise ValueError(f"weak, development or example secrets outside development: {weak}")
-        return self
 
-    @model_validator(mode="after")
-    def _tokens_verified_outside_development(self) -> "Settings":
-        if self.environment == "development":
-            return self
+    def _check_tokens(self) -> None:
         if not self.auth_jwt_secret and not self.auth_jwks_url:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWT_SECRET): no token could be verified")
         if self.auth_jwks_url and not (
@@ -333,14 +336,10 @@ class Settings(ProviderSettings, BaseSettings):
                 "way), AUTH_ISSUER and AUTH_AUDIENCE (else a token another issuer of the key "
                 "set, or the provider for another service, issued is taken)"
             )
-        return self
 
-    @model_validator(mode="after")
-    def _set_up_for_production(self) -> "Settings":
+    def _check_setup(self) -> None:
         """What production needs beyond secrets: providers that can send and be heard from,
         one shared store, sealed payloads, a codec for the UI's logged-in users only."""
-        if self.environment == "development":
-            return self
         missing = [
             gap
             for name in dict.fromkeys([*self.sms_providers, *self.email_providers])
@@ -364,7 +363,6 @@ class Settings(ProviderSettings, BaseSettings):
             )
         if not self.codec_scope:
             raise ValueError("set CODEC_SCOPE: without it the codec server decodes for anyone")
-        return self
 
 
 def _published(value: str) -> bool:
