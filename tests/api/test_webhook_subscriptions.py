@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from core.config import Settings
 from devstack.processes import free_port
-from domain.webhooks import DeliveryRequest, retry_workflow_id
-from store.models import WebhookDelivery, WebhookSubscription
+from domain.webhooks import DeliveryRequest, DeliveryStatus, retry_workflow_id
+from store.models import WebhookSubscription
 from tests.support.answers import assert_problem
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import completed_manifest
@@ -21,6 +21,7 @@ from tests.support.webhooks import (
     Received,
     Receiver,
     deliveries,
+    delivery_row,
     place,
     subscribe,
     succeeded,
@@ -321,19 +322,9 @@ async def test_deliveries_are_read_page_by_page_past_the_last_one(
     """However many failed while a receiver was down, every one can be found to retry."""
     subscription = await subscribe(stack, tenant, "https://receiver.example/hooks")
     made = datetime(2026, 3, 1, tzinfo=UTC)
-    rows = [
-        WebhookDelivery(
-            id=str(uuid.uuid4()),
-            subscription_id=subscription["id"],
-            event_type="shipment.completed",
-            shipment_id=str(uuid.uuid4()),
-            payload="{}",
-            status="failed",
-            created_at=made + timedelta(seconds=n // 2),  # pairs made in the same second
-            updated_at=made,
-        )
-        for n in range(5)
-    ]
+    # Pairs made in the same second.
+    seconds = [made + timedelta(seconds=n // 2) for n in range(5)]
+    rows = [delivery_row(subscription["id"], DeliveryStatus.FAILED, at) for at in seconds]
     newest_first = [r.id for r in sorted(rows, key=lambda r: (-r.created_at.timestamp(), r.id))]
     with Session(stack.engine) as session:
         session.add_all(rows)

@@ -24,6 +24,7 @@ from store.models import (
     WebhookSubscription,
 )
 from tests.support.store import complete, final_event, new_shipment, shipment_row
+from tests.support.webhooks import delivery_row
 
 # Far enough back that no other test's rows (PostgreSQL keeps them) are older.
 OLD = datetime(2001, 1, 1, tzinfo=UTC)
@@ -151,18 +152,7 @@ def test_old_bookkeeping_goes_in_batches(engine: Engine) -> None:
         )
         session.flush()
         for status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.PENDING):
-            session.add(
-                WebhookDelivery(
-                    id=str(uuid.uuid4()),
-                    subscription_id=subscription_id,
-                    event_type="shipment.completed",
-                    shipment_id=tag,
-                    payload="{}",
-                    status=status,
-                    created_at=OLD,
-                    updated_at=OLD,
-                )
-            )
+            session.add(delivery_row(subscription_id, status, OLD, shipment_id=tag))
         for n in range(3):
             session.add(WebhookReceipt(webhook_id=f"{tag}-{n}", received_at=OLD))
             session.add(DeadReport(provider="p", reason=tag, payload="{}", received_at=OLD))

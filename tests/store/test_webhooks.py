@@ -11,6 +11,7 @@ from domain.webhooks import DeliveryStatus
 from store import webhooks
 from store.engine import committed
 from store.models import WebhookDelivery, WebhookSubscription
+from tests.support.webhooks import delivery_row
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -24,16 +25,7 @@ def _delivery(engine: Engine) -> str:
         secret="whsec_test",
         created_at=NOW,
     )
-    delivery = WebhookDelivery(
-        id=str(uuid.uuid4()),
-        subscription_id=subscription.id,
-        event_type="shipment.completed",
-        shipment_id=str(uuid.uuid4()),
-        payload="{}",
-        status=DeliveryStatus.PENDING,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    delivery = delivery_row(subscription.id, DeliveryStatus.PENDING, NOW)
     delivery_id = delivery.id
     with Session(engine) as session:
         session.add(subscription)

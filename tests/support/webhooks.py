@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from devstack.processes import free_port
 from domain.manifest import ShipmentManifest
-from domain.webhooks import EventType, WebhookEvent
+from domain.webhooks import DeliveryStatus, EventType, WebhookEvent
+from store.models import WebhookDelivery
 from tests.support.answers import shipment_id
 from tests.support.bodies import sms_order
 from tests.support.polling import eventually
@@ -139,3 +140,19 @@ def completed_event(org: str, shipment_id: str | None = None) -> WebhookEvent:
 def full_width(text: str) -> str:
     """ASCII letters and digits in their full-width forms, which IDNA maps back to ASCII."""
     return "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in text)
+
+
+def delivery_row(
+    subscription_id: str, status: DeliveryStatus, created_at: datetime, shipment_id: str = ""
+) -> WebhookDelivery:
+    """A completed-event delivery of the subscription, as the store keeps one."""
+    return WebhookDelivery(
+        id=str(uuid.uuid4()),
+        subscription_id=subscription_id,
+        event_type=EventType.COMPLETED,
+        shipment_id=shipment_id or str(uuid.uuid4()),
+        payload="{}",
+        status=status,
+        created_at=created_at,
+        updated_at=created_at,
+    )
