@@ -20,7 +20,6 @@ from domain.deadlines import FIRST_BACKOFF, LONGEST_BACKOFF
 from domain.failures import FailureKind, HandoverFailure
 from gateways.base import (
     EmailGateway,
-    FailedAnswer,
     GatewayUnavailable,
     HandoverAmbiguous,
     Receipt,
@@ -91,15 +90,13 @@ class Failover:
             try:
                 receipt = await self._call(route, attempt, remaining)
             except GatewayUnavailable as exc:
-                await self._verdict(route, route.breaker.not_taken())
+                await self._verdict(route, route.breaker.failed())
                 failures.append(f"{route.name}: {exc}")
                 continue
             except _UNANSWERED as exc:
-                # No other provider for this message. A failed answer (a 5xx) counts against
-                # the circuit all the same, so an outage of them sends the next orders on.
-                breaker = route.breaker
-                failed = isinstance(exc, FailedAnswer)
-                await self._verdict(route, breaker.not_taken() if failed else breaker.unanswered())
+                # No other provider for this message. A failed answer (a 5xx) or none counts
+                # against the circuit all the same, so an outage of them sends the next orders on.
+                await self._verdict(route, route.breaker.failed())
                 return await self._settle(attempt, route, str(exc) or "no answer by the deadline")
             await self._verdict(route, route.breaker.answered())
             if receipt.elsewhere:

@@ -21,13 +21,9 @@ class GatewayUnavailable(Exception):
 
 
 class HandoverAmbiguous(Exception):
-    """The request may have reached a gateway that cannot recognise a repeat: not retried."""
-
-
-class FailedAnswer(HandoverAmbiguous):
-    """The gateway answered with a failure that may come after it took the message (a 500, a
-    502 from its edge): ambiguous for this message, and a failure of the provider all the
-    same, which its circuit counts."""
+    """The request may have reached the gateway: no answer, or a failure that may come after
+    it took the message (a 500, a 502 from its edge). Asked again only where it recognises a
+    repeat; a failure of the provider all the same, which its circuit counts."""
 
 
 class ReportRejected(Exception):

@@ -1,5 +1,5 @@
-"""A circuit breaker per provider and channel, in this process: after a run of failures that
-show the provider is not taking messages, it is skipped for a while, then one probe decides."""
+"""A circuit breaker per provider and channel, in this process: after a run of failed calls
+(not taken, a failed answer, or none), it is skipped for a while, then one probe decides."""
 
 import time
 from collections.abc import Callable
@@ -25,8 +25,9 @@ class CircuitView:
 
 
 class CircuitBreaker:
-    """Counts consecutive not-taken failures only: a refusal of the recipient is an answer, and
-    a call whose outcome is unknown says nothing either way (unless it was the probe).
+    """Counts consecutive failed calls: a refusal of the recipient is an answer. A call left
+    without an answer counts too: it steers only the next orders (its own ends "may have been
+    sent"), and a provider that hangs would otherwise take every order for as long as it hangs.
 
     A probe holds its turn for one cooldown at most: a probe that never reports back (its
     handover failed elsewhere) does not keep the provider skipped for good."""
@@ -67,22 +68,15 @@ class CircuitBreaker:
         self._failures, self._open_until, self._probe_until = 0, None, None
         return was_open
 
-    def not_taken(self) -> bool:
-        """The provider did not take the message, or answered with a failure. True when this
-        opens the circuit (again)."""
+    def failed(self) -> bool:
+        """The provider did not take the message, answered with a failure, or did not answer.
+        True when this opens the circuit (again)."""
         self._failures += 1
         closed = self._open_until is None
         if self._probe_until is not None or (closed and self._failures >= self._threshold):
             self._open()
             return True
         return False
-
-    def unanswered(self) -> bool:
-        """No answer after the request left: the probe failed, or else no verdict."""
-        if self._probe_until is None:
-            return False
-        self._open()
-        return True
 
     def view(self) -> CircuitView:
         if self._open_until is None:

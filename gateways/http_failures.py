@@ -3,7 +3,7 @@ sent), and a JSON body that may not be JSON."""
 
 import httpx
 
-from gateways.base import FailedAnswer, GatewayUnavailable, HandoverAmbiguous
+from gateways.base import GatewayUnavailable, HandoverAmbiguous
 
 # Failures before the request left this machine: nothing can have reached the gateway.
 _BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -19,7 +19,9 @@ def transport_failure(
     return HandoverAmbiguous(f"{provider} did not answer after the request left: {reason}")
 
 
-def answer_failure(provider: str, response: httpx.Response) -> GatewayUnavailable | FailedAnswer:
+def answer_failure(
+    provider: str, response: httpx.Response
+) -> GatewayUnavailable | HandoverAmbiguous:
     """An answer that is neither the gateway's acceptance nor its refusal. A client error (but
     409, which may be a provider's "already have it") and 503 say the request was not acted on:
     throttled, down, misconfigured. Any other may come after the provider took the message: a
@@ -28,7 +30,7 @@ def answer_failure(provider: str, response: httpx.Response) -> GatewayUnavailabl
     code = response.status_code
     if code == 503 or (400 <= code < 500 and code != 409):
         return GatewayUnavailable(f"{provider} answered {code}")
-    return FailedAnswer(f"{provider} answered {code}: it may have taken the message")
+    return HandoverAmbiguous(f"{provider} answered {code}: it may have taken the message")
 
 
 def json_object(response: httpx.Response) -> dict[str, object]:

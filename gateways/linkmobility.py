@@ -13,7 +13,6 @@ from domain.reports import DeliveryReport, MatchKey
 from domain.sms import SmsCapacity, international_digits, is_gsm7_basic, is_sender_number
 from domain.statuses import ShipmentStatus
 from gateways.base import (
-    FailedAnswer,
     GatewayContext,
     GatewayUnavailable,
     HandoverAmbiguous,
@@ -132,7 +131,7 @@ def _receipt(content: bytes) -> Receipt:
     logon = root.findtext("LOGON")
     if logon is None:
         # XML, but not the gateway's answer (a proxy's page): nothing says it was not taken.
-        raise FailedAnswer("Link Mobility answered without a logon status")
+        raise HandoverAmbiguous("Link Mobility answered without a logon status")
     if logon != "OK":
         raise GatewayUnavailable(f"Link Mobility logon refused: {root.findtext('REASON')}")
     msg = root.find("MSGLST/MSG")

@@ -239,6 +239,27 @@ async def test_a_provider_without_deduplication_silent_after_the_request_left_en
     assert twilio.asked == 1
 
 
+async def test_a_provider_that_hangs_is_skipped_by_the_next_orders(
+    failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
+) -> None:
+    """Twilio takes requests and never answers: each of a run of orders ends "may have been
+    sent" with Twilio alone asked, and that run opens its circuit, so the next order goes to
+    the second provider at once instead of waiting out Twilio's silence as well."""
+    settings, engine = failover_settings
+    twilio = FakeTwilio()
+    silent = settings.provider_failure_threshold
+    async with twilio_first(settings, engine, temporal_env, twilio) as stack:
+        hung = [await stack.order(SMS, sms_order(fake_twilio.HANG)) for _ in range(silent)]
+        key = new_key()
+        response = await stack.order(SMS, sms_order(key=key))
+        sent_to_the_second = await stack.received(stack.second, key)
+
+    assert [r.status_code for r in hung] == [503] * silent
+    assert response.status_code == 201, response.text
+    assert [m["submissions"] for m in sent_to_the_second] == [1]
+    assert twilio.asked == silent
+
+
 async def test_a_refusal_of_the_sender_goes_to_the_next_provider_and_charges_no_circuit(
     failover_settings: tuple[Settings, Engine], temporal_env: WorkflowEnvironment
 ) -> None:

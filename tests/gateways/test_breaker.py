@@ -1,4 +1,4 @@
-"""A provider's circuit: opened by a run of not-taken failures, one probe after the cooldown."""
+"""A provider's circuit: opened by a run of failed calls, one probe after the cooldown."""
 
 from gateways.breaker import CircuitBreaker, CircuitState
 
@@ -19,15 +19,15 @@ def opened() -> tuple[Clock, CircuitBreaker]:
     """A circuit that one failure opened, and its clock."""
     clock = Clock()
     circuit = breaker(clock, threshold=1)
-    circuit.not_taken()
+    circuit.failed()
     return clock, circuit
 
 
-def test_a_run_of_not_taken_failures_opens_it_for_the_cooldown() -> None:
+def test_a_run_of_failed_calls_opens_it_for_the_cooldown() -> None:
     clock = Clock()
     circuit = breaker(clock)
 
-    opened = [circuit.not_taken() for _ in range(3)]
+    opened = [circuit.failed() for _ in range(3)]
 
     assert opened == [False, False, True]
     assert not circuit.admit()
@@ -37,27 +37,16 @@ def test_a_run_of_not_taken_failures_opens_it_for_the_cooldown() -> None:
     assert not circuit.admits()
 
 
-def test_an_answer_resets_the_run_and_silence_counts_for_nothing() -> None:
+def test_an_answer_resets_the_run() -> None:
     circuit = breaker(Clock())
-    circuit.not_taken()
-    circuit.not_taken()
+    circuit.failed()
+    circuit.failed()
     circuit.answered()  # a refused recipient is an answer too
-    circuit.not_taken()
-    circuit.unanswered()
-    circuit.not_taken()
+    circuit.failed()
+    circuit.failed()
 
     assert circuit.admit()
     assert circuit.view().state is CircuitState.CLOSED
-
-
-def test_silence_does_not_reset_the_run_either() -> None:
-    circuit = breaker(Clock())
-    circuit.not_taken()
-    circuit.not_taken()
-    circuit.unanswered()
-
-    assert circuit.not_taken() is True  # the third of the run
-    assert circuit.view().state is CircuitState.OPEN
 
 
 def test_after_the_cooldown_one_probe_decides() -> None:
@@ -72,14 +61,13 @@ def test_after_the_cooldown_one_probe_decides() -> None:
     assert circuit.view().state is CircuitState.CLOSED
 
 
-def test_a_failed_or_silent_probe_opens_it_again() -> None:
+def test_a_failed_probe_opens_it_again() -> None:
     clock, circuit = opened()
-    for fails in (CircuitBreaker.not_taken, CircuitBreaker.unanswered):
-        clock.now += 30
-        assert circuit.admit()
-        assert fails(circuit) is True
-        assert not circuit.admit()
-        assert circuit.view().state is CircuitState.OPEN
+    clock.now += 30
+    assert circuit.admit()
+    assert circuit.failed() is True
+    assert not circuit.admit()
+    assert circuit.view().state is CircuitState.OPEN
 
 
 def test_a_probe_that_never_reports_back_does_not_keep_the_provider_skipped() -> None:
