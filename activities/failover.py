@@ -4,6 +4,7 @@ certainly did not take the message; after one that may have taken it, no other e
 import asyncio
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -172,8 +173,16 @@ class Failover:
                 raise
             except Exception as exc:
                 # A defect while the provider had the request: it may have taken the message.
-                log.exception("handover of %s via %s failed", attempt, route.name)
-                raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from exc
+                # Logged by its type and its frames: its text may quote the provider's words.
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error(
+                    "handover of %s via %s failed: %s\n%s",
+                    attempt,
+                    route.name,
+                    type(exc).__name__,
+                    frames,
+                )
+                raise HandoverAmbiguous(f"{route.name}: {type(exc).__name__}") from None
             finally:
                 metrics.observe_handover(route.name, outcome, time.perf_counter() - started)
                 span.set_attribute("notifications.outcome", outcome)

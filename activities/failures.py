@@ -12,7 +12,7 @@ def handover_error(
     defect is an outcome the service expects (a rate limit, a provider that did not take the
     message): benign, which the SDK logs without a warning and a traceback for each order."""
     expected = failure.kind is not FailureKind.UNEXPECTED
-    return ApplicationError(
+    error = ApplicationError(
         message or failure.reason,
         failure.details(),
         type=failure.kind,
@@ -21,3 +21,8 @@ def handover_error(
         if expected
         else ApplicationErrorCategory.UNSPECIFIED,
     )
+    # Raised where it is, it would carry the exceptions being handled as its causes, and their
+    # words (a provider's reply, which may quote the message) into Temporal's history, the
+    # codec's view of it, traces and logs. Its own message says what happened.
+    error.__suppress_context__ = True
+    return error

@@ -32,6 +32,8 @@ _CODE_LIKE = re.compile(rf"(?<![^\W_]){_WORD}")
 # no-break space as a space, `&nbsp;`, a dash, none).
 _CODE_RUN = re.compile(rf"(?<![^\W_]){_WORD}(?:[\s./\u00a0\u202f-]{_WORD})*")
 _MIN_CODE = 4
+# A code of letters alone is written in capitals (`KQXZPT`): a whole word of them, that long.
+_LETTERS = re.compile(rf"(?<![^\W_])[^\W\d_]{{{_MIN_CODE},}}+(?![^\W_])")
 
 
 def redact(payload: Payload) -> Payload:
@@ -83,13 +85,14 @@ def _hidden(payload: Payload, what: str) -> Payload:
 
 def without_message(text: str, message: list[str]) -> str:
     """`text` (a provider's words) without the message's texts, nor any code-like word of
-    them, should it quote them: redaction by field name cannot see them there. Where a code
-    hid behind HTML entities (a quote of an HTML body), the words come back with their
-    entities as characters."""
+    them (with a digit, or in capitals), should it quote them: redaction by field name cannot
+    see them there. Where a code hid behind HTML entities (a quote of an HTML body), the words
+    come back with their entities as characters."""
     for part in message:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
+    words |= {w for part in message for w in _LETTERS.findall(part) if w.isupper()}
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")

@@ -11,6 +11,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from temporalio.api.failure.v1 import Failure
+from temporalio.converter import DataConverter, DefaultFailureConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -180,6 +182,53 @@ async def test_a_refusal_quoting_an_html_emails_text_keeps_no_code(stack: Stack)
     assert refused.detail.startswith("550 5.7.1 Content rejected: ")
     assert "4829" not in refused.detail
     assert "48" not in refused.detail
+
+
+class Quoting:
+    """A gateway whose code fails on an answer that quotes the message back."""
+
+    deduplicates = False
+
+    async def send_sms(self, message: SmsSend) -> Receipt:
+        raise ValueError(f"unreadable answer: {{'held': {message.body!r}}}")
+
+
+@pytest.mark.parametrize("provider", ["smtp", "defective"])
+async def test_a_providers_words_quoting_the_code_reach_neither_temporal_nor_the_log(
+    stack: Stack, caplog: pytest.LogCaptureFixture, provider: str
+) -> None:
+    """An SMTP reply without a code that quotes the message, or a gateway's defect whose text
+    quotes it: the handover ends "may have been sent", and the failure Temporal keeps (with
+    every cause the SDK would add) and the log lines hold no word of the message."""
+    code = "482913"
+    fake = FakeSmtp()
+    async with httpx.AsyncClient() as http, fake.running("none", None) as port:
+        sms = SimulatorSms(http, stack.settings.simulator.url, 5.0)
+        gateways = one_each(sms, SmtpEmail(SmtpServer("127.0.0.1", port), 5.0))
+        order = replace(
+            email_input("garbled@example.no"),
+            email=EmailMessage(
+                "garbled@example.no", "noreply@example.no", "Code", f"Your code is {code}"
+            ),
+        )
+        if provider == "defective":
+            quoting = Route("quoting", Quoting(), CircuitBreaker("SMS", "quoting", 9, 1))
+            gateways = Gateways(sms=[quoting], email=gateways.email)
+            order = replace(
+                sms_input("+4791112222"),
+                sms=SmsMessage("+4791112222", "Altinn", f"Your code is {code}"),
+            )
+        with caplog.at_level(logging.INFO), pytest.raises(ApplicationError) as failed:
+            await ActivityEnvironment().run(HandoverActivities(gateways).hand_over, order)
+
+    assert failed.value.type == FailureKind.AMBIGUOUS
+    kept = Failure()
+    DefaultFailureConverter().to_failure(
+        failed.value, DataConverter.default.payload_converter, kept
+    )
+    assert code not in str(kept)
+    assert code not in caplog.text
+    assert caplog.records  # the handover was logged, without the words
 
 
 async def test_each_attempt_is_timed_by_provider_and_outcome(stack: Stack) -> None:

@@ -99,6 +99,14 @@ def test_a_providers_words_lose_the_message_and_every_code_in_it() -> None:
     assert said == "30007 filtered '[redacted: message]' ([redacted], [redacted], [redacted])"
 
 
+def test_a_code_of_capital_letters_is_found_and_other_words_are_kept() -> None:
+    message = ["Din kode: KQXZPT. Gyldig i 5 minutter.", "Koden ØÆÅQ fra ALTINN"]
+
+    said = without_message("550 spam: 'kode KQXZPT', ØÆÅQ; SPAM minutter Altinn", message)
+
+    assert said == "550 spam: 'kode [redacted]', [redacted]; SPAM minutter Altinn"
+
+
 def test_a_code_is_found_in_an_encoded_or_escaped_quote() -> None:
     message = ["Hello", "Your code 123456"]
     quotes = ["subject =?utf-8?q?Your_code_123456?=", 'body "Line\\n123456"', "x_123456_y"]

@@ -191,6 +191,9 @@ class FakeSmtp:
         if local == "filtered":
             # A content filter's refusal that quotes what a reader would see: the plain part.
             return f"550 5.7.1 Content rejected: {_plain_text(envelope.original_content)}"
+        if local == "garbled":
+            # A reply without a code (a proxy's words) that quotes the message all the same.
+            return f"Message held: {_plain_text(envelope.original_content)}"
         tls = server.transport.get_extra_info("sslcontext") is not None
         received = Received(
             str(envelope.mail_from),
