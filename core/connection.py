@@ -108,9 +108,20 @@ def connection_environment(profile: ClientConfigProfile) -> dict[str, str]:
     return env
 
 
-def connect_config(profile: ClientConfigProfile) -> ClientConnectConfig:
-    """The arguments of `Client.connect`, once every TLS file has been read and parsed."""
-    if profile.tls is not None and profile.tls.disabled is not True:
+def connect_config(
+    profile: ClientConfigProfile, *, production: bool = False
+) -> ClientConnectConfig:
+    """The arguments of `Client.connect`, once every TLS file has been read and parsed.
+
+    In production an API key goes over TLS only: it is sent with every call, beside the
+    workflow ids (which hold the tenants' keys) and the search attributes."""
+    plain = profile.tls is not None and profile.tls.disabled is True
+    if production and plain and profile.api_key:
+        raise ConnectionSettingsError(
+            "TEMPORAL_API_KEY with TEMPORAL_TLS=false: the key would cross the network in "
+            "clear with every call; in production an API key needs TLS"
+        )
+    if profile.tls is not None and not plain:
         _check_tls(profile.tls)
     return profile.to_client_connect_config()
 

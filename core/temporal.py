@@ -78,7 +78,7 @@ async def _connect(
     settings: Settings, connection: ClientConfigProfile, *, lazy: bool, runtime: Runtime | None
 ) -> Client:
     return await Client.connect(
-        **connect_config(connection),
+        **connect_config(connection, production=settings.environment == "production"),
         data_converter=data_converter(settings),
         lazy=lazy,
         interceptors=[TracingInterceptor()] if tracing_on() else [],

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.connection import is_connection_variable, load_connection
+from core.connection import ConnectionSettingsError, is_connection_variable, load_connection
 from core.temporal import TemporalConnectionError, connect_temporal
 from devstack import services
 from devstack.processes import ProcessGroup, Service, free_port
@@ -162,3 +162,24 @@ async def test_the_api_key_reaches_the_server_as_a_bearer_token(
         )
 
     assert counted.count >= 0
+
+
+async def test_in_production_an_api_key_over_a_plain_connection_stops_the_start(
+    stack: Stack,
+) -> None:
+    """The key is sent with every call: in clear, anyone on the path could take it. A local
+    server without TLS still takes it in development."""
+    plain = load_connection(
+        {
+            "TEMPORAL_ADDRESS": stack.connection.address or "",
+            "TEMPORAL_API_KEY": "a-key",
+            "TEMPORAL_TLS": "false",
+        }
+    )
+    production = stack.settings.model_copy(update={"environment": "production"})
+
+    client = await connect_temporal(stack.settings, plain)
+    with pytest.raises(ConnectionSettingsError, match="TEMPORAL_API_KEY"):
+        await connect_temporal(production, plain)
+
+    assert (await client.count_workflows()).count >= 0
