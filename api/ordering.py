@@ -22,6 +22,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -221,7 +222,8 @@ def _repeat_answered(exc: WorkflowUpdateFailedError) -> HandoverAnswer | None:
     cause = exc.cause
     if not isinstance(cause, ApplicationError) or cause.type != REPEAT_ANSWERED:
         return None
-    return HandoverAnswer(**cause.details[0])
+    # Read as the SDK reads a dataclass: a newer worker's added fields are left out.
+    return value_to_type(HandoverAnswer, cause.details[0])
 
 
 def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:

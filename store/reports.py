@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
+from temporalio.converter import value_to_type
 
-from domain.reports import DeliveryReport, MatchKey
+from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from store.engine import autocommitted
 from store.inserts import InsertIgnoring
@@ -193,8 +194,5 @@ def claim_held_reports(
 
 
 def _report(data: dict[str, Any]) -> DeliveryReport:
-    for stamp in ("received_at", "occurred_at"):
-        if data.get(stamp):
-            data[stamp] = datetime.fromisoformat(data[stamp])
-    data["matched_by"] = MatchKey(data["matched_by"])
-    return DeliveryReport(**data)
+    """Read as the SDK reads a dataclass: a newer API's added fields are left out."""
+    return value_to_type(DeliveryReport, data)

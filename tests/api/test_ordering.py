@@ -3,13 +3,17 @@ tells a caller that created the order from one that repeats it."""
 
 import asyncio
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.records import RecordActivities, TransitionInput
+from api.ordering import _repeat_answered
 from domain.ids import workflow_id
+from domain.orders import REPEAT_ANSWERED, HandoverAnswer
 from domain.reports import DeliveryReport
 from tests.support.answers import shipment_id
 from tests.support.bodies import sms_order
@@ -75,3 +79,12 @@ async def test_a_first_task_that_must_run_again_still_answers_201(
 
     assert response.status_code == 201, response.text
     assert shipment_id(response) == shipment.shipment_id
+
+
+def test_a_repeat_answered_by_a_newer_worker_is_read_without_its_added_fields() -> None:
+    """During a rolling upgrade, a worker whose answer has a field this API does not know."""
+    answer = HandoverAnswer(False, "order", "shipment", "fingerprint", "case-1")
+    newer = {**asdict(answer), "provider": "simulator"}
+    rejection = ApplicationError("a repeat", newer, type=REPEAT_ANSWERED, non_retryable=True)
+
+    assert _repeat_answered(WorkflowUpdateFailedError(rejection)) == answer

@@ -1,5 +1,6 @@
 """Held reports: claimed exactly once, by the inbox or by the workflow, whichever is first."""
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from domain.reports import DeliveryReport, MatchKey
 from store import reports
+from store.models import HeldReport
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -54,6 +56,22 @@ def test_the_workflow_takes_the_held_reports_whole_and_again_on_a_retry(
 
     assert taken == [first, second]
     assert retried == taken
+
+
+def test_a_report_held_by_a_newer_api_is_read_without_its_added_fields(
+    engine: Engine, refs: list[str]
+) -> None:
+    """During a rolling upgrade, a report held with a field this worker does not know."""
+    ref, shipment = refs[:2]
+    held = report(ref)
+    held_id = hold(engine, held)
+    with Session(engine) as session:
+        row = session.get(HeldReport, held_id)
+        assert row is not None
+        row.report = json.dumps({**json.loads(row.report), "carrier": "telenor"})
+        session.commit()
+
+    assert reports.claim_held_reports(engine, ref, shipment) == [held]
 
 
 def test_the_inbox_claim_and_the_workflow_claim_exclude_each_other(
