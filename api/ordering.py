@@ -223,7 +223,8 @@ def _repeat_answered(exc: WorkflowUpdateFailedError) -> HandoverAnswer | None:
     if not isinstance(cause, ApplicationError) or cause.type != REPEAT_ANSWERED:
         return None
     # Read as the SDK reads a dataclass: a newer worker's added fields are left out.
-    return value_to_type(HandoverAnswer, cause.details[0])
+    answer: HandoverAnswer = value_to_type(HandoverAnswer, cause.details[0])
+    return answer
 
 
 def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:

@@ -195,4 +195,5 @@ def claim_held_reports(
 
 def _report(data: dict[str, Any]) -> DeliveryReport:
     """Read as the SDK reads a dataclass: a newer API's added fields are left out."""
-    return value_to_type(DeliveryReport, data)
+    report: DeliveryReport = value_to_type(DeliveryReport, data)
+    return report
