@@ -125,7 +125,7 @@ class Failover:
         if route is None or not route.gateway.deduplicates:
             _ambiguous(attempt, f"an earlier execution stopped while asking {name}", route)
         try:
-            return route, await self._call(route, attempt, None)
+            return route, await self._call(route, attempt, seconds_until(attempt.deadline))
         except (GatewayUnavailable, *_UNANSWERED) as exc:
             _ambiguous(attempt, str(exc) or "no answer", route)
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -305,6 +306,31 @@ async def test_a_resumed_handover_to_a_deduplicating_gateway_asks_it_before_the_
     assert await submissions(stack, data.reference) == [2]
     assert fresh.value.type == FailureKind.DEADLINE_PASSED
     assert await submissions(stack, late.reference) == []
+
+
+async def test_a_resumed_handover_asks_again_only_until_the_deadline(stack: Stack) -> None:
+    """A repeat to a deduplicating gateway that hangs ends at the handover's deadline, not at
+    the gateway's own timeout: past the deadline the API has answered, and a send that ends
+    later is one after the caller's answer. (The bound only tells the deadline from the
+    gateway's 60 s.)"""
+    data = with_row(sms_input("+4799990013", 1.0), 1.0)  # the simulator keeps it silent
+    async with httpx.AsyncClient() as http:
+        patient = stack.settings.model_copy(update={"gateway_timeout_seconds": 60.0})
+        activities = HandoverActivities(
+            build_gateways(patient, http), records=RecordActivities(stack.engine)
+        )
+        with pytest.raises(ApplicationError) as first:
+            await ActivityEnvironment().run(activities.hand_over, data)
+        again = replace(data, deadline=datetime.now(UTC) + timedelta(seconds=1))
+        started = time.monotonic()
+        with pytest.raises(ApplicationError) as resumed:
+            await ActivityEnvironment().run(activities.hand_over, again)
+        took = time.monotonic() - started
+
+    assert first.value.type == resumed.value.type == FailureKind.AMBIGUOUS
+    assert took < 30
+    [submitted] = await submissions(stack, data.reference)
+    assert submitted >= 2
 
 
 def two_sms_providers(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gateways:
