@@ -34,7 +34,9 @@ router = APIRouter(
     prefix="/codec",
     tags=["Codec"],
     dependencies=[Depends(_authorized_for_this_namespace)],
-    responses=problem_responses(400, 401, 403, 404, 413, 415, 503),
+    responses=problem_responses(
+        400, 401, 403, 404, 413, 415, 503, described={404: "Another namespace than this codec's."}
+    ),
 )
 
 

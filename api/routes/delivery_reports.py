@@ -24,7 +24,7 @@ class ReportsReceived(ApiModel):
 @router.post(
     "/{provider}",
     response_model=ReportsReceived,
-    responses=problem_responses(400, 401, 404, 413, 503),
+    responses=problem_responses(400, 401, 404, 413, 503, described={404: "No such provider."}),
 )
 async def receive_reports(
     provider: Provider, request: Request, inbox: InboxDep

@@ -22,7 +22,7 @@ _DESCRIPTIONS = {
     400: "The request is invalid; `errors` lists each field.",
     401: "No valid bearer token (or, for reports, no valid signature).",
     403: "The token lacks the scope or the org claim.",
-    404: "NOT-00003: no such shipment for this caller (or no such provider).",
+    404: "NOT-00003: no such shipment for this caller.",
     413: "The request body is larger than `MAX_REQUEST_BYTES` (1 MiB).",
     415: "The body is not JSON.",
     409: "The request conflicts with the resource's state; `detail` says how.",
