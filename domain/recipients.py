@@ -42,13 +42,15 @@ def mail_domain(address: str) -> str:
 
 
 def _mailbox(address: str) -> str:
-    """The whole address lower-cased. Domains ignore case (RFC 5321 2.4). A host may in theory
-    tell local parts apart by case, but the mail services in use do not, so a caller could
-    otherwise multiply the limit by writing one mailbox in different cases; the rare host that
-    does would only have its case variants share one limit. The message still goes to the
-    address as given."""
+    """The whole address lower-cased, without a `+tag`. Domains ignore case (RFC 5321 2.4). A
+    host may in theory tell local parts apart by case, but the mail services in use do not,
+    and Gmail, Outlook, iCloud and Fastmail deliver `kari+1@` to `kari@` (RFC 5233's
+    subaddress): a caller could otherwise multiply the limit by writing one mailbox in
+    different cases or tags; the rare host that tells them apart would only have them share
+    one limit. The message still goes to the address as given."""
     local = address.lower().rpartition("@")[0]
-    return f"{local}@{mail_domain(address)}"
+    mailbox, tagged, _ = local.partition("+")
+    return f"{mailbox if tagged and mailbox else local}@{mail_domain(address)}"
 
 
 def _unicode_domain(domain: str) -> str:

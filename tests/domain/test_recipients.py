@@ -70,6 +70,15 @@ def test_a_national_domain_and_its_ascii_form_are_one_key(written: str) -> None:
     assert recipient_key(Channel.EMAIL, written) == "kari@bølgen.no"
 
 
+@pytest.mark.parametrize("written", ["kari+1@example.no", "Kari+login+2@example.no"])
+def test_a_subaddress_is_its_mailbox(written: str) -> None:
+    assert recipient_key(Channel.EMAIL, written) == "kari@example.no"
+
+
+def test_a_local_part_that_starts_with_a_plus_is_kept_whole() -> None:
+    assert recipient_key(Channel.EMAIL, "+kari@example.no") == "+kari@example.no"
+
+
 def test_the_local_part_keeps_its_national_letters() -> None:
     assert recipient_key(Channel.EMAIL, "ÆRLIG.Øen@example.no") == "ærlig.øen@example.no"
 
