@@ -35,6 +35,7 @@ _tracer = trace.get_tracer(__name__)
 
 G = TypeVar("G", SmsGateway, EmailGateway)
 PAST_DEADLINE_WRITE_SECONDS = 1.0
+CIRCUIT_REPORT = timedelta(seconds=1)
 # What leaves a call without an answer, after the request may have reached the provider.
 _UNANSWERED = (HandoverAmbiguous, TimeoutError)
 
@@ -214,8 +215,11 @@ class Failover:
         log.warning("circuit of %s for %s: %s", view.provider, view.channel, view.state)
         if self._records is None:
             return
+        # Readiness's view only: it holds no handover for longer, whatever holds the store.
+        by = datetime.now(UTC) + CIRCUIT_REPORT
         try:
-            await asyncio.to_thread(self._records.report_circuit, self._worker, view)
+            async with asyncio.timeout(CIRCUIT_REPORT.total_seconds()):
+                await asyncio.to_thread(self._records.report_circuit, self._worker, view, by)
         except Exception:
             log.warning("circuit of %s not reported to the store", view.provider, exc_info=True)
 

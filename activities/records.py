@@ -155,8 +155,9 @@ class RecordActivities:
         )
         return provider
 
-    def report_circuit(self, worker: str, view: CircuitView) -> None:
-        """A change of a provider's circuit in this worker, for the API's readiness."""
+    def report_circuit(self, worker: str, view: CircuitView, by: datetime) -> None:
+        """A change of a provider's circuit in this worker, for the API's readiness; ended by
+        `by` or not written (a later one would overwrite a newer change)."""
         now = datetime.now(UTC)
         circuit = ProviderCircuit(
             worker=worker,
@@ -169,7 +170,7 @@ class RecordActivities:
             else None,
             changed_at=now,
         )
-        committed(self._engine, circuits.report_circuit, circuit)
+        committed_within(self._engine, by, circuits.report_circuit, circuit)
 
     @activity.defn
     def record_transition(self, data: TransitionInput) -> TransitionResult:

@@ -23,7 +23,7 @@ from devstack.processes import free_port
 from domain.failures import FailureKind
 from domain.orders import Channel, ContentType, EmailMessage, SmsMessage
 from gateways.base import EmailGateway, GatewayUnavailable, Receipt, SmsGateway, SmsSend
-from gateways.breaker import CircuitBreaker
+from gateways.breaker import CircuitBreaker, CircuitState
 from gateways.registry import Gateways, Route, build_gateways
 from gateways.simulator import SimulatorSms
 from gateways.smtp import SmtpEmail, SmtpServer
@@ -523,6 +523,27 @@ async def test_a_defect_after_the_request_left_is_never_followed_by_another_prov
 
     assert failure.value.type == FailureKind.AMBIGUOUS
     assert asked(f"up-{tag}") == 0
+
+
+async def test_a_circuit_change_the_store_cannot_take_holds_no_handover(stack: Stack) -> None:
+    """The first provider's failure opens its circuit, whose change goes to the store for
+    readiness; another writer holds the store: the next provider is asked all the same,
+    within the handover's deadline."""
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient() as http:
+        gateways = two_sms_providers(http, stack, tag)
+        down = gateways.sms[0]
+        opening = Route(down.name, down.gateway, CircuitBreaker("SMS", down.name, 1, 30))
+        gateways = Gateways(sms=[opening, gateways.sms[1]], email=gateways.email)
+        activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
+        with shipments_locked(stack.engine, table="provider_circuit"):
+            result = await ActivityEnvironment().run(
+                activities.hand_over, sms_input("+4791112222", 3.0)
+            )
+
+    assert result.status == "SMS_Accepted"
+    assert result.provider == f"up-{tag}"
+    assert opening.breaker.view().state is CircuitState.OPEN
 
 
 class ResumedElsewhere:

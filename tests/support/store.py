@@ -106,9 +106,12 @@ def released_after(seconds: float, holder: Holder) -> Iterator[None]:
 
 
 @contextmanager
-def shipments_locked(engine: Engine, seconds: float | None = None) -> Iterator[None]:
-    """Another writer holds the shipment table, as a long transaction would: for `seconds`,
-    or (None) until the block ends. No order's row reaches the store meanwhile."""
+def shipments_locked(
+    engine: Engine, seconds: float | None = None, table: str = "shipment"
+) -> Iterator[None]:
+    """Another writer holds the shipment table (or `table`; on SQLite, the whole store), as a
+    long transaction would: for `seconds`, or (None) until the block ends. No order's row
+    reaches the store meanwhile."""
     url = engine.url
     holder: Holder
     if url.get_backend_name() == "sqlite":
@@ -117,7 +120,7 @@ def shipments_locked(engine: Engine, seconds: float | None = None) -> Iterator[N
         holder = lite
     else:
         connection = engine.connect()
-        connection.exec_driver_sql("LOCK TABLE shipment IN EXCLUSIVE MODE")
+        connection.exec_driver_sql(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         holder = connection
     if seconds is not None:
         with released_after(seconds, holder):
