@@ -2,6 +2,7 @@
 the routes' parser would quietly accept but we refuse (duplicate keys, NaN, deep nesting)."""
 
 import json
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -141,8 +142,13 @@ def _json_problem(body: bytes) -> Problem | None:
         return _bad_json(f"{exc} is not JSON (RFC 8259 has no NaN or Infinity).")
     except RecursionError:
         return _bad_json(f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
-    except ValueError:
+    except json.JSONDecodeError:
         return None
+    except UnicodeDecodeError:
+        return _bad_json("The body is not UTF-8 (RFC 8259 8.1).")
+    except ValueError:
+        # The one other: an integer longer than Python converts (sys.get_int_max_str_digits).
+        return _bad_json(f"A number has more than {sys.get_int_max_str_digits()} digits.")
     if _depth(parsed) > MAX_JSON_DEPTH:
         return _bad_json(f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
     return None

@@ -4,6 +4,7 @@ parameters, odd tokens, odd delivery reports."""
 
 import base64
 import json
+import sys
 import time
 from typing import Any
 
@@ -142,7 +143,18 @@ async def test_json_with_parameters_and_suffix_types_is_accepted(
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe{}", b'{"idempotencyId": "\xc3\x28"}'])
 async def test_invalid_utf8_is_400(stack: Stack, tenant: Tenant, raw: bytes) -> None:
-    assert_problem(await post_raw(stack, tenant, SMS, raw), 400)
+    problem = assert_problem(await post_raw(stack, tenant, SMS, raw), 400)
+    assert problem["errors"]["$"], problem
+
+
+async def test_a_number_longer_than_can_be_read_is_400_saying_so(
+    stack: Stack, tenant: Tenant
+) -> None:
+    raw = json.dumps(sms_order())[:-1] + f', "extra": {"9" * 5000}}}'
+    problem = assert_problem(await post_raw(stack, tenant, SMS, raw.encode()), 400)
+    assert problem["errors"]["$"] == [
+        f"A number has more than {sys.get_int_max_str_digits()} digits."
+    ]
 
 
 @pytest.mark.parametrize(("route", "field"), EVERY_FIELD)
