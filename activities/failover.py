@@ -35,7 +35,7 @@ _tracer = trace.get_tracer(__name__)
 
 G = TypeVar("G", SmsGateway, EmailGateway)
 PAST_DEADLINE_WRITE_SECONDS = 1.0
-CIRCUIT_REPORT = timedelta(seconds=1)
+CIRCUIT_REPORT_SECONDS = 1.0
 # What leaves a call without an answer, after the request may have reached the provider.
 _UNANSWERED = (HandoverAmbiguous, TimeoutError)
 
@@ -96,9 +96,12 @@ class Failover:
                 failures.append(f"{route.name}: {exc}")
                 continue
             except _UNANSWERED as exc:
-                # No other provider for this message. A failed answer (a 5xx) or none counts
-                # against the circuit all the same, so an outage of them sends the next orders on.
-                await self._verdict(route, route.breaker.failed())
+                # No other provider for this message. A failed answer (a 5xx), or none within
+                # the gateway's own timeout, counts against the circuit all the same, so an
+                # outage of them sends the next orders on. A call the handover's deadline cut
+                # short (TimeoutError: a late start, a slow provider before it) says nothing.
+                if isinstance(exc, HandoverAmbiguous):
+                    await self._verdict(route, route.breaker.failed())
                 return await self._settle(attempt, route, str(exc) or "no answer by the deadline")
             await self._verdict(route, route.breaker.answered())
             if receipt.elsewhere:
@@ -216,9 +219,9 @@ class Failover:
         if self._records is None:
             return
         # Readiness's view only: it holds no handover for longer, whatever holds the store.
-        by = datetime.now(UTC) + CIRCUIT_REPORT
+        by = datetime.now(UTC) + timedelta(seconds=CIRCUIT_REPORT_SECONDS)
         try:
-            async with asyncio.timeout(CIRCUIT_REPORT.total_seconds()):
+            async with asyncio.timeout(CIRCUIT_REPORT_SECONDS):
                 await asyncio.to_thread(self._records.report_circuit, self._worker, view, by)
         except Exception:
             log.warning("circuit of %s not reported to the store", view.provider, exc_info=True)

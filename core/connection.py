@@ -116,10 +116,12 @@ def connect_config(
     In production an API key goes over TLS only: it is sent with every call, beside the
     workflow ids (which hold the tenants' keys) and the search attributes."""
     plain = profile.tls is not None and profile.tls.disabled is True
-    if production and plain and profile.api_key:
+    bearer = any(name.lower() == "authorization" for name in profile.grpc_meta)
+    if production and plain and (profile.api_key or bearer):
+        named = "TEMPORAL_API_KEY" if profile.api_key else f"{META_PREFIX}AUTHORIZATION"
         raise ConnectionSettingsError(
-            "TEMPORAL_API_KEY with TEMPORAL_TLS=false: the key would cross the network in "
-            "clear with every call; in production an API key needs TLS"
+            f"{named} with TEMPORAL_TLS=false: the credential would cross the network in "
+            "clear with every call; in production it needs TLS"
         )
     if profile.tls is not None and not plain:
         _check_tls(profile.tls)

@@ -92,10 +92,12 @@ def without_message(text: str, message: list[str]) -> str:
         if part.strip():
             text = text.replace(part, "[redacted: message]")
     words = {w for part in message for w in _CODE_LIKE.findall(part) if len(w) >= _MIN_CODE}
-    words |= {w for part in message for w in _LETTERS.findall(part) if w.isupper()}
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")
+    # Capitals only between non-letters: a word like `SPAM` is also part of `SPAMHAUS`.
+    for word in {w for part in message for w in _LETTERS.findall(part) if w.isupper()}:
+        text = re.sub(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", "[redacted]", text)
     unescaped = html.unescape(text)
     redacted = _without_respaced_codes(unescaped, message)
     return redacted if redacted != unescaped else text  # unchanged words keep their entities

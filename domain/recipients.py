@@ -16,7 +16,7 @@ _DOMAIN = re.compile(rf"(?:{_LABEL}\.){{1,9}}[A-Za-z]{{2,14}}|[0-9]{{1,3}}(?:\.[
 
 def recipient_key(channel: str, destination: str) -> str:
     """`+47 912 34 567`, `0047-91234567` and `+4791234567` are one handset, as the gateways
-    send all three to it; `Kari@Example.NO` and `kari@example.no` are one mailbox."""
+    send all three to it; `Kari+1@Example.NO` and `kari@example.no` are one mailbox."""
     if channel == Channel.SMS:
         return e164(destination)
     return _mailbox(destination)

@@ -9,7 +9,8 @@ PostgreSQL the order path runs the same queries inside one server-side call
 (`shipment_inserted`, migrations 0010 and 0011); `first_refusal` is SQLite's.
 
 The recipient limit counts by `recipient_key`, the handset or mailbox the destination reaches:
-the same number written with `00` or separators, or an address in other cases, is one recipient.
+the same number written with `00` or separators, or an address in other cases or with a
+`+tag`, is one recipient.
 """
 
 from collections.abc import Mapping

@@ -333,6 +333,32 @@ async def test_a_resumed_handover_asks_again_only_until_the_deadline(stack: Stac
     assert submitted >= 2
 
 
+@pytest.mark.parametrize(
+    ("gateway_timeout", "deadline", "state"),
+    [(0.3, 2.0, CircuitState.OPEN), (60.0, 1.0, CircuitState.CLOSED)],
+    ids=["silent-past-its-timeout", "cut-short-by-the-deadline"],
+)
+async def test_only_silence_within_the_gateways_own_timeout_counts_against_its_circuit(
+    stack: Stack, gateway_timeout: float, deadline: float, state: CircuitState
+) -> None:
+    """A provider given its whole timeout without answering has failed; one the handover's
+    deadline cut shorter (a late start) has not shown anything. Threshold 1."""
+    async with httpx.AsyncClient() as http:
+        simulator = SimulatorSms(http, stack.settings.simulator.url, gateway_timeout)
+        route = Route("silent", simulator, CircuitBreaker("SMS", "silent", 1, 30))
+        email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
+        gateways = Gateways(
+            sms=[route], email=[Route("m", email, CircuitBreaker("Email", "m", 9, 1))]
+        )
+        with pytest.raises(ApplicationError) as failed:
+            await ActivityEnvironment().run(
+                HandoverActivities(gateways).hand_over, sms_input("+4799990013", deadline)
+            )
+
+    assert failed.value.type == FailureKind.AMBIGUOUS
+    assert route.breaker.view().state is state
+
+
 def two_sms_providers(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gateways:
     """`down-…` refuses connections; `up-…` is the simulator. Names unique to the test, so the
     metrics tell which one was asked."""

@@ -164,22 +164,22 @@ async def test_the_api_key_reaches_the_server_as_a_bearer_token(
     assert counted.count >= 0
 
 
-async def test_in_production_an_api_key_over_a_plain_connection_stops_the_start(
-    stack: Stack,
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("TEMPORAL_API_KEY", "a-key"), ("TEMPORAL_GRPC_META_AUTHORIZATION", "Bearer a-token")],
+)
+async def test_in_production_a_credential_over_a_plain_connection_stops_the_start(
+    stack: Stack, name: str, value: str
 ) -> None:
-    """The key is sent with every call: in clear, anyone on the path could take it. A local
-    server without TLS still takes it in development."""
+    """The credential is sent with every call: in clear, anyone on the path could take it. A
+    local server without TLS still takes it in development."""
     plain = load_connection(
-        {
-            "TEMPORAL_ADDRESS": stack.connection.address or "",
-            "TEMPORAL_API_KEY": "a-key",
-            "TEMPORAL_TLS": "false",
-        }
+        {"TEMPORAL_ADDRESS": stack.connection.address or "", name: value, "TEMPORAL_TLS": "false"}
     )
     production = stack.settings.model_copy(update={"environment": "production"})
 
     client = await connect_temporal(stack.settings, plain)
-    with pytest.raises(ConnectionSettingsError, match="TEMPORAL_API_KEY"):
+    with pytest.raises(ConnectionSettingsError, match=name):
         await connect_temporal(production, plain)
 
     assert (await client.count_workflows()).count >= 0
