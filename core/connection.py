@@ -113,8 +113,9 @@ def connect_config(
 ) -> ClientConnectConfig:
     """The arguments of `Client.connect`, once every TLS file has been read and parsed.
 
-    In production an API key goes over TLS only: it is sent with every call, beside the
-    workflow ids (which hold the tenants' keys) and the search attributes."""
+    In production a credential (an API key, a bearer token in gRPC metadata) goes over TLS
+    only: it is sent with every call, beside the workflow ids (which hold the tenants' keys)
+    and the search attributes."""
     plain = profile.tls is not None and profile.tls.disabled is True
     bearer = any(name.lower() == "authorization" for name in profile.grpc_meta)
     if production and plain and (profile.api_key or bearer):
