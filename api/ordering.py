@@ -114,9 +114,9 @@ class OrderService:
                 f"The handover did not complete within its deadline. {_SAME_KEY}"
             ) from exc
         except (RPCError, RuntimeError) as exc:
-            refused = await self._update_refused(org, content.idempotency_id, shipment_id, exc)
+            # A lazy client that cannot connect raises RuntimeError rather than RPCError.
+            refused = await self._answered_by_row(org, content.idempotency_id, shipment_id, exc)
             if refused is None:
-                # A lazy client that cannot connect raises RuntimeError rather than RPCError.
                 log.warning("Temporal did not take the order: %s", type(exc).__name__)
                 raise unavailable(
                     f"The order could not reach the workflow engine. {_SAME_KEY}"
@@ -172,16 +172,20 @@ class OrderService:
             raise unavailable("The order's record is not available.")
         return _from_row(row, shipment_id)
 
-    async def _update_refused(
+    async def _answered_by_row(
         self, org: str, idempotency_id: str, shipment_id: str, exc: Exception
     ) -> HandoverAnswer | None:
-        """The engine refused the update (FAILED_PRECONDITION) though the run may have decided
-        the handover: past the updates it takes per run (`history.maxTotalUpdates`, 2 000;
-        every repeat is one), or when the task that answered was refused (a report came in
-        while the run completed in its first task) and the run went on without the update.
+        """The engine did not take the update, though a run may have decided the handover:
+        - it refused it (FAILED_PRECONDITION): past the updates it takes per run
+          (`history.maxTotalUpdates`, 2 000; every repeat is one), or when the task that
+          answered was refused (a report came in while the run completed in its first task)
+          and the run went on without the update;
+        - it cannot be reached (UNAVAILABLE; a lazy client that cannot connect raises
+          RuntimeError): a repeat of an order decided before is still answered.
         The row then answers, if the handover is decided; one still sending (or unconfirmed)
         is no answer: None."""
-        if not isinstance(exc, RPCError) or exc.status != RPCStatusCode.FAILED_PRECONDITION:
+        status = exc.status if isinstance(exc, RPCError) else RPCStatusCode.UNAVAILABLE
+        if status not in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE):
             return None
         row = await run_in_threadpool(self._find, org, idempotency_id)
         if row is None or row.status in _UNDECIDED:

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from activities.records import RecordActivities, TransitionInput
 from api.ordering import _repeat_answered
+from devstack.scratch import scratch_connection
 from domain.ids import workflow_id
 from domain.orders import REPEAT_ANSWERED, HandoverAnswer
 from domain.reports import DeliveryReport
@@ -88,3 +89,22 @@ def test_a_repeat_answered_by_a_newer_worker_is_read_without_its_added_fields() 
     rejection = ApplicationError("a repeat", newer, type=REPEAT_ANSWERED, non_retryable=True)
 
     assert _repeat_answered(WorkflowUpdateFailedError(rejection)) == answer
+
+
+async def test_while_the_engine_is_unreachable_the_row_answers_a_repeat_of_a_decided_order(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """The handover was decided before: its row answers the repeat, as the engine would. A
+    new key has no row, and nothing can take it: 503."""
+    order = sms_order()
+    placed = await stack.api.post(SMS, json=order, headers=tenant.headers)
+    assert placed.status_code == 201, placed.text
+
+    async with api_for(stack.settings, scratch_connection()) as cut_off:
+        repeated = await cut_off.post(SMS, json=order, headers=tenant.headers)
+        new = await cut_off.post(SMS, json=sms_order(), headers=tenant.headers)
+
+    assert repeated.status_code == 200, repeated.text
+    assert shipment_id(repeated) == shipment_id(placed)
+    assert repeated.json() == placed.json()
+    assert new.status_code == 503
