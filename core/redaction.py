@@ -95,9 +95,10 @@ def without_message(text: str, message: list[str]) -> str:
     # Found anywhere, not only as a whole word: a quote may be encoded or escaped around it.
     for word in sorted(words, key=len, reverse=True):
         text = text.replace(word, "[redacted]")
-    # Capitals only between non-letters: a word like `SPAM` is also part of `SPAMHAUS`.
-    for word in {w for part in message for w in _LETTERS.findall(part) if w.isupper()}:
-        text = re.sub(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", "[redacted]", text)
+    # Capitals only as whole words, found as in the message: `SPAM` is also part of `SPAMHAUS`.
+    capitals = {w for part in message for w in _LETTERS.findall(part) if w.isupper()}
+    if capitals:
+        text = _LETTERS.sub(lambda m: "[redacted]" if m[0] in capitals else m[0], text)
     unescaped = html.unescape(text)
     redacted = _without_respaced_codes(unescaped, message)
     return redacted if redacted != unescaped else text  # unchanged words keep their entities

@@ -23,7 +23,7 @@ _NOT_A_NAME = (
     "The URL's host is not a valid host name: labels of 1 to 63 letters, digits, hyphens or"
     f" underscores, joined by single dots, at most {_MAX_NAME_LENGTH} characters in all."
 )
-RESOLVE_SECONDS = 5.0  # the longest wait for a lookup
+_RESOLVE_SECONDS = 5.0  # the longest wait for a lookup
 # Threads of their own: a name whose servers never answer holds its thread for the resolver's
 # own timeouts (glibc: 5 s, twice, per search domain) after the wait here has ended. In the
 # event loop's default threads it would hold up the store writes of every order of the worker.
@@ -132,11 +132,11 @@ def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
 def lookup_within(attempt_seconds: float) -> float:
     """How long a delivery attempt waits for its lookup: the attempt's time bounds the lookup
     and the request each (domain.webhooks.attempt_budget)."""
-    return min(RESOLVE_SECONDS, attempt_seconds)
+    return min(_RESOLVE_SECONDS, attempt_seconds)
 
 
 async def resolve(
-    url: str, *, https_only: bool, allow_private: bool, within: float = RESOLVE_SECONDS
+    url: str, *, https_only: bool, allow_private: bool, within: float = _RESOLVE_SECONDS
 ) -> Target:
     """Check the URL and resolve its host, waiting `within` seconds at most; every address it
     resolves to must be allowed."""
