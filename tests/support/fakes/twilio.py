@@ -51,7 +51,6 @@ class FakeTwilio:
     # Every authenticated request, also one that hangs and so creates nothing it can answer.
     asked: int = 0
     refused_credentials: int = 0
-    edge_failing: bool = False  # every message created, and then answered 502 by its edge
     # Every sender refused with this error code (21606: not a number of the account).
     refused_from: int | None = None
     callbacks: list[httpx.Response] = field(default_factory=list)
@@ -86,7 +85,7 @@ class FakeTwilio:
         if to == HANG:
             await asyncio.sleep(3600)
         self.created.append(form)
-        if to == EDGE_FAILURE or self.edge_failing:
+        if to == EDGE_FAILURE:
             return JSONResponse({"message": "Bad Gateway"}, status_code=502)
         message = self._message(form)
         if to != SILENT and form.get("StatusCallback"):
