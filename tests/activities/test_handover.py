@@ -4,6 +4,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +45,14 @@ def one_each(sms: SmsGateway, email: EmailGateway, name: str = "simulator") -> G
     return Gateways(
         sms=[Route(name, sms, CircuitBreaker(Channel.SMS, name, 1_000_000, 30))],
         email=[Route(name, email, CircuitBreaker(Channel.EMAIL, name, 1_000_000, 30))],
+    )
+
+
+def sms_only(*routes: Route[SmsGateway]) -> Gateways:
+    """These SMS providers, and an email provider no test of them asks (nothing listens)."""
+    email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
+    return Gateways(
+        sms=list(routes), email=[Route("mail", email, CircuitBreaker("Email", "m", 9, 1))]
     )
 
 
@@ -185,15 +194,6 @@ async def test_a_refusal_quoting_an_html_emails_text_keeps_no_code(stack: Stack)
     assert "48" not in refused.detail
 
 
-class Quoting:
-    """A gateway whose code fails on an answer that quotes the message back."""
-
-    deduplicates = False
-
-    async def send_sms(self, message: SmsSend) -> Receipt:
-        raise ValueError(f"unreadable answer: {{'held': {message.body!r}}}")
-
-
 @pytest.mark.parametrize("provider", ["smtp", "defective"])
 async def test_a_providers_words_quoting_the_code_reach_neither_temporal_nor_the_log(
     stack: Stack, caplog: pytest.LogCaptureFixture, provider: str
@@ -202,23 +202,21 @@ async def test_a_providers_words_quoting_the_code_reach_neither_temporal_nor_the
     quotes it: the handover ends "may have been sent", and the failure Temporal keeps (with
     every cause the SDK would add) and the log lines hold no word of the message."""
     code = "482913"
-    fake = FakeSmtp()
-    async with httpx.AsyncClient() as http, fake.running("none", None) as port:
-        sms = SimulatorSms(http, stack.settings.simulator.url, 5.0)
-        gateways = one_each(sms, SmtpEmail(SmtpServer("127.0.0.1", port), 5.0))
-        order = replace(
-            email_input("garbled@example.no"),
-            email=EmailMessage(
+    async with contextlib.AsyncExitStack() as running:
+        if provider == "smtp":
+            port = await running.enter_async_context(FakeSmtp().running("none", None))
+            http = await running.enter_async_context(httpx.AsyncClient())
+            sms = SimulatorSms(http, stack.settings.simulator.url, 5.0)
+            gateways = one_each(sms, SmtpEmail(SmtpServer("127.0.0.1", port), 5.0))
+            body = EmailMessage(
                 "garbled@example.no", "noreply@example.no", "Code", f"Your code is {code}"
-            ),
-        )
-        if provider == "defective":
-            quoting = Route("quoting", Quoting(), CircuitBreaker("SMS", "quoting", 9, 1))
-            gateways = Gateways(sms=[quoting], email=gateways.email)
-            order = replace(
-                sms_input("+4791112222"),
-                sms=SmsMessage("+4791112222", "Altinn", f"Your code is {code}"),
             )
+            order = replace(email_input(body.address), email=body)
+        else:
+            quoting = Defective(lambda m: ValueError(f"unreadable answer: {{'held': {m.body!r}}}"))
+            gateways = sms_only(Route("quoting", quoting, CircuitBreaker("SMS", "quoting", 9, 1)))
+            sms_body = SmsMessage("+4791112222", "Altinn", f"Your code is {code}")
+            order = replace(sms_input(sms_body.phone_number), sms=sms_body)
         with caplog.at_level(logging.INFO), pytest.raises(ApplicationError) as failed:
             await ActivityEnvironment().run(HandoverActivities(gateways).hand_over, order)
 
@@ -347,13 +345,9 @@ async def test_only_silence_within_the_gateways_own_timeout_counts_against_its_c
     async with httpx.AsyncClient() as http:
         simulator = SimulatorSms(http, stack.settings.simulator.url, gateway_timeout)
         route = Route("silent", simulator, CircuitBreaker("SMS", "silent", 1, 30))
-        email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
-        gateways = Gateways(
-            sms=[route], email=[Route("m", email, CircuitBreaker("Email", "m", 9, 1))]
-        )
         with pytest.raises(ApplicationError) as failed:
             await ActivityEnvironment().run(
-                HandoverActivities(gateways).hand_over, sms_input("+4799990013", deadline)
+                HandoverActivities(sms_only(route)).hand_over, sms_input("+4799990013", deadline)
             )
 
     assert failed.value.type == FailureKind.AMBIGUOUS
@@ -365,12 +359,10 @@ def two_sms_providers(http: httpx.AsyncClient, stack: Stack, tag: str) -> Gatewa
     metrics tell which one was asked."""
     nobody = f"http://127.0.0.1:{free_port()}"
     up = SimulatorSms(http, stack.settings.simulator.url, 2.0)
-    routes = [
+    return sms_only(
         Route(f"down-{tag}", SimulatorSms(http, nobody, 2.0), CircuitBreaker("SMS", "d", 99, 30)),
         Route(f"up-{tag}", up, CircuitBreaker("SMS", "u", 99, 30)),
-    ]
-    email = SmtpEmail(SmtpServer("127.0.0.1", free_port()), 2.0)
-    return Gateways(sms=routes, email=[Route("mail", email, CircuitBreaker("Email", "m", 9, 1))])
+    )
 
 
 def asked(provider: str) -> float:
@@ -431,7 +423,7 @@ def with_a_plain_provider(http: httpx.AsyncClient, stack: Stack, tag: str) -> Ga
     plain = Route(
         f"twilio-{tag}", NoRepeats(gateways.sms[1].gateway), CircuitBreaker("SMS", "t", 9, 1)
     )
-    return Gateways(sms=[*gateways.sms, plain], email=gateways.email)
+    return sms_only(*gateways.sms, plain)
 
 
 def at_attempt(attempt: int) -> ActivityEnvironment:
@@ -501,7 +493,7 @@ async def test_an_attempt_no_provider_took_leaves_none_named_and_the_next_starts
     async with httpx.AsyncClient() as http:
         records = RecordActivities(stack.engine)
         both = two_sms_providers(http, stack, tag)
-        only_down = Gateways(sms=both.sms[:1], email=both.email)
+        only_down = sms_only(both.sms[0])
         with pytest.raises(ApplicationError) as failure:
             await at_attempt(1).run(HandoverActivities(only_down, records).hand_over, data)
         unnamed = row_provider(stack, data.shipment.shipment_id)
@@ -527,12 +519,16 @@ class NoRepeats:
 
 
 class Defective:
-    """A gateway whose code fails after the request left (a 201 it cannot read, say)."""
+    """A gateway whose code fails after the request left (a 201 it cannot read, say), with
+    the error `error` makes of the message."""
 
     deduplicates = False
 
+    def __init__(self, error: Callable[[SmsSend], Exception] = lambda _: KeyError("messageId")):
+        self._error = error
+
     async def send_sms(self, message: SmsSend) -> Receipt:
-        raise KeyError("messageId")
+        raise self._error(message)
 
 
 async def test_a_defect_after_the_request_left_is_never_followed_by_another_provider(
@@ -540,9 +536,8 @@ async def test_a_defect_after_the_request_left_is_never_followed_by_another_prov
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient() as http:
-        gateways = two_sms_providers(http, stack, tag)
         broken = Route(f"broken-{tag}", Defective(), CircuitBreaker("SMS", "b", 9, 1))
-        gateways = Gateways(sms=[broken, gateways.sms[1]], email=gateways.email)
+        gateways = sms_only(broken, two_sms_providers(http, stack, tag).sms[1])
         with pytest.raises(ApplicationError) as failure:
             await ActivityEnvironment().run(
                 HandoverActivities(gateways).hand_over, sms_input("+4791112222")
@@ -558,10 +553,9 @@ async def test_a_circuit_change_the_store_cannot_take_holds_no_handover(stack: S
     within the handover's deadline."""
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient() as http:
-        gateways = two_sms_providers(http, stack, tag)
-        down = gateways.sms[0]
+        down, up = two_sms_providers(http, stack, tag).sms
         opening = Route(down.name, down.gateway, CircuitBreaker("SMS", down.name, 1, 30))
-        gateways = Gateways(sms=[opening, gateways.sms[1]], email=gateways.email)
+        gateways = sms_only(opening, up)
         activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
         with shipments_locked(stack.engine, table="provider_circuit"):
             result = await ActivityEnvironment().run(
@@ -599,8 +593,7 @@ async def test_an_execution_resumed_elsewhere_meanwhile_fails_over_to_no_one(
     async with httpx.AsyncClient() as http:
         up = two_sms_providers(http, stack, tag).sms[1]
         first = ResumedElsewhere(records, data.shipment.shipment_id)
-        routes = [Route(f"first-{tag}", first, CircuitBreaker("SMS", "f", 99, 30)), up]
-        gateways = Gateways(sms=routes, email=two_sms_providers(http, stack, tag).email)
+        gateways = sms_only(Route(f"first-{tag}", first, CircuitBreaker("SMS", "f", 99, 30)), up)
         with pytest.raises(ApplicationError) as fenced:
             await ActivityEnvironment().run(HandoverActivities(gateways, records).hand_over, data)
 
