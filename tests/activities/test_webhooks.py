@@ -1,7 +1,6 @@
 """The webhook activities against the real store and a local receiver: an attempt run again
 after its receiver answered 2xx posts nothing more."""
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +16,6 @@ from domain.webhooks import (
 )
 from gateways.standard_webhooks import new_secret
 from store import webhooks as store
-from store.models import WebhookSubscription
 from tests.support.stack import Stack, Tenant
 from tests.support.webhooks import (
     Receiver,
@@ -26,6 +24,7 @@ from tests.support.webhooks import (
     full_width,
     place,
     subscribe,
+    subscription_row,
     succeeded,
 )
 from webhooks.sender import Receivers
@@ -66,14 +65,8 @@ DEVELOPMENT = TargetRules(https_only=False, allow_private=True, attempt_seconds=
 
 def kept_subscription(stack: Stack, tenant: Tenant, url: str) -> dict[str, str]:
     """A subscription written before its URL was checked as it is now (creation refuses it)."""
-    subscription_id = str(uuid.uuid4())
-    row = WebhookSubscription(
-        id=subscription_id,
-        org=tenant.org,
-        url=url,
-        secret=new_secret(),
-        created_at=datetime.now(UTC),
-    )
+    row = subscription_row(tenant.org, datetime.now(UTC), url, new_secret())
+    subscription_id = row.id  # read before the commit expires the row
     with Session(stack.engine) as session:
         assert store.add_subscription(session, row, limit=10)
         session.commit()

@@ -21,10 +21,9 @@ from store.models import (
     ShipmentEvent,
     WebhookDelivery,
     WebhookReceipt,
-    WebhookSubscription,
 )
 from tests.support.store import complete, final_event, new_shipment, shipment_row
-from tests.support.webhooks import delivery_row
+from tests.support.webhooks import delivery_row, subscription_row
 
 # Far enough back that no other test's rows (PostgreSQL keeps them) are older.
 OLD = datetime(2001, 1, 1, tzinfo=UTC)
@@ -143,13 +142,10 @@ def test_a_completion_numbered_while_retention_runs_is_kept(engine: Engine) -> N
 
 def test_old_bookkeeping_goes_in_batches(engine: Engine) -> None:
     tag = uuid.uuid4().hex
-    subscription_id = str(uuid.uuid4())
+    subscription = subscription_row(tag, OLD)
+    subscription_id = subscription.id
     with Session(engine) as session:
-        session.add(
-            WebhookSubscription(
-                id=subscription_id, org=tag, url="https://e.no/h", secret="s", created_at=OLD
-            )
-        )
+        session.add(subscription)
         session.flush()
         for status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.PENDING):
             session.add(delivery_row(subscription_id, status, OLD, shipment_id=tag))

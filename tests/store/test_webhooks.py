@@ -10,21 +10,15 @@ from sqlmodel import Session
 from domain.webhooks import DeliveryStatus
 from store import webhooks
 from store.engine import committed
-from store.models import WebhookDelivery, WebhookSubscription
-from tests.support.webhooks import delivery_row
+from store.models import WebhookDelivery
+from tests.support.webhooks import delivery_row, subscription_row
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _delivery(engine: Engine) -> str:
     """A pending delivery of a subscription of this test's own."""
-    subscription = WebhookSubscription(
-        id=str(uuid.uuid4()),
-        org=f"org-{uuid.uuid4().hex[:8]}",
-        url="https://receiver.example/hooks",
-        secret="whsec_test",
-        created_at=NOW,
-    )
+    subscription = subscription_row(f"org-{uuid.uuid4().hex[:8]}", NOW)
     delivery = delivery_row(subscription.id, DeliveryStatus.PENDING, NOW)
     delivery_id = delivery.id
     with Session(engine) as session:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from devstack.processes import free_port
 from domain.manifest import ShipmentManifest
 from domain.webhooks import DeliveryStatus, EventType, WebhookEvent
-from store.models import WebhookDelivery
+from store.models import WebhookDelivery, WebhookSubscription
 from tests.support.answers import shipment_id
 from tests.support.bodies import sms_order
 from tests.support.polling import eventually
@@ -140,6 +140,15 @@ def completed_event(org: str, shipment_id: str | None = None) -> WebhookEvent:
 def full_width(text: str) -> str:
     """ASCII letters and digits in their full-width forms, which IDNA maps back to ASCII."""
     return "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in text)
+
+
+def subscription_row(
+    org: str, created_at: datetime, url: str = "https://receiver.example/hooks", secret: str = "s"
+) -> WebhookSubscription:
+    """A subscription of `org`, as the store keeps one."""
+    return WebhookSubscription(
+        id=str(uuid.uuid4()), org=org, url=url, secret=secret, created_at=created_at
+    )
 
 
 def delivery_row(
