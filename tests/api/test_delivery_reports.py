@@ -190,12 +190,12 @@ def sent_by(
     engine: Engine, shipment_id: str, provider: str, gateway_reference: str | None = None
 ) -> None:
     """Name the provider that took the shipment's message (only its reports count), and the
-    id it gave the message, if any."""
+    id it gave the message (None: none yet, as while its handover runs)."""
     with Session(engine) as session:
         row = session.get(Shipment, shipment_id)
         assert row is not None
         row.provider = provider
-        row.gateway_reference = gateway_reference or row.gateway_reference
+        row.gateway_reference = gateway_reference
         session.add(row)
         session.commit()
 
@@ -591,12 +591,7 @@ async def test_a_bounce_naming_a_message_for_another_providers_shipment_is_not_h
     reference: a bounce that returns that id for an ACS shipment still without its gateway's
     name is kept dead, not held for the name to come."""
     _, shipment, reference = await waiting(stack, tenant)
-    with Session(stack.engine) as session:
-        row = session.get(Shipment, shipment)
-        assert row is not None
-        row.provider, row.gateway_reference = "acs", None  # as while its handover runs
-        session.add(row)
-        session.commit()
+    sent_by(stack.engine, shipment, "acs")
     guessed = operation_id(reference)
 
     bounced = bounce(reference, returned_id=f"<{guessed}>")
