@@ -2,11 +2,15 @@
 directly."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.worker import Worker
 
 from activities.handover import HandoverInput
 from activities.records import ShipmentInput
@@ -23,6 +27,7 @@ from domain.orders import (
 )
 from domain.reports import DeliveryReport
 from tests.support.bodies import new_key
+from tests.support.mocked_activities import MockedActivities
 from workflows import search_attributes
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -131,3 +136,20 @@ def with_row(data: HandoverInput, seconds: float) -> HandoverInput:
         expires_at=now + timedelta(seconds=60),
     )
     return replace(data, shipment=row, deadline=now + timedelta(seconds=seconds))
+
+
+@asynccontextmanager
+async def mocked_worker(
+    client: Client, mocks: MockedActivities, task_queue: str | None = None, **options: Any
+) -> AsyncIterator[str]:
+    """The workflow, in the SDK's sandbox, with the mocked activities on `task_queue` (a fresh
+    one when None); `options` go to the worker."""
+    task_queue = task_queue or f"logic-{uuid.uuid4().hex[:10]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[InstantNotificationWorkflow],
+        activities=mocks.functions,
+        **options,
+    ):
+        yield task_queue

@@ -44,6 +44,7 @@ from tests.support.workflows import (
     Handle,
     handle_of,
     id_of,
+    mocked_worker,
     notification_input,
     place,
     report,
@@ -65,19 +66,6 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 def data() -> NotificationInput:
     """An SMS order of a tenant of its own."""
     return notification_input(new_org(), sms=PHONE)
-
-
-@asynccontextmanager
-async def mocked_worker(client: Client, mocks: MockedActivities) -> AsyncIterator[str]:
-    """The workflow, in the SDK's sandbox, with the mocked activities on a fresh task queue."""
-    task_queue = f"logic-{uuid.uuid4().hex[:10]}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[InstantNotificationWorkflow],
-        activities=mocks.functions,
-    ):
-        yield task_queue
 
 
 @asynccontextmanager

@@ -6,26 +6,15 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain.orders import NotificationResult
 from tests.support.bodies import new_org
 from tests.support.mocked_activities import MockedActivities, accepted
-from tests.support.workflows import notification_input, place, report
+from tests.support.workflows import mocked_worker, notification_input, place, report
 from workflows.instant_notification import InstantNotificationWorkflow
 
-
-def _worker(client: Client, task_queue: str, mocks: MockedActivities) -> Worker:
-    """A worker of the order's workflow whose grace when stopping is half a second."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[InstantNotificationWorkflow],
-        activities=mocks.functions,
-        graceful_shutdown_timeout=timedelta(seconds=0.5),
-    )
+GRACE = timedelta(seconds=0.5)  # the workers' grace when stopping
 
 
 async def test_a_worker_stopping_mid_record_leaves_the_order_to_the_next(
@@ -34,7 +23,7 @@ async def test_a_worker_stopping_mid_record_leaves_the_order_to_the_next(
     client, task_queue = temporal_env.client, f"stopping-{uuid.uuid4().hex[:8]}"
     data = notification_input(new_org(), sms="+4791234567", ttl=600)
     stopping = MockedActivities(handovers=[accepted()])
-    async with _worker(client, task_queue, stopping):
+    async with mocked_worker(client, stopping, task_queue, graceful_shutdown_timeout=GRACE):
         _, handle = await place(client, task_queue, data)
         stopping.hold_records = True
         delivered = report(data, "DELIVRD", "SMS_Delivered")
@@ -44,7 +33,7 @@ async def test_a_worker_stopping_mid_record_leaves_the_order_to_the_next(
         asyncio.get_running_loop().call_later(3.0, stopping.release)
     # Stopped, past its grace, while the record waited for the store.
     next_one = MockedActivities(handovers=[accepted()])
-    async with _worker(client, task_queue, next_one):
+    async with mocked_worker(client, next_one, task_queue, graceful_shutdown_timeout=GRACE):
         result = await handle.result()
 
     assert result == NotificationResult(shipment_id=result.shipment_id, status="SMS_Delivered")
