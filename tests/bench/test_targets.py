@@ -26,14 +26,29 @@ def _queues_past_40(i: int) -> float:
     return 0.001 if i < 40 else 0.4  # past 40 orders of a step, it queues
 
 
-def _toy(name: str, delay: Callable[[int], float], settled: list[str] | None = None) -> Target:
+def _toy(
+    name: str,
+    delay: Callable[[int], float],
+    settled: list[str] | None = None,
+    settle_seconds: float = 0.0,
+    happened: list[tuple[str, str, int]] | None = None,
+) -> Target:
+    """A target answering order `i` after `delay(i)`, settling in `settle_seconds` (it has no
+    workflow to wait for); `settled` gets its name at each settle, `happened` each send and
+    each end."""
+
     async def send(i: int) -> str:
+        if happened is not None:
+            happened.append(("sent", name, i))
         await asyncio.sleep(delay(i))
         return f"{name}-{i}"
 
     async def settle() -> None:
+        await asyncio.sleep(settle_seconds)
         if settled is not None:
             settled.append(name)
+        if happened is not None:
+            happened.append(("ended", name, -1))
 
     return Target(name, send, {}, settle=settle)
 
@@ -126,20 +141,9 @@ def test_runs_in_turn_count_their_own_time_not_the_gaps_between_them() -> None:
 
 def test_orders_one_at_a_time_take_turns_each_after_the_last_one_ended() -> None:
     happened: list[tuple[str, str, int]] = []
+    a, b = (_toy(name, lambda _: 0.01, settle_seconds=0.1, happened=happened) for name in "ab")
 
-    def toy(name: str) -> Target:
-        async def send(i: int) -> str:
-            happened.append(("sent", name, i))
-            await asyncio.sleep(0.01)
-            return f"{name}-{i}"
-
-        async def settle() -> None:  # a toy has no workflow to wait for
-            await asyncio.sleep(0.1)
-            happened.append(("ended", name, -1))
-
-        return Target(name, send, {}, settle=settle)
-
-    results = in_virtual_time(one_at_a_time_in_turn([toy("a"), toy("b")], count=2))
+    results = in_virtual_time(one_at_a_time_in_turn([a, b], count=2))
 
     # A B, B A, …: neither goes first more often; each order waits for the one before it.
     rounds = [("a", "b") if i % 2 == 0 else ("b", "a") for i in range(12)]
@@ -156,15 +160,11 @@ def test_orders_one_at_a_time_take_turns_each_after_the_last_one_ended() -> None
 def test_cpu_is_counted_for_the_same_time_after_the_last_answer_whatever_the_settle() -> None:
     """A target whose reports land sooner must not be charged less idle time than another."""
 
-    def toy(name: str, settle_seconds: float) -> Target:
-        async def send(i: int) -> str:
-            return f"{name}-{i}"
-
-        return Target(name, send, {}, settle=lambda: asyncio.sleep(settle_seconds))
-
     async def windows() -> dict[str, float]:
         loop, took = asyncio.get_running_loop(), {}
-        for target in (toy("quick", 0.2), toy("slow", CPU_TAIL_SECONDS + 1)):
+        quick = _toy("quick", lambda _: 0, settle_seconds=0.2)
+        slow = _toy("slow", lambda _: 0, settle_seconds=CPU_TAIL_SECONDS + 1)
+        for target in (quick, slow):
             started = loop.time()
             await cpu_per_order(target, rate=10.0, seconds=0.5)
             took[target.name] = loop.time() - started
