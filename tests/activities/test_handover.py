@@ -33,7 +33,7 @@ from store.models import Shipment
 from tests.support.fakes.smtp import FakeSmtp
 from tests.support.simulator import received
 from tests.support.stack import Stack
-from tests.support.store import shipments_locked, soon
+from tests.support.store import soon, table_locked
 from tests.support.workflows import with_row
 
 # The order's row is written by a server-side function on PostgreSQL (migration 0010).
@@ -557,7 +557,7 @@ async def test_a_circuit_change_the_store_cannot_take_holds_no_handover(stack: S
         opening = Route(down.name, down.gateway, CircuitBreaker("SMS", down.name, 1, 30))
         gateways = sms_only(opening, up)
         activities = HandoverActivities(gateways, records=RecordActivities(stack.engine))
-        with shipments_locked(stack.engine, table="provider_circuit"):
+        with table_locked(stack.engine, table="provider_circuit"):
             result = await ActivityEnvironment().run(
                 activities.hand_over, sms_input("+4791112222", 3.0)
             )
@@ -613,7 +613,7 @@ async def test_a_row_write_held_up_past_the_deadline_fails_and_never_lands_later
     async with httpx.AsyncClient() as http:
         gateways = build_gateways(stack.settings, http)
         activities = HandoverActivities(gateways, RecordActivities(stack.engine))
-        with shipments_locked(stack.engine, 3.0), pytest.raises(OperationalError) as held_up:
+        with table_locked(stack.engine, 3.0), pytest.raises(OperationalError) as held_up:
             await ActivityEnvironment().run(activities.hand_over, data)
         # A retry past the deadline asks no one, so it writes no row either.
         with pytest.raises(ApplicationError) as late:

@@ -106,10 +106,10 @@ def released_after(seconds: float, holder: Holder) -> Iterator[None]:
 
 
 @contextmanager
-def shipments_locked(
+def table_locked(
     engine: Engine, seconds: float | None = None, table: str = "shipment"
 ) -> Iterator[None]:
-    """Another writer holds the shipment table (or `table`; on SQLite, the whole store), as a
+    """Another writer holds `table` (the shipments by default; on SQLite, the whole store), as a
     long transaction would: for `seconds`, or (None) until the block ends. No order's row
     reaches the store meanwhile."""
     url = engine.url

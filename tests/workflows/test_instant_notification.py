@@ -17,7 +17,7 @@ from tests.support.polling import eventually
 from tests.support.routes import SMS
 from tests.support.simulator import received_for
 from tests.support.stack import Stack
-from tests.support.store import shipment_row, shipments_locked
+from tests.support.store import shipment_row, table_locked
 from tests.support.workflows import Handle, notification_input, start_notification
 from workflows.instant_notification import InstantNotificationWorkflow
 
@@ -80,7 +80,7 @@ async def test_a_cancel_while_the_row_waits_for_the_store_sends_nothing_and_free
     async def started() -> bool:
         return bool(await history_so_far(handle))
 
-    with shipments_locked(stack.engine):
+    with table_locked(stack.engine):
         placing = asyncio.create_task(stack.api.post(SMS, json=order, headers=tenant.headers))
         await eventually(started)
         await handle.cancel()
