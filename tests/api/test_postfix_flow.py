@@ -26,7 +26,8 @@ from tests.support.bodies import email_order, new_org
 from tests.support.inprocess import api_and_worker
 from tests.support.polling import eventually, final_status
 from tests.support.postfix import RECIPIENTS, SENDERS, Postfix, running_postfix
-from tests.support.routes import EMAIL, REPORTS, SHIPMENT
+from tests.support.reports import relay_dsn
+from tests.support.routes import EMAIL, SHIPMENT
 from tests.support.stack import SHORT_TIMINGS
 
 
@@ -82,11 +83,7 @@ async def test_postfix_success_dsn_makes_the_shipment_delivered(
     date = delivered["Date"]
     assert date is not None
     assert abs(parsedate_to_datetime(date) - datetime.now(UTC)) < timedelta(minutes=1)
-    relayed = await stack.api.post(
-        f"{REPORTS}/smtp?code=dsn-secret",
-        content=dsn.as_bytes(),
-        headers={"Content-Type": "message/rfc822"},
-    )
+    relayed = await relay_dsn(stack.api, dsn.as_bytes())
 
     assert relayed.status_code == 200, relayed.text
     assert await final_status(stack.api, stack.headers, shipment) == "Email_Delivered"

@@ -45,6 +45,7 @@ from tests.support.history import completed_history, payloads_in
 from tests.support.inprocess import api_and_worker
 from tests.support.metrics import metric
 from tests.support.polling import eventually
+from tests.support.reports import relay_dsn
 from tests.support.routes import EMAIL, REPORTS, SMS
 from tests.support.serving import serving
 from tests.support.stack import SHORT_TIMINGS
@@ -476,26 +477,22 @@ async def test_a_message_taken_without_an_answer_is_decided_by_its_bounce(
     order, taken = email_order("drop@example.no"), len(smtp.received)
     smtp.line_breaks = asyncio.Event()
 
-    async def relay_dsn() -> None:
+    async def relay_the_dsn() -> None:
         async def took() -> Received | None:
             return smtp.received[-1] if len(smtp.received) > taken else None
 
         dsn = delivery_status_notification(await eventually(took), "delivered", "2.0.0")
-        relayed = await stack.api.post(
-            f"{REPORTS}/smtp?code=dsn-secret",
-            content=dsn,
-            headers={"Content-Type": "message/rfc822"},
-        )
+        relayed = await relay_dsn(stack.api, dsn)
         assert relayed.status_code == 200, relayed.text
 
     answering = asyncio.create_task(stack.api.post(EMAIL, json=order, headers=stack.headers))
     if relayed == "before its end":
-        await relay_dsn()
+        await relay_the_dsn()
     smtp.line_breaks.set()
     problem = assert_problem(await answering, 503)
     assert "may have been sent" in problem["detail"]
     if relayed == "after":
-        await relay_dsn()
+        await relay_the_dsn()
 
     async def answered_again() -> httpx.Response | None:
         again = await stack.api.post(EMAIL, json=order, headers=stack.headers)

@@ -5,8 +5,11 @@ import json
 import uuid
 from typing import Any
 
+import httpx
+
 from gateways import standard_webhooks
 from tests.support.fakes.smtp import Received, delivery_status_notification
+from tests.support.routes import REPORTS
 
 DSN_URL = "https://notify.example.no/notifications/api/v1/delivery-reports/smtp?code=dsn-secret"
 # A bounce as a mail server words it: longer than the column that keeps a provider's status.
@@ -45,3 +48,10 @@ def bounce(
     original = b"From: noreply@example.no\r\nTo: kari@example.no\r\n" + named + b"\r\n123\r\n"
     received = Received("noreply@example.no", "kari@example.no", original, reference, None, True)
     return delivery_status_notification(received, "failed", status, message_id)
+
+
+async def relay_dsn(api: httpx.AsyncClient, dsn: bytes) -> httpx.Response:
+    """A DSN relayed to the API's SMTP report route, as the sender mailbox's hook does."""
+    return await api.post(
+        f"{REPORTS}/smtp?code=dsn-secret", content=dsn, headers={"Content-Type": "message/rfc822"}
+    )
