@@ -22,7 +22,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -31,6 +30,7 @@ from api.problems import Problem, unavailable
 from core.codec import parse_keyring
 from core.config import Settings
 from core.fingerprints import Fingerprints
+from core.payloads import read_as
 from domain.failures import FailureKind, HandoverFailure
 from domain.ids import workflow_id
 from domain.orders import (
@@ -226,9 +226,7 @@ def _repeat_answered(exc: WorkflowUpdateFailedError) -> HandoverAnswer | None:
     cause = exc.cause
     if not isinstance(cause, ApplicationError) or cause.type != REPEAT_ANSWERED:
         return None
-    # Read as the SDK reads a dataclass: a newer worker's added fields are left out.
-    answer: HandoverAnswer = value_to_type(HandoverAnswer, cause.details[0])
-    return answer
+    return read_as(HandoverAnswer, cause.details[0])
 
 
 def _failure(exc: WorkflowUpdateFailedError) -> HandoverFailure:

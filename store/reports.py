@@ -4,13 +4,12 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
-from temporalio.converter import value_to_type
 
+from core.payloads import read_as
 from domain.reports import DeliveryReport
 from domain.statuses import is_final
 from store.engine import autocommitted
@@ -190,10 +189,5 @@ def claim_held_reports(
         claimed = connection.execute(
             _CLAIM_FOR_WORKFLOW, {"gateway": fitted_id(gateway_reference), "sid": shipment_id}
         ).all()
-    return [_report(json.loads(row.report)) for row in sorted(claimed, key=lambda row: row.id)]
-
-
-def _report(data: dict[str, Any]) -> DeliveryReport:
-    """Read as the SDK reads a dataclass: a newer API's added fields are left out."""
-    report: DeliveryReport = value_to_type(DeliveryReport, data)
-    return report
+    ordered = sorted(claimed, key=lambda row: row.id)
+    return [read_as(DeliveryReport, json.loads(row.report)) for row in ordered]
